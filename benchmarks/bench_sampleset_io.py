@@ -1,0 +1,52 @@
+"""SampleSet storage: Zarr round trip (the on-disk format) against NetCDF4 (netCDF4) of the same set."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+NAME = "sampleset-io"
+DESCRIPTION = "save+load a simulated SampleSet as Zarr vs NetCDF4 (ratio = netcdf time / zarr time)"
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(quick: bool = False) -> dict:
+    """Time a save+load round trip in both formats on the same simulated set."""
+    import xarray as xr
+
+    from cropglobe import samples, simulate
+
+    ds = simulate.simulate(samples_per_class=5 if quick else 100, seed=0)
+    repeat = 1 if quick else 3
+    with tempfile.TemporaryDirectory() as tmp:
+        zpath, npath = Path(tmp) / "s.zarr", Path(tmp) / "s.nc"
+
+        def zarr_rt() -> None:
+            samples.save(ds, zpath)
+            samples.load(zpath)
+
+        nc = ds.copy()
+        nc.attrs = {k: (str(v) if isinstance(v, (bool, list)) else v) for k, v in ds.attrs.items()}
+
+        def netcdf_rt() -> None:
+            nc.to_netcdf(npath, engine="netcdf4")
+            xr.open_dataset(npath, engine="netcdf4").load().close()
+
+        tz, tn = _best(zarr_rt, repeat), _best(netcdf_rt, repeat)
+    mb = ds.nbytes / 1e6
+    return {
+        "ratio": tn / tz,
+        "reference": "xarray to_netcdf/open_dataset (netCDF4) round trip of the same SampleSet",
+        "figures": {"samples": int(ds.sizes["sample"]), "megabytes": round(mb, 1),
+                    "zarr_seconds": round(tz, 4), "netcdf_seconds": round(tn, 4),
+                    "zarr_MB_per_s": round(mb / tz, 1)},
+    }

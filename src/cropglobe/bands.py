@@ -1,0 +1,77 @@
+"""Spectral band names: canonical spellings, aliases and which bands hold reflectance.
+
+Canonical Sentinel-2 names follow the paper (``B2`` ... ``B12``, ``B8A``); aliases cover the
+zero-padded ESA/Planetary-Computer spelling (``B02``), Earth Search asset names (``blue``,
+``nir08``, ...) and WorldCereal columns (``S2-L2A-B02``). Index bands (``NDVI`` ...) are valid
+SampleSet bands with their own value range, e.g. for single-band NDVI archives.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cropglobe.errors import CropGlobeError
+
+#: The 10 Sentinel-2 L2A bands used by the paper, in its order.
+S2_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
+
+#: Central wavelengths (nm) of Sentinel-2A bands (ESA S2 MSI spectral response, 2021).
+S2_WAVELENGTH_NM: dict[str, float] = {
+    "B1": 442.7, "B2": 492.4, "B3": 559.8, "B4": 664.6, "B5": 704.1, "B6": 740.5, "B7": 782.8,
+    "B8": 832.8, "B8A": 864.7, "B9": 945.1, "B10": 1373.5, "B11": 1613.7, "B12": 2202.4,
+}
+
+#: Broad-band reflectance names used by other sensors (MODIS MOD13Q1, Landsat tables).
+GENERIC_REFLECTANCE_BANDS: tuple[str, ...] = ("BLUE", "GREEN", "RED", "NIR", "MIR", "SWIR1", "SWIR2")
+
+#: Normalised or ratio indices accepted as bands; their values are not reflectances.
+INDEX_BANDS: tuple[str, ...] = ("NDVI", "EVI", "GCVI", "NDWI", "NDRE", "SAVI", "LSWI")
+
+_EARTH_SEARCH = {
+    "coastal": "B1", "blue": "B2", "green": "B3", "red": "B4", "rededge1": "B5",
+    "rededge2": "B6", "rededge3": "B7", "nir": "B8", "nir08": "B8A", "nir09": "B9",
+    "swir16": "B11", "swir22": "B12",
+}
+_S2_PATTERN = re.compile(r"^(?:S2-L2A-|S2-L1C-|OPTICAL-)?B0?(1[0-2]|[1-9]|8A)$", re.IGNORECASE)
+#: Hyperspectral bands are named by centre wavelength in nm, e.g. ``R0550.3`` (EMIT).
+_HYPERSPECTRAL = re.compile(r"^R\d{3,4}(?:\.\d+)?$")
+
+
+def canonical_band(name: str) -> str:
+    """Return the canonical spelling of a band name, or raise for an unknown band.
+
+    Args:
+        name: A band name such as ``"B02"``, ``"b8a"``, ``"nir08"``, ``"S2-L2A-B11"`` or ``"ndvi"``.
+
+    Returns:
+        The canonical name (``"B2"``, ``"B8A"``, ``"B11"``, ``"NDVI"`` ...).
+
+    Raises:
+        CropGlobeError: If the name is not a known band.
+    """
+    text = str(name).strip()
+    match = _S2_PATTERN.match(text)
+    if match:
+        return "B" + match.group(1).upper()
+    if text.lower() in _EARTH_SEARCH:
+        return _EARTH_SEARCH[text.lower()]
+    upper = text.upper()
+    if upper in GENERIC_REFLECTANCE_BANDS or upper in INDEX_BANDS:
+        return upper
+    if _HYPERSPECTRAL.match(text):
+        return text
+    raise CropGlobeError(
+        f"unknown band name {name!r}: expected a Sentinel-2 band (B1-B12, B8A, e.g. 'B02' or "
+        f"'nir08'), one of {', '.join(GENERIC_REFLECTANCE_BANDS + INDEX_BANDS)}, or a "
+        "hyperspectral band 'R<nm>'"
+    )
+
+
+def is_index_band(name: str) -> bool:
+    """Return True when a canonical band name is a spectral index rather than a reflectance."""
+    return name in INDEX_BANDS
+
+
+def valid_range(name: str) -> tuple[float, float]:
+    """Return the accepted (min, max) value range of a canonical band in a SampleSet."""
+    return (-1.5, 1.5) if is_index_band(name) else (0.0, 1.5)

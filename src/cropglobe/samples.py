@@ -1,0 +1,345 @@
+"""SampleSet: the one in-memory and on-disk form of labelled pixel time series.
+
+A SampleSet is an :class:`xarray.Dataset` with
+
+* variable ``reflectance`` (float32, dims ``(sample, band, time)``, surface reflectance 0-1,
+  NaN = missing; spectral-index bands such as ``NDVI`` hold index values);
+* optional per-observation clear-sky information with dims ``(sample, time)``: ``clear``
+  (float32 score 0-1, e.g. Cloud Score+ ``cs_cdf``; a boolean mask is stored as 0/1) and/or
+  ``scl`` (uint8 Sentinel-2 scene-classification codes);
+* per-sample coords ``sample_id`` (str, unique), ``lon``, ``lat`` (float, NaN when unknown),
+  ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year) and ``label`` (class name);
+* the ``band`` index (canonical band names, see :mod:`cropglobe.bands`);
+* the ``time`` index: observation or bin-start dates (``datetime64``), or, for composites on an
+  aligned season axis, the bin start as an integer day of year (> 365 after the year boundary);
+  ``doy`` gives the day of year for both, and composites carry ``bin_days`` (bin width);
+* attributes (:data:`ATTR_DEFAULTS`): bands, sensor, processing level, scale applied on import,
+  ``time_kind`` (``observations`` or ``composite``), season window, alignment, source, whether the
+  data are simulated, and a processing history.
+
+On disk a SampleSet is a Zarr store, written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cropglobe import bands as _bands
+from cropglobe import geography, taxonomy
+from cropglobe.atomic import atomic_path
+from cropglobe.errors import CropGlobeError
+
+DIMS = ("sample", "band", "time")
+SAMPLE_COORDS = ("sample_id", "lon", "lat", "country", "year", "label")
+TIME_KINDS = ("observations", "composite")
+
+#: Attributes every SampleSet carries, with their defaults.
+ATTR_DEFAULTS: dict[str, Any] = {
+    "sensor": "Sentinel-2",
+    "processing_level": "L2A",
+    "scale": 1.0,
+    "time_kind": "observations",
+    "season_window": "",
+    "alignment": "none",
+    "source": "",
+    "simulated": False,
+    "history": [],
+}
+
+
+def build(
+    reflectance: np.ndarray,
+    *,
+    bands: Sequence[str],
+    time: Sequence[Any] | np.ndarray,
+    sample_id: Sequence[Any],
+    label: Sequence[str],
+    country: Sequence[str] | str,
+    year: Sequence[int] | int,
+    lon: Sequence[float] | None = None,
+    lat: Sequence[float] | None = None,
+    clear: np.ndarray | None = None,
+    scl: np.ndarray | None = None,
+    bin_days: Sequence[int] | int | None = None,
+    scale: float | None = None,
+    nodata: float | None = None,
+    attrs: dict[str, Any] | None = None,
+    where: str = "input",
+) -> xr.Dataset:
+    """Assemble and validate a SampleSet from arrays.
+
+    Raw values stored as scaled integers are converted here, never guessed: pass ``scale`` (e.g.
+    ``1e-4`` for Sentinel-2 L2A digital numbers) and ``nodata`` (e.g. 65535). Without a declared
+    scale, values above 1.5 are an error.
+
+    Args:
+        reflectance: Array (sample, band, time) of reflectance or raw scaled values.
+        bands: Band names (aliases such as ``B02`` or ``nir08`` are canonicalised).
+        time: Observation/bin-start dates, or integer days of year for an aligned composite axis.
+        sample_id: Unique sample identifiers.
+        label: Class names or aliases (``maize`` -> ``corn``).
+        country: ISO alpha-3 code per sample, or one code for all.
+        year: Season year per sample, or one year for all.
+        lon: Longitudes (NaN when unknown).
+        lat: Latitudes (NaN when unknown).
+        clear: Optional (sample, time) clear-sky score 0-1 or boolean mask.
+        scl: Optional (sample, time) Sentinel-2 scene classification codes.
+        bin_days: Bin width in days per time step (or one width) for composites.
+        scale: Factor applied to raw values (recorded in attrs).
+        nodata: Raw value meaning missing (set to NaN before scaling).
+        attrs: Extra attributes (sensor, processing_level, source, time_kind, ...).
+        where: Name of the input for error messages (a file path, say).
+
+    Returns:
+        The validated SampleSet.
+
+    Raises:
+        CropGlobeError: On any inconsistency (see :func:`validate`).
+    """
+    values = np.asarray(reflectance)
+    if values.ndim != 3:
+        raise CropGlobeError(f"{where}: reflectance must have 3 dims (sample, band, time), got shape {values.shape}")
+    values = values.astype(np.float32, copy=True)
+    if nodata is not None:
+        values[values == np.float32(nodata)] = np.nan
+    if scale is not None:
+        values *= np.float32(scale)
+    n_sample, n_band, n_time = values.shape
+    band_names = [_bands.canonical_band(b) for b in bands]
+
+    def per_sample(value: Any, name: str, dtype: Any) -> np.ndarray:
+        arr = np.asarray(value)
+        if arr.ndim == 0:
+            arr = np.full(n_sample, arr)
+        if arr.shape != (n_sample,):
+            raise CropGlobeError(f"{where}: {name} has {arr.shape[0] if arr.ndim else 1} values for {n_sample} samples")
+        return arr.astype(dtype)
+
+    labels = [taxonomy.normalize_label(x) for x in np.asarray(label, dtype=str)] if n_sample else []
+    coords: dict[str, Any] = {
+        "band": ("band", band_names),
+        "time": ("time", np.asarray(time)),
+        "sample_id": ("sample", per_sample(np.asarray(sample_id).astype(str), "sample_id", str)),
+        "lon": ("sample", per_sample(np.nan if lon is None else lon, "lon", np.float64)),
+        "lat": ("sample", per_sample(np.nan if lat is None else lat, "lat", np.float64)),
+        "country": ("sample", np.char.upper(per_sample(country, "country", str))),
+        "year": ("sample", per_sample(year, "year", np.int32)),
+        "label": ("sample", np.asarray(labels, dtype=str).reshape(n_sample)),
+    }
+    if bin_days is not None:
+        coords["bin_days"] = ("time", np.broadcast_to(np.asarray(bin_days, dtype=np.int32), (n_time,)).copy())
+    data_vars: dict[str, Any] = {"reflectance": (DIMS, values)}
+    if clear is not None:
+        data_vars["clear"] = (("sample", "time"), np.asarray(clear, dtype=np.float32))
+    if scl is not None:
+        data_vars["scl"] = (("sample", "time"), np.asarray(scl, dtype=np.uint8))
+    full_attrs = {**ATTR_DEFAULTS, **(attrs or {})}
+    full_attrs["history"] = list(full_attrs.get("history") or [])
+    full_attrs["bands"] = band_names
+    full_attrs["scale"] = float(scale) if scale is not None else float(full_attrs.get("scale", 1.0))
+    if bin_days is not None and "time_kind" not in (attrs or {}):
+        full_attrs["time_kind"] = "composite"
+    ds = xr.Dataset(data_vars, coords=coords, attrs=full_attrs)
+    return validate(_add_doy(ds), where=where)
+
+
+def _add_doy(ds: xr.Dataset) -> xr.Dataset:
+    t = ds["time"].values
+    if np.issubdtype(t.dtype, np.datetime64):
+        doy = pd.DatetimeIndex(t).day_of_year.to_numpy().astype(np.int32)
+    else:
+        doy = np.asarray(t).astype(np.int32)
+    return ds.assign_coords(doy=("time", doy))
+
+
+def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
+    """Check that a dataset is a valid SampleSet and return it.
+
+    Checks: the ``reflectance`` variable and its dims, a non-empty sample/band/time extent, known
+    band names, per-sample coords, unique sample ids, labels inside the taxonomy, ISO alpha-3
+    countries, values inside each band's range (reflectance 0-1.5) and an increasing time axis.
+
+    Args:
+        ds: The dataset to check.
+        where: Name of the input for error messages (a file path, say).
+
+    Raises:
+        CropGlobeError: With a message naming the field, the offending values and what was expected.
+    """
+    if not isinstance(ds, xr.Dataset) or "reflectance" not in ds:
+        raise CropGlobeError(f"{where}: expected an xarray.Dataset with a 'reflectance' variable")
+    refl = ds["reflectance"]
+    if refl.dims != DIMS:
+        raise CropGlobeError(f"{where}: 'reflectance' has dims {refl.dims}, expected {DIMS}")
+    for dim in DIMS:
+        if ds.sizes[dim] == 0:
+            raise CropGlobeError(f"{where}: the SampleSet is empty (0 along '{dim}')")
+    if refl.dtype != np.float32:
+        raise CropGlobeError(f"{where}: 'reflectance' has dtype {refl.dtype}, expected float32")
+    for name in ("band", "time", *SAMPLE_COORDS):
+        if name not in ds.coords:
+            raise CropGlobeError(f"{where}: missing coordinate {name!r}")
+    band_names = [str(b) for b in ds["band"].values]
+    for b in band_names:
+        if _bands.canonical_band(b) != b:
+            raise CropGlobeError(f"{where}: band {b!r} is not canonical, expected {_bands.canonical_band(b)!r}")
+    if len(set(band_names)) != len(band_names):
+        raise CropGlobeError(f"{where}: duplicate band names in {band_names}")
+    ids = ds["sample_id"].values.astype(str)
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        dup = ", ".join(repr(str(u)) for u in uniq[counts > 1][:5])
+        raise CropGlobeError(f"{where}: duplicate sample_id values ({int((counts > 1).sum())}): {dup}; expected unique ids")
+    taxonomy.check_labels(ds["label"].values, where=f"{where}: coordinate 'label'")
+    for code in np.unique(ds["country"].values.astype(str)):
+        try:
+            geography.country(code)
+        except CropGlobeError as err:
+            raise CropGlobeError(f"{where}: coordinate 'country': {err}") from None
+    t = ds["time"].values
+    if np.issubdtype(t.dtype, np.datetime64) or np.issubdtype(t.dtype, np.number):
+        if t.size > 1 and not (np.diff(t.astype("datetime64[ns]").astype(np.int64) if np.issubdtype(t.dtype, np.datetime64) else t) > 0).all():
+            raise CropGlobeError(f"{where}: the time axis is not strictly increasing; expected sorted, unique dates")
+    else:
+        raise CropGlobeError(f"{where}: time coordinate has dtype {t.dtype}, expected datetime64 or integer day of year")
+    kind = ds.attrs.get("time_kind", "observations")
+    if kind not in TIME_KINDS:
+        raise CropGlobeError(f"{where}: attribute time_kind={kind!r}, expected one of {TIME_KINDS}")
+    if kind == "composite" and "bin_days" not in ds.coords:
+        raise CropGlobeError(f"{where}: a composite SampleSet needs a 'bin_days' coordinate along time")
+    _check_range(ds, band_names, where)
+    return ds
+
+
+def _check_range(ds: xr.Dataset, band_names: list[str], where: str) -> None:
+    values = ds["reflectance"].values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN bands
+        lo = np.nanmin(values, axis=(0, 2))
+        hi = np.nanmax(values, axis=(0, 2))
+    for b, mn, mx in zip(band_names, lo, hi):
+        if np.isnan(mn):
+            continue
+        low, high = _bands.valid_range(b)
+        if mn < low or mx > high:
+            hint = ""
+            if mx > high and mx > 1.5:
+                hint = (" (the values look like scaled integers: declare the scale on import, e.g. "
+                        "scale=1e-4 and nodata=65535 for Sentinel-2 L2A digital numbers)")
+            raise CropGlobeError(
+                f"{where}: band {b} has values in [{mn:.4g}, {mx:.4g}], expected [{low}, {high}]{hint}"
+            )
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Validate and write a SampleSet to a Zarr store atomically.
+
+    Args:
+        ds: The SampleSet.
+        path: Destination folder (``*.zarr`` by convention); an existing store is replaced.
+
+    Returns:
+        The path written.
+    """
+    validate(ds, where=str(path))
+    out = ds.copy()
+    for name in list(out.coords) + list(out.data_vars):
+        if out[name].dtype == object or out[name].dtype.kind == "U":
+            out[name] = out[name].astype(str)
+    out.attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.attrs.items()}
+    with atomic_path(path) as tmp:
+        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+    return Path(path)
+
+
+def load(path: str | os.PathLike) -> xr.Dataset:
+    """Read and validate a SampleSet from a Zarr store (loaded into memory).
+
+    Raises:
+        CropGlobeError: If the path does not exist, is not a Zarr store, or fails validation.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
+    try:
+        ds = xr.open_zarr(p, consolidated=None).load()
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    ds.attrs["history"] = list(ds.attrs.get("history") or [])
+    return validate(ds, where=str(p))
+
+
+def select(
+    ds: xr.Dataset,
+    country: str | Iterable[str] | None = None,
+    label: str | Iterable[str] | None = None,
+    year: int | Iterable[int] | None = None,
+) -> xr.Dataset:
+    """Return the samples matching every given criterion (each a value or a list of values).
+
+    Raises:
+        CropGlobeError: If nothing matches.
+    """
+    keep = np.ones(ds.sizes["sample"], dtype=bool)
+    for name, wanted in (("country", country), ("label", label), ("year", year)):
+        if wanted is None:
+            continue
+        values = [wanted] if isinstance(wanted, (str, int, np.integer)) else list(wanted)
+        if name == "country":
+            values = [str(v).upper() for v in values]
+        elif name == "label":
+            values = [taxonomy.normalize_label(v) for v in values]
+        keep &= np.isin(ds[name].values, values)
+    if not keep.any():
+        raise CropGlobeError(f"no samples match country={country!r}, label={label!r}, year={year!r}")
+    return ds.isel(sample=np.flatnonzero(keep))
+
+
+def concat(sets: Sequence[xr.Dataset]) -> xr.Dataset:
+    """Concatenate SampleSets along ``sample``; bands must match and time axes are unioned.
+
+    Observation-level sets with different dates are outer-joined on time (NaN where a sample has
+    no observation); composites must share their time axis.
+
+    Raises:
+        CropGlobeError: On mismatched bands, time kinds or duplicate sample ids.
+    """
+    if not sets:
+        raise CropGlobeError("concat: no SampleSets given")
+    first = sets[0]
+    for i, other in enumerate(sets[1:], start=1):
+        if list(other["band"].values) != list(first["band"].values):
+            raise CropGlobeError(
+                f"concat: set {i} has bands {list(other['band'].values)}, expected {list(first['band'].values)}"
+            )
+        if other.attrs.get("time_kind") != first.attrs.get("time_kind"):
+            raise CropGlobeError("concat: cannot mix observation-level and composite SampleSets")
+    join = "outer" if first.attrs.get("time_kind") == "observations" else "exact"
+    try:
+        out = xr.concat([s.drop_vars("doy") for s in sets], dim="sample", join=join,
+                        combine_attrs="override", coords="different", compat="equals")
+    except ValueError as err:
+        raise CropGlobeError(f"concat: time axes differ between composite sets ({err})") from None
+    out["reflectance"] = out["reflectance"].astype(np.float32)
+    out.attrs["simulated"] = any(bool(s.attrs.get("simulated")) for s in sets)
+    return validate(_add_doy(out), where="concat")
+
+
+def label_codes(ds: xr.Dataset) -> np.ndarray:
+    """Return the integer class index of each sample (``corn`` = 0 ... ``other`` = 6)."""
+    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+    return np.array([lookup[str(x)] for x in ds["label"].values], dtype=np.int64)
+
+
+def add_history(ds: xr.Dataset, step: str) -> xr.Dataset:
+    """Return ``ds`` with ``step`` appended to its processing history attribute."""
+    ds.attrs["history"] = [*list(ds.attrs.get("history") or []), step]
+    return ds

@@ -1,0 +1,27 @@
+"""Shared fixtures: tiny simulated SampleSets and the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CROPGLOBE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ../shared/data; tests using it are skipped with a reason when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (set CROPGLOBE_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_observations():
+    """A small simulated observation-level SampleSet (8 countries, 6 samples per class)."""
+    from cropglobe import simulate
+
+    return simulate.simulate(samples_per_class=6, seed=1)
