@@ -76,7 +76,7 @@ def country(iso3: str) -> Country:
     found = registry().get(code)
     if found is None:
         raise CropGlobeError(
-            f"unknown country code {iso3!r}: expected an ISO 3166-1 alpha-3 code such as 'FRA' or 'ARG'"
+            f"unknown country code {str(iso3)!r}: expected an ISO 3166-1 alpha-3 code such as 'FRA' or 'ARG'"
         )
     return found
 

@@ -63,7 +63,7 @@ def normalize_label(name: str) -> str:
     found = _alias_index().get(_key(name))
     if found is None:
         raise CropGlobeError(
-            f"unknown crop label {name!r}: expected one of {', '.join(CLASSES)} or an alias "
+            f"unknown crop label {str(name)!r}: expected one of {', '.join(CLASSES)} or an alias "
             "such as 'maize' or 'soya' (aliases are listed in cropglobe/data/taxonomy.yaml)"
         )
     return found
