@@ -1,0 +1,246 @@
+"""Irregular observations -> fixed-interval median composites on the aligned season calendar.
+
+The temporal pipeline of Tong & Wang (arXiv:2509.03497): Sentinel-2 observations passing a
+clear-sky test are reduced to median composites in fixed bins (5 days by default, giving 73 bins
+over a year), gaps are filled by linear interpolation in time with the nearest value at the edges,
+and southern-hemisphere samples are put on the northern calendar (see :mod:`cropglobe.season`).
+The result is the *full-year* composite (augmentation reads outside the season window);
+:func:`season` slices the window (May-November: 43 five-day bins).
+
+Clear-sky test per observation: a ``clear`` score >= ``clear_threshold`` (Cloud Score+ ``cs_cdf``
+style; a boolean mask stored as 0/1 works the same), and/or Sentinel-2 scene-classification
+``scl`` codes in ``scl_keep`` (default 4 vegetation, 5 bare soil, 6 water; cloud, shadow, snow,
+saturated and no-data codes are dropped). Data that is already composited on a coarser grid
+(dekadal, monthly: ``time_kind="composite"`` with datetime ``time`` and ``bin_days``) is re-gridded
+onto the requested bins by linear interpolation between bin centres, and the attributes say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from cropglobe import gapfill, samples
+from cropglobe import season as _season
+from cropglobe.errors import CropGlobeError
+from cropglobe.season import season, window_bins
+
+__all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP"]
+
+log = logging.getLogger(__name__)
+
+#: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
+SCL_KEEP: tuple[int, ...] = (4, 5, 6)
+_DAY = np.timedelta64(1, "D")
+
+
+def clear_mask(ds: xr.Dataset, clear_threshold: float = 0.75, scl_keep: tuple[int, ...] = SCL_KEEP) -> np.ndarray:
+    """Return the (sample, time) mask of usable observations.
+
+    An observation is usable when at least one band is finite, its ``clear`` score (if present) is
+    >= ``clear_threshold`` and its ``scl`` code (if present) is in ``scl_keep``.
+
+    Raises:
+        CropGlobeError: If ``clear_threshold`` is outside [0, 1].
+    """
+    if not 0.0 <= float(clear_threshold) <= 1.0:
+        raise CropGlobeError(f"clear_threshold={clear_threshold!r}: expected a score in [0, 1]")
+    ok = np.isfinite(ds["reflectance"].values).any(axis=1)
+    if "clear" in ds:
+        score = ds["clear"].transpose("sample", "time").values.astype(np.float32)
+        ok &= np.nan_to_num(score, nan=-1.0) >= np.float32(clear_threshold)
+    if "scl" in ds:
+        ok &= np.isin(ds["scl"].transpose("sample", "time").values, np.asarray(scl_keep))
+    return ok
+
+
+def _check_dates(ds: xr.Dataset) -> np.ndarray:
+    if "reflectance" not in ds or "time" not in ds.coords:
+        raise CropGlobeError("composite: expected a SampleSet with 'reflectance' and a 'time' coordinate")
+    for name in ("year", "country", "sample_id"):
+        if name not in ds.coords:
+            raise CropGlobeError(f"composite: missing per-sample coordinate {name!r}")
+    t = ds["time"].values
+    if t.size > 1:
+        step = np.diff(t.astype("datetime64[ns]").astype(np.int64) if np.issubdtype(t.dtype, np.datetime64)
+                       else t.astype(np.int64))
+        bad = np.flatnonzero(step <= 0)
+        if bad.size:
+            i = int(bad[0])
+            raise CropGlobeError(
+                f"composite: dates are not strictly increasing at time index {i + 1} "
+                f"({t[i]} then {t[i + 1]}); expected sorted, unique dates"
+            )
+    return t
+
+
+def _centres(time: np.ndarray, ds: xr.Dataset) -> np.ndarray:
+    """Bin-centre datetimes of a coarse composite (start + half its width), in day units."""
+    width = ds["bin_days"].values.astype(np.float64) if "bin_days" in ds.coords else np.zeros(time.size)
+    return time.astype("datetime64[D]").astype(np.float64) + width / 2.0
+
+
+def composite(
+    ds: xr.Dataset,
+    interval: int = 5,
+    window: str = "05-01:11-30",
+    align: str | int = "hemisphere",
+    clear_threshold: float = 0.75,
+    min_clear: int = 3,
+    offsets: Mapping[str, int] | str | os.PathLike | None = None,
+    scl_keep: tuple[int, ...] = SCL_KEEP,
+    chunk: int = 2048,
+) -> xr.Dataset:
+    """Composite a SampleSet onto the full-year aligned calendar (median bins + gap filling).
+
+    Args:
+        ds: Observation-level SampleSet (datetime ``time``), or a coarser composite with datetime
+            ``time`` and ``bin_days`` (dekadal, monthly), re-gridded by interpolation.
+        interval: Bin width in days (73 bins for 5 days; the last bin is shorter when 365 is not a
+            multiple).
+        window: Season window ``MM-DD:MM-DD`` on the aligned calendar.
+        align: ``"hemisphere"``, ``"none"`` or a number of days for every sample.
+        clear_threshold: Minimum ``clear`` score of a usable observation.
+        min_clear: Samples with fewer usable observations (coarse input: usable steps) inside the
+            season window are dropped; their number is in ``attrs["dropped_samples"]`` and logged.
+        offsets: Per-country shift in days (mapping or YAML file), replacing ``align`` for them.
+        scl_keep: Scene-classification codes counted as clear when ``scl`` is present.
+        chunk: Pixels per block of the vectorised median.
+
+    Returns:
+        A composite SampleSet: integer ``time`` (bin-start aligned day of year), ``bin_days``,
+        per-sample coords ``shift_days``, ``n_clear``, ``filled_fraction`` (share of band x bin
+        cells filled over the year) and ``filled_fraction_window``; attrs ``season_window``,
+        ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``, ``regridded_from``.
+
+    Raises:
+        CropGlobeError: For interval <= 0, non-monotonic dates, a window outside the data's dates,
+            no clear observation at all, or when every sample has fewer than ``min_clear``.
+    """
+    bin_start, bin_days = _season.axis(interval)
+    first, last = _season.parse_window(window)
+    if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 0:
+        raise CropGlobeError(f"min_clear={min_clear!r}: expected a whole number >= 0")
+    t = _check_dates(ds)
+    if not np.issubdtype(t.dtype, np.datetime64):
+        raise CropGlobeError(
+            "composite: the time axis holds day-of-year integers (an already aligned composite); expected "
+            "datetime observation dates or a dated coarse composite (dekadal, monthly)"
+        )
+    coarse = ds.attrs.get("time_kind") == "composite"
+    valid = clear_mask(ds, clear_threshold, scl_keep)
+    if not valid.any():
+        what = ["a finite value"] + (["clear >= %g" % clear_threshold] if "clear" in ds else []) + \
+               ([f"scl in {list(scl_keep)}"] if "scl" in ds else [])
+        raise CropGlobeError(
+            f"composite: no clear observations at all in {ds.sizes['sample']} samples "
+            f"(an observation needs {' and '.join(what)})"
+        )
+    shifts, align_label = _season.sample_shifts(ds, align, offsets)
+    years = ds["year"].values.astype(np.int64)
+    origin = np.array([np.datetime64(f"{y:04d}-01-01", "D") for y in years]) + shifts.astype("timedelta64[D]")
+    days = t.astype("datetime64[D]")
+    x_obs = _centres(t, ds) if coarse else days.astype(np.float64)
+    refl = ds["reflectance"].transpose("sample", "band", "time").values
+    n, nb = refl.shape[:2]
+    out = np.full((n, nb, bin_start.size), np.nan, dtype=np.float32)
+    n_clear = np.zeros(n, dtype=np.int64)
+    missing = np.ones(out.shape, dtype=bool)
+    width = ds["bin_days"].values.astype(np.float64) if coarse and "bin_days" in ds.coords else np.ones(t.size)
+    for start in np.unique(origin):
+        rows = np.flatnonzero(origin == start)
+        _check_window(ds, rows, valid, days, start, first, last, window)
+        rel = x_obs - start.astype(np.float64)  # days from the aligned year's start
+        in_window = (rel >= first - 1) & (rel < last)
+        n_clear[rows] = (valid[rows] & in_window[None, :]).sum(axis=1)
+        block = refl[rows]
+        if coarse:
+            masked = np.where(valid[rows][:, None, :], block, np.nan).reshape(-1, t.size)
+            centre = (bin_start - 1) + bin_days / 2.0
+            out[rows] = gapfill.regrid_linear(masked, rel, centre).reshape(rows.size, nb, -1)
+            src_start = days.astype(np.float64) - start.astype(np.float64)
+            cover = np.searchsorted(src_start, centre, side="right") - 1
+            inside = (cover >= 0) & (centre < src_start[np.clip(cover, 0, None)] + width[np.clip(cover, 0, None)])
+            finite = np.isfinite(masked.reshape(rows.size, nb, -1))[:, :, np.clip(cover, 0, None)]
+            missing[rows] = ~(finite & inside[None, None, :])
+        else:
+            index, present = gapfill.bin_members(rel.astype(np.int64), int(interval), bin_start.size)
+            out[rows] = gapfill.bin_median(block, valid[rows], index, present, chunk=chunk)
+            missing[rows] = np.isnan(out[rows])
+    filled = out if coarse else gapfill.fill_gaps(out, bin_start.astype(np.float64))
+    win = _season.bins_of_window(bin_start, bin_days, window)
+    win_slice = slice(win[0], win[0] + win[1])
+    frac_year = missing.mean(axis=(1, 2))
+    frac_window = missing[:, :, win_slice].mean(axis=(1, 2))
+    keep = n_clear >= min_clear
+    ids = ds["sample_id"].values.astype(str)
+    dropped = ids[~keep]
+    if not keep.any():
+        raise CropGlobeError(
+            f"composite: every one of the {n} samples has fewer than min_clear={min_clear} clear "
+            f"observations inside the season window {window} (most: {int(n_clear.max())}); lower "
+            "min_clear or clear_threshold, or check the window and alignment"
+        )
+    if dropped.size:
+        log.warning("composite: dropped %d of %d samples with fewer than %d clear observations in %s",
+                    dropped.size, n, min_clear, window)
+    kept = np.flatnonzero(keep)
+    attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
+    result = samples.build(
+        filled[kept], bands=[str(b) for b in ds["band"].values], time=bin_start,
+        sample_id=ids[kept], label=ds["label"].values[kept], country=ds["country"].values[kept],
+        year=years[kept], lon=ds["lon"].values[kept], lat=ds["lat"].values[kept], bin_days=bin_days,
+        attrs=attrs, where="composite",
+    )
+    return result.assign_coords(
+        shift_days=("sample", shifts[kept].astype(np.int32)),
+        n_clear=("sample", n_clear[kept].astype(np.int32)),
+        filled_fraction=("sample", frac_year[kept].astype(np.float32)),
+        filled_fraction_window=("sample", frac_window[kept].astype(np.float32)),
+    )
+
+
+def _check_window(ds: xr.Dataset, rows: np.ndarray, valid: np.ndarray, days: np.ndarray,
+                  start: np.datetime64, first: int, last: int, window: str) -> None:
+    """Raise unless the dates with data for these samples span the aligned season window."""
+    seen = valid[rows].any(axis=0)
+    w0 = start + (first - 1) * _DAY
+    w1 = start + (last - 1) * _DAY
+    if not seen.any():
+        return  # these samples have no clear observation: dropped by min_clear
+    d0, d1 = days[seen][0], days[seen][-1]
+    if d0 > w0 or d1 < w1:
+        countries = ", ".join(sorted(set(ds["country"].values[rows].astype(str))))
+        years = ", ".join(str(y) for y in sorted(set(ds["year"].values[rows].tolist())))
+        shift = int((start - np.datetime64(f"{str(start)[:4]}-01-01")).astype(int))
+        raise CropGlobeError(
+            f"composite: season window {window} lies outside the data's dates for {countries} (year {years}): "
+            f"on their aligned calendar it spans {w0}..{w1} but the observations cover {d0}..{d1}; expected "
+            "observations covering the whole window (a window shifted across the year boundary, "
+            f"here by {shift} days, needs dates from the next calendar year)"
+        )
+
+
+def _attrs(ds: xr.Dataset, interval: int, window: str, alignment: str, threshold: float, min_clear: int,
+           dropped: np.ndarray, coarse: bool, t: np.ndarray) -> dict[str, Any]:
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("bands", "time_kind")}
+    regridded = ""
+    if coarse:
+        step = float(np.median(np.diff(t.astype("datetime64[D]").astype(np.int64)))) if t.size > 1 else 0.0
+        regridded = f"{step:g}-day composites (linear interpolation between bin centres, nearest at the edges)"
+    step = (f"composite(interval={interval}, window={window}, align={alignment!r}, "
+            f"clear_threshold={threshold}, min_clear={min_clear}, dropped={dropped.size})")
+    attrs.update({
+        "time_kind": "composite", "season_window": window, "alignment": alignment, "interval": int(interval),
+        "clear_threshold": float(threshold), "min_clear": int(min_clear),
+        "dropped_samples": int(dropped.size), "dropped_sample_ids": [str(x) for x in dropped[:1000]],
+        "regridded_from": regridded,
+        "gap_fill": "none (interpolated)" if coarse else "linear in time, nearest value at the edges",
+        "history": [*list(ds.attrs.get("history") or []), step],
+    })
+    return attrs

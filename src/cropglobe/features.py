@@ -1,0 +1,98 @@
+"""Feature families: the registry ``FEATURES`` and the median matrix / vector features.
+
+Each family is a :class:`FeatureSpec` whose ``fn(ds, **options)`` takes a season-windowed
+composite SampleSet (see :func:`cropglobe.composite.season`) and returns a float32 array without
+NaN: ``kind == "matrix"`` gives (N, B, T), ``kind == "vector"`` gives (N, F).
+
+Families (Tong & Wang, arXiv:2509.03497, Sec. "Invariant features"):
+
+* ``median2d`` - the bands x time matrix of 5-day median composites (the paper's 2D input of
+  CropNet and the 2D CNN baselines);
+* ``median1d`` - the same values flattened band-major to B*T (the paper's 1D input);
+* ``harmonic`` - least-squares harmonic coefficients (:mod:`cropglobe.harmonic`, 35 by default).
+
+A new family is one more entry: ``FEATURES["emit"] = FeatureSpec("emit", emit_fn, "vector")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from cropglobe.errors import CropGlobeError
+from cropglobe.harmonic import harmonic
+
+KINDS = ("matrix", "vector")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature family: its name, function ``fn(ds, **options) -> np.ndarray`` and output kind."""
+
+    name: str
+    fn: Callable[..., np.ndarray]
+    kind: str
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"FeatureSpec {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+
+
+def _composite_values(ds: xr.Dataset, family: str) -> np.ndarray:
+    if ds.attrs.get("time_kind") != "composite":
+        raise CropGlobeError(
+            f"{family}: expected a composite SampleSet (run `cropglobe composite` first), got time_kind="
+            f"{ds.attrs.get('time_kind')!r}"
+        )
+    values = ds["reflectance"].transpose("sample", "band", "time").values.astype(np.float32)
+    bad = np.isnan(values).any(axis=(1, 2))
+    if bad.any():
+        ids = ds["sample_id"].values.astype(str)[bad]
+        raise CropGlobeError(
+            f"{family}: {int(bad.sum())} samples still have missing values after compositing (e.g. "
+            f"{', '.join(repr(str(i)) for i in ids[:3])}); expected gap-filled series (a band without any "
+            "clear observation cannot be filled)"
+        )
+    return values
+
+
+def median2d(ds: xr.Dataset) -> np.ndarray:
+    """Bands x time median-composite matrix, (N, B, T) float32.
+
+    Source: Tong & Wang (arXiv:2509.03497), the 2D spectral-temporal median representation
+    (10 Sentinel-2 bands x 5-day median composites over the May-November window).
+    """
+    return _composite_values(ds, "median2d")
+
+
+def median1d(ds: xr.Dataset) -> np.ndarray:
+    """The median-composite matrix flattened band-major, (N, B*T) float32.
+
+    Source: Tong & Wang (arXiv:2509.03497), the 1D median vector used by the tabular and 1D models.
+    """
+    values = _composite_values(ds, "median1d")
+    return values.reshape(values.shape[0], -1)
+
+
+FEATURES: dict[str, FeatureSpec] = {
+    "median2d": FeatureSpec("median2d", median2d, "matrix", "bands x time median composites (N, B, T)"),
+    "median1d": FeatureSpec("median1d", median1d, "vector", "median composites flattened to (N, B*T)"),
+    "harmonic": FeatureSpec("harmonic", harmonic, "vector",
+                            "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)"),
+}
+
+
+def get_feature(name: str) -> FeatureSpec:
+    """Return a registered feature family by name.
+
+    Raises:
+        CropGlobeError: If no family has that name.
+    """
+    spec = FEATURES.get(str(name).strip().lower())
+    if spec is None:
+        raise CropGlobeError(f"unknown feature family {name!r}; expected one of {', '.join(sorted(FEATURES))}")
+    return spec
