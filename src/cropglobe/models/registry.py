@@ -1,0 +1,141 @@
+"""Model registry: one name per architecture, its family, input kind, source and builder.
+
+``get_model(name, n_bands, n_times, n_classes, **options)`` returns an ``nn.Module`` for torch
+models (inputs ``(N, B, T)`` float32, outputs logits ``(N, n_classes)``) and a
+:class:`~cropglobe.models.tabular.TabularClassifier` for ``rf`` / ``lightgbm``. Every model built
+here carries its :class:`~cropglobe.models.spec.ModelSpec` (``model.cropglobe_spec`` for torch,
+``model.spec`` for tabular), which is what saving records and loading rebuilds from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cropglobe.errors import CropGlobeError
+from cropglobe.models.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the experiment runner needs to know about a registered model."""
+
+    name: str
+    family: Literal["torch", "tabular"]
+    input_kind: Literal["matrix", "vector"]
+    source: str
+    builder: str  # "module:function"
+    description: str
+
+
+_PAPER = "Tong & Wang 2025, arXiv:2509.03497"
+_REGISTRY: dict[str, ModelInfo] = {m.name: m for m in (
+    ModelInfo("cropnet", "torch", "matrix", f"{_PAPER} (v2, CropNet)", "cropnet:cropnet",
+              "2D CNN, 4 blocks 64/128/256/512, 4,689,735 parameters for 7 classes"),
+    ModelInfo("cropnet-lite", "torch", "matrix", f"{_PAPER}, authors' released code",
+              "cropnet:cropnet_lite", "2D CNN, 4 blocks of width 128, 1,036,295 parameters"),
+    ModelInfo("cropnet1d", "torch", "matrix", f"{_PAPER}; Pelletier et al. 2019",
+              "cropnet1d:cropnet1d", "CropNet blocks as Conv1d over time, bands as channels"),
+    ModelInfo("resnet50", "torch", "matrix", "He et al. 2016, CVPR (ResNet-50)", "resnet:resnet50",
+              "ResNet-50, stride-1 stem without max-pool, 1-channel input"),
+    ModelInfo("efficientnet-v2-s", "torch", "matrix", "Tan & Le 2021, ICML (EfficientNetV2-S)",
+              "efficientnet:efficientnet_v2_s", "EfficientNetV2-S, stride-1 stem, 1-channel input"),
+    ModelInfo("tempcnn", "torch", "matrix", "Pelletier et al. 2019, Remote Sensing 11(5):523",
+              "tempcnn:tempcnn", "TempCNN: 3 temporal convs of 64 filters + dense 256"),
+    ModelInfo("mlp", "torch", "vector", "Rumelhart et al. 1986, Nature 323:533",
+              "mlp:mlp", "MLP (256, 128) with BN and dropout on n_bands x n_times features"),
+    ModelInfo("rf", "tabular", "vector", "Breiman 2001, Machine Learning 45:5 (scikit-learn)",
+              "tabular:TabularClassifier", "random forest, 500 trees, class_weight balanced"),
+    ModelInfo("lightgbm", "tabular", "vector", "Ke et al. 2017, NeurIPS (LightGBM)",
+              "tabular:TabularClassifier", "gradient-boosted trees, class-balanced, deterministic"),
+)}
+
+
+def list_models() -> list[str]:
+    """Names of all registered models."""
+    return list(_REGISTRY)
+
+
+def model_info(name: str) -> ModelInfo:
+    """Registry entry of ``name``.
+
+    Raises:
+        CropGlobeError: If ``name`` is not registered.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise CropGlobeError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}") from None
+
+
+def _builder(info: ModelInfo) -> Callable[..., Any]:
+    module, func = info.builder.split(":")
+    return getattr(importlib.import_module(f"cropglobe.models.{module}"), func)
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """Options accepted by ``name`` with their defaults (plus ``seed``)."""
+    info = model_info(name)
+    if info.family == "tabular":
+        from cropglobe.models.tabular import LGBM_DEFAULTS, RF_DEFAULTS
+
+        return {**(RF_DEFAULTS if name == "rf" else LGBM_DEFAULTS), "seed": 0}
+    params = list(inspect.signature(_builder(info)).parameters.values())[3:]
+    return {**{p.name: p.default for p in params}, "seed": None}
+
+
+def build(spec: ModelSpec) -> Any:
+    """Build the (untrained) model a spec describes; see :func:`get_model`."""
+    info = model_info(spec.name)
+    for key in ("n_bands", "n_times", "n_classes"):
+        value = getattr(spec, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CropGlobeError(f"model {spec.name!r}: {key} must be a positive integer, got {value!r}")
+    if spec.n_classes < 2:
+        raise CropGlobeError(f"model {spec.name!r}: n_classes must be at least 2, got {spec.n_classes}")
+    if info.family == "tabular":
+        from cropglobe.models.tabular import TabularClassifier
+
+        return TabularClassifier(spec)
+    allowed = model_options(spec.name)
+    unknown = set(spec.options) - set(allowed)
+    if unknown:
+        raise CropGlobeError(f"model {spec.name!r}: unknown option(s) {sorted(unknown)}; "
+                             f"allowed: {sorted(allowed)}")
+    options = dict(spec.options)
+    seed = options.pop("seed", None)
+    import torch
+
+    try:
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            model = _builder(info)(spec.n_bands, spec.n_times, spec.n_classes, **options)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise CropGlobeError(f"model {spec.name!r}: invalid options {spec.options}: {exc}") from None
+    model.cropglobe_spec = spec
+    return model
+
+
+def get_model(name: str, n_bands: int, n_times: int, n_classes: int, **options: Any) -> Any:
+    """Build a registered model.
+
+    Args:
+        name: One of :func:`list_models`.
+        n_bands: Bands ``B`` of the input (for ``vector`` models ``F = n_bands × n_times``).
+        n_times: Time bins ``T`` (or values per band for vector features).
+        n_classes: Output classes.
+        **options: Architecture options (see :func:`model_options`); ``seed`` fixes the
+            initialisation of torch models and the randomness of tabular ones.
+
+    Returns:
+        An ``nn.Module`` (family ``torch``) or a ``TabularClassifier`` (family ``tabular``).
+
+    Raises:
+        CropGlobeError: For an unknown name, unknown options or invalid values.
+    """
+    model_info(name)
+    return build(ModelSpec(name, n_bands, n_times, n_classes, options))
