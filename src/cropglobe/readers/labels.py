@@ -1,0 +1,172 @@
+"""Label decoding for readers: WorldCereal codes -> classes, user label maps, unknown-label policy.
+
+The WorldCereal decisions live in ``cropglobe/data/worldcereal_classes.csv``, derived from the
+label dictionaries of WorldCereal/worldcereal-classification (MIT licence; the file header cites
+the commit). A code takes the class of its exact row, else of its longest matching prefix (ewoc
+codes as 10-digit strings), else of a ``range`` row; class ``unknown`` or no match means the
+label is unknown. Unknown labels are an error listing every code with its count, unless the user
+asks for ``unknown="other"`` (map them to ``other``) or ``unknown="drop"`` (leave those samples
+out); either choice is recorded by the caller in the SampleSet attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from cropglobe import taxonomy
+from cropglobe.errors import CropGlobeError
+
+UnknownPolicy = Literal["error", "other", "drop"]
+UNKNOWN_POLICIES: tuple[str, ...] = ("error", "other", "drop")
+SCHEMES = ("ewoc", "legacy")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Result of decoding raw label codes: class per sample ('' = unknown) and a readable name."""
+
+    classes: np.ndarray
+    names: np.ndarray
+
+
+@lru_cache(maxsize=1)
+def worldcereal_table() -> pd.DataFrame:
+    """Return the shipped WorldCereal code -> class decision table (comment lines skipped)."""
+    path = resources.files("cropglobe").joinpath("data/worldcereal_classes.csv")
+    with resources.as_file(path) as p:
+        table = pd.read_csv(p, comment="#", dtype=str)
+    return table.fillna("")
+
+
+def _norm_code(code: object, scheme: str) -> str:
+    text = str(code).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    if scheme == "ewoc" and text.isdigit():
+        text = text.zfill(10)
+    return text
+
+
+def _decide(code: str, scheme: str) -> tuple[str, str]:
+    table = worldcereal_table()
+    rows = table[table["scheme"] == scheme]
+    exact = rows[(rows["match"] == "exact") & (rows["code"] == code)]
+    if len(exact):
+        return exact["class"].iloc[0], exact["name"].iloc[0]
+    prefixes = rows[rows["match"] == "prefix"]
+    best = ("", "")
+    best_len = 0
+    for pre, cls, name in zip(prefixes["code"], prefixes["class"], prefixes["name"]):
+        if code.startswith(pre) and len(pre) > best_len and len(code) == 10:
+            best, best_len = (cls, name), len(pre)
+    if best_len:
+        return best[0], ""  # a group decision: the code's own name is not in the table
+    ranges = rows[rows["match"] == "range"]
+    for spec, cls in zip(ranges["code"], ranges["class"]):
+        lo, hi = (int(x) for x in spec.split("-"))
+        if code.isdigit() and lo <= int(code) <= hi:
+            return cls, ""
+    return "unknown", ""
+
+
+def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
+    """Decode WorldCereal label codes into CropGlobe classes.
+
+    Args:
+        codes: Raw codes per sample (``ewoc_code`` integers or legacy ``CROPTYPE_LABEL``).
+        scheme: ``"ewoc"`` or ``"legacy"``.
+
+    Returns:
+        Classes ('' where the code is unknown) and code names where the table has them.
+    """
+    if scheme not in SCHEMES:
+        raise CropGlobeError(f"label scheme {scheme!r}: expected one of {SCHEMES}")
+    norm = np.array([_norm_code(c, scheme) for c in np.asarray(codes, dtype=object)], dtype=object)
+    uniq = pd.unique(norm)
+    decided = {u: _decide(u, scheme) for u in uniq}
+    classes = np.array([("" if decided[c][0] == "unknown" else decided[c][0]) for c in norm], dtype=object)
+    names = np.array([decided[c][1] for c in norm], dtype=object)
+    return Decoded(classes, names)
+
+
+def map_labels(raw: np.ndarray, mapping: Mapping[str, str] | None) -> np.ndarray:
+    """Map raw label values through a user map (keys compared as text) or as class names/aliases.
+
+    Returns:
+        Class names per sample, '' where the value is not in the map or not a known class alias.
+    """
+    values = np.asarray(raw, dtype=object)
+    keys = np.array([_norm_code(v, "") for v in values], dtype=object)
+    out = np.empty(len(keys), dtype=object)
+    if mapping is not None:
+        table = {_norm_code(k, ""): v for k, v in mapping.items()}
+        classes = {k: taxonomy.normalize_label(v) for k, v in table.items()}
+        for i, k in enumerate(keys):
+            out[i] = classes.get(k, "")
+        return out
+    cache: dict[str, str] = {}
+    for i, k in enumerate(keys):
+        if k not in cache:
+            try:
+                cache[k] = taxonomy.normalize_label(k)
+            except CropGlobeError:
+                cache[k] = ""
+        out[i] = cache[k]
+    return out
+
+
+def resolve_unknown(
+    classes: np.ndarray, raw: np.ndarray, unknown: str, where: str, field: str, expected: str
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Apply the unknown-label policy.
+
+    Args:
+        classes: Decoded classes, '' where unknown.
+        raw: The raw label values (for the message and the record).
+        unknown: ``"error"``, ``"other"`` or ``"drop"``.
+        where: The input (file) for the message.
+        field: The label column.
+        expected: What a known label looks like (for the message).
+
+    Returns:
+        (classes, keep mask over samples, {raw code: count} of unknown labels).
+
+    Raises:
+        CropGlobeError: With every unknown code and its count, when ``unknown == "error"``.
+    """
+    if unknown not in UNKNOWN_POLICIES:
+        raise CropGlobeError(f"unknown-label policy {unknown!r}: expected one of {', '.join(UNKNOWN_POLICIES)}")
+    bad = classes == ""
+    counts: dict[str, int] = {}
+    if bad.any():
+        vals, cnt = np.unique(np.array([_norm_code(v, "") for v in np.asarray(raw, dtype=object)[bad]], dtype=str),
+                              return_counts=True)
+        order = np.argsort(-cnt, kind="stable")
+        counts = {str(vals[i]): int(cnt[i]) for i in order}
+        if unknown == "error":
+            listing = ", ".join(f"{k} ({v})" for k, v in counts.items())
+            raise CropGlobeError(
+                f"{where}: column {field!r} has {int(bad.sum())} samples with unknown label codes: {listing}; "
+                f"expected {expected}; pass unknown='other' (CLI: --unknown other) to map them to 'other', "
+                "or unknown='drop' to leave those samples out"
+            )
+    out = np.where(bad, taxonomy.OTHER, classes) if unknown == "other" else classes
+    keep = ~bad if unknown == "drop" else np.ones(len(classes), dtype=bool)
+    return out, keep, counts
+
+
+def label_counts(raw: np.ndarray, names: np.ndarray | None = None) -> dict[str, int]:
+    """Count original labels, most frequent first, keyed ``"code name"`` (or ``"code"``)."""
+    keys = np.array([_norm_code(v, "") for v in np.asarray(raw, dtype=object)], dtype=object)
+    if names is not None:
+        keys = np.array([f"{k} {n}".strip() for k, n in zip(keys, names)], dtype=object)
+    vals, cnt = np.unique(keys.astype(str), return_counts=True)
+    order = np.argsort(-cnt, kind="stable")
+    return {str(vals[i]): int(cnt[i]) for i in order}
