@@ -148,7 +148,7 @@ def harmonic(ds: xr.Dataset, order: int = 2, inputs: Sequence[str] = DEFAULT_INP
     for j, (name, values) in enumerate(series.items()):
         for rows, t, mask in groups:
             def who(i: int, rows: np.ndarray = rows, name: str = name) -> str:
-                return f"sample {ids[rows[i]]!r} input {name!r}"
+                return f"sample {str(ids[rows[i]])!r} input {name!r}"
 
             out[rows, j] = fit(values[rows], t, mask, order, period, name_of=who)
     return out.reshape(n, -1).astype(np.float32)

@@ -1,0 +1,34 @@
+"""Tests of ``cropglobe composite`` (mirrors src/cropglobe/cli/composite.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from cropglobe import samples, simulate
+from cropglobe.cli import app
+
+
+def test_simulate_then_composite(tmp_path):
+    sim = tmp_path / "sim.zarr"
+    samples.save(simulate.simulate(countries=["FRA", "AUS"], samples_per_class=2, seed=0), sim)
+    out = tmp_path / "comp.zarr"
+    res = CliRunner().invoke(app, ["composite", str(sim), "--out", str(out), "--align", "hemisphere"])
+    assert res.exit_code == 0, res.output
+    assert "73 bins of 5 days" in res.output and "(43 bins)" in res.output and "dropped 0 samples" in res.output
+    assert "SIMULATED" in res.output
+    ds = samples.load(out)
+    assert ds.sizes["time"] == 73 and ds.attrs["time_kind"] == "composite"
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
+    sim = tmp_path / "sim.zarr"
+    samples.save(simulate.simulate(countries=["FRA"], samples_per_class=1, seed=0), sim)
+    out = tmp_path / "bad.zarr"
+    proc = subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", "composite", str(sim),
+                           "--out", str(out), "--interval", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "interval=0: expected a whole number of days" in proc.stderr
+    assert not out.exists() and not list(tmp_path.glob(".bad.zarr*"))

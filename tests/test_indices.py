@@ -1,0 +1,39 @@
+"""Tests of cropglobe.indices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cropglobe import indices, samples
+from cropglobe.errors import CropGlobeError
+
+
+@pytest.fixture()
+def ds():
+    v = np.zeros((1, 4, 2), dtype=np.float32)
+    v[0, :, 0] = [0.1, 0.2, 0.1, 0.5]  # blue, green, red, nir
+    v[0, :, 1] = [0.1, 0.0, 0.0, 0.0]  # a degenerate observation
+    return samples.build(v, bands=["blue", "green", "red", "nir"], time=np.array(["2023-01-01", "2023-01-06"], "datetime64[ns]"),
+                         sample_id=["a"], label=["corn"], country="FRA", year=2023)
+
+
+def test_formulas(ds):
+    assert indices.index(ds, "NDVI")[0, 0] == pytest.approx(0.4 / 0.6)
+    assert indices.index(ds, "gcvi")[0, 0] == pytest.approx(1.5)
+    assert indices.index(ds, "NDWI")[0, 0] == pytest.approx(-0.3 / 0.7)
+    assert indices.index(ds, "EVI")[0, 0] == pytest.approx(2.5 * 0.4 / (0.5 + 0.6 - 0.75 + 1))
+    assert np.isnan(indices.index(ds, "NDVI")[0, 1])  # 0/0 is undefined, not an error
+
+
+def test_with_indices(ds):
+    out = indices.with_indices(ds, ["NDVI", "GCVI"])
+    assert list(out["band"].values) == ["B2", "B3", "B4", "B8", "NDVI", "GCVI"]
+    samples.validate(out)
+
+
+def test_errors(ds):
+    with pytest.raises(CropGlobeError, match="unknown spectral index 'XYZ'"):
+        indices.index(ds, "XYZ")
+    with pytest.raises(CropGlobeError, match="no swir1 band"):
+        indices.index(ds, "LSWI")
