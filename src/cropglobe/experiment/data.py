@@ -1,0 +1,135 @@
+"""Data preparation for transfer experiments: load or simulate, composite, check the spec against it.
+
+Every check that can fail on the user's input (countries absent from the data, an empty target,
+a feature/model mismatch, unknown names) runs here, before any training starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from cropglobe import samples, taxonomy
+from cropglobe.errors import CropGlobeError
+from cropglobe.experiment.config import CellSpec, ExperimentSpec
+
+#: Feature families computed from the composite bands x time values (they support augmentation).
+MEDIAN_FAMILIES = ("median2d", "median1d")
+
+
+@dataclass
+class Prepared:
+    """The composited data of a study and what the runner needs to know about it."""
+
+    full: xr.Dataset
+    window: tuple[int, int]
+    bin_days: float
+    sources: list[list[str]]
+    targets: list[str]
+    remaps: dict[str, dict[str, list[str]]]
+    description: str
+    simulated: bool
+    countries: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.countries = self.full["country"].values.astype(str)
+
+    def windowed(self) -> xr.Dataset:
+        """The season-window slice of the full-year composite."""
+        start, count = self.window
+        return self.full.isel(time=slice(start, start + count))
+
+
+def source_groups(sources: list[str]) -> list[list[str]]:
+    """Parse ``["FRA", "USA+CAN"]`` into ``[["FRA"], ["USA", "CAN"]]`` (``+`` pools countries)."""
+    return [[c.strip().upper() for c in s.split("+") if c.strip()] for s in sources]
+
+
+def load_data(spec: ExperimentSpec) -> tuple[xr.Dataset, str]:
+    """Load the SampleSet named by the spec (or simulate it) and describe where it came from."""
+    if spec.data.simulate is not None:
+        from cropglobe import simulate
+
+        sim = spec.data.simulate
+        ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
+        return ds, f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
+    ds = samples.load(spec.data.path)
+    label = f"{spec.data.path} ({ds.attrs.get('source') or ds.attrs.get('sensor')})"
+    if ds.attrs.get("simulated"):
+        label = f"SIMULATED DATA: {label}"
+    return ds, label
+
+
+def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tuple[int, int], float]:
+    """Composite observation-level data (or re-grid coarse composites) and locate the season window."""
+    from cropglobe import composite, season
+
+    if spec.composite is None:
+        if ds.attrs.get("time_kind") != "composite":
+            raise CropGlobeError("config: composite is null but the data are observation-level; add a composite block")
+        bin_days = float(np.median(ds["bin_days"].values))
+        return ds, (0, ds.sizes["time"]), bin_days
+    c = spec.composite
+    full = composite.composite(ds, interval=c.interval, window=c.window, align=c.align,
+                               clear_threshold=c.clear_threshold, offsets=c.offsets)
+    return full, season.window_bins(full), float(c.interval)
+
+
+def check_cells(cells: list[CellSpec]) -> None:
+    """Raise for unknown features/models/augmentations and for feature/model mismatches."""
+    from cropglobe import augment, features, models
+
+    for cell in cells:
+        feat = features.get_feature(cell.feature)
+        info = models.model_info(cell.model)
+        if feat.kind != info.input_kind:
+            raise CropGlobeError(
+                f"config: cell {cell.feature} x {cell.model}: model {cell.model!r} takes "
+                f"{info.input_kind} inputs but feature {cell.feature!r} gives {feat.kind} features; "
+                f"pair {info.input_kind} models with {'median2d' if info.input_kind == 'matrix' else 'median1d/harmonic'}"
+            )
+        if cell.augmentation != "none":
+            augment.get_preset(cell.augmentation)
+            if cell.feature not in MEDIAN_FAMILIES:
+                raise CropGlobeError(
+                    f"config: cell {cell.feature} x {cell.model}: augmentation {cell.augmentation!r} "
+                    f"applies to the median features {MEDIAN_FAMILIES} only"
+                )
+        if cell.copies > 1 and info.family != "tabular":
+            raise CropGlobeError(f"config: cell {cell.feature} x {cell.model}: 'copies' is for tabular models "
+                                 "(torch models augment on the fly)")
+
+
+def prepare(spec: ExperimentSpec) -> Prepared:
+    """Load, check and composite the data of a spec; every input error is raised here."""
+    check_cells(spec.cell_list())
+    ds, description = load_data(spec)
+    present = set(np.unique(ds["country"].values.astype(str)))
+    groups = source_groups(spec.sources)
+    for group in groups:
+        for iso in group:
+            if iso not in present:
+                raise CropGlobeError(f"config: source country {iso} is not in the data (countries: {', '.join(sorted(present))})")
+    pooled = {c for g in groups for c in g}
+    targets = sorted(present - pooled) if spec.targets == "all" else list(spec.targets)
+    for iso in targets:
+        if iso not in present:
+            raise CropGlobeError(f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})")
+    remaps = spec.remap_table()
+    full, window, bin_days = composite_data(ds, spec)
+    kept = set(np.unique(full["country"].values.astype(str)))
+    for iso in sorted(pooled | set(targets)):
+        if iso not in kept:
+            raise CropGlobeError(f"config: country {iso} has no samples left after compositing "
+                                 "(too few clear observations); it cannot be a source or target")
+    for iso in targets:
+        labels = full["label"].values[full["country"].values == iso]
+        keep = taxonomy.remap_for(iso, remaps)
+        if keep is not None and labels.size:
+            labels = taxonomy.remap_absent(labels, keep)
+        if labels.size == 0:
+            raise CropGlobeError(f"config: target {iso} is empty")
+    return Prepared(full, window, bin_days, groups, targets, remaps, description,
+                    bool(ds.attrs.get("simulated")))

@@ -1,0 +1,77 @@
+"""Train one experiment cell: build the model, assemble its inputs, fit torch or tabular alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cropglobe import taxonomy
+from cropglobe.experiment.config import CellSpec, ExperimentSpec
+from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
+
+N_CLASSES = len(taxonomy.CLASSES)
+
+
+def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellSpec, seed: int,
+               parts: dict[str, np.ndarray], y: np.ndarray, cell_dir: Path, resume: bool,
+               callbacks: list[Any], progress: bool) -> tuple[Any, Callable[[np.ndarray], np.ndarray], dict]:
+    """Fit the cell's model on the source's training part (best epoch chosen on its validation part).
+
+    Returns:
+        The fitted model (with ``predict_proba``), a function giving model inputs for sample
+        indices, and training info (best epoch and validation macro-F1 for torch models).
+    """
+    from cropglobe import models
+
+    info = models.model_info(cell.model)
+    options = dict(spec.model_options.get(cell.model, {}))
+    tr, va = parts["train"], parts["val"]
+    start, count = prepared.window
+    if info.family == "torch":
+        from cropglobe.train import TorchClassifier, TrainSettings
+
+        t = spec.train
+        settings = TrainSettings(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
+                                 seed=seed, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
+                                 progress=progress, callbacks=list(callbacks))
+        if cell.feature in MEDIAN_FAMILIES:
+            full = cache.full_series()
+            flatten = cell.feature == "median1d"
+            n_bands, n_times = (full.shape[1] * count, 1) if flatten else (full.shape[1], count)
+            clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings,
+                                  augmentation=cell.augmentation, window=(start, count),
+                                  bin_days=prepared.bin_days, flatten=flatten)
+            clf.fit(full[tr], y[tr], full[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
+
+            def inputs(idx: np.ndarray) -> np.ndarray:
+                x = full[idx][..., start:start + count]
+                return x.reshape(len(idx), -1) if flatten else x
+        else:
+            feats = cache.features(cell.feature)
+            clf = TorchClassifier(cell.model, feats.shape[1], 1, N_CLASSES, options, settings)
+            clf.fit(feats[tr], y[tr], feats[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
+
+            def inputs(idx: np.ndarray) -> np.ndarray:
+                return feats[idx]
+        clf.save(cell_dir / "model")
+        return clf, inputs, clf.fit_info
+    # tabular models: the same fit / predict_proba interface; augmentation as offline copies
+    feats = cache.features(cell.feature)
+    x_train, y_train = feats[tr], y[tr]
+    if cell.augmentation != "none":
+        from cropglobe import augment
+
+        copies, origin = augment.augment_copies(cache.full_series()[tr], (start, count), prepared.bin_days,
+                                                cell.copies, augment=cell.augmentation, seed=seed)
+        x_train = np.concatenate([x_train, copies.reshape(len(copies), -1)])
+        y_train = np.concatenate([y_train, y[tr][origin]])
+    model = models.get_model(cell.model, feats.shape[1], 1, N_CLASSES, seed=seed, **options)
+    model.fit(x_train, y_train)
+    model.save(cell_dir / "model")
+
+    def tab_inputs(idx: np.ndarray) -> np.ndarray:
+        return feats[idx]
+    return model, tab_inputs, {}

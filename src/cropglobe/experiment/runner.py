@@ -1,0 +1,220 @@
+"""Run a transfer matrix: train each cell on its source, evaluate on every target, resume after a crash.
+
+Layout of a run folder::
+
+    RUN_DIR/config.yaml                 the resolved spec
+    RUN_DIR/splits/<source>_seed<k>.json split manifest (sample ids of train / val / in-region test)
+    RUN_DIR/cells/<cell>/result.json    rows of one finished cell (written last, atomically)
+    RUN_DIR/cells/<cell>/checkpoints/   Lightning last/best checkpoints (torch models)
+    RUN_DIR/cells/<cell>/model*         the trained model (safe formats, see cropglobe.models)
+    RUN_DIR/signatures.npz              mean bands x time matrices per class and country
+    RUN_DIR/results.parquet, report.md, figures/
+
+A resumed run skips cells whose ``result.json`` exists and restarts an unfinished torch cell from
+its ``last.ckpt``; seeding by (seed, epoch, batch) makes its results identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cropglobe import geography, samples, splits, taxonomy
+from cropglobe.atomic import write_text
+from cropglobe.errors import CropGlobeError
+from cropglobe.experiment.config import CellSpec, ExperimentSpec
+from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared, prepare
+
+log = logging.getLogger(__name__)
+N_CLASSES = len(taxonomy.CLASSES)
+
+
+def cell_key(source: list[str], cell: CellSpec, seed: int) -> str:
+    """Folder name of one cell: source, feature, model, augmentation (and copies), seed."""
+    aug = cell.augmentation + (f"x{cell.copies}" if cell.copies > 1 else "")
+    return f"{'+'.join(source)}__{cell.feature}__{cell.model}__{aug}__s{seed}"
+
+
+class FeatureCache:
+    """Feature arrays of the study, computed once per family."""
+
+    def __init__(self, prepared: Prepared, options: dict[str, dict[str, Any]]) -> None:
+        self.prepared, self.options = prepared, options
+        self._cache: dict[str, np.ndarray] = {}
+
+    def full_series(self) -> np.ndarray:
+        """Gap-filled full-year composite values (N, B, T_full)."""
+        if "__full__" not in self._cache:
+            self._cache["__full__"] = np.nan_to_num(self.prepared.full["reflectance"].values).astype(np.float32)
+        return self._cache["__full__"]
+
+    def features(self, family: str) -> np.ndarray:
+        """Model-ready features of ``family`` on the season window (N, ...)."""
+        from cropglobe import features
+
+        if family not in self._cache:
+            spec = features.get_feature(family)
+            self._cache[family] = np.asarray(spec.fn(self.prepared.windowed(), **self.options.get(family, {})),
+                                             dtype=np.float32)
+        return self._cache[family]
+
+
+def _split(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: int,
+           run_dir: Path) -> dict[str, np.ndarray]:
+    full = prepared.full
+    idx = np.flatnonzero(np.isin(prepared.countries, group))
+    labels = full["label"].values[idx]
+    lon, lat = full["lon"].values[idx], full["lat"].values[idx]
+    v = spec.validation
+    parts: dict[str, np.ndarray] = {}
+    rest = np.arange(idx.size)
+    if spec.in_region_fraction > 0:
+        rest, test = splits.holdout(labels, spec.in_region_fraction, seed + 101, v.method, lon, lat, v.block_deg)
+        parts["test"] = idx[test]
+    train, val = splits.holdout(labels[rest], v.fraction, seed, v.method, lon[rest], lat[rest], v.block_deg)
+    parts["train"], parts["val"] = idx[rest[train]], idx[rest[val]]
+    splits.write_manifest(run_dir / "splits" / f"{'+'.join(group)}_seed{seed}.json", full["sample_id"].values,
+                          parts, {"method": v.method, "val_fraction": v.fraction, "seed": seed,
+                                  "in_region_fraction": spec.in_region_fraction, "block_deg": v.block_deg})
+    return parts
+
+
+def _targets(prepared: Prepared, group: list[str], parts: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    out = []
+    if "test" in parts:
+        out.append(("+".join(group), parts["test"]))
+    for iso in prepared.targets:
+        if iso not in group:
+            out.append((iso, np.flatnonzero(prepared.countries == iso)))
+    return out
+
+
+def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
+    lat = prepared.full["lat"].values
+    if target == "+".join(group):
+        return geography.Scenario.IN_REGION.value
+    kinds = [geography.scenario(s, target, lat[prepared.countries == s], lat[prepared.countries == target])
+             for s in group]
+    order = list(geography.Scenario)
+    return min(kinds, key=order.index).value
+
+
+def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,
+              seed: int, parts: dict[str, np.ndarray], cell_dir: Path, resume: bool,
+              callbacks: list[Any], progress: bool) -> list[dict]:
+    from cropglobe.experiment import fitting
+
+    y = samples.label_codes(prepared.full)
+    t0 = time.perf_counter()
+    model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, y, cell_dir, resume,
+                                             callbacks, progress)
+    train_seconds = time.perf_counter() - t0
+    rows = []
+    for target, idx in _targets(prepared, group, parts):
+        proba = model.predict_proba(inputs(idx))
+        pred = proba.argmax(1)
+        truth = prepared.full["label"].values[idx]
+        keep = taxonomy.remap_for(target, prepared.remaps)
+        pred_names = np.asarray(taxonomy.CLASSES)[pred]
+        if keep is not None:
+            truth, pred_names = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred_names, keep)
+        from cropglobe import metrics
+
+        lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+        scores = metrics.evaluate(np.array([lookup[c] for c in truth]), np.array([lookup[c] for c in pred_names]))
+        rows.append({
+            "source": "+".join(group), "target": target, "scenario": _scenario(prepared, group, target),
+            "feature": cell.feature, "model": cell.model, "augmentation": cell.augmentation,
+            "copies": cell.copies, "seed": seed, "oa": scores.oa, "macro_f1": scores.macro_f1,
+            "weighted_f1": scores.weighted_f1, "kappa": scores.kappa, "n": scores.n,
+            "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
+            "confusion": json.dumps(scores.confusion), "train_seconds": round(train_seconds, 2),
+            **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1")},
+            "data": prepared.description, "simulated": prepared.simulated,
+        })
+    return rows
+
+
+def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
+        callbacks: list[Any] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run (or resume) a transfer study and write its results and report.
+
+    Args:
+        spec: The validated experiment spec.
+        run_dir: Output folder.
+        resume: Continue a previous run in ``run_dir`` (finished cells are skipped).
+        callbacks: Extra Lightning callbacks for torch cells (progress hooks, fault injection in tests).
+        progress: Show progress bars.
+
+    Returns:
+        The results table (one row per source x target x feature x model x augmentation x seed).
+
+    Raises:
+        CropGlobeError: For any input problem, before training starts; or when ``run_dir`` holds a
+            different study (on resume) or an earlier run (without resume).
+    """
+    run_dir = Path(run_dir)
+    resolved = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    config_path = run_dir / "config.yaml"
+    if config_path.exists():
+        if not resume:
+            raise CropGlobeError(f"{run_dir}: already holds a run; pass --resume {run_dir} to continue it or pick a new folder")
+        if config_path.read_text(encoding="utf-8") != resolved:
+            raise CropGlobeError(f"{run_dir}: its config.yaml differs from this spec; cannot resume a different study")
+    elif resume:
+        raise CropGlobeError(f"{run_dir}: nothing to resume (no config.yaml)")
+    prepared = prepare(spec)
+    write_text(config_path, resolved)
+    _write_signatures(prepared, run_dir / "signatures.npz")
+    cache = FeatureCache(prepared, spec.feature_options)
+    rows: list[dict] = []
+    cells = spec.cell_list()
+    for seed in spec.seeds:
+        for group in prepared.sources:
+            parts = _split(prepared, group, spec, seed, run_dir)
+            for cell in cells:
+                cell_dir = run_dir / "cells" / cell_key(group, cell, seed)
+                done = cell_dir / "result.json"
+                if done.exists():
+                    log.info("skipping finished cell %s", cell_dir.name)
+                    rows.extend(json.loads(done.read_text(encoding="utf-8")))
+                    continue
+                cell_rows = _run_cell(prepared, spec, cache, group, cell, seed, parts, cell_dir,
+                                      resume, callbacks or [], progress)
+                write_text(done, json.dumps(cell_rows, indent=1))
+                rows.extend(cell_rows)
+    results = pd.DataFrame(rows)
+    from cropglobe import report
+
+    report.write_results(results, run_dir)
+    report.build(run_dir)
+    return results
+
+
+def _write_signatures(prepared: Prepared, path: Path) -> None:
+    """Mean season-window bands x time matrix per (country, class), for the signature figure."""
+    win = prepared.windowed()
+    values = win["reflectance"].values
+    countries, labels = prepared.countries, win["label"].values.astype(str)
+    keys, mats = [], []
+    for iso in np.unique(countries):
+        for cls in taxonomy.CLASSES:
+            m = (countries == iso) & (labels == cls)
+            if m.any():
+                keys.append(f"{iso}/{cls}")
+                mats.append(np.nanmean(values[m], axis=0))
+    from cropglobe.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=np.array(keys), mats=np.array(mats, dtype=np.float32),
+                     bands=win["band"].values.astype(str), doy=win["time"].values,
+                     simulated=np.array(prepared.simulated))

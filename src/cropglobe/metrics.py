@@ -1,0 +1,77 @@
+"""Classification metrics for transfer evaluation (scikit-learn, not hand-written).
+
+Per target: overall accuracy (OA), macro-F1 over the classes present in the target's reference
+labels (as in Tong & Wang, arXiv:2509.03497, where absent classes would otherwise score 0),
+weighted-F1, Cohen's kappa, per-class precision/recall/F1 and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sklearn import metrics as skm
+
+from cropglobe import taxonomy
+
+
+@dataclass
+class Scores:
+    """Scores of one prediction against reference labels (class indices into ``taxonomy.CLASSES``)."""
+
+    oa: float
+    macro_f1: float
+    weighted_f1: float
+    kappa: float
+    n: int
+    classes_present: list[str]
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: list[list[int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Return the scores as plain Python types (JSON/parquet friendly)."""
+        return asdict(self)
+
+
+def evaluate(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = len(taxonomy.CLASSES)) -> Scores:
+    """Score predicted class indices against reference class indices.
+
+    Args:
+        y_true: Reference class indices.
+        y_pred: Predicted class indices.
+        n_classes: Number of classes (rows/columns of the confusion matrix).
+
+    Returns:
+        The :class:`Scores`; macro-F1 averages over the classes present in ``y_true`` only.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    present = np.unique(y_true)
+    all_labels = np.arange(n_classes)
+    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, labels=all_labels, zero_division=0)
+    names = list(taxonomy.CLASSES[:n_classes]) if n_classes <= len(taxonomy.CLASSES) else [str(i) for i in all_labels]
+    per_class = {names[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                 for i in all_labels}
+    return Scores(
+        oa=float(skm.accuracy_score(y_true, y_pred)),
+        macro_f1=float(skm.f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        weighted_f1=float(skm.f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)),
+        kappa=_kappa(y_true, y_pred),
+        n=int(y_true.size),
+        classes_present=[names[i] for i in present],
+        per_class=per_class,
+        confusion=skm.confusion_matrix(y_true, y_pred, labels=all_labels).tolist(),
+    )
+
+
+def _kappa(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Cohen's kappa; defined as 1 (perfect) or 0 when a single class makes it 0/0."""
+    if np.unique(np.concatenate([y_true, y_pred])).size == 1:
+        return 1.0 if np.array_equal(y_true, y_pred) else 0.0
+    return float(skm.cohen_kappa_score(y_true, y_pred))
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro-F1 over the classes present in ``y_true`` (the validation criterion)."""
+    present = np.unique(y_true)
+    return float(skm.f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))

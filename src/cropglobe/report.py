@@ -1,0 +1,208 @@
+"""Transfer reports: results.parquet, report.md (tables by scenario, paper style) and figures.
+
+``build(run_dir)`` recreates ``report.md`` and ``figures/`` from ``results.parquet``,
+``config.yaml`` and ``signatures.npz`` alone, so ``cropglobe report RUN_DIR`` can rebuild them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from cropglobe import taxonomy  # noqa: E402
+from cropglobe.atomic import atomic_path, write_text  # noqa: E402
+from cropglobe.errors import CropGlobeError  # noqa: E402
+from cropglobe.geography import Scenario  # noqa: E402
+
+SCENARIOS = [s.value for s in Scenario]
+KEYS = ["source", "target", "scenario", "feature", "model", "augmentation"]
+SIM_NOTE = "SIMULATED DATA (cropglobe phenology simulator): these figures are not real-world accuracies."
+
+
+def write_results(results: pd.DataFrame, run_dir: str | os.PathLike) -> Path:
+    """Write the per-seed results table as ``results.parquet`` (atomically)."""
+    path = Path(run_dir) / "results.parquet"
+    with atomic_path(path) as tmp:
+        results.to_parquet(tmp, index=False)
+    return path
+
+
+def aggregate(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of OA, macro-F1, weighted-F1 and kappa per source x target x cell."""
+    metrics = ["oa", "macro_f1", "weighted_f1", "kappa"]
+    grouped = results.groupby(KEYS, sort=False)[metrics]
+    out = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
+    out["seeds"] = results.groupby(KEYS, sort=False)["seed"].nunique()
+    out["n"] = results.groupby(KEYS, sort=False)["n"].first()
+    return out.reset_index()
+
+
+def _cell_name(row: pd.Series) -> str:
+    aug = "" if row["augmentation"] == "none" else f" +aug:{row['augmentation']}"
+    return f"{row['feature']} / {row['model']}{aug}"
+
+
+def _tables(agg: pd.DataFrame) -> list[str]:
+    lines: list[str] = []
+    agg = agg.assign(cell=agg.apply(_cell_name, axis=1))
+    for scenario in SCENARIOS:
+        part = agg[agg["scenario"] == scenario]
+        if part.empty:
+            continue
+        lines += [f"## {scenario.replace('-', ' ').capitalize()}", "",
+                  "Macro-F1 (mean ± std over seeds), OA in brackets.", ""]
+        for source, block in part.groupby("source", sort=False):
+            targets = list(dict.fromkeys(block["target"]))
+            header = f"| {source} → | " + " | ".join(targets) + " |"
+            lines += [header, "|" + "---|" * (len(targets) + 1)]
+            for cell, rows in block.groupby("cell", sort=False):
+                by_t = rows.set_index("target")
+                cells = []
+                for t in targets:
+                    if t in by_t.index:
+                        r = by_t.loc[t]
+                        cells.append(f"{r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f} ({r['oa_mean']:.3f})")
+                    else:
+                        cells.append("–")
+                lines.append(f"| {cell} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return lines
+
+
+def _figure_matrix(agg: pd.DataFrame, out: Path, title_note: str) -> None:
+    agg = agg.assign(cell=agg.apply(_cell_name, axis=1),
+                     col=agg["source"] + "→" + agg["target"],
+                     order=agg["scenario"].map(SCENARIOS.index))
+    cols = list(dict.fromkeys(agg.sort_values(["order", "target"])["col"]))
+    mat = agg.pivot_table(index="cell", columns="col", values="macro_f1_mean", sort=False).reindex(columns=cols)
+    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 4, 0.5 * len(mat) + 2))
+    im = ax.imshow(mat.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+    ax.set_yticks(range(len(mat)), mat.index)
+    for (i, j), v in np.ndenumerate(mat.values):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=8)
+    fig.colorbar(im, ax=ax, label="macro-F1")
+    ax.set_title(f"Transfer matrix (macro-F1){title_note}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
+    best = agg.groupby(["scenario", "feature"])["macro_f1_mean"].mean().unstack("feature")
+    best = best.reindex([s for s in SCENARIOS if s in best.index])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    best.plot.bar(ax=ax, rot=0)
+    ax.set_ylabel("mean macro-F1")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Feature families by scenario{title_note}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str) -> str:
+    overall = agg.groupby(["feature", "model", "augmentation"])["macro_f1_mean"].mean()
+    feature, model, aug = overall.idxmax()
+    rows = results[(results["feature"] == feature) & (results["model"] == model) & (results["augmentation"] == aug)]
+    targets = list(dict.fromkeys(rows["target"]))
+    fig, axes = plt.subplots(1, len(targets), figsize=(3.2 * len(targets), 3.4), squeeze=False)
+    names = [c[:5] for c in taxonomy.CLASSES]
+    for ax, target in zip(axes[0], targets):
+        cm = np.sum([np.array(json.loads(c)) for c in rows[rows["target"] == target]["confusion"]], axis=0)
+        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+        ax.set_title(target, fontsize=9)
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_xlabel("predicted", fontsize=7)
+    axes[0][0].set_ylabel("reference", fontsize=7)
+    label = f"{feature} / {model}" + ("" if aug == "none" else f" +aug:{aug}")
+    fig.suptitle(f"Confusion (row-normalised), {label}{title_note}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return label
+
+
+def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
+    data = np.load(npz)
+    keys = [str(k) for k in data["keys"]]
+    countries = sorted({k.split("/")[0] for k in keys})
+    classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
+    fig, axes = plt.subplots(len(classes), len(countries), figsize=(1.8 * len(countries) + 1, 1.2 * len(classes) + 1),
+                             squeeze=False)
+    lookup = dict(zip(keys, data["mats"]))
+    for i, cls in enumerate(classes):
+        for j, iso in enumerate(countries):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            mat = lookup.get(f"{iso}/{cls}")
+            if mat is not None:
+                ax.imshow(mat, vmin=0, vmax=0.5, cmap="magma", aspect="auto")
+            if i == 0:
+                ax.set_title(iso, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(cls, fontsize=8)
+    fig.suptitle(f"Mean bands × time signatures (season window) per class and country{title_note}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def build(run_dir: str | os.PathLike) -> Path:
+    """(Re)build ``report.md`` and ``figures/`` of a run folder from its results.
+
+    Raises:
+        CropGlobeError: If the folder has no ``results.parquet``.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "results.parquet"
+    if not path.exists():
+        raise CropGlobeError(f"{run_dir}: no results.parquet (is it a finished `cropglobe transfer` run?)")
+    results = pd.read_parquet(path)
+    if results.empty:
+        raise CropGlobeError(f"{path}: the results table is empty")
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) if (run_dir / "config.yaml").exists() else {}
+    simulated = bool(results["simulated"].any())
+    note = " — SIMULATED DATA" if simulated else ""
+    agg = aggregate(results)
+    figs = run_dir / "figures"
+    figs.mkdir(exist_ok=True)
+    _figure_matrix(agg, figs / "transfer_matrix.png", note)
+    _figure_features(agg, figs / "features_by_scenario.png", note)
+    best = _figure_confusion(results, agg, figs / "confusion.png", note)
+    lines = [f"# Transfer report: {config.get('name', run_dir.name)}", ""]
+    if simulated:
+        lines += [f"> **{SIM_NOTE}**", ""]
+    lines += [f"Data: {results['data'].iloc[0]}", "",
+              f"Seeds: {sorted(results['seed'].unique().tolist())}; cells: "
+              f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
+              f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
+              "(after its remap).", ""]
+    lines += _tables(agg)
+    lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
+              "![feature families](figures/features_by_scenario.png)", "",
+              f"![confusion matrices of the best cell ({best})](figures/confusion.png)", ""]
+    if (run_dir / "signatures.npz").exists():
+        _figure_signatures(run_dir / "signatures.npz", figs / "signatures.png", note)
+        lines += ["![signatures](figures/signatures.png)", ""]
+    return write_text(run_dir / "report.md", "\n".join(lines))
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Compact table for the terminal: one row per source x target x cell, mean over seeds."""
+    agg = aggregate(results)
+    agg["cell"] = agg.apply(_cell_name, axis=1)
+    return agg[["source", "target", "scenario", "cell", "oa_mean", "macro_f1_mean", "kappa_mean", "seeds", "n"]]
