@@ -82,7 +82,7 @@ def spline_basis(knots_x: torch.Tensor, eval_x: torch.Tensor,
 @lru_cache(maxsize=64)
 def _uniform_basis(knots: int, count: int, boundary: str, device: str,
                    dtype: torch.dtype) -> torch.Tensor:
-    xk = torch.linspace(0.0, count - 1.0, knots, dtype=torch.float64)
+    xk = torch.linspace(0.0, max(count - 1.0, 1.0), knots, dtype=torch.float64)  # count 1: [0, 1]
     basis = spline_basis(xk, torch.arange(count, dtype=torch.float64), boundary)  # type: ignore[arg-type]
     return basis.to(device=device, dtype=dtype).T.contiguous()  # (K, count)
 
@@ -92,7 +92,8 @@ def uniform_knots_basis(knots: int, count: int, boundary: Boundary, device: torc
     """Return the cached (K, count) basis for K knots spread evenly over bins ``0 .. count-1``.
 
     The first and last knots sit on the first and last bin (as in Um et al. 2017's magnitude
-    warping); a batch of curves is ``knot_values @ basis``.
+    warping; a one-bin window spreads them over [0, 1]); a batch of curves is
+    ``knot_values @ basis``.
     """
     return _uniform_basis(int(knots), int(count), str(boundary), str(torch.device(device)), dtype)
 

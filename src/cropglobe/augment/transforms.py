@@ -34,13 +34,25 @@ from cropglobe.augment.spline import Boundary, uniform_knots_basis
 from cropglobe.errors import CropGlobeError
 
 
-def pydantic_message(where: str, err: ValidationError) -> str:
-    """One line naming the first invalid field of a pydantic error."""
+class ParameterError(CropGlobeError):
+    """An invalid transform parameter: ``where``, the field path ``loc``, the problem and the value."""
+
+    def __init__(self, where: str, loc: str, problem: str, got: str) -> None:
+        super().__init__(f"{where}: field {loc or '(root)'}: {problem}{got}")
+        self.where, self.loc, self.problem, self.got = where, loc, problem, got
+
+
+def parameter_error(where: str, err: ValidationError) -> ParameterError:
+    """One-line error naming the first invalid field of a pydantic error (nested fields joined)."""
     first = err.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
+    inner = first.get("ctx", {}).get("error")
+    if isinstance(inner, ParameterError):  # a nested transform already named its own field
+        return ParameterError(where, ".".join(x for x in (loc, inner.loc) if x), inner.problem,
+                              inner.got)
     got = first.get("input")
-    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"{where}: field {loc or '(root)'}: {first['msg']}{got_text}"
+    problem = first["msg"].removeprefix("Value error, ")
+    return ParameterError(where, loc, problem, "" if isinstance(got, dict) else f" (got {got!r})")
 
 
 class _Strict(BaseModel):
@@ -52,7 +64,7 @@ class _Strict(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise CropGlobeError(pydantic_message(type(self).__name__, err)) from None
+            raise parameter_error(type(self).__name__, err) from None
 
 
 def check_window(x_full: torch.Tensor, window: tuple[int, int], bin_days: float) -> tuple[int, int]:
@@ -201,13 +213,17 @@ class MagnitudeWarp(_Strict):
     boundary: Boundary = "not-a-knot"
 
     def sample(self, n: int, count: int, generator: torch.Generator | None,
-               like: torch.Tensor) -> torch.Tensor:
-        """Draw per-sample warp curves, shape (n, count), exactly 1 where the warp is not applied."""
+               like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw per-sample knot values (n, K) and warp curves (n, count); both exactly 1 where off."""
         u = _uniform(n, 1, generator, like)[:, 0]
-        values = torch.randn(n, self.knots, generator=generator, device=like.device, dtype=like.dtype)
+        z = torch.randn(n, self.knots, generator=generator, device=like.device, dtype=like.dtype)
         basis = uniform_knots_basis(self.knots, count, self.boundary, like.device, like.dtype)
-        curves = (values @ basis).mul_(self.sigma).add_(1.0)  # spline of 1 + σ z; spline(1) == 1
-        return curves if self.p >= 1 else torch.where((u < self.p)[:, None], curves, 1.0)
+        curves = (z @ basis).mul_(self.sigma).add_(1.0)  # spline of 1 + σ z; spline(1) == 1
+        knots = z.mul_(self.sigma).add_(1.0)
+        if self.p >= 1:
+            return knots, curves
+        keep = (u < self.p)[:, None]
+        return torch.where(keep, knots, 1.0), torch.where(keep, curves, 1.0)
 
     def __call__(self, x_full: torch.Tensor, window: tuple[int, int], bin_days: float,
                  generator: torch.Generator | None = None) -> torch.Tensor:
@@ -217,12 +233,13 @@ class MagnitudeWarp(_Strict):
 
 @dataclass(frozen=True)
 class AugmentDraw:
-    """The random parameters of one batch: shifts and scale offsets in bins, warp curves."""
+    """The random parameters of one batch: shifts and scale offsets in bins, warp knots and curves."""
 
     shift: torch.Tensor | None  # (N,) bins
     scale_start: torch.Tensor | None  # (N,) bins, a
     scale_end: torch.Tensor | None  # (N,) bins, b
-    curves: torch.Tensor | None  # (N, count)
+    knots: torch.Tensor | None  # (N, K) knot values ~ N(1, σ), 1 where not warped
+    curves: torch.Tensor | None  # (N, count) spline through the knots
 
     def offsets(self, n: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Composed (start, end) offsets in bins: shift + a and shift + b; None when neither applies."""
@@ -267,11 +284,14 @@ class PhenologyAugment(_Strict):
     def sample(self, n: int, count: int, bin_days: float, generator: torch.Generator | None,
                like: torch.Tensor) -> AugmentDraw:
         """Draw a batch's random parameters in the fixed order shift, scale, warp."""
-        on = [t is not None and t.p > 0 for t in (self.shift, self.scale, self.warp)]
-        shift = self.shift.sample(n, bin_days, generator, like) if on[0] else None  # type: ignore[union-attr]
-        a, b = self.scale.sample(n, bin_days, generator, like) if on[1] else (None, None)  # type: ignore[union-attr]
-        curves = self.warp.sample(n, count, generator, like) if on[2] else None  # type: ignore[union-attr]
-        return AugmentDraw(shift, a, b, curves)
+        def on(t: TimeShift | TimeScale | MagnitudeWarp | None) -> bool:
+            return t is not None and t.p > 0
+
+        shift = self.shift.sample(n, bin_days, generator, like) if on(self.shift) else None
+        a, b = self.scale.sample(n, bin_days, generator, like) if on(self.scale) else (None, None)
+        knots, curves = (self.warp.sample(n, count, generator, like) if on(self.warp)
+                         else (None, None))
+        return AugmentDraw(shift, a, b, knots, curves)
 
     def apply(self, x_full: torch.Tensor, window: tuple[int, int], draw: AugmentDraw) -> torch.Tensor:
         """Apply drawn parameters: read the composed window, then multiply by the warp curves."""
