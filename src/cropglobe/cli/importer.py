@@ -1,0 +1,112 @@
+"""``cropglobe import FORMAT SRC --out PATH`` and ``cropglobe download``: real data -> SampleSets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release, generic tables) as a SampleSet.",
+                         no_args_is_help=True)
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet (written atomically).")]
+Unknown = Annotated[str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")]
+
+
+def _report(ds, out: Path) -> None:
+    from rich.console import Console
+
+    from cropglobe import summary
+
+    summary.render(summary.summarize(ds), title=str(out))
+    console = Console()
+    a = ds.attrs
+    if a.get("layout"):
+        console.print(f"layout: {a['layout']}")
+    if a.get("bands_absent"):
+        console.print(f"bands absent (all nodata, not imported): {', '.join(a['bands_absent'])}")
+    if a.get("masked_out_of_range"):
+        console.print(f"values above reflectance 1.5 set to missing: {a['masked_out_of_range']}")
+    counts = a.get("original_label_counts") or {}
+    if counts:
+        shown = ", ".join(f"{k}: {v}" for k, v in list(counts.items())[:15])
+        more = f" (+{len(counts) - 15} more)" if len(counts) > 15 else ""
+        console.print(f"original labels before mapping ({a.get('label_field', 'lbl')}): {shown}{more}", highlight=False)
+    if a.get("unknown_labels"):
+        console.print(f"unknown labels ({a.get('unknown_policy')}): {a['unknown_labels']}", highlight=False)
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``import`` command group and the ``download`` command."""
+    app.add_typer(import_app, name="import")
+
+    @import_app.command("worldcereal")
+    def worldcereal_cmd(
+        src: Annotated[Path, typer.Argument(help="A WorldCereal extraction (.parquet / .geoparquet, long or wide).")],
+        out: Out,
+        unknown: Unknown = "error",
+        country: Annotated[str | None, typer.Option(help="ISO3 country for every sample (default: from ref_id / lon-lat).")] = None,
+    ) -> None:
+        """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
+        from cropglobe import samples
+        from cropglobe.readers import read_worldcereal
+
+        ds = read_worldcereal(src, unknown=unknown, country=country)
+        samples.save(ds, out)
+        _report(ds, out)
+
+    @import_app.command("cropglobe")
+    def cropglobe_cmd(
+        src: Annotated[Path, typer.Argument(help="A CropGlobe release file: median_S2_{ISO3}_month*_day5.npz or harmonic_{ISO3}_*.npz.")],
+        out: Out,
+        year: Annotated[int, typer.Option(help="Season year of the composites (not stored in the release).")],
+        country: Annotated[str | None, typer.Option(help="ISO3 code (default: from the file name).")] = None,
+        window: Annotated[str | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")] = None,
+        flatten: Annotated[str, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")] = "band-major",
+        scale: Annotated[float | None, typer.Option(help="Scale of integer values, e.g. 1e-4 (default: already reflectance).")] = None,
+        unknown: Unknown = "error",
+    ) -> None:
+        """Import the CropGlobe release (median composites as a SampleSet; harmonic files as a feature table)."""
+        from cropglobe import samples
+        from cropglobe.readers import read_cropglobe_harmonic, read_cropglobe_npz, save_features
+
+        if src.name.startswith("harmonic_"):
+            table = read_cropglobe_harmonic(src, year=year, country=country, unknown=unknown)
+            save_features(table, out)
+            typer.echo(f"harmonic feature table: {table.sizes['sample']} samples x {table.sizes['feature']} features")
+            typer.echo(f"wrote {out}")
+            return
+        ds = read_cropglobe_npz(src, year=year, country=country, window=window, flatten=flatten,  # type: ignore[arg-type]
+                                scale=scale, unknown=unknown)
+        samples.save(ds, out)
+        _report(ds, out)
+
+    @import_app.command("table")
+    def table_cmd(
+        src: Annotated[list[Path], typer.Argument(help="CSV/TSV/Parquet file(s) with the same layout.")],
+        mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping (see configs/tables/).")],
+        out: Out,
+        unknown: Annotated[str | None, typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop.")] = None,
+    ) -> None:
+        """Import a generic table (long or wide) described by a YAML mapping."""
+        from cropglobe import samples
+        from cropglobe.readers import read_table
+
+        ds = read_table(src, mapping, unknown=unknown)
+        samples.save(ds, out)
+        _report(ds, out)
+
+    @app.command("download")
+    def download_cmd(
+        dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder for the downloaded files.")],
+        countries: Annotated[list[str] | None, typer.Option("--country", "-c", help="ISO3 code(s) to fetch (default: all).")] = None,
+        revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the dataset repository.")] = None,
+    ) -> None:
+        """Download the CropGlobe release (x-ytong/CropGlobe) from the Hugging Face hub."""
+        from cropglobe.readers import download_cropglobe
+
+        codes = [c for item in countries or [] for c in item.split(",") if c]
+        path = download_cropglobe(dest, countries=codes or None, revision=revision)
+        typer.echo(f"downloaded to {path}")
