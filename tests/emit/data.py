@@ -17,7 +17,7 @@ import numpy as np
 import pyproj
 
 #: Wavelengths (nm) of the generated bands and which are good (outside 1340-1450 and 1800-1960 nm).
-WAVELENGTHS = np.round(np.linspace(381.0, 2493.0, 30), 2)
+WAVELENGTHS = np.round(np.linspace(381.0, 2493.0, 30), 1).astype(np.float32).astype(float)
 GOOD = ~(((WAVELENGTHS > 1340) & (WAVELENGTHS < 1450)) | ((WAVELENGTHS > 1800) & (WAVELENGTHS < 1960)))
 POISON = 7.5  # bad-band value: far outside 0-1.5, so any leak is visible
 FILL = -9999.0

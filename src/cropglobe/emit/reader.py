@@ -204,7 +204,7 @@ def ortho_cells(granule: EmitGranule, lon: np.ndarray, lat: np.ndarray) -> tuple
     from affine import Affine
 
     inverse = ~Affine.from_gdal(*granule.geotransform)
-    col_f, row_f = inverse * (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    col_f, row_f = inverse @ (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     row, col = np.floor(np.asarray(row_f)), np.floor(np.asarray(col_f))
     ny, nx = granule.glt_x.shape
     inside = np.isfinite(row) & np.isfinite(col) & (row >= 0) & (row < ny) & (col >= 0) & (col < nx)
