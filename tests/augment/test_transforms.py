@@ -68,7 +68,7 @@ def test_scale_stretches_or_compresses_peak_distance(a: float, b: float, longer:
     x = peaks(np.array([[WINDOW[0] + 15, WINDOW[0] + 28]]))
     scale = TimeScale(start_days=(a, a), end_days=(b, b), p=1.0)
     out = scale(x, WINDOW, BIN_DAYS, gen(0))[0, 0].numpy()
-    split = WINDOW[1] // 2 + 6  # the two peaks land on either side of this bin in both cases
+    split = 22  # the peaks land near bins 13.5/29.5 (stretch) or 16/27 (compress): one each side
     distance = (split + out[split:].argmax()) - out[:split].argmax()
     new_length = WINDOW[1] + (b - a) / BIN_DAYS  # bins the moved window spans
     assert abs(distance - 13 * WINDOW[1] / new_length) <= 1.0, distance
