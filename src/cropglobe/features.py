@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from cropglobe.emit.features import emit_features
 from cropglobe.errors import CropGlobeError
 from cropglobe.harmonic import harmonic
 
@@ -83,6 +84,7 @@ FEATURES: dict[str, FeatureSpec] = {
     "median1d": FeatureSpec("median1d", median1d, "vector", "median composites flattened to (N, B*T)"),
     "harmonic": FeatureSpec("harmonic", harmonic, "vector",
                             "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)"),
+    "emit": FeatureSpec("emit", emit_features, "vector", "clearest good-band EMIT L2A spectrum per sample (N, bands)"),
 }
 
 
