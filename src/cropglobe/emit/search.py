@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ def check_query(bbox: Sequence[float], start: str, end: str) -> tuple[tuple[floa
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise CropGlobeError(f"emit search: bbox {box} must have -180 <= west < east <= 180 and -90 <= south < north <= 90")
     try:
-        t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+        t0, t1 = (pd.Timestamp(datetime.fromisoformat(str(v)).replace(tzinfo=None)) for v in (start, end))
     except ValueError as err:
         raise CropGlobeError(f"emit search: start={start!r} / end={end!r}: expected ISO dates YYYY-MM-DD ({err})") from None
     if t1 < t0:
