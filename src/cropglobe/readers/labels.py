@@ -54,6 +54,7 @@ def _norm_code(code: object, scheme: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def _decide(code: str, scheme: str) -> tuple[str, str]:
     table = worldcereal_table()
     rows = table[table["scheme"] == scheme]
@@ -88,11 +89,10 @@ def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
     """
     if scheme not in SCHEMES:
         raise CropGlobeError(f"label scheme {scheme!r}: expected one of {SCHEMES}")
-    norm = np.array([_norm_code(c, scheme) for c in np.asarray(codes, dtype=object)], dtype=object)
-    uniq = pd.unique(norm)
-    decided = {u: _decide(u, scheme) for u in uniq}
-    classes = np.array([("" if decided[c][0] == "unknown" else decided[c][0]) for c in norm], dtype=object)
-    names = np.array([decided[c][1] for c in norm], dtype=object)
+    inv, uniq = pd.factorize(pd.Series(np.asarray(codes, dtype=object)))
+    decided = [_decide(_norm_code(u, scheme), scheme) for u in uniq]
+    classes = np.array([("" if c == "unknown" else c) for c, _ in decided] + [""], dtype=object)[inv]
+    names = np.array([n for _, n in decided] + [""], dtype=object)[inv]
     return Decoded(classes, names)
 
 

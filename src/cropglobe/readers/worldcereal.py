@@ -42,13 +42,21 @@ _LONG = re.compile(r"^S2-L2A-(B\d{2}|B8A)$")
 _WIDE = re.compile(r"^OPTICAL-(B\d{2}|B8A)-ts(\d+)-\d+m$")
 
 
+_META = ("sample_id", "timestamp", "ref_id", "lon", "lat", "year", "start_date", "end_date", "ewoc_code",
+         "CROPTYPE_LABEL", "label_full")
+
+
 def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a Parquet file with pandas/pyarrow, turning any failure into one clear error."""
+    """Read the columns a WorldCereal import needs from a Parquet file (one clear error on failure)."""
     p = Path(path)
     if not p.is_file():
         raise CropGlobeError(f"{p}: no such file (expected a WorldCereal extraction .parquet/.geoparquet)")
     try:
-        return pd.read_parquet(p)
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(p).names
+        keep = [c for c in names if c in _META or _LONG.match(c) or _WIDE.match(c) or c.startswith("__index")]
+        return pd.read_parquet(p, columns=keep)
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as Parquet ({type(err).__name__}: {err})") from None
 
