@@ -81,6 +81,10 @@ def _class_lookup(lab: Labels, values: np.ndarray, where: str) -> np.ndarray:
     return np.asarray(mapped, dtype=object)[inverse.reshape(-1)]
 
 
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
+
+
 def raster_candidates(lab: Labels, bbox: tuple[float, float, float, float] | None) -> pd.DataFrame:
     """Return every buffered, labelled pixel centre of a raster crop map inside ``bbox``.
 
@@ -104,18 +108,21 @@ def raster_candidates(lab: Labels, bbox: tuple[float, float, float, float] | Non
     with src:
         if src.crs is None:
             raise CropGlobeError(f"{where}: the label raster has no CRS; expected a georeferenced GeoTIFF")
-        full = Window(0, 0, src.width, src.height)
+        win = Window(0, 0, src.width, src.height)
         if bbox is not None:
             from rasterio.warp import transform_bounds
 
             b = transform_bounds("EPSG:4326", src.crs, *bbox, densify_pts=21)
-            win = from_bounds(*b, transform=src.transform).round_offsets().round_lengths()
-            try:
-                win = win.intersection(full)
-            except Exception:  # noqa: BLE001 - rasterio raises WindowError for disjoint windows
-                raise CropGlobeError(f"{where}: region bbox {list(bbox)} does not overlap the label map") from None
-        else:
-            win = full
+            w = from_bounds(*b, transform=src.transform)
+            # pad by the buffer so the region's edge is not taken for a field edge
+            res_m = min(abs(src.res[0]), abs(src.res[1])) * (111_000.0 if src.crs.is_geographic else 1.0)
+            pad = math.ceil(lab.buffer_m / res_m) + 1
+            c0, r0 = max(math.floor(w.col_off) - pad, 0), max(math.floor(w.row_off) - pad, 0)
+            c1 = min(math.ceil(w.col_off + w.width) + pad, src.width)
+            r1 = min(math.ceil(w.row_off + w.height) + pad, src.height)
+            if c1 <= c0 or r1 <= r0 or not _overlaps(b, tuple(src.bounds)):
+                raise CropGlobeError(f"{where}: region bbox {list(bbox)} does not overlap the label map")
+            win = Window(c0, r0, c1 - c0, r1 - r0)
         codes = src.read(1, window=win)
         transform = src.window_transform(win)
         nodata = src.nodata
