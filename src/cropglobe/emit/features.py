@@ -7,6 +7,10 @@ in the season (most valid good bands; ties go to the earliest date), with its fe
 interpolated linearly over wavelength. Bad (water-absorption) bands are never present: the reader
 drops them (``good_wavelengths == 0``) and this module only uses ``R<nm>`` bands of the SampleSet.
 
+Input: the observation-level SampleSet of :func:`cropglobe.emit.sample_points` (preferred), or
+a season-windowed composite of it (what the transfer runner passes), for which the feature is the
+window's median spectrum per band.
+
 Options:
 
 * ``continuum=True`` divides each spectrum by its upper convex hull over wavelength (continuum
@@ -22,6 +26,7 @@ Options:
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -84,6 +89,10 @@ def clearest_spectra(ds: xr.Dataset, *, window: str | None = None, align: str | 
                      min_valid: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pick each sample's clearest in-season acquisition and gap-fill it over wavelength.
 
+    On a composite SampleSet (``time_kind == "composite"``, e.g. the season window the transfer
+    runner passes) the bins are gap-filled, so "clearest" has no meaning there: the spectrum is
+    the per-band median over the window's bins (``best`` is then 0 for every sample).
+
     Args:
         ds: SampleSet with ``R<nm>`` bands (observation-level or composite).
         window: Season window ``MM-DD:MM-DD`` on each sample's aligned calendar (see
@@ -102,6 +111,11 @@ def clearest_spectra(ds: xr.Dataset, *, window: str | None = None, align: str | 
         raise CropGlobeError(f"emit: min_valid={min_valid!r}, expected a fraction in (0, 1]")
     idx, wl = hyperspectral_bands(ds)
     values = ds["reflectance"].transpose("sample", "band", "time").values[:, idx, :].astype(np.float32)
+    if ds.attrs.get("time_kind") == "composite":
+        # gap filling hides which bins were observed: use the window's median spectrum instead
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN bands, handled below
+            values = np.nanmedian(values, axis=2, keepdims=True)
     score = np.where(_in_window(ds, window, align), np.isfinite(values).mean(axis=1), -1.0)
     best = np.argmax(score, axis=1)  # first maximum = earliest date among the clearest
     best_score = score[np.arange(score.shape[0]), best]
