@@ -14,7 +14,9 @@ several GPUs (Lightning DDP replaces the sampler with a seeded ``DistributedSamp
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,17 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from cropglobe import metrics
 
+log = logging.getLogger(__name__)
+
+
+class _NoTips(logging.Filter):
+    """Drop Lightning's advertising tips from the log; keep everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoTips())
 #: An augmentation callable: (x_full, window=(start, count), bin_days=..., generator=...) -> x_window.
 Augmenter = Callable[..., torch.Tensor]
 
@@ -196,7 +209,9 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
         num_sanity_val_steps=0, default_root_dir=ckpt_dir,
     )
     last = ckpt_dir / "last.ckpt"
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.exists() else None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # resuming into ckpt_dir
+        trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.exists() else None)
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
     net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
     net.eval()

@@ -70,7 +70,8 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
         if ds.attrs.get("time_kind") != "composite":
             raise CropGlobeError("config: composite is null but the data are observation-level; add a composite block")
         bin_days = float(np.median(ds["bin_days"].values))
-        return ds, (0, ds.sizes["time"]), bin_days
+        window = season.window_bins(ds) if ds.attrs.get("season_window") else (0, ds.sizes["time"])
+        return ds, window, bin_days
     c = spec.composite
     full = composite.composite(ds, interval=c.interval, window=c.window, align=c.align,
                                clear_threshold=c.clear_threshold, offsets=c.offsets)
@@ -114,6 +115,8 @@ def prepare(spec: ExperimentSpec) -> Prepared:
                 raise CropGlobeError(f"config: source country {iso} is not in the data (countries: {', '.join(sorted(present))})")
     pooled = {c for g in groups for c in g}
     targets = sorted(present - pooled) if spec.targets == "all" else list(spec.targets)
+    if not targets and spec.in_region_fraction == 0:
+        raise CropGlobeError("config: no target to evaluate (targets is empty and in_region_fraction is 0)")
     for iso in targets:
         if iso not in present:
             raise CropGlobeError(f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})")
