@@ -122,9 +122,24 @@ class TaskTracker:
         return all(self.state.get(str(k), {}).get("state") == DONE for k in range(n_batches))
 
 
+def export_mapping(bands: Sequence[str], country: str, year: int, interval: int = 5) -> Any:
+    """Return the generic-table-reader mapping of this module's CSV exports (wide layout, DN x 1e4)."""
+    from cropglobe.readers.table import TableMapping
+
+    names = "|".join(sorted(bands, key=len, reverse=True))
+    return TableMapping.model_validate({
+        "description": "cropglobe GEE export: 5-day Cloud Score+ median composites (S2_SR_HARMONIZED)",
+        "layout": "wide", "id": "sample_id", "label": {"column": "label"},
+        "wide": {"pattern": rf"^(?P<band>{names})_(?P<time>\d{{3}})$"},
+        "time": {"format": "index", "start_doy": 1, "step_days": interval, "bin_days": interval},
+        "country": {"value": country}, "year": {"value": int(year)}, "lon": "lon", "lat": "lat",
+        "scale": 1e-4, "nodata": NODATA,
+    })
+
+
 def read_export_csv(paths: Sequence[str | os.PathLike], *, bands: Sequence[str], country: str, year: int,
                     interval: int = 5, attrs: dict[str, Any] | None = None) -> xr.Dataset:
-    """Import exported CSV batches as a calendar-year composite SampleSet.
+    """Import exported CSV batches through the generic table reader as a calendar-year composite.
 
     Values are S2_SR_HARMONIZED digital numbers (offset already harmonised by Google), converted
     with scale 1e-4; ``-1`` marks a bin without a clear observation (NaN).
@@ -132,28 +147,18 @@ def read_export_csv(paths: Sequence[str | os.PathLike], *, bands: Sequence[str],
     Raises:
         CropGlobeError: On a missing file or a missing column (named with the file).
     """
-    cols = column_names(bands, interval)
-    frames = []
+    from cropglobe.readers.table import read_table
+
     for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise CropGlobeError(f"{path}: exported CSV batch not found (download it from Drive/GCS first)")
-        df = pd.read_csv(path)
-        missing = [c for c in ("sample_id", "label", "lon", "lat", *cols) if c not in df.columns]
-        if missing:
-            raise CropGlobeError(f"{path}: missing column(s) {', '.join(missing[:8])}; expected a cropglobe GEE export")
-        frames.append(df)
-    df = pd.concat(frames, ignore_index=True).sort_values("sample_id", kind="stable")
-    n_t = bin_starts(interval).size
-    values = df[cols].to_numpy(dtype=np.float64).reshape(len(df), len(bands), n_t)
-    values[values == NODATA] = np.nan
-    base = {"sensor": "Sentinel-2", "processing_level": "L2A", "backend": "gee", "collection": S2_COLLECTION,
-            "endpoint": "earthengine", "time_kind": "composite", "alignment": "none",
-            "season_window": "01-01:12-31", "source": f"Earth Engine export ({len(frames)} CSV batches)"}
-    return samples.build(values, bands=list(bands), time=bin_starts(interval), sample_id=df.sample_id.to_numpy(),
-                         label=df.label.to_numpy(), country=country, year=year, lon=df.lon.to_numpy(),
-                         lat=df.lat.to_numpy(), bin_days=interval, scale=1e-4, attrs={**base, **(attrs or {})},
-                         where=str(paths[0]) if paths else "GEE export")
+        if not Path(p).is_file():
+            raise CropGlobeError(f"{p}: exported CSV batch not found (download it from Drive/GCS first)")
+    ds = read_table(list(paths), export_mapping(bands, country, year, interval))
+    ds = ds.sel(band=[b for b in bands])
+    ds.attrs.update({"sensor": "Sentinel-2", "processing_level": "L2A", "backend": "gee",
+                     "collection": S2_COLLECTION, "endpoint": "earthengine", "alignment": "none",
+                     "season_window": "01-01:12-31", "cloud_mask": f"{CS_COLLECTION} cs_cdf",
+                     "source": f"Earth Engine export ({len(paths)} CSV batches)", **(attrs or {})})
+    return samples.validate(ds, where=str(paths[0]))
 
 
 def build_image(ee: Any, bbox: Sequence[float], year: int, bands: Sequence[str], interval: int = 5,
