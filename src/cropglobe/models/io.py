@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,17 @@ def load_torch(path: str | os.PathLike, expect_bands: Sequence[str] | int | None
     import torch
 
     where = str(path)
+    if not Path(path).is_file():
+        raise CropGlobeError(f"{where}: model file not found")
+    if not zipfile.is_zipfile(path):  # legacy/plain pickles are refused before any unpickling
+        raise CropGlobeError(f"{where}: not a torch model file (expected a torch.save zip archive)")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CropGlobeError(f"{where}: refusing to load: the file contains Python objects other "
                              f"than weights (weights_only load failed: {first})") from None
-    except FileNotFoundError:
-        raise CropGlobeError(f"{where}: model file not found") from None
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # torch raises many types on corrupt archives
         raise CropGlobeError(f"{where}: not a torch model file ({type(exc).__name__}: {exc})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CropGlobeError(f"{where}: not a cropglobe torch model (format field must be {FORMAT!r})")

@@ -171,14 +171,13 @@ class TabularClassifier:
         try:
             with zipfile.ZipFile(path) as zf:
                 header = json.loads(zf.read("cropglobe.json"))
-                names = set(zf.namelist())
-                member = "model.skops" if "model.skops" in names else "model.txt"
+                if not isinstance(header, dict) or header.get("format") != FORMAT:
+                    raise CropGlobeError(f"{where}: format field must be {FORMAT!r}")
+                spec = ModelSpec.from_json(json.dumps(header.get("spec")), where)
+                member = "model.skops" if spec.name == "rf" else "model.txt"
                 payload = zf.read(member)
         except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise CropGlobeError(f"{where}: not a cropglobe tabular model file ({exc})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise CropGlobeError(f"{where}: format field must be {FORMAT!r}")
-        spec = ModelSpec.from_json(json.dumps(header.get("spec")), where)
         spec.check(expect_bands, expect_classes, where)
         model = cls(spec)
         model.classes_seen = np.asarray(header.get("classes_seen", []), dtype=np.int64)
