@@ -73,7 +73,7 @@ def _class_lookup(lab: Labels, values: np.ndarray, where: str) -> np.ndarray:
             mapped.append("")
             unmapped.append(u)
     if unmapped and lab.unmapped == "error":
-        listing = ", ".join(repr(u) for u in unmapped[:20]) + (" ..." if len(unmapped) > 20 else "")
+        listing = ", ".join(repr(str(u)) for u in unmapped[:20]) + (" ..." if len(unmapped) > 20 else "")
         raise CropGlobeError(
             f"{where}: {len(unmapped)} code(s) in the map have no class in labels.classes: {listing}; "
             "expected every code to be mapped, listed in labels.ignore, or labels.unmapped: other/ignore"
