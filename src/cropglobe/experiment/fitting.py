@@ -56,7 +56,9 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
 
             def inputs(idx: np.ndarray) -> np.ndarray:
                 return feats[idx]
-        clf.save(cell_dir / "model")
+        clf.save(cell_dir / "model", _labels(prepared)[0] if cell.feature == "median2d" else None,
+                 list(taxonomy.CLASSES))
+        write_recipe(cell_dir, prepared, spec, cell)
         return clf, inputs, clf.fit_info
     # tabular models: the same fit / predict_proba interface; augmentation as offline copies
     feats = cache.features(cell.feature)
@@ -70,8 +72,46 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
         y_train = np.concatenate([y_train, y[tr][origin]])
     model = models.get_model(cell.model, feats.shape[1], 1, N_CLASSES, seed=seed, **options)
     model.fit(x_train, y_train)
-    model.save(cell_dir / "model")
+    model.save(cell_dir / "model", None, list(taxonomy.CLASSES))
+    write_recipe(cell_dir, prepared, spec, cell)
 
     def tab_inputs(idx: np.ndarray) -> np.ndarray:
         return feats[idx]
     return model, tab_inputs, {}
+
+
+def _labels(prepared: Prepared) -> tuple[list[str], list[str]]:
+    return [str(b) for b in prepared.full["band"].values], list(taxonomy.CLASSES)
+
+
+def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec) -> Path:
+    """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
+
+    It records the model file, feature family and options, the compositing settings, the season
+    window bins, the band order and the class names.
+    """
+    import json
+
+    from cropglobe.atomic import write_text
+
+    attrs = prepared.full.attrs
+    recipe = {
+        "model_file": "model",
+        "model": cell.model,
+        "feature": cell.feature,
+        "feature_options": spec.feature_options.get(cell.feature, {}),
+        "flatten": cell.feature == "median1d",
+        "bands": _labels(prepared)[0],
+        "classes": list(taxonomy.CLASSES),
+        "composite": {
+            "interval": int(attrs.get("interval", prepared.bin_days)),
+            "window": attrs.get("season_window", ""),
+            "align": spec.composite.align if spec.composite else str(attrs.get("alignment", "none")).split(" ")[0],
+            "clear_threshold": float(attrs.get("clear_threshold", 0.75)),
+        },
+        "window_bins": list(prepared.window),
+        "bin_days": prepared.bin_days,
+        "trained_on": spec.sources,
+        "data": prepared.description,
+    }
+    return write_text(cell_dir / "recipe.json", json.dumps(recipe, indent=1))
