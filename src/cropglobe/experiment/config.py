@@ -38,12 +38,15 @@ class DataSpec(_Strict):
     """Where the samples come from: a SampleSet path or the simulator."""
 
     path: str | None = None
+    test_path: str | None = Field(None, description="a separate in-region test set (e.g. UCR's own split)")
     simulate: SimulateSpec | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
         if (self.path is None) == (self.simulate is None):
             raise ValueError("give exactly one of 'path' or 'simulate'")
+        if self.test_path is not None and self.path is None:
+            raise ValueError("'test_path' needs 'path'")
         return self
 
 
@@ -95,6 +98,7 @@ class ExperimentSpec(_Strict):
     sources: list[str] = Field(min_length=1)
     targets: list[str] | Literal["all"] = "all"
     in_region_fraction: float = Field(0.2, ge=0, lt=1, description="share of the source held out as in-region test")
+    folds: int | None = Field(None, ge=2, description="k-fold cross-validation on the source instead of one hold-out")
     cells: list[CellSpec] | None = None
     features: list[str] | None = None
     models: list[str] | None = None
@@ -119,6 +123,8 @@ class ExperimentSpec(_Strict):
             raise ValueError("give either 'cells' or 'features' + 'models', not both")
         if isinstance(self.targets, list):
             self.targets = [c.upper() for c in self.targets]
+        if self.folds is not None and self.data.test_path is not None:
+            raise ValueError("give either 'folds' or 'data.test_path', not both")
         return self
 
     def cell_list(self) -> list[CellSpec]:

@@ -57,6 +57,12 @@ def load_data(spec: ExperimentSpec) -> tuple[xr.Dataset, str]:
         return ds, f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
     ds = samples.load(spec.data.path)
     label = f"{spec.data.path} ({ds.attrs.get('source') or ds.attrs.get('sensor')})"
+    if spec.data.test_path is not None:
+        test = samples.load(spec.data.test_path)
+        test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
+        ds = samples.concat([ds.assign_coords(is_test=("sample", np.zeros(ds.sizes["sample"], bool))),
+                             test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool)))])
+        label += f" + test set {spec.data.test_path}"
     if ds.attrs.get("simulated"):
         label = f"SIMULATED DATA: {label}"
     return ds, label

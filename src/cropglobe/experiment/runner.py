@@ -37,10 +37,10 @@ log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
 
 
-def cell_key(source: list[str], cell: CellSpec, seed: int) -> str:
-    """Folder name of one cell: source, feature, model, augmentation (and copies), seed."""
+def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> str:
+    """Folder name of one cell: source, feature, model, augmentation (and copies), seed (and fold)."""
     aug = cell.augmentation + (f"x{cell.copies}" if cell.copies > 1 else "")
-    return f"{'+'.join(source)}__{cell.feature}__{cell.model}__{aug}__s{seed}"
+    return f"{'+'.join(source)}__{cell.feature}__{cell.model}__{aug}__s{seed}" + (f"_{fold}" if fold else "")
 
 
 class FeatureCache:
@@ -67,24 +67,41 @@ class FeatureCache:
         return self._cache[family]
 
 
-def _split(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: int,
-           run_dir: Path) -> dict[str, np.ndarray]:
+def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: int,
+            run_dir: Path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Split the source into train / val / in-region test: a hold-out, k folds, or a given test set."""
     full = prepared.full
     idx = np.flatnonzero(np.isin(prepared.countries, group))
-    labels = full["label"].values[idx]
-    lon, lat = full["lon"].values[idx], full["lat"].values[idx]
     v = spec.validation
-    parts: dict[str, np.ndarray] = {}
-    rest = np.arange(idx.size)
-    if spec.in_region_fraction > 0:
-        rest, test = splits.holdout(labels, spec.in_region_fraction, seed + 101, v.method, lon, lat, v.block_deg)
-        parts["test"] = idx[test]
-    train, val = splits.holdout(labels[rest], v.fraction, seed, v.method, lon[rest], lat[rest], v.block_deg)
-    parts["train"], parts["val"] = idx[rest[train]], idx[rest[val]]
-    splits.write_manifest(run_dir / "splits" / f"{'+'.join(group)}_seed{seed}.json", full["sample_id"].values,
-                          parts, {"method": v.method, "val_fraction": v.fraction, "seed": seed,
-                                  "in_region_fraction": spec.in_region_fraction, "block_deg": v.block_deg})
-    return parts
+    if "is_test" in full.coords:
+        given = full["is_test"].values[idx]
+        tests = [("", np.flatnonzero(given))]
+        pool = np.flatnonzero(~given)
+    else:
+        labels, lon, lat = full["label"].values[idx], full["lon"].values[idx], full["lat"].values[idx]
+        if spec.folds:
+            folds = splits.kfold(labels, spec.folds, seed + 101, v.method, lon, lat, v.block_deg)
+            tests = [(f"f{k}", test) for k, (_, test) in enumerate(folds)]
+        elif spec.in_region_fraction > 0:
+            tests = [("", splits.holdout(labels, spec.in_region_fraction, seed + 101, v.method, lon, lat, v.block_deg)[1])]
+        else:
+            tests = [("", np.array([], dtype=np.int64))]
+        pool = None
+    out = []
+    for name, test in tests:
+        rest = pool if pool is not None else np.setdiff1d(np.arange(idx.size), test)
+        sub = idx[rest]
+        train, val = splits.holdout(full["label"].values[sub], v.fraction, seed, v.method,
+                                    full["lon"].values[sub], full["lat"].values[sub], v.block_deg)
+        parts = {"train": sub[train], "val": sub[val]}
+        if test.size:
+            parts["test"] = idx[test]
+        tag = f"{'+'.join(group)}_seed{seed}" + (f"_{name}" if name else "")
+        splits.write_manifest(run_dir / "splits" / f"{tag}.json", full["sample_id"].values, parts,
+                              {"method": v.method, "val_fraction": v.fraction, "seed": seed, "fold": name,
+                               "in_region_fraction": spec.in_region_fraction, "block_deg": v.block_deg})
+        out.append((name, parts))
+    return out
 
 
 def _targets(prepared: Prepared, group: list[str], parts: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
@@ -179,18 +196,20 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
     cells = spec.cell_list()
     for seed in spec.seeds:
         for group in prepared.sources:
-            parts = _split(prepared, group, spec, seed, run_dir)
-            for cell in cells:
-                cell_dir = run_dir / "cells" / cell_key(group, cell, seed)
-                done = cell_dir / "result.json"
-                if done.exists():
-                    log.info("skipping finished cell %s", cell_dir.name)
-                    rows.extend(json.loads(done.read_text(encoding="utf-8")))
-                    continue
-                cell_rows = _run_cell(prepared, spec, cache, group, cell, seed, parts, cell_dir,
-                                      resume, callbacks or [], progress)
-                write_text(done, json.dumps(cell_rows, indent=1))
-                rows.extend(cell_rows)
+            for fold, parts in _splits(prepared, group, spec, seed, run_dir):
+                for cell in cells:
+                    cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
+                    done = cell_dir / "result.json"
+                    if done.exists():
+                        log.info("skipping finished cell %s", cell_dir.name)
+                        rows.extend(json.loads(done.read_text(encoding="utf-8")))
+                        continue
+                    cell_rows = _run_cell(prepared, spec, cache, group, cell, seed, parts, cell_dir,
+                                          resume, callbacks or [], progress)
+                    for row in cell_rows:
+                        row["fold"] = fold
+                    write_text(done, json.dumps(cell_rows, indent=1))
+                    rows.extend(cell_rows)
     results = pd.DataFrame(rows)
     from cropglobe import report
 
