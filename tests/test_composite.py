@@ -43,17 +43,40 @@ def test_simulated_full_year_and_window(sim):
 
 
 def _peak_bin(c, iso, cls):
+    """Centre of the NDVI peak: midway between the half-maximum crossings of the median NDVI."""
     ndvi = indices.index(c, "NDVI")
     rows = (c["country"].values == iso) & (c["label"].values == cls)
-    return int(np.argmax(np.median(ndvi[rows], axis=0)))
+    curve = np.median(ndvi[rows], axis=0)
+    top = int(np.argmax(curve))
+    half = (curve.max() + curve.min()) / 2
+    above = curve >= half
+    lo = top - int(np.argmin(above[top::-1])) if not above[: top + 1].all() else 0
+    hi = top + int(np.argmin(above[top:])) if not above[top:].all() else curve.size
+    return (lo + hi) / 2
 
 
 @pytest.mark.parametrize(("south", "cls"), [("ARG", "corn"), ("AUS", "cotton")])
 def test_hemisphere_alignment_lines_up_peaks(sim, south, cls):
+    """After alignment only the simulator's country shift (planting offset, season length) is left."""
+    prof, fra = simulate.load_params().countries[south], simulate.load_params().countries["FRA"]
+    residual_days = abs(prof.planting_offset - fra.planting_offset) + abs(prof.season_length - 1.0) * 100
     aligned = C.composite(sim, align="hemisphere")
-    assert abs(_peak_bin(aligned, south, cls) - _peak_bin(aligned, "FRA", cls)) <= 3
+    assert abs(_peak_bin(aligned, south, cls) - _peak_bin(aligned, "FRA", cls)) <= residual_days / 5 + 2
     raw = C.composite(sim, align="none")
     assert abs(_peak_bin(raw, south, cls) - _peak_bin(raw, "FRA", cls)) >= 25
+
+
+def test_hemisphere_alignment_exact_without_country_shifts():
+    """SIMULATED with the southern countries' planting offset and season length set to FRA's."""
+    params = simulate.load_params().model_copy(deep=True)
+    fra = params.countries["FRA"]
+    for iso in ("ARG", "AUS"):
+        params.countries[iso] = params.countries[iso].model_copy(
+            update={"planting_offset": fra.planting_offset, "season_length": fra.season_length})
+    ds = simulate.simulate(countries=["FRA", "ARG", "AUS"], samples_per_class=8, seed=6, params=params)
+    aligned = C.composite(ds, align="hemisphere")
+    assert abs(_peak_bin(aligned, "ARG", "corn") - _peak_bin(aligned, "FRA", "corn")) <= 1
+    assert abs(_peak_bin(aligned, "AUS", "cotton") - _peak_bin(aligned, "FRA", "cotton")) <= 1
 
 
 def test_southern_window_uses_two_calendar_years(sim):

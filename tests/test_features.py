@@ -25,8 +25,8 @@ def test_registry_kinds_and_shapes(window):
     assert m1.kind == "vector" and m1.fn(window).shape == (n, b * t)
     h = features.get_feature("harmonic")
     assert h.kind == "vector" and h.fn(window).shape == (n, 35)
-    for spec in features.FEATURES.values():
-        out = spec.fn(window)
+    for name in ("median2d", "median1d", "harmonic"):  # the Sentinel-2 families (emit needs EMIT bands)
+        out = features.get_feature(name).fn(window)
         assert out.dtype == np.float32 and np.isfinite(out).all()
 
 

@@ -48,12 +48,18 @@ def clear_mask(ds: xr.Dataset, clear_threshold: float = 0.75, scl_keep: tuple[in
     Raises:
         CropGlobeError: If ``clear_threshold`` is outside [0, 1].
     """
+    return _clear(np.ascontiguousarray(ds["reflectance"].transpose("sample", "band", "time").values), ds,
+                  clear_threshold, scl_keep)
+
+
+def _clear(refl: np.ndarray, ds: xr.Dataset, clear_threshold: float, scl_keep: tuple[int, ...]) -> np.ndarray:
+    """:func:`clear_mask` on an already C-contiguous (sample, band, time) reflectance array."""
     if not 0.0 <= float(clear_threshold) <= 1.0:
         raise CropGlobeError(f"clear_threshold={clear_threshold!r}: expected a score in [0, 1]")
-    ok = np.isfinite(ds["reflectance"].values).any(axis=1)
+    ok = ~np.isnan(np.fmax.reduce(refl, axis=1))  # fmax skips NaN: NaN only when every band is NaN
     if "clear" in ds:
         score = ds["clear"].transpose("sample", "time").values.astype(np.float32)
-        ok &= np.nan_to_num(score, nan=-1.0) >= np.float32(clear_threshold)
+        ok &= score >= np.float32(clear_threshold)  # NaN compares False
     if "scl" in ds:
         ok &= np.isin(ds["scl"].transpose("sample", "time").values, np.asarray(scl_keep))
     return ok
@@ -81,7 +87,7 @@ def _check_dates(ds: xr.Dataset) -> np.ndarray:
 
 def _centres(time: np.ndarray, ds: xr.Dataset) -> np.ndarray:
     """Bin-centre datetimes of a coarse composite (start + half its width), in day units."""
-    width = ds["bin_days"].values.astype(np.float64) if "bin_days" in ds.coords else np.zeros(time.size)
+    width = ds["bin_days"].values.astype(np.float64)
     return time.astype("datetime64[D]").astype(np.float64) + width / 2.0
 
 
@@ -133,7 +139,10 @@ def composite(
             "datetime observation dates or a dated coarse composite (dekadal, monthly)"
         )
     coarse = ds.attrs.get("time_kind") == "composite"
-    valid = clear_mask(ds, clear_threshold, scl_keep)
+    if coarse and "bin_days" not in ds.coords:
+        raise CropGlobeError("composite: a dated composite input needs a 'bin_days' coordinate along time")
+    refl = np.ascontiguousarray(ds["reflectance"].transpose("sample", "band", "time").values)
+    valid = _clear(refl, ds, clear_threshold, scl_keep)
     if not valid.any():
         what = ["a finite value"] + (["clear >= %g" % clear_threshold] if "clear" in ds else []) + \
                ([f"scl in {list(scl_keep)}"] if "scl" in ds else [])
@@ -143,40 +152,27 @@ def composite(
         )
     shifts, align_label = _season.sample_shifts(ds, align, offsets)
     years = ds["year"].values.astype(np.int64)
-    origin = np.array([np.datetime64(f"{y:04d}-01-01", "D") for y in years]) + shifts.astype("timedelta64[D]")
+    origin = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + shifts.astype("timedelta64[D]")
     days = t.astype("datetime64[D]")
-    x_obs = _centres(t, ds) if coarse else days.astype(np.float64)
-    refl = ds["reflectance"].transpose("sample", "band", "time").values
     n, nb = refl.shape[:2]
     out = np.full((n, nb, bin_start.size), np.nan, dtype=np.float32)
-    n_clear = np.zeros(n, dtype=np.int64)
     missing = np.ones(out.shape, dtype=bool)
-    width = ds["bin_days"].values.astype(np.float64) if coarse and "bin_days" in ds.coords else np.ones(t.size)
+    n_clear = np.zeros(n, dtype=np.int64)
     for start in np.unique(origin):
         rows = np.flatnonzero(origin == start)
+        take = slice(None) if rows.size == n else rows  # a slice avoids copying the whole block
         _check_window(ds, rows, valid, days, start, first, last, window)
-        rel = x_obs - start.astype(np.float64)  # days from the aligned year's start
-        in_window = (rel >= first - 1) & (rel < last)
-        n_clear[rows] = (valid[rows] & in_window[None, :]).sum(axis=1)
-        block = refl[rows]
+        ok = valid[take]
         if coarse:
-            masked = np.where(valid[rows][:, None, :], block, np.nan).reshape(-1, t.size)
-            centre = (bin_start - 1) + bin_days / 2.0
-            out[rows] = gapfill.regrid_linear(masked, rel, centre).reshape(rows.size, nb, -1)
-            src_start = days.astype(np.float64) - start.astype(np.float64)
-            cover = np.searchsorted(src_start, centre, side="right") - 1
-            inside = (cover >= 0) & (centre < src_start[np.clip(cover, 0, None)] + width[np.clip(cover, 0, None)])
-            finite = np.isfinite(masked.reshape(rows.size, nb, -1))[:, :, np.clip(cover, 0, None)]
-            missing[rows] = ~(finite & inside[None, None, :])
+            rel = _centres(t, ds) - start.astype(np.float64)  # bin centres, days from the aligned start
+            out[take], missing[take] = _regrid_coarse(refl[take], ok, rel, days - start, ds, bin_start, bin_days)
         else:
-            index, present = gapfill.bin_members(rel.astype(np.int64), int(interval), bin_start.size)
-            out[rows] = gapfill.bin_median(block, valid[rows], index, present, chunk=chunk)
-            missing[rows] = np.isnan(out[rows])
-    filled = out if coarse else gapfill.fill_gaps(out, bin_start.astype(np.float64))
-    win = _season.bins_of_window(bin_start, bin_days, window)
-    win_slice = slice(win[0], win[0] + win[1])
-    frac_year = missing.mean(axis=(1, 2))
-    frac_window = missing[:, :, win_slice].mean(axis=(1, 2))
+            rel = (days - start).astype(np.int64)
+            out[take] = gapfill.bin_median(refl[take], ok, rel, int(interval), bin_start.size, chunk=chunk)
+        n_clear[take] = (ok & ((rel >= first - 1) & (rel < last))[None, :]).sum(axis=1)
+    if not coarse:
+        missing = np.isnan(out)
+        out = gapfill.fill_gaps(out, bin_start.astype(np.float64))
     keep = n_clear >= min_clear
     ids = ds["sample_id"].values.astype(str)
     dropped = ids[~keep]
@@ -189,20 +185,39 @@ def composite(
     if dropped.size:
         log.warning("composite: dropped %d of %d samples with fewer than %d clear observations in %s",
                     dropped.size, n, min_clear, window)
-    kept = np.flatnonzero(keep)
+    kept = slice(None) if keep.all() else np.flatnonzero(keep)
+    w0, wn = _season.bins_of_window(bin_start, bin_days, window)
+    coords: dict[str, Any] = {name: ("sample", ds[name].values[kept]) for name in ds.coords
+                              if ds[name].dims == ("sample",)}
+    coords.update({
+        "band": ("band", ds["band"].values), "time": ("time", bin_start), "bin_days": ("time", bin_days),
+        "doy": ("time", bin_start.copy()),
+        "shift_days": ("sample", shifts[kept].astype(np.int32)),
+        "n_clear": ("sample", n_clear[kept].astype(np.int32)),
+        "filled_fraction": ("sample", missing[kept].mean(axis=(1, 2)).astype(np.float32)),
+        "filled_fraction_window": ("sample", missing[kept][:, :, w0:w0 + wn].mean(axis=(1, 2)).astype(np.float32)),
+    })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
-    result = samples.build(
-        filled[kept], bands=[str(b) for b in ds["band"].values], time=bin_start,
-        sample_id=ids[kept], label=ds["label"].values[kept], country=ds["country"].values[kept],
-        year=years[kept], lon=ds["lon"].values[kept], lat=ds["lat"].values[kept], bin_days=bin_days,
-        attrs=attrs, where="composite",
-    )
-    return result.assign_coords(
-        shift_days=("sample", shifts[kept].astype(np.int32)),
-        n_clear=("sample", n_clear[kept].astype(np.int32)),
-        filled_fraction=("sample", frac_year[kept].astype(np.float32)),
-        filled_fraction_window=("sample", frac_window[kept].astype(np.float32)),
-    )
+    result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)
+    return samples.validate(result, where="composite")
+
+
+def _regrid_coarse(block: np.ndarray, ok: np.ndarray, rel: np.ndarray, start_offset: np.ndarray, ds: xr.Dataset,
+                   bin_start: np.ndarray, bin_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolate coarse composites (centres at ``rel``) to the new bin centres; flag filled cells.
+
+    A new cell counts as filled when the coarse step covering its centre is missing.
+    """
+    n, nb, nt = block.shape
+    masked = np.where(ok[:, None, :], block, np.nan)
+    centre = (bin_start - 1) + bin_days / 2.0
+    values = gapfill.regrid_linear(masked.reshape(-1, nt), rel, centre).reshape(n, nb, -1)
+    src_start = start_offset.astype(np.int64).astype(np.float64)
+    width = ds["bin_days"].values.astype(np.float64)
+    cover = np.clip(np.searchsorted(src_start, centre, side="right") - 1, 0, None)
+    inside = (centre >= src_start[cover]) & (centre < src_start[cover] + width[cover])
+    missing = ~(np.isfinite(masked[:, :, cover]) & inside[None, None, :])
+    return values, missing
 
 
 def _check_window(ds: xr.Dataset, rows: np.ndarray, valid: np.ndarray, days: np.ndarray,

@@ -62,28 +62,69 @@ def nanmedian_last(x: np.ndarray) -> np.ndarray:
         return med
 
 
-def bin_median(values: np.ndarray, valid: np.ndarray, index: np.ndarray, present: np.ndarray,
+def bin_median(values: np.ndarray, valid: np.ndarray, day: np.ndarray, interval: int, n_bins: int,
                chunk: int = 2048) -> np.ndarray:
     """Median of the valid observations in each bin.
 
     Args:
         values: (N, B, T) float array (NaN = missing).
         valid: (N, T) bool, observations passing the clear-sky test.
-        index: (bins, K) observation positions from :func:`bin_members`.
-        present: (bins, K) slot mask from :func:`bin_members`.
-        chunk: Pixels per block (bounds memory to ``chunk * B * bins * K`` values).
+        day: (T,) increasing day offsets of the observations from the start of the axis.
+        interval: Bin width in days.
+        n_bins: Number of bins.
+        chunk: Pixels per block (bounds the memory of temporaries).
 
     Returns:
         (N, B, bins) medians, NaN where a bin has no valid observation.
     """
+    day = np.asarray(day, dtype=np.int64)
+    index, present = bin_members(day, interval, n_bins)
+    if index.shape[1] <= 2:
+        return _bin_pairs(values, valid, day, interval, n_bins, min(chunk, 1024))
     n, nb, _ = values.shape
-    out = np.empty((n, nb, index.shape[0]), dtype=values.dtype)
+    out = np.empty((n, nb, n_bins), dtype=values.dtype)
     nan = values.dtype.type(np.nan)
     for lo in range(0, n, chunk):
         hi = min(lo + chunk, n)
         keep = valid[lo:hi][:, index] & present  # (n, bins, K)
         gathered = np.where(keep[:, None], values[lo:hi][:, :, index], nan)
         out[lo:hi] = nanmedian_last(gathered)
+    return out
+
+
+def _bin_pairs(values: np.ndarray, valid: np.ndarray, day: np.ndarray, interval: int, n_bins: int,
+               chunk: int) -> np.ndarray:
+    """Bins holding at most two observations: the median is their mean.
+
+    Sorted dates make every bin a contiguous run of the time axis, so its first and last
+    observations are its (at most) two members; with NaN for masked ones,
+    ``(fmax(a, b) + fmin(a, b)) / 2`` is their mean, the single valid value, or NaN.
+    """
+    n, nb, _ = values.shape
+    out = np.full((n, nb, n_bins), np.nan, dtype=values.dtype)
+    inside = np.flatnonzero((day >= 0) & (day < n_bins * interval))
+    if inside.size == 0:
+        return out
+    b = day[inside] // interval
+    bins, first = np.unique(b, return_index=True)
+    last = np.r_[first[1:], b.size] - 1
+    i0, i1 = inside[first], inside[last]
+    nan, half = values.dtype.type(np.nan), values.dtype.type(0.5)
+    every = bins.size == n_bins
+    for lo in range(0, n, chunk):
+        hi = min(lo + chunk, n)
+        block, bad = values[lo:hi], ~valid[lo:hi]
+        a = np.take(block, i0, axis=2)
+        np.copyto(a, nan, where=bad[:, None, i0])
+        c = np.take(block, i1, axis=2)
+        np.copyto(c, nan, where=bad[:, None, i1])
+        med = np.fmax(a, c)
+        med += np.fmin(a, c, out=c)
+        med *= half
+        if every:
+            out[lo:hi] = med
+        else:
+            out[lo:hi, :, bins] = med
     return out
 
 
@@ -129,20 +170,93 @@ def regrid_linear(values: np.ndarray, x_src: np.ndarray, x_tgt: np.ndarray, chun
     return out
 
 
+def _scan_neighbours(miss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Previous and next non-missing position for each cell of a (T, M) mask (-1 / T when none).
+
+    Time is the outer axis, so each of the T steps is one vector operation over all M series.
+    """
+    t = miss.shape[0]
+    pos = np.arange(t, dtype=np.int16)[:, None]
+    prev = np.where(miss, np.int16(-1), pos)
+    nxt = np.where(miss, np.int16(t), pos)
+    for i in range(1, t):
+        np.maximum(prev[i - 1], prev[i], out=prev[i])
+    for i in range(t - 2, -1, -1):
+        np.minimum(nxt[i + 1], nxt[i], out=nxt[i])
+    return prev, nxt
+
+
+def _weights(ti: np.ndarray, p: np.ndarray, q: np.ndarray, t: int,
+             x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Neighbours and interpolation weight of missing cells (nearest at the edges).
+
+    Returns ``(ok, p, q, frac)``: ``ok`` flags the cells that have any neighbour; the others are
+    already removed from ``p``, ``q`` and ``frac``.
+    """
+    ok = (p >= 0) | (q < t)
+    ti, p, q = ti[ok], p[ok], q[ok]
+    p = np.where(p >= 0, p, q).astype(np.intp)
+    q = np.where(q < t, q, p).astype(np.intp)
+    span = x[q] - x[p]
+    frac = np.divide(x[ti] - x[p], span, out=np.zeros_like(span), where=span > 0)
+    return ok, p, q, frac
+
+
 def fill_gaps(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Fill NaN along the last axis by linear interpolation in ``x``, nearest value at the edges.
 
+    For (N, B, T) input whose bands share one gap pattern per sample (the usual case: a cloudy
+    observation is missing in every band) neighbours and weights are found once per sample and
+    applied to all bands; other series are filled one by one (vectorised over series).
+
     Args:
-        values: (..., T) array.
+        values: (..., T) array; with 3 dims the middle one is treated as bands of one sample.
         x: (T,) increasing positions (bin starts).
 
     Returns:
         The filled array (same shape and dtype); all-NaN series stay NaN.
     """
-    shape = values.shape
-    flat = values.reshape(-1, shape[-1])
-    missing = np.isnan(flat).any(axis=1)
-    out = flat.copy()
-    if missing.any():
-        out[missing] = regrid_linear(flat[missing], x, x)
-    return out.reshape(shape)
+    x = np.asarray(x, dtype=np.float64)
+    if values.ndim != 3:
+        flat = values.reshape(-1, values.shape[-1])
+        rows = np.flatnonzero(np.isnan(flat).any(axis=1))
+        out = flat.copy()
+        if rows.size:
+            out[rows] = _fill_rows(flat[rows], x)
+        return out.reshape(values.shape)
+    miss = np.isnan(values)
+    all_b, any_b = miss.all(axis=1), miss.any(axis=1)
+    odd = (all_b != any_b).any(axis=1)  # bands with different gaps: filled series by series
+    prev, nxt = _scan_neighbours(np.ascontiguousarray(all_b.T))
+    t = values.shape[-1]
+    pos = np.arange(t)[:, None]
+    p = np.ascontiguousarray(np.where(prev >= 0, prev, np.where(nxt < t, nxt, pos)).T)  # (N, T); edges: nearest
+    q = np.ascontiguousarray(np.where(nxt < t, nxt, np.where(prev >= 0, prev, pos)).T)
+    span = x[q] - x[p]
+    frac = np.divide(x[None, :] - x[p], span, out=np.zeros_like(span), where=span > 0).astype(values.dtype)
+    out = values.copy()
+    ni, ti = np.nonzero(all_b & ~odd[:, None])  # missing (sample, bin) cells, all bands at once
+    pc, qc = p[ni, ti].astype(np.intp), q[ni, ti].astype(np.intp)
+    vp = values[ni, :, pc]  # (cells, B)
+    vq = values[ni, :, qc]
+    vq -= vp
+    vq *= frac[ni, ti][:, None]
+    vq += vp
+    out[ni, :, ti] = vq
+    if odd.any():
+        rows = np.flatnonzero(odd)
+        out[rows] = _fill_rows(values[rows].reshape(-1, t), x).reshape(values[rows].shape)
+    return out
+
+
+def _fill_rows(rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Fill each (M, T) row independently (see :func:`fill_gaps`)."""
+    out = rows.copy()
+    m = np.ascontiguousarray(np.isnan(rows).T)
+    prev, nxt = _scan_neighbours(m)
+    ti, ri = np.nonzero(m)
+    ok, p, q, frac = _weights(ti, prev[ti, ri], nxt[ti, ri], m.shape[0], x)
+    ti, ri = ti[ok], ri[ok]
+    vp, vq = rows[ri, p].astype(np.float64), rows[ri, q].astype(np.float64)
+    out[ri, ti] = vp + frac * (vq - vp)
+    return out
