@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
 
 from cropglobe import bands as _bands

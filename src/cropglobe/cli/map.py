@@ -1,0 +1,42 @@
+"""``cropglobe map MODEL INPUT --out map.tif``: wall-to-wall crop map of a raster cube, on Dask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``map`` command."""
+
+    @app.command("map")
+    def map_cmd(
+        model: Annotated[Path, typer.Argument(help="Transfer cell folder (RUN_DIR/cells/<cell>) or its recipe.json.")],
+        input: Annotated[Path, typer.Argument(help="Zarr/NetCDF cube (time, band, y, x + CRS) or a folder of "
+                                                   "per-date GeoTIFFs.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Class COG; _confidence.tif, .png, _areas.csv "
+                                                             "are written next to it.")] = Path("map.tif"),
+        tile: Annotated[int, typer.Option(help="Tile size in pixels (one Dask task per tile).")] = 256,
+        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786), 'threads' or "
+                                                           "'synchronous'; default: a LocalCluster.")] = None,
+        workers: Annotated[int | None, typer.Option(help="LocalCluster workers.")] = None,
+        country: Annotated[str | None, typer.Option(help="ISO3 of the region (default: from its location).")] = None,
+        year: Annotated[int | None, typer.Option(help="Season year (default: from the dates).")] = None,
+        min_clear: Annotated[int, typer.Option(help="Fewer clear observations in the season -> nodata.")] = 3,
+        scale: Annotated[float | None, typer.Option(help="Factor for integer values, e.g. 1e-4.")] = None,
+        nodata: Annotated[float | None, typer.Option(help="Raw value meaning missing.")] = None,
+    ) -> None:
+        """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
+        from rich.console import Console
+
+        from cropglobe.mapping import make_map
+
+        result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
+                          year=year, min_clear=min_clear, scale=scale, nodata=nodata)
+        console = Console()
+        console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
+                      f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")
+        for kind, path in result.paths.items():
+            console.print(f"  {kind:<10} {path}")
