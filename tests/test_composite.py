@@ -227,3 +227,12 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
         # interpolation stays within the range of the source values
         assert np.nanmin(ds["reflectance"].values) - 1e-6 <= c["reflectance"].values.min()
         assert c["reflectance"].values.max() <= np.nanmax(ds["reflectance"].values) + 1e-6
+
+
+def test_benchmark_plumbing_and_agreement():
+    """The composite benchmark runs (quick) and agrees with the xarray recipe (no timing asserted)."""
+    from cropglobe import bench
+
+    out = bench.discover()["composite"].module.run(quick=True)
+    assert out["ratio"] > 0 and out["figures"]["bins"] == 73
+    assert out["figures"]["max_abs_difference"] <= 1e-6 and out["figures"]["cells_defined_only_in_one"] == 0

@@ -46,3 +46,38 @@ def test_regrid_linear_irregular():
     xs = np.array([0.0, 10.0, 20.0, 40.0])
     out = gapfill.regrid_linear(src, xs, np.array([-5.0, 0.0, 10.0, 30.0, 50.0]))
     np.testing.assert_allclose(out[0], [1.0, 1.0, 2.0, 5.0, 7.0])
+
+
+def test_fill_gaps_3d_shared_and_band_specific_gaps():
+    rng = np.random.default_rng(1)
+    v = rng.random((40, 4, 25)).astype(np.float32)
+    cloudy = rng.random((40, 25)) < 0.5
+    v[np.broadcast_to(cloudy[:, None, :], v.shape)] = np.nan  # shared gaps
+    v[:5, 2, rng.random(25) < 0.3] = np.nan  # band-specific gaps in 5 samples
+    v[6] = np.nan  # a sample without any value
+    x = np.cumsum(rng.integers(1, 10, 25)).astype(float)  # uneven spacing
+    da = xr.DataArray(v, dims=("s", "b", "t"), coords={"t": x})
+    expect = da.interpolate_na("t").bfill("t").ffill("t").values
+    np.testing.assert_allclose(gapfill.fill_gaps(v, x), expect, atol=1e-6, equal_nan=True)
+    gaps = np.isnan(v).sum(axis=1)
+    same = v.copy()
+    assert gapfill.fill_gaps(same, x, gaps=gaps, inplace=True) is same
+    np.testing.assert_allclose(same, expect, atol=1e-6, equal_nan=True)
+
+
+def test_bin_median_pairs_and_general_paths_agree_with_numpy():
+    rng = np.random.default_rng(2)
+    for day in (np.r_[0, 2, 5, 7, 10, 12, 30], np.r_[0, 1, 2, 5, 6, 8, 9, 30]):  # <= 2 and 3 per bin
+        v = rng.random((30, 3, day.size)).astype(np.float32)
+        v[rng.random(v.shape) < 0.2] = np.nan
+        valid = rng.random((30, day.size)) < 0.7
+        got = gapfill.bin_median(v, valid, day, 5, 4)
+        expect = np.full((30, 3, 4), np.nan, dtype=np.float32)
+        for b in range(4):
+            members = (day // 5) == b
+            block = np.where(valid[:, None, members], v[:, :, members], np.nan)
+            with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+                __import__("warnings").simplefilter("ignore")
+                if members.any():
+                    expect[:, :, b] = np.nanmedian(block, axis=2)
+        np.testing.assert_allclose(got, expect, atol=1e-7, equal_nan=True)

@@ -61,3 +61,12 @@ def test_observation_level_and_names():
     cloudy = ds.assign(clear=ds["clear"] * 0.0 + 0.1)
     with pytest.raises(CropGlobeError, match=r"sample 'FRA-corn-00000' input 'blue' has 0 valid points"):
         harmonic.harmonic(cloudy)
+
+
+def test_benchmark_plumbing_and_agreement():
+    """The harmonic benchmark runs (quick) and matches lstsq (no timing asserted)."""
+    from cropglobe import bench
+
+    out = bench.discover()["harmonic"].module.run(quick=True)
+    assert out["ratio"] > 0 and out["figures"]["features_per_pixel"] == 35
+    assert out["figures"]["max_abs_coefficient_difference"] < 1e-8

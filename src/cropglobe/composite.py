@@ -155,8 +155,9 @@ def composite(
     origin = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + shifts.astype("timedelta64[D]")
     days = t.astype("datetime64[D]")
     n, nb = refl.shape[:2]
-    out = np.full((n, nb, bin_start.size), np.nan, dtype=np.float32)
-    missing = np.ones(out.shape, dtype=bool)
+    shape = (n, nb, bin_start.size)
+    out = np.empty(shape, dtype=np.float32)
+    gaps = np.empty((n, bin_start.size), dtype=np.int16)  # bands missing per (sample, bin) before filling
     n_clear = np.zeros(n, dtype=np.int64)
     for start in np.unique(origin):
         rows = np.flatnonzero(origin == start)
@@ -165,14 +166,19 @@ def composite(
         ok = valid[take]
         if coarse:
             rel = _centres(t, ds) - start.astype(np.float64)  # bin centres, days from the aligned start
-            out[take], missing[take] = _regrid_coarse(refl[take], ok, rel, days - start, ds, bin_start, bin_days)
+            values, missing = _regrid_coarse(refl[take], ok, rel, days - start, ds, bin_start, bin_days)
+            gaps[take] = missing.sum(axis=1)
         else:
             rel = (days - start).astype(np.int64)
-            out[take] = gapfill.bin_median(refl[take], ok, rel, int(interval), bin_start.size, chunk=chunk)
+            values = gapfill.bin_median(refl[take], ok, rel, int(interval), bin_start.size, chunk=chunk)
+            gaps[take] = np.isnan(values).sum(axis=1)
+        if rows.size == n:
+            out = values
+        else:
+            out[rows] = values
         n_clear[take] = (ok & ((rel >= first - 1) & (rel < last))[None, :]).sum(axis=1)
     if not coarse:
-        missing = np.isnan(out)
-        out = gapfill.fill_gaps(out, bin_start.astype(np.float64))
+        out = gapfill.fill_gaps(out, bin_start.astype(np.float64), gaps=gaps, inplace=True)
     keep = n_clear >= min_clear
     ids = ds["sample_id"].values.astype(str)
     dropped = ids[~keep]
@@ -194,8 +200,8 @@ def composite(
         "doy": ("time", bin_start.copy()),
         "shift_days": ("sample", shifts[kept].astype(np.int32)),
         "n_clear": ("sample", n_clear[kept].astype(np.int32)),
-        "filled_fraction": ("sample", missing[kept].mean(axis=(1, 2)).astype(np.float32)),
-        "filled_fraction_window": ("sample", missing[kept][:, :, w0:w0 + wn].mean(axis=(1, 2)).astype(np.float32)),
+        "filled_fraction": ("sample", (gaps[kept].sum(axis=1) / (nb * bin_start.size)).astype(np.float32)),
+        "filled_fraction_window": ("sample", (gaps[kept][:, w0:w0 + wn].sum(axis=1) / (nb * wn)).astype(np.float32)),
     })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)

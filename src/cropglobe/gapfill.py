@@ -202,7 +202,7 @@ def _weights(ti: np.ndarray, p: np.ndarray, q: np.ndarray, t: int,
     return ok, p, q, frac
 
 
-def fill_gaps(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+def fill_gaps(values: np.ndarray, x: np.ndarray, gaps: np.ndarray | None = None, inplace: bool = False) -> np.ndarray:
     """Fill NaN along the last axis by linear interpolation in ``x``, nearest value at the edges.
 
     For (N, B, T) input whose bands share one gap pattern per sample (the usual case: a cloudy
@@ -212,6 +212,8 @@ def fill_gaps(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     Args:
         values: (..., T) array; with 3 dims the middle one is treated as bands of one sample.
         x: (T,) increasing positions (bin starts).
+        gaps: Optional (N, T) count of NaN bands per cell of a 3-dim ``values`` (saves a pass).
+        inplace: Fill a 3-dim ``values`` in place (saves a copy).
 
     Returns:
         The filled array (same shape and dtype); all-NaN series stay NaN.
@@ -224,23 +226,20 @@ def fill_gaps(values: np.ndarray, x: np.ndarray) -> np.ndarray:
         if rows.size:
             out[rows] = _fill_rows(flat[rows], x)
         return out.reshape(values.shape)
-    miss = np.isnan(values)
-    all_b, any_b = miss.all(axis=1), miss.any(axis=1)
+    if gaps is None:
+        gaps = np.isnan(values).sum(axis=1)
+    all_b, any_b = gaps == values.shape[1], gaps > 0
     odd = (all_b != any_b).any(axis=1)  # bands with different gaps: filled series by series
-    prev, nxt = _scan_neighbours(np.ascontiguousarray(all_b.T))
     t = values.shape[-1]
-    pos = np.arange(t)[:, None]
-    p = np.ascontiguousarray(np.where(prev >= 0, prev, np.where(nxt < t, nxt, pos)).T)  # (N, T); edges: nearest
-    q = np.ascontiguousarray(np.where(nxt < t, nxt, np.where(prev >= 0, prev, pos)).T)
-    span = x[q] - x[p]
-    frac = np.divide(x[None, :] - x[p], span, out=np.zeros_like(span), where=span > 0).astype(values.dtype)
-    out = values.copy()
-    ni, ti = np.nonzero(all_b & ~odd[:, None])  # missing (sample, bin) cells, all bands at once
-    pc, qc = p[ni, ti].astype(np.intp), q[ni, ti].astype(np.intp)
-    vp = values[ni, :, pc]  # (cells, B)
-    vq = values[ni, :, qc]
+    prev, nxt = _scan_neighbours(np.ascontiguousarray(all_b.T))  # (T, N)
+    ti, ni = np.nonzero((all_b & ~odd[:, None]).T)  # missing cells, all bands at once
+    ok, p, q, frac = _weights(ti, prev[ti, ni], nxt[ti, ni], t, x)
+    ti, ni = ti[ok], ni[ok]
+    out = values if inplace else values.copy()
+    vp = values[ni, :, p]  # (cells, B)
+    vq = values[ni, :, q]
     vq -= vp
-    vq *= frac[ni, ti][:, None]
+    vq *= frac.astype(values.dtype)[:, None]
     vq += vp
     out[ni, :, ti] = vq
     if odd.any():
