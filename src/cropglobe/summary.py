@@ -78,5 +78,10 @@ def render(summary: Summary, title: str = "SampleSet") -> None:
     if a.get("season_window"):
         console.print(f"season window: {a.get('season_window')}  alignment: {a.get('alignment')}")
     console.print(f"missing values: {summary.missing_fraction:.1%}")
+    original = a.get("original_label_counts")
+    if isinstance(original, dict) and original:
+        top = list(original.items())[:12]
+        more = f" (+{len(original) - len(top)} more)" if len(original) > len(top) else ""
+        console.print("labels before mapping: " + ", ".join(f"{k}: {v}" for k, v in top) + more)
     if a.get("source"):
         console.print(f"source: {a.get('source')}")
