@@ -197,5 +197,5 @@ class MapWriter:
         ax.set_ylabel("y")
         ax.ticklabel_format(useOffset=False, style="plain")
         fig.tight_layout()
-        fig.savefig(path, format="png", dpi=110)
+        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
