@@ -68,3 +68,14 @@ def test_seed_option_makes_initialisation_reproducible():
     c = get_model("cropnet-lite", 10, 43, 7, seed=6)
     wa, wb, wc = (m.head.weight for m in (a, b, c))
     assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+
+
+def test_cropnet_downsamples_a_10x43_matrix_to_5x22_then_3x11(batch):
+    model = get_model("cropnet", 10, 43, 7).eval()
+    h = batch(2)[0].unsqueeze(1)
+    sizes = []
+    with torch.no_grad():
+        for block in model.features:
+            h = block(h)
+            sizes.append(tuple(h.shape[2:]))
+    assert sizes == [(10, 43), (5, 22), (5, 22), (3, 11)]

@@ -7,8 +7,9 @@ by Tong & Wang, arXiv:2509.03497 (23.57M parameters). torchvision cannot be impo
 project's CPU PyTorch build, so the network is written out here.
 
 Adaptation to small inputs: the ImageNet stem (7×7 conv stride 2 followed by a 3×3 max-pool
-stride 2) divides both axes by 4 before the first stage, and the four stages by another 8, so a
-10 × 43 median matrix would be ~1 × 2 after the stem's 4× and vanish into padding afterwards.
+stride 2) divides both axes by 4 before the first stage and the stages by another 8, so a
+10 × 43 median matrix would be 3 × 11 after the stem and 1 × 2 in the last stage: the band axis
+collapses to a single padded row from stage 3 on.
 Here the stem convolution has stride 1 and there is **no max-pool**; the stage strides (2 in
 stages 2-4) are kept, so a 10 × 43 input is 10 × 43 in stage 1, 5 × 22, 3 × 11 and 2 × 6 after.
 The stem's single input channel gives 23,516,103 parameters for 7 classes (within 0.3 % of the
