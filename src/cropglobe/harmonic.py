@@ -12,7 +12,7 @@ Model per series: ``y(t) = c + sum_k a_k cos(2 pi k t / P) + b_k sin(2 pi k t / 
 days and period ``P`` (365 by default). Coefficients are ordered ``[c, a_1, b_1, a_2, b_2]`` per
 input, inputs in the given order. Amplitude ``sqrt(a_k^2 + b_k^2)`` and phase ``atan2(b_k, a_k)``
 follow from them. Masked observations (NaN, or cloudy for observation-level data) are excluded;
-all series are solved at once through batched normal equations (series without gaps share one
+series are solved in blocks through batched normal equations (blocks without gaps share one
 pseudo-inverse).
 """
 
@@ -28,6 +28,7 @@ from cropglobe.errors import CropGlobeError
 
 #: Default inputs: spectral roles (see :data:`cropglobe.indices.ROLES`) and index names.
 DEFAULT_INPUTS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2", "GCVI")
+_BLOCK = 512  # small enough that OpenBLAS stays single-threaded (threads thrash on these shapes)
 
 
 def design_matrix(t: np.ndarray, order: int = 2, period: float = 365.0) -> np.ndarray:
@@ -77,20 +78,23 @@ def fit(y: np.ndarray, t: np.ndarray, mask: np.ndarray | None = None, order: int
             f"expected at least {p} ({short.size} series are short)"
         )
     coef = np.empty((y.shape[0], p))
-    full = count == y.shape[1]
-    if full.any():
-        coef[full] = y[full] @ np.linalg.pinv(x).T
-    part = np.flatnonzero(~full)
-    if part.size:
-        w = ok[part].astype(np.float64)
-        xx = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], p * p)
-        gram = (w @ xx).reshape(-1, p, p)
-        rhs = (np.where(ok[part], y[part], 0.0)) @ x
+    pinv = np.linalg.pinv(x).T
+    xx = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], p * p)
+    # blocks of rows keep the tall-skinny products small (BLAS threads only contend on them)
+    for lo in range(0, y.shape[0], _BLOCK):
+        hi = min(lo + _BLOCK, y.shape[0])
+        yb, okb = y[lo:hi], ok[lo:hi]
+        full = count[lo:hi] == y.shape[1]
+        if full.all():
+            coef[lo:hi] = yb @ pinv  # no gaps: one shared pseudo-inverse
+            continue
+        gram = (okb.astype(np.float64) @ xx).reshape(-1, p, p)
+        rhs = np.where(okb, yb, 0.0) @ x
         try:
-            coef[part] = np.linalg.solve(gram, rhs[..., None])[..., 0]
+            coef[lo:hi] = np.linalg.solve(gram, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
             bad = np.flatnonzero(np.linalg.matrix_rank(gram) < p)
-            i = int(part[bad[0]]) if bad.size else int(part[0])
+            i = lo + (int(bad[0]) if bad.size else 0)
             who = name_of(i) if name_of is not None else f"series {i}"
             raise CropGlobeError(
                 f"harmonic: the valid dates of {who} do not determine {p} coefficients "
