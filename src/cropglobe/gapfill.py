@@ -1,11 +1,14 @@
-"""Vectorised temporal kernels: median of observations per bin, and linear regridding with edge fill.
+"""Vectorised temporal kernels: median of observations per bin, and linear gap filling / regridding.
 
 These are the array cores of :mod:`cropglobe.composite`. They work on whole blocks of pixels at
-once: bin membership is computed once per time axis (observations share one date axis, NaN where a
-pixel was not observed), observations are gathered into a padded ``(N, B, bins, K)`` array and
-reduced with a NaN-aware median; gaps are filled by linear interpolation in time with the nearest
-value at the edges (the ``interpolate_na`` + ``bfill``/``ffill`` recipe of xarray, done with
-cumulative max/min index scans instead of a per-series loop).
+once, with bin membership computed once per time axis (observations share one date axis, NaN where
+a pixel was not observed). With at most two observations per bin (Sentinel-2's 5-day revisit) the
+median is the mean of a bin's first and last member, computed with NaN-aware ``fmax``/``fmin``;
+otherwise observations are gathered into a padded ``(N, B, bins, K)`` array and reduced with a
+sort-based NaN median. Gaps are filled by linear interpolation in time with the nearest value at
+the edges (the ``interpolate_na`` + ``bfill``/``ffill`` recipe of xarray): neighbours come from
+running max/min scans with time as the outer axis, found once per sample when the bands share
+their gaps, and only the missing cells are computed.
 """
 
 from __future__ import annotations

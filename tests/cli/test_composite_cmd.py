@@ -32,3 +32,17 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert proc.returncode == 2
     assert "interval=0: expected a whole number of days" in proc.stderr
     assert not out.exists() and not list(tmp_path.glob(".bad.zarr*"))
+
+
+def test_align_days_and_offsets(tmp_path):
+    sim = tmp_path / "sim.zarr"
+    samples.save(simulate.simulate(countries=["FRA", "AUS"], samples_per_class=1, seed=0), sim)
+    offsets = tmp_path / "offsets.yaml"
+    offsets.write_text("AUS: 180\n")
+    out = tmp_path / "c.zarr"
+    res = CliRunner().invoke(app, ["composite", str(sim), "--out", str(out), "--align", "none",
+                                   "--offsets", str(offsets), "--interval", "10"])
+    assert res.exit_code == 0, res.output
+    assert "37 bins of 10 days" in res.output and "AUS +180 days" in res.output
+    ds = samples.load(out)
+    assert sorted(set(ds["shift_days"].values.tolist())) == [0, 180]
