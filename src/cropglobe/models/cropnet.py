@@ -88,13 +88,16 @@ class CropNet(nn.Module):
 
 
 def cropnet(n_bands: int, n_times: int, n_classes: int, dropout: float | Sequence[float] = DEFAULT_DROPOUT,
-            channels_last: bool = True) -> CropNet:
+            channels_last: bool = True, widths: Sequence[int] = (64, 128, 256, 512)) -> CropNet:
     """Build the paper's CropNet (widths 64/128/256/512, stride 2 in blocks 2 and 4).
 
     ``n_bands`` and ``n_times`` do not change the architecture (global pooling); they are part of
-    the registry signature and of the saved spec.
+    the registry signature and of the saved spec. ``widths`` scales the four blocks (e.g.
+    16/32/64/128 for a CPU demo, about 1/16 of the FLOPs); the default is the paper's model.
     """
-    return CropNet(n_classes, (64, 128, 256, 512), (1, 2, 1, 2), dropout, channels_last)
+    if len(widths) != 4 or any(int(w) < 1 for w in widths):
+        raise ValueError(f"widths must be four positive block widths, got {list(widths)}")
+    return CropNet(n_classes, tuple(int(w) for w in widths), (1, 2, 1, 2), dropout, channels_last)
 
 
 def cropnet_lite(n_bands: int, n_times: int, n_classes: int,
