@@ -1,0 +1,34 @@
+"""``demo_map`` after a (tiny) transfer run, and the benchmark's plumbing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def test_demo_map_after_a_transfer_run(tmp_path):
+    from cropglobe import experiment
+    from cropglobe.mapping import demo_map
+
+    spec = experiment.parse_spec({
+        "name": "tiny", "data": {"simulate": {"countries": ["FRA", "BEL"], "samples_per_class": 25}},
+        "sources": ["FRA"], "targets": ["BEL"], "cells": [{"feature": "harmonic", "model": "lightgbm"}],
+        "model_options": {"lightgbm": {"n_estimators": 40}},
+    })
+    experiment.run(spec, tmp_path / "run", progress=False)
+    out = demo_map(tmp_path / "run", tmp_path / "demo", fields=(3, 3), field_px=8, scheduler="synchronous")
+    assert Path(out["png"]).read_bytes()[:4] == b"\x89PNG"
+    assert out["data"] == "SIMULATED" and out["pixels"] == 24 * 24
+    assert out["accuracy"] > 0.5  # cross-country transfer FRA -> BEL, simulated
+
+
+def test_bench_map_quick_plumbing():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import bench_map
+
+    result = bench_map.run(quick=True)
+    assert set(result) == {"ratio", "reference", "figures"}
+    for key in ("cropnet-lite_median2d", "lightgbm_harmonic", "lightgbm_median1d"):
+        fig = result["figures"][key]
+        assert fig["end_to_end_px_per_s"] > 0 and fig["bare_model_px_per_s"] > 0
+        assert 0 <= fig["map_accuracy_vs_truth"] <= 1
