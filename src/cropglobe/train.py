@@ -7,7 +7,7 @@ and cut to the season window; validation data are never augmented and are disjoi
 by construction (:mod:`cropglobe.splits`).
 
 Determinism and resumption: the shuffling order, the augmentation draws and the dropout masks
-are seeded from ``(seed, epoch)`` (and the batch index), so a run resumed from its last
+are seeded from ``(seed, epoch, batch)``, so a run resumed from its last
 checkpoint gives the same weights as an uninterrupted one. The same code runs on CPU, one GPU or
 several GPUs (Lightning DDP replaces the sampler with a seeded ``DistributedSampler``).
 """
@@ -137,8 +137,10 @@ class CropClassifierModule(L.LightningModule):
         """Logits of the wrapped network."""
         return self.net(x)
 
-    def on_train_epoch_start(self) -> None:
-        torch.manual_seed(self.seed * 7_919 + self.current_epoch)  # dropout masks
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # dropout masks from (seed, epoch, batch): independent of whatever else drew from the global
+        # RNG before this batch (data-loader iterators do), so a resumed run repeats them exactly
+        torch.manual_seed((self.seed * 7_919 + self.current_epoch) * 100_003 + batch_idx)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -201,10 +203,13 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
                               sampler=EpochSeededSampler(len(train_set), settings.seed), collate_fn=_keep_batch)
     val_loader = DataLoader(val_set, batch_size=max(settings.batch_size, 512), collate_fn=_keep_batch)
     best = L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_macro_f1",
-                                               mode="max", save_top_k=1, save_last=True)
+                                               mode="max", save_top_k=1)
+    # the latest epoch, every epoch (Lightning's save_last only refreshes when a top-k file is saved)
+    latest = L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                                                 every_n_epochs=1, enable_version_counter=False)
     trainer = L.Trainer(
         max_epochs=settings.epochs, accelerator=settings.accelerator, devices=settings.devices,
-        strategy=settings.strategy, callbacks=[best, *settings.callbacks], logger=False,
+        strategy=settings.strategy, callbacks=[best, latest, *settings.callbacks], logger=False,
         enable_progress_bar=settings.progress, enable_model_summary=False, deterministic="warn",
         num_sanity_val_steps=0, default_root_dir=ckpt_dir,
     )
