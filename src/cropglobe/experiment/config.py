@@ -37,7 +37,7 @@ class SimulateSpec(_Strict):
 class DataSpec(_Strict):
     """Where the samples come from: a SampleSet path or the simulator."""
 
-    path: str | None = None
+    path: str | list[str] | None = Field(None, description="a SampleSet, or several concatenated (one per country)")
     test_path: str | None = Field(None, description="a separate in-region test set (e.g. UCR's own split)")
     simulate: SimulateSpec | None = None
 
@@ -95,6 +95,8 @@ class ExperimentSpec(_Strict):
     name: str = "experiment"
     data: DataSpec
     composite: CompositeSpec | None = Field(default_factory=CompositeSpec)
+    season_window: str | None = Field(None, description="window MM-DD:MM-DD inside already-composited data "
+                                      "(composite: null); default: the data's own season_window")
     sources: list[str] = Field(min_length=1)
     targets: list[str] | Literal["all"] = "all"
     in_region_fraction: float = Field(0.2, ge=0, lt=1, description="share of the source held out as in-region test")

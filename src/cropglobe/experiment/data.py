@@ -55,8 +55,10 @@ def load_data(spec: ExperimentSpec) -> tuple[xr.Dataset, str]:
         sim = spec.data.simulate
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
         return ds, f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
-    ds = samples.load(spec.data.path)
-    label = f"{spec.data.path} ({ds.attrs.get('source') or ds.attrs.get('sensor')})"
+    paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
+    parts = [samples.load(p) for p in paths]
+    ds = parts[0] if len(parts) == 1 else samples.concat(parts)
+    label = f"{', '.join(paths)} ({ds.attrs.get('source') or ds.attrs.get('sensor')})"
     if spec.data.test_path is not None:
         test = samples.load(spec.data.test_path)
         test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
@@ -76,7 +78,17 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
         if ds.attrs.get("time_kind") != "composite":
             raise CropGlobeError("config: composite is null but the data are observation-level; add a composite block")
         bin_days = float(np.median(ds["bin_days"].values))
-        window = season.window_bins(ds) if ds.attrs.get("season_window") else (0, ds.sizes["time"])
+        if spec.season_window:
+            if np.issubdtype(ds["time"].dtype, np.datetime64):
+                raise CropGlobeError("config: season_window with composite: null needs data on a day-of-year "
+                                     "axis (an aligned composite); add a composite block instead")
+            window = season.bins_of_window(ds["time"].values, ds["bin_days"].values, spec.season_window)
+        elif ds.attrs.get("season_window") and not np.issubdtype(ds["time"].dtype, np.datetime64):
+            window = season.window_bins(ds)
+        else:
+            window = (0, ds.sizes["time"])
+        if spec.season_window or ds.attrs.get("season_window"):
+            ds.attrs["season_window"] = spec.season_window or ds.attrs["season_window"]
         return ds, window, bin_days
     c = spec.composite
     full = composite.composite(ds, interval=c.interval, window=c.window, align=c.align,
