@@ -14,18 +14,11 @@ from __future__ import annotations
 
 import time
 
+from cropglobe.bench import best_time
+
 NAME = "models"
 DESCRIPTION = ("forward+backward samples/s of each torch model at batch 256 on a 10x43 input; "
                "ratio = CropNet FLOP/s / large float32 matmul FLOP/s (same run)")
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _step_fn(model, x, y):
@@ -73,8 +66,8 @@ def run(quick: bool = False) -> dict:
     step()  # warm-up: oneDNN primitive creation, allocator
     t_net, t_mm = float("inf"), float("inf")
     for _ in range(rounds):
-        t_mm = min(t_mm, _best(matmul, repeat + 1))
-        t_net = min(t_net, _best(step, repeat))
+        t_mm = min(t_mm, best_time(matmul, repeat + 1))
+        t_net = min(t_net, best_time(step, repeat))
     flops = _train_flops(cropnet, x)
     peak = 2.0 * n_mm**3 / t_mm
     ratio = flops / t_net / peak
@@ -88,7 +81,7 @@ def run(quick: bool = False) -> dict:
             model = get_model(name, bands, times, classes, seed=0)
             step = _step_fn(model, x, y)
             step()
-            seconds = _best(step, repeat)
+            seconds = best_time(step, repeat)
             flops = _train_flops(model, x)
         figures[f"{name}_samples_per_s"] = round(batch / seconds, 1)
         figures[f"{name}_utilisation"] = round(flops / seconds / peak, 3)
@@ -96,7 +89,7 @@ def run(quick: bool = False) -> dict:
     contiguous = get_model("cropnet", bands, times, classes, seed=0, channels_last=False)
     step = _step_fn(contiguous, x, y)
     step()
-    seconds = _best(step, repeat)
+    seconds = best_time(step, repeat)
     figures["cropnet_contiguous_samples_per_s"] = round(batch / seconds, 1)
     figures["cropnet_contiguous_utilisation"] = round(_train_flops(contiguous, x) / seconds / peak, 3)
     return {"ratio": ratio,

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
+
+from cropglobe.bench import best_time
 
 NAME = "sampleset-io"
 DESCRIPTION = "save+load a simulated SampleSet as Zarr vs NetCDF4 (ratio = netcdf time / zarr time)"
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def run(quick: bool = False) -> dict:
@@ -41,7 +33,7 @@ def run(quick: bool = False) -> dict:
             nc.to_netcdf(npath, engine="netcdf4")
             xr.open_dataset(npath, engine="netcdf4").load().close()
 
-        tz, tn = _best(zarr_rt, repeat), _best(netcdf_rt, repeat)
+        tz, tn = best_time(zarr_rt, repeat), best_time(netcdf_rt, repeat)
     mb = ds.nbytes / 1e6
     return {
         "ratio": tn / tz,

@@ -13,6 +13,8 @@ import importlib.util
 import json
 import os
 import platform
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -73,6 +75,16 @@ def run(names: list[str] | None = None, quick: bool = False) -> list[dict]:
                         "figures": {**out["figures"], "quick": quick, "machine": platform.machine(),
                                     "cpus": os.cpu_count()}})
     return results
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> float:
+    """Return the best wall time (seconds) of ``repeat`` calls of ``fn`` (the least disturbed run)."""
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def dumps(result: dict) -> str:
