@@ -31,7 +31,7 @@ from cropglobe import geography, samples, splits, taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.config import CellSpec, ExperimentSpec
-from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared, prepare
+from cropglobe.experiment.data import Prepared, prepare
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
