@@ -111,3 +111,18 @@ def test_spec_validation_errors():
     assert np.array_equal([c.model for c in experiment.parse_spec(
         {**{k: v for k, v in SPEC.items() if k != "cells"}, "features": ["harmonic"], "models": ["rf", "lightgbm"]}
     ).cell_list()], ["rf", "lightgbm"])
+
+
+def test_report_rebuilds_from_results(finished):
+    from typer.testing import CliRunner
+
+    from cropglobe.cli import app
+
+    run_dir, _ = finished
+    (run_dir / "report.md").unlink()
+    (run_dir / "figures" / "transfer_matrix.png").unlink()
+    result = CliRunner().invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "report.md").exists() and (run_dir / "figures" / "transfer_matrix.png").exists()
+    bad = CliRunner().invoke(app, ["report", str(run_dir / "cells")])
+    assert bad.exit_code != 0
