@@ -51,7 +51,13 @@ def _cell_name(row: pd.Series) -> str:
     return f"{row['feature']} / {row['model']}{aug}"
 
 
-def _tables(agg: pd.DataFrame) -> list[str]:
+def averaged_over(results: pd.DataFrame) -> str:
+    """What the mean and std run over: seeds, or seeds and cross-validation folds."""
+    has_folds = "fold" in results and (results["fold"].fillna("") != "").any()
+    return "seeds and folds" if has_folds else "seeds"
+
+
+def _tables(agg: pd.DataFrame, over: str = "seeds") -> list[str]:
     lines: list[str] = []
     agg = agg.assign(cell=agg.apply(_cell_name, axis=1))
     for scenario in SCENARIOS:
@@ -59,7 +65,7 @@ def _tables(agg: pd.DataFrame) -> list[str]:
         if part.empty:
             continue
         lines += [f"## {scenario.replace('-', ' ').capitalize()}", "",
-                  "Macro-F1 (mean ± std over seeds), OA in brackets.", ""]
+                  f"Macro-F1 (mean ± std over {over}), OA in brackets.", ""]
         for source, block in part.groupby("source", sort=False):
             targets = list(dict.fromkeys(block["target"]))
             header = f"| {source} → | " + " | ".join(targets) + " |"
@@ -191,7 +197,7 @@ def build(run_dir: str | os.PathLike) -> Path:
               f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
               f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
               "(after its remap).", ""]
-    lines += _tables(agg)
+    lines += _tables(agg, averaged_over(results))
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",
               f"![confusion matrices of the best cell ({best})](figures/confusion.png)", ""]

@@ -19,7 +19,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
     console = Console(width=max(console.width, 120))  # the table is wide; don't fold it at 80 columns in logs
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
-    table = Table(title="macro-F1 (OA), mean over seeds" + (" — SIMULATED DATA" if simulated else ""))
+    table = Table(title=f"macro-F1 (OA), mean over {report.averaged_over(results)}" + (" — SIMULATED DATA" if simulated else ""))
     table.add_column("source → target")
     table.add_column("scenario")
     for cell in cells:
