@@ -56,6 +56,8 @@ def nanmedian_last(x: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         if x.shape[-1] <= 2:
             return np.nanmean(x, axis=-1) if x.shape[-1] == 2 else x[..., 0].copy()
+        if x.shape[-1] == 3:
+            return nanmedian3(x[..., 0], x[..., 1], x[..., 2])
         s = np.sort(x, axis=-1)  # NaN sorts last
         n = np.isfinite(s).sum(axis=-1, keepdims=True)
         lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0), axis=-1)
@@ -63,6 +65,101 @@ def nanmedian_last(x: np.ndarray) -> np.ndarray:
         med = (lo + hi)[..., 0] * x.dtype.type(0.5)
         med[n[..., 0] == 0] = np.nan
         return med
+
+
+def nanmedian3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """NaN-aware median of three same-shape arrays, element-wise, without sorting.
+
+    Three finite values: ``max(min(a, b), min(max(a, b), c))``; fewer: the mean of the finite ones
+    (the median of one or two values); none: NaN. Equal to :func:`numpy.nanmedian` over a stacked
+    last axis of length 3.
+    """
+    fa, fb, fc = np.isfinite(a), np.isfinite(b), np.isfinite(c)
+    n = fa.astype(a.dtype) + fb + fc
+    total = np.where(fa, a, 0) + np.where(fb, b, 0) + np.where(fc, c, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = total / n  # 0/0 = NaN where nothing is finite
+    three = fa & fb & fc
+    if three.any():
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        np.copyto(med, np.maximum(lo, np.minimum(hi, c)), where=three)
+    return med.astype(a.dtype, copy=False)
+
+
+def bin_median_time_major(values: np.ndarray, valid: np.ndarray, day: np.ndarray, interval: int,
+                          n_bins: int) -> np.ndarray:
+    """:func:`bin_median` on time-major arrays (raster strips need no transpose).
+
+    Args:
+        values: (T, B, P) float array (NaN = missing), T sorted observation dates.
+        valid: (T, P) bool, observations passing the clear-sky test.
+        day: (T,) increasing day offsets of the observations from the start of the axis.
+        interval: Bin width in days.
+        n_bins: Number of bins.
+
+    Returns:
+        (bins, B, P) medians, NaN where a bin has no valid observation. Bins with at most three
+        observations use the sort-free :func:`nanmedian3`; fuller bins the sort-based median.
+    """
+    day = np.asarray(day, dtype=np.int64)
+    t, nb, p = values.shape
+    out = np.full((n_bins, nb, p), np.nan, dtype=values.dtype)
+    index, present = bin_members(day, interval, n_bins)
+    nan = values.dtype.type(np.nan)
+    counts = present.sum(axis=1)
+    for k in np.unique(counts):
+        bins = np.flatnonzero(counts == k)
+        if k == 0:
+            continue
+        members = []
+        for j in range(k):  # the j-th observation of each bin, masked: (bins, B, P)
+            m = values[index[bins, j]]
+            np.copyto(m, nan, where=~valid[index[bins, j]][:, None, :])
+            members.append(m)
+        if k == 1:
+            out[bins] = members[0]
+        elif k == 2:
+            a, c = members
+            med = np.fmax(a, c)
+            med += np.fmin(a, c)
+            med *= values.dtype.type(0.5)
+            out[bins] = med
+        elif k == 3:
+            out[bins] = nanmedian3(*members)
+        else:
+            out[bins] = nanmedian_last(np.stack(members, axis=-1))
+    return out
+
+
+def fill_gaps_time_major(values: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fill_gaps` on a (T, B, P) array, in place; returns it and the (T, P) missing-band counts.
+
+    Same result as ``fill_gaps`` on the (P, B, T) transpose: linear in ``x``, nearest value at the
+    edges, neighbours found once per pixel when its bands share their gaps.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t, nb, p = values.shape
+    miss = np.isnan(values)
+    gaps = miss.sum(axis=1, dtype=np.int16)  # (T, P)
+    all_b, any_b = gaps == nb, gaps > 0
+    odd = (all_b != any_b).any(axis=0)  # (P,)
+    if any_b.any():
+        prev, nxt = _scan_neighbours(all_b)
+        ti, pi = np.nonzero(all_b & ~odd[None, :])
+        ok, q0, q1, frac = _weights(ti, prev[ti, pi], nxt[ti, pi], t, x)
+        ti, pi = ti[ok], pi[ok]
+        vp = values[q0, :, pi]  # (cells, B)
+        vq = values[q1, :, pi]
+        vq -= vp
+        vq *= frac.astype(values.dtype)[:, None]
+        vq += vp
+        values[ti, :, pi] = vq
+        if odd.any():
+            cols = np.flatnonzero(odd)
+            sub = np.ascontiguousarray(values[:, :, cols].transpose(2, 1, 0))  # (n, B, T)
+            filled = _fill_rows(sub.reshape(-1, t), x).reshape(sub.shape)
+            values[:, :, cols] = filled.transpose(2, 1, 0)
+    return values, gaps
 
 
 def bin_median(values: np.ndarray, valid: np.ndarray, day: np.ndarray, interval: int, n_bins: int,

@@ -68,9 +68,18 @@ def search(cfg: AcquireConfig) -> list[pystac.Item]:
     Raises:
         CropGlobeError: For an unknown collection, an unreachable source or no items.
     """
-    scfg = cfg.imagery.stac
     start, end = cfg.date_range()
-    bbox = cfg.region.bbox
+    return search_items(cfg.imagery.stac, cfg.region.bbox, start, end)
+
+
+def search_items(scfg: StacConfig, bbox: Any, start: str, end: str) -> list[pystac.Item]:
+    """Find the items of ``scfg.collection`` over a lon/lat ``bbox`` (or anywhere) between two ISO dates.
+
+    The search behind :func:`search`, for callers without an :class:`AcquireConfig` (``cropglobe map --bbox``).
+
+    Raises:
+        CropGlobeError: For an unknown collection, an unreachable source or no items.
+    """
     if _is_static(scfg.url):
         items = _search_static(scfg, bbox, start, end)
     else:

@@ -1,4 +1,7 @@
-"""``cropglobe map MODEL INPUT --out map.tif``: wall-to-wall crop map of a raster cube, on Dask."""
+"""``cropglobe map MODEL INPUT --out map.tif``: wall-to-wall crop map of a raster cube, on Dask.
+
+Without INPUT, ``--bbox W,S,E,N --start --end --stac URL_or_catalog`` fetches the cube from STAC first.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +17,28 @@ def register(app: typer.Typer) -> None:
     @app.command("map")
     def map_cmd(
         model: Annotated[Path, typer.Argument(help="Transfer cell folder (RUN_DIR/cells/<cell>) or its recipe.json.")],
-        input: Annotated[Path, typer.Argument(help="Zarr/NetCDF cube (time, band, y, x + CRS) or a folder of "
-                                                   "per-date GeoTIFFs.")],
+        input: Annotated[Path | None, typer.Argument(help="Zarr/NetCDF cube (time, band, y, x + CRS; optional "
+                                                          "bin_days for a pre-composited cube) or a folder of per-date "
+                                                          "GeoTIFFs; omit it to fetch --bbox from STAC.")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Class COG; _confidence.tif, .png, _areas.csv "
                                                              "are written next to it.")] = Path("map.tif"),
         tile: Annotated[int, typer.Option(help="Tile size in pixels (one Dask task per tile).")] = 256,
-        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786), 'threads' or "
-                                                           "'synchronous'; default: a LocalCluster.")] = None,
+        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786), 'processes' or "
+                                                           "'synchronous'; default: an in-process LocalCluster "
+                                                           "(threads).")] = None,
         workers: Annotated[int | None, typer.Option(help="LocalCluster workers.")] = None,
         country: Annotated[str | None, typer.Option(help="ISO3 of the region (default: from its location).")] = None,
         year: Annotated[int | None, typer.Option(help="Season year (default: from the dates).")] = None,
         min_clear: Annotated[int, typer.Option(help="Fewer clear observations in the season -> nodata.")] = 3,
         scale: Annotated[float | None, typer.Option(help="Factor for integer values, e.g. 1e-4.")] = None,
         nodata: Annotated[float | None, typer.Option(help="Raw value meaning missing.")] = None,
+        bbox: Annotated[str | None, typer.Option(help="W,S,E,N in degrees: fetch the cube from STAC.")] = None,
+        start: Annotated[str | None, typer.Option(help="First date to fetch (YYYY-MM-DD).")] = None,
+        end: Annotated[str | None, typer.Option(help="Last date to fetch (YYYY-MM-DD).")] = None,
+        stac: Annotated[str, typer.Option(help="STAC API URL, earth-search / planetary-computer, or a static "
+                                               "catalog path/URL.")] = "earth-search",
+        collection: Annotated[str, typer.Option(help="STAC collection (L2A with SCL).")] = "sentinel-2-l2a",
+        resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
         from rich.console import Console
@@ -34,7 +46,8 @@ def register(app: typer.Typer) -> None:
         from cropglobe.mapping import make_map
 
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
-                          year=year, min_clear=min_clear, scale=scale, nodata=nodata)
+                          year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
+                          end=end, stac=stac, collection=collection, resolution=resolution)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")

@@ -1,5 +1,9 @@
 """Read the raster time-series cube to map: a Zarr/NetCDF cube, a folder of per-date GeoTIFFs, or STAC.
 
+A PRE-COMPOSITED cube (e.g. an Earth Engine 5-day median export) has a ``bin_days`` coordinate or
+variable along ``time``, and ``time`` = bin-start dates or day-of-year integers of ``attrs['year']``;
+mapping then re-grids it instead of compositing observations.
+
 A cube is an :class:`xarray.Dataset` with ``reflectance`` (dims ``time, band, y, x``; surface
 reflectance 0-1, NaN = missing) and optionally ``clear`` (``time, y, x``; clear-sky score 0-1) or
 ``scl`` (``time, y, x``; Sentinel-2 scene classes), a datetime ``time`` axis, canonical ``band``
@@ -56,7 +60,12 @@ class CubeSource:
     def read(self, rows: slice, cols: slice, bands: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Read a window: reflectance (time, band, h, w) float32 and ``clear`` / ``scl`` (time, h, w) or None."""
         ds = self.open().isel(y=rows, x=cols)
-        refl = ds["reflectance"].sel(band=bands).values.astype(np.float32, copy=False)
+        order = [self._band_index(b) for b in bands]
+        lo, hi = min(order), max(order) + 1
+        refl = ds["reflectance"].isel(band=slice(lo, hi)).values  # one contiguous read, then reorder
+        if order != list(range(lo, hi)):
+            refl = refl[:, [i - lo for i in order]]
+        refl = refl.astype(np.float32, copy=False)
         if self.nodata is not None:
             refl = np.where(refl == np.float32(self.nodata), np.float32(np.nan), refl)
         if self.scale is not None:
@@ -64,6 +73,9 @@ class CubeSource:
         clear = ds["clear"].values.astype(np.float32) if "clear" in ds else None
         scl = ds["scl"].values.astype(np.uint8) if "scl" in ds else None
         return refl, clear, scl
+
+    def _band_index(self, band: str) -> int:
+        return [str(b) for b in self.open()["band"].values].index(band)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,11 @@ class Cube:
         return [str(b) for b in self.ds["band"].values]
 
     @property
+    def bin_days(self) -> np.ndarray | None:
+        """Days per step of a pre-composited cube (``bin_days`` along time), or None for observations."""
+        return self.ds["bin_days"].values.astype(np.float64) if "bin_days" in self.ds.coords else None
+
+    @property
     def times(self) -> np.ndarray:
         """Observation dates (datetime64[ns])."""
         return self.ds["time"].values
@@ -106,9 +123,9 @@ def _open_dataset(path: Path) -> xr.Dataset:
     where = str(path)
     try:
         if path.is_dir() or path.suffix == ".zarr":
-            ds = xr.open_zarr(path, decode_coords="all")
+            ds = xr.open_zarr(path, decode_coords="all", chunks=None)  # lazy windows, no Dask graph per read
         else:
-            ds = xr.open_dataset(path, chunks={}, decode_coords="all")
+            ds = xr.open_dataset(path, chunks=None, decode_coords="all")
     except Exception as err:  # noqa: BLE001 - any reader failure is one input error
         raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:
@@ -117,11 +134,28 @@ def _open_dataset(path: Path) -> xr.Dataset:
     if set(refl.dims) != set(DIMS):
         raise CropGlobeError(f"{where}: 'reflectance' has dims {refl.dims}, expected {DIMS}")
     ds = ds.transpose(*DIMS, ...)
+    if "bin_days" in ds.variables:
+        ds = _composited(ds.set_coords("bin_days"), where)
     for name in [v for v in ds.data_vars if v != "reflectance"]:
         key = _CLEAR_NAMES.get(str(name).lower())
         if key and key != name:
             ds = ds.rename({name: key})
     return ds
+
+
+def _composited(ds: xr.Dataset, where: str) -> xr.Dataset:
+    """A pre-composited cube (``bin_days`` along time): day-of-year bin starts become dates of ``attrs['year']``."""
+    if ds["bin_days"].dims != ("time",):
+        raise CropGlobeError(f"{where}: 'bin_days' has dims {ds['bin_days'].dims}, expected ('time',) (days per bin)")
+    if np.issubdtype(ds["time"].dtype, np.integer):
+        year = ds.attrs.get("year")
+        if year is None:
+            raise CropGlobeError(f"{where}: time holds day-of-year bin starts but the cube has no 'year' attribute; "
+                                 "expected attrs['year'] (the calendar year of day 1) or dated bin starts")
+        doy = ds["time"].values.astype(np.int64)
+        dates = np.datetime64(f"{int(year):04d}-01-01") + (doy - 1).astype("timedelta64[D]")
+        ds = ds.assign_coords(time=dates.astype("datetime64[ns]"))
+    return ds.assign_attrs(time_kind="composite")
 
 
 def _open_geotiffs(folder: Path) -> xr.Dataset:

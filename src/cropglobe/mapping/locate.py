@@ -19,16 +19,20 @@ from cropglobe.errors import CropGlobeError
 
 def lonlat(transform: Any, crs: Any, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude (degrees) of the pixel centres of a window, each (h*w,) row-major."""
-    from pyproj import Transformer
-
     r = np.arange(rows.start, rows.stop) + 0.5
     c = np.arange(cols.start, cols.stop) + 0.5
     cc, rr = np.meshgrid(c, r)
     x = transform.c + cc * transform.a
     y = transform.f + rr * transform.e
-    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(x.ravel(), y.ravel())
+    lon, lat = _to_lonlat(str(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)).transform(x.ravel(), y.ravel())
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+@lru_cache(maxsize=8)
+def _to_lonlat(crs: str) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
 @lru_cache(maxsize=1)

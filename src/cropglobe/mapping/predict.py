@@ -1,14 +1,20 @@
 """Per-pixel prediction of one block: clear-sky mask -> composite -> feature family -> model.
 
-Design choice: each block's pixels become an observation-level SampleSet-like dataset (sample =
-pixel) with the same variables and coordinates a SampleSet has (``reflectance``, ``clear`` /
-``scl``, ``sample_id``, ``lon``, ``lat``, ``country``, ``year``, ``label``), and the *training*
-code runs on it unchanged: :func:`cropglobe.composite.composite` (clear-sky test, 5-day medians,
-gap filling, hemisphere alignment), :func:`cropglobe.season.season` and the feature family's
-``fn``; so map features match training features exactly. :func:`cropglobe.samples.build` is not
-used because a map has no labels: ``label`` is ``"other"`` (never read) and ``country`` is the
-region's (``--country`` or the nearest GeoNames city, see :mod:`cropglobe.mapping.locate`);
-``composite`` still validates its result with :func:`cropglobe.samples.validate`.
+Map features must match training features exactly, so every step uses the training kernels of
+:mod:`cropglobe.composite` / :mod:`cropglobe.gapfill` with the recipe's settings: the clear-sky
+test (``clear`` score and/or ``scl`` codes, :data:`cropglobe.composite.SCL_KEEP`), the hemisphere
+alignment of :func:`cropglobe.season.sample_shifts`, 5-day medians and linear gap filling; then the
+season window and the feature family's ``fn``. Raster strips come time-major ``(time, band, P)``,
+so the block runs the time-major forms of those kernels
+(:func:`cropglobe.gapfill.bin_median_time_major`, :func:`cropglobe.gapfill.fill_gaps_time_major`)
+and transposes only the 73-bin composite, not the observations; no per-pixel ids, strings or
+SampleSet validation are built. :func:`reference_composite` runs the same block through
+:func:`cropglobe.composite.composite` (tests check both give the same composite).
+
+A PRE-COMPOSITED cube (``bin_days`` along time, e.g. an Earth Engine 5-day median export) skips the
+medians and gap filling: its steps are re-gridded onto the aligned bins with the linear
+interpolation between bin centres of :func:`cropglobe.composite.composite`'s coarse-input path
+(on 5-day bins that already sit on the aligned calendar this only fills missing steps).
 
 Nodata (class 255, confidence NaN): a pixel with fewer than ``min_clear`` clear observations in
 the season window (the ``n_clear`` that ``composite`` reports), or a band that no clear
@@ -39,11 +45,12 @@ class BlockContext:
     year: int
     min_clear: int = 3
     simulated: bool = False
+    bin_days: np.ndarray | None = None
 
 
-def _dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
+def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
              lat: np.ndarray, ctx: BlockContext) -> xr.Dataset:
-    """(time, band, P) reflectance + (time, P) masks -> observation-level SampleSet-like dataset."""
+    """(time, band, P) reflectance + (time, P) masks -> observation-level SampleSet-like dataset (reference path)."""
     n = refl.shape[2]
     data: dict[str, Any] = {"reflectance": (("sample", "band", "time"), np.ascontiguousarray(refl.transpose(2, 1, 0)))}
     if clear is not None:
@@ -56,8 +63,103 @@ def _dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None,
         "country": ("sample", np.full(n, ctx.country)), "year": ("sample", np.full(n, ctx.year, dtype=np.int32)),
         "label": ("sample", np.full(n, "other")),
     }
-    attrs = {"time_kind": "observations", "simulated": ctx.simulated, "source": "cropglobe map", "history": []}
+    if ctx.bin_days is not None:
+        coords["bin_days"] = ("time", ctx.bin_days)
+    kind = "observations" if ctx.bin_days is None else "composite"
+    attrs = {"time_kind": kind, "simulated": ctx.simulated, "source": "cropglobe map", "history": []}
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                        ctx: BlockContext) -> xr.Dataset:
+    """The block through :func:`cropglobe.composite.composite` itself (slow reference for tests and benchmarks)."""
+    from cropglobe import composite
+
+    c = ctx.recipe.composite
+    ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
+    return composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
+                               clear_threshold=float(c["clear_threshold"]), min_clear=0)
+
+
+def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                    ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
+    """Full-year aligned composite of a time-major block, as :func:`cropglobe.composite.composite` computes it.
+
+    Args:
+        refl: Reflectance (time, band, P).
+        clear: Clear-sky score (time, P) or None.
+        scl: Scene-classification codes (time, P) or None.
+        lat: Pixel-centre latitudes (P,) (hemisphere alignment).
+        ctx: The shared context.
+
+    Returns:
+        ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
+    """
+    from cropglobe import composite, gapfill, season
+
+    c = ctx.recipe.composite
+    valid = ~np.isnan(np.fmax.reduce(refl, axis=1))
+    if clear is not None:
+        valid &= clear >= np.float32(c["clear_threshold"])
+    if scl is not None:
+        valid &= np.isin(scl, np.asarray(composite.SCL_KEEP))
+    n = refl.shape[2]
+    probe = xr.Dataset(coords={"country": ("sample", np.full(n, ctx.country)), "lat": ("sample", lat)})
+    shifts, _ = season.sample_shifts(probe, c["align"])
+    bin_start, bin_days = season.axis(int(c["interval"]))
+    first, last = season.parse_window(str(c["window"]))
+    days = ctx.times.astype("datetime64[D]")
+    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
+    out = np.empty((bin_start.size, refl.shape[1], n), dtype=np.float32)
+    n_clear = np.zeros(n, dtype=np.int64)
+    for shift in np.unique(shifts):
+        cols = slice(None) if (shifts == shift).all() else np.flatnonzero(shifts == shift)
+        origin = year0 + np.timedelta64(int(shift), "D")
+        ok = valid[:, cols]
+        if ctx.bin_days is None:
+            rel = (days - origin).astype(np.int64)
+            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, int(c["interval"]),
+                                                            bin_start.size)
+        else:
+            rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
+            out[:, :, cols] = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
+        n_clear[cols] = (ok & ((rel >= first - 1) & (rel < last))[:, None]).sum(axis=0)
+    if ctx.bin_days is None:
+        gapfill.fill_gaps_time_major(out, bin_start.astype(np.float64))
+    return out, n_clear
+
+
+def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
+            bin_days: np.ndarray) -> np.ndarray:
+    """Coarse/pre-composited steps (centres ``rel``) -> aligned bins, as composite's regrid path (time-major)."""
+    from cropglobe import gapfill
+
+    t, nb, p = refl.shape
+    centre = (bin_start - 1) + bin_days / 2.0
+    masked = np.where(ok[:, None, :], refl, np.float32(np.nan)).reshape(t, -1)
+    if rel.size == centre.size and np.array_equal(rel, centre):  # already on the aligned bins
+        out = masked.copy()
+        rows = np.flatnonzero(np.isnan(masked).any(axis=0))
+    else:
+        out = np.full((centre.size, nb * p), np.nan, dtype=np.float32)
+        rows = np.arange(nb * p)
+    if rows.size:
+        out[:, rows] = gapfill.regrid_linear(np.ascontiguousarray(masked[:, rows].T), rel, centre).T
+    return out.reshape(centre.size, nb, p)
+
+
+def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, int] | None = None) -> xr.Dataset:
+    """(P, band, bins) composite (the full year, or the bins ``window=(start, count)``) -> dataset for features."""
+    from cropglobe import season
+
+    bin_start, bin_days = season.axis(int(ctx.recipe.composite["interval"]))
+    if window is not None:
+        bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
+    n = values.shape[0]
+    coords = {"band": ("band", list(ctx.recipe.bands)), "time": ("time", bin_start), "bin_days": ("time", bin_days),
+              "sample_id": ("sample", np.arange(n))}
+    attrs = {"time_kind": "composite", "season_window": str(ctx.recipe.composite["window"])}
+    return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
 
 def model_inputs(full: xr.Dataset, recipe: Recipe) -> np.ndarray:
@@ -82,8 +184,30 @@ def predict_proba(model: Any, recipe: Recipe, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_proba(x))
 
 
+def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                 ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs of the mappable pixels of one block and their positions: ``(x, keep)``."""
+    r = ctx.recipe
+    values, n_clear = composite_block(refl, clear, scl, lat, ctx)
+    ok = (n_clear >= ctx.min_clear) & ~np.isnan(values).any(axis=(0, 1))
+    keep = np.flatnonzero(ok)
+    if not keep.size:
+        return np.empty((0,), dtype=np.float32), keep
+    start, count = r.window_bins
+    win = values[start:start + count]
+    win = win[:, :, keep] if keep.size < ok.size else win
+    return _features(composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count)), r), keep
+
+
+def _features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
+    from cropglobe import features
+
+    x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)
+    return x.reshape(len(x), -1) if recipe.flatten else x
+
+
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
-                  lat: np.ndarray, ctx: BlockContext, model: Any) -> tuple[np.ndarray, np.ndarray]:
+                  lat: np.ndarray, ctx: BlockContext, model: Any, lock: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Classify the pixels of one block.
 
     Args:
@@ -94,28 +218,21 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         lat: Pixel-centre latitudes (P,).
         ctx: The shared context.
         model: The loaded model.
+        lock: Held around the model call (one inference at a time, using every core) or None.
 
     Returns:
         ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
     """
-    from cropglobe import composite
-
-    r = ctx.recipe
     classes = np.full(refl.shape[2], NODATA_CLASS, dtype=np.uint8)
     conf = np.full(refl.shape[2], np.nan, dtype=np.float32)
-    ds = _dataset(refl, clear, scl, lon, lat, ctx)
-    c = r.composite
-    if not composite.clear_mask(ds, float(c["clear_threshold"])).any():
-        return classes, conf  # fully cloudy block: nodata, nothing to composite
-    full = composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
-                               clear_threshold=float(c["clear_threshold"]), min_clear=0)
-    values = full["reflectance"].values
-    ok = (full["n_clear"].values >= ctx.min_clear) & ~np.isnan(values).any(axis=(1, 2))
-    if not ok.any():
+    x, keep = block_inputs(refl, clear, scl, lat, ctx)
+    if not keep.size:
         return classes, conf
-    keep = np.flatnonzero(ok)
-    x = model_inputs(full.isel(sample=keep) if keep.size < ok.size else full, r)
-    proba = predict_proba(model, r, x)
+    if lock is None:
+        proba = predict_proba(model, ctx.recipe, x)
+    else:
+        with lock:
+            proba = predict_proba(model, ctx.recipe, x)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     return classes, conf

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cropglobe import geography
+from cropglobe import geography, season
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, open_cube
@@ -65,22 +65,32 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 1:
         raise CropGlobeError(f"--min-clear {min_clear!r}: expected a whole number >= 1")
     year = locate.season_year(cube.times, recipe, country, float(lat[0]), year)
-    ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated)
+    c = recipe.composite
+    bins = season.bins_of_window(*season.axis(int(c["interval"])), str(c["window"]))
+    if bins != tuple(recipe.window_bins):
+        raise CropGlobeError(f"{recipe.path}: window {c['window']} at {c['interval']} days has bins {list(bins)} but "
+                             f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
+    ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated,
+                       cube.bin_days)
     return recipe, cube, ctx
 
 
-def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike, tile: int = 256,
+def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, out: str | os.PathLike, tile: int = 256,
              scheduler: str | None = None, workers: int | None = None, country: str | None = None,
              year: int | None = None, min_clear: int = 3, block_pixels: int = 16384, scale: float | None = None,
-             nodata: float | None = None) -> MapResult:
+             nodata: float | None = None, bbox: str | tuple[float, float, float, float] | None = None,
+             start: str | None = None, end: str | None = None, stac: str = "earth-search",
+             collection: str = "sentinel-2-l2a", resolution: float = 10.0) -> MapResult:
     """Map a cube with a trained transfer cell: class COG, confidence COG, PNG quick-look, area CSV.
 
     Args:
         model: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
-        cube: A Zarr/NetCDF cube or a folder of per-date GeoTIFFs (see :func:`open_cube`), or an opened cube.
+        cube: A Zarr/NetCDF cube or a folder of per-date GeoTIFFs (see :func:`open_cube`), an opened
+            cube, or None with ``bbox``/``start``/``end``: the cube is then fetched from STAC
+            (:func:`cropglobe.mapping.stacinput.fetch_cube`) into a temporary Zarr store first.
         out: Path of the class COG (``map.tif``); the other outputs are its siblings.
         tile: Tile size in pixels (one Dask task per tile).
-        scheduler: ``None``/``"local"`` (LocalCluster), ``"threads"``, ``"synchronous"`` or an address.
+        scheduler: ``None``/``"threads"`` (in-process LocalCluster), ``"processes"``, ``"synchronous"`` or an address.
         workers: Workers of the local cluster (default: CPU count, at most 4).
         country: ISO3 code of the region (default: the country of the nearest GeoNames city).
         year: Season year (default: the year whose aligned season window the dates cover).
@@ -88,6 +98,12 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str 
         block_pixels: Pixels per read/predict block inside a tile (bounds worker memory).
         scale: Factor for raw integer cube values (e.g. ``1e-4``).
         nodata: Raw value meaning missing.
+        bbox: ``W,S,E,N`` (degrees) of the region to fetch from STAC (instead of ``cube``).
+        start: First date to fetch (YYYY-MM-DD).
+        end: Last date to fetch.
+        stac: STAC API URL, named endpoint or static catalog path/URL.
+        collection: STAC collection (Sentinel-2 L2A with an SCL asset).
+        resolution: Pixel size in metres of the fetched cube.
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written).
@@ -97,6 +113,20 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str 
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
     tile_grid((1, 1), tile)  # check the tile size before reading anything
+    if (cube is None) == (bbox is None) or (bbox is not None and (start is None or end is None)):
+        raise CropGlobeError("map: give either an input cube or --bbox W,S,E,N with --start and --end (STAC); "
+                             f"got input={cube!r}, bbox={bbox!r}, start={start!r}, end={end!r}")
+    if bbox is not None:
+        import tempfile
+
+        from cropglobe.mapping.stacinput import fetch_cube
+
+        load_recipe(model)  # a bad model fails before any download
+        with tempfile.TemporaryDirectory(prefix="cropglobe-map-") as tmp:
+            store = fetch_cube(bbox, str(start), str(end), stac, Path(tmp) / "cube.zarr", collection,
+                               load_recipe(model).bands, resolution)
+            return make_map(model, store, out, tile, scheduler, workers, country, year, min_clear, block_pixels,
+                            scale, nodata)
     recipe, cube, ctx = prepare(model, cube, country, year, min_clear, scale, nodata)
     windows = tile_grid(cube.shape, tile)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.raw),

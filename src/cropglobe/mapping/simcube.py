@@ -102,6 +102,13 @@ def write_cube(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         if path.suffix == ".nc":
             ds.to_netcdf(tmp)
         else:
+            # whole series per chunk, 64 x 64 pixels: a tile strip reads few, large chunks
+            ds = ds.copy()
+            for v in ds.data_vars:
+                if set(ds[v].dims) >= {"y", "x"}:
+                    ds[v].encoding.pop("preferred_chunks", None)
+                    ds[v].encoding["chunks"] = tuple(min(ds.sizes[d], 64) if d in ("y", "x") else ds.sizes[d]
+                                                     for d in ds[v].dims)
             ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
     return path
 

@@ -1,21 +1,25 @@
-"""Tiles on Dask: split the map into tiles, classify each on a worker, hand results back as they finish.
+"""Tiles on Dask: split the map into tiles, classify each in a task, hand results back as they finish.
 
-Each tile is one Dask task. The worker re-opens the cube from its :class:`~cropglobe.mapping.cube.CubeSource`
+Each tile is one Dask task. The task re-opens the cube from its :class:`~cropglobe.mapping.cube.CubeSource`
 (cached per process), loads the model once per process, and reads the tile in row strips of at
-most ``block_pixels`` pixels, so a worker's memory is bounded by the strip size (time x bands x
-pixels x 4 bytes) and never by the map size. At most ``2 x workers`` tiles are in flight; the
-caller writes each finished tile into the output and drops it.
+most ``block_pixels`` pixels, so memory is bounded by the strip size (time x bands x pixels x 4
+bytes) and never by the map size. At most ``2 x threads`` tiles are in flight; the caller writes
+each finished tile into the output and drops it.
 
-Schedulers: ``None`` / ``"local"`` starts a :class:`distributed.LocalCluster` (worker processes,
-one thread each); ``"threads"`` a single-process cluster with threads; ``"synchronous"`` runs in
-this process without Dask (debugging, tiny tests); anything else is a scheduler address
-(``tcp://host:8786``) of a running cluster.
+Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distributed.LocalCluster`
+with one worker and one thread per core: tiles composite in parallel while the model runs on one
+tile at a time with every core (a per-process lock around inference, torch set to all cores), so
+compositing of the next tiles overlaps inference; ``"processes"`` starts worker processes (one
+thread each, torch single-threaded); ``"synchronous"`` runs in this process without Dask
+(debugging, tiny tests); anything else is a scheduler address (``tcp://host:8786``) of a running
+cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +30,8 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.cube import CubeSource
 from cropglobe.mapping.predict import BlockContext, predict_block
 
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[str, tuple[Any, threading.Lock]] = {}
+_LOAD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,16 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
 
 
-def _model(ctx: BlockContext, threads: int | None) -> Any:
+def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock]:
+    """The process's copy of the model and the lock held around its inference (loaded once)."""
     key = str(ctx.recipe.model_path)
-    if key not in _MODELS:
-        if ctx.recipe.family == "torch" and threads:
-            import torch
+    with _LOAD:
+        if key not in _MODELS:
+            if ctx.recipe.family == "torch" and threads:
+                import torch
 
-            torch.set_num_threads(threads)
-        _MODELS[key] = ctx.recipe.load_model()
+                torch.set_num_threads(threads)
+            _MODELS[key] = (ctx.recipe.load_model(), threading.Lock())
     return _MODELS[key]
 
 
@@ -64,7 +71,7 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     """Classify one tile in row strips of at most ``block_pixels`` pixels (the Dask task)."""
     from cropglobe.mapping import locate
 
-    model = _model(ctx, threads)
+    model, lock = _model(ctx, threads)
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
@@ -75,7 +82,7 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
         t, b, hh, ww = refl.shape
         lon, lat = locate.lonlat(transform, crs, rs, cols)
         c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
-                             None if scl is None else scl.reshape(t, -1), lon, lat, ctx, model)
+                             None if scl is None else scl.reshape(t, -1), lon, lat, ctx, model, lock)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     return TileResult(rows, cols, classes, conf)
@@ -94,8 +101,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     n = workers or max(1, min(4, os.cpu_count() or 1))
-    if scheduler in (None, "local", "threads"):
-        processes = scheduler != "threads"
+    if scheduler in (None, "local", "threads", "processes"):
+        processes = scheduler == "processes"
         with LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
                           processes=processes, dashboard_address=None, silence_logs=40) as cluster, \
                 Client(cluster) as client:
@@ -114,13 +121,15 @@ def map_tiles(client: Any, source: CubeSource, ctx: BlockContext, transform: Any
     """Run every tile and yield results as they finish (at most ``2 x workers`` in flight)."""
     if client is None:
         for rows, cols in windows:
-            yield run_tile(source, ctx, transform, crs, rows, cols, block_pixels)
+            yield run_tile(source, ctx, transform, crs, rows, cols, block_pixels, os.cpu_count())
         return
     from distributed import as_completed
 
     info = client.scheduler_info()
     workers = info.get("workers", {})
     threads = max(1, min((w.get("nthreads", 1) for w in workers.values()), default=1))
+    if len(workers) == 1 and threads == 1:
+        threads = os.cpu_count() or 1  # one single-threaded worker: let the model use the machine
     limit = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
     pending = list(windows)[::-1]
 

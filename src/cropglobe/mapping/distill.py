@@ -1,0 +1,93 @@
+"""A fast mapping model distilled from a CropNet cell: a small LightGBM on median1d features.
+
+Knowledge distillation (Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network",
+arXiv:1503.02531): a small student is trained on the teacher's predictions over the teacher's own
+training data, so it needs no labels. Here the teacher is a trained CropNet cell (Tong & Wang,
+arXiv:2509.03497; ``median2d`` inputs) and the student a LightGBM (Ke et al., NeurIPS 2017) with
+few, shallow trees on the same composites flattened band-major (``median1d``). LightGBM has no
+soft-label multiclass objective, so the student learns the teacher's arg-max classes, each sample
+weighted by the teacher's confidence. It maps wall to wall several times faster than the CNN; its
+accuracy is reported next to the teacher's by ``benchmarks/bench_map.py``.
+
+The result is a cell folder (``model`` + ``recipe.json``) that :func:`cropglobe.mapping.make_map`
+reads like any transfer cell, with ``"distilled_from"`` naming the teacher in its recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cropglobe.atomic import atomic_path
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping.recipe import load_recipe
+
+
+def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLike, n_estimators: int = 40,
+            num_leaves: int = 15) -> Path:
+    """Train a LightGBM student on a CropNet cell's predictions over ``source``; write it as a cell.
+
+    Args:
+        teacher: The teacher's cell folder or recipe (a torch model on ``median2d``).
+        source: Observation-level SampleSet of the teacher's source region (labels are not read).
+        out: The student's cell folder.
+        n_estimators: Boosting rounds of the student.
+        num_leaves: Leaves per tree of the student.
+
+    Returns:
+        The student's cell folder.
+
+    Raises:
+        CropGlobeError: When the teacher is not a torch model on ``median2d`` features.
+    """
+    t = load_recipe(teacher)
+    if t.family != "torch" or t.feature != "median2d" or t.flatten:
+        raise CropGlobeError(f"{t.path}: distillation needs a torch model on median2d features; got {t.model} "
+                             f"on {t.feature}")
+    from cropglobe import composite, features, models, season
+    from cropglobe.train import predict_proba_torch
+
+    c = t.composite
+    full = composite.composite(source.sel(band=t.bands), interval=int(c["interval"]), window=str(c["window"]),
+                               align=c["align"], clear_threshold=float(c["clear_threshold"]))
+    win = season.season(full)
+    soft = predict_proba_torch(t.load_model(), features.median2d(win), batch_size=2048)
+    x = features.median1d(win)
+    if np.unique(soft.argmax(1)).size < 2:
+        raise CropGlobeError(f"{t.path}: the teacher predicts a single class on all {len(x)} source samples; "
+                             "expected a trained teacher (distillation needs at least two classes)")
+    student = models.get_model("lightgbm", x.shape[1], 1, len(t.classes), n_estimators=n_estimators,
+                               num_leaves=num_leaves)
+    student.fit(x, soft.argmax(1), sample_weight=soft.max(1))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    student.save(out / "model", None, list(t.classes))  # atomic
+    recipe = {**t.raw, "model_file": "model", "model": "lightgbm", "feature": "median1d", "feature_options": {},
+              "flatten": False, "distilled_from": str(t.path.parent),
+              "distillation": f"LightGBM {n_estimators} trees x {num_leaves} leaves on the teacher's arg-max "
+                              f"classes (confidence-weighted) over {full.sizes['sample']} source samples"}
+    with atomic_path(out / "recipe.json") as tmp:
+        tmp.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+    return out
+
+
+def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
+    """Overall accuracy and macro-F1 of a cell on a labelled observation-level SampleSet (its own recipe)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from cropglobe import composite, features, season, taxonomy
+    from cropglobe.mapping.predict import predict_proba
+
+    r = load_recipe(cell)
+    c = r.composite
+    full = composite.composite(target.sel(band=r.bands), interval=int(c["interval"]), window=str(c["window"]),
+                               align=c["align"], clear_threshold=float(c["clear_threshold"]))
+    x = np.asarray(features.get_feature(r.feature).fn(season.season(full), **r.feature_options), dtype=np.float32)
+    x = x.reshape(len(x), -1) if r.flatten else x
+    pred = predict_proba(r.load_model(), r, x).argmax(1)
+    truth = np.asarray([r.classes.index(taxonomy.normalize_label(str(v))) for v in full["label"].values])
+    return {"oa": float(accuracy_score(truth, pred)), "macro_f1": float(f1_score(truth, pred, average="macro"))}
