@@ -28,7 +28,12 @@ def test_bench_map_quick_plumbing():
 
     result = bench_map.run(quick=True)
     assert set(result) == {"ratio", "reference", "figures"}
-    for key in ("cropnet-lite_median2d", "lightgbm_harmonic", "lightgbm_median1d"):
+    for key in ("cropnet-lite_median2d", "lightgbm_harmonic"):
         fig = result["figures"][key]
         assert fig["end_to_end_px_per_s"] > 0 and fig["bare_model_px_per_s"] > 0
+        assert fig["ratio_end_to_end_vs_bare"] == round(fig["end_to_end_px_per_s"] / fig["bare_model_px_per_s"], 4)
         assert 0 <= fig["map_accuracy_vs_truth"] <= 1
+    fast = result["figures"]["fast_path"]
+    assert fast["end_to_end_px_per_s"] > 0 and "distilled" in fast["model"]
+    assert set(fast["FRA_to_BEL_accuracy"]) == {"oa", "macro_f1"}
+    assert fast["cropnet_FRA_to_BEL_accuracy_same_samples"] == result["figures"]["cropnet-lite_median2d"]["transfer_FRA_to_BEL"]

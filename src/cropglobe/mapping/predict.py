@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
@@ -160,19 +159,6 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
               "sample_id": ("sample", np.arange(n))}
     attrs = {"time_kind": "composite", "season_window": str(ctx.recipe.composite["window"])}
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
-
-
-def model_inputs(full: xr.Dataset, recipe: Recipe) -> np.ndarray:
-    """Feature family of the recipe on the season window of a full-year composite (as in training)."""
-    from cropglobe import features, season
-
-    start, count = season.window_bins(full)
-    if (start, count) != tuple(recipe.window_bins):
-        raise CropGlobeError(f"{recipe.path}: the composite's season window has bins {[start, count]} but the model "
-                             f"was trained on {list(recipe.window_bins)}; expected the same interval and window")
-    x = np.asarray(features.get_feature(recipe.feature).fn(season.season(full), **recipe.feature_options),
-                   dtype=np.float32)
-    return x.reshape(len(x), -1) if recipe.flatten else x
 
 
 def predict_proba(model: Any, recipe: Recipe, x: np.ndarray) -> np.ndarray:

@@ -181,7 +181,7 @@ class MapWriter:
                             resampling=rasterio.enums.Resampling.mode)
         rgb = np.asarray(colours(self.classes), dtype=float) / 255.0
         masked = np.ma.masked_equal(data, NODATA_CLASS)
-        fig, ax = plt.subplots(figsize=(7, 6))
+        fig, ax = plt.subplots(figsize=(9, 6))
         left, top = self.transform.c, self.transform.f
         right, bottom = left + self.transform.a * self.shape[1], top + self.transform.e * self.shape[0]
         ax.set_facecolor("white")
@@ -191,11 +191,11 @@ class MapWriter:
         handles = [Patch(color=rgb[i], label=f"{self.classes[i]} ({self.hectares[i]:.1f} ha)") for i in present]
         if self.counts[NODATA_CLASS]:
             handles.append(Patch(facecolor="white", edgecolor="black", label="nodata (too few clear obs.)"))
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.70, 0.5), frameon=False)
         ax.set_title("crop map" + (" (SIMULATED DATA)" if self.simulated else ""))
         ax.set_xlabel(f"x ({self.crs.to_string()})")
         ax.set_ylabel("y")
         ax.ticklabel_format(useOffset=False, style="plain")
-        fig.tight_layout()
-        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+        fig.subplots_adjust(left=0.14, right=0.68, top=0.92, bottom=0.1)  # legend on the right; one draw
+        fig.savefig(path, format="png", dpi=110)
         plt.close(fig)
