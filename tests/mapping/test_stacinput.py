@@ -103,3 +103,20 @@ def test_stac_bad_inputs(cell, catalog, bbox, tmp_path):
         make_map(cell, None, tmp_path / "out" / "m.tif", bbox=bbox, start="2023-13-01", end="2023-12-31",
                  stac=str(catalog), scheduler="synchronous")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_bbox_options(cell, catalog, bbox, tmp_path):
+    from typer.testing import CliRunner
+
+    from cropglobe.cli import app
+
+    out = tmp_path / "cli" / "m.tif"
+    res = CliRunner().invoke(app, ["map", str(cell), "--out", str(out), "--scheduler", "synchronous"])
+    assert isinstance(res.exception, CropGlobeError) and "either an input cube or --bbox" in str(res.exception)
+    assert not out.parent.exists()
+    res = CliRunner().invoke(app, ["map", str(cell), "--bbox", bbox, "--start", "2023-04-01", "--end", "2023-12-31",
+                                   "--stac", str(catalog), "--resolution", "100", "--country", "FRA",
+                                   "--out", str(out), "--scheduler", "synchronous"])
+    assert res.exit_code == 0, res.output
+    with rasterio.open(out) as src:
+        assert src.crs.to_epsg() == 32631 and src.res == (100.0, 100.0)
