@@ -256,8 +256,20 @@ def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             out[name] = out[name].astype(str)
     out.attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.attrs.items()}
     with atomic_path(path) as tmp:
-        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=_chunking(out))
     return Path(path)
+
+
+#: Target size of one stored chunk: whole series (all bands x times) of a block of samples.
+CHUNK_BYTES = 8_000_000
+
+
+def _chunking(ds: xr.Dataset) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Chunk per-sample variables by blocks of samples holding whole series (read as one piece)."""
+    per_sample = ds["reflectance"].dtype.itemsize * ds.sizes["band"] * ds.sizes["time"]
+    block = int(max(1, min(ds.sizes["sample"], CHUNK_BYTES // per_sample)))
+    return {name: {"chunks": tuple(block if d == "sample" else ds.sizes[d] for d in var.dims)}
+            for name, var in ds.data_vars.items() if var.dims and var.dims[0] == "sample"}
 
 
 def load(path: str | os.PathLike) -> xr.Dataset:
@@ -270,7 +282,7 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     if not p.exists():
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
     try:
-        ds = xr.open_zarr(p, consolidated=None).load()
+        ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
     ds.attrs["history"] = list(ds.attrs.get("history") or [])
