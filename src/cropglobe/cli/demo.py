@@ -33,16 +33,16 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         t0 = time.perf_counter()
-        console.rule("1/4 simulate (SIMULATED DATA)")
+        console.rule("1/5 simulate (SIMULATED DATA)")
         obs = simulate.simulate(samples_per_class=samples_per_class, seed=seed)
         samples.save(obs, out / "observations.zarr")
         summary.render(summary.summarize(obs), title=f"{out / 'observations.zarr'} (simulated)")
-        console.rule("2/4 composite: 5-day medians, gaps filled, May-Nov window, hemispheres aligned")
+        console.rule("2/5 composite: 5-day medians, gaps filled, May-Nov window, hemispheres aligned")
         comp = composite.composite(obs, interval=5, window="05-01:11-30", align="hemisphere")
         samples.save(comp, out / "composite.zarr")
         console.print(f"{comp.sizes['sample']} samples x {comp.sizes['band']} bands x {comp.sizes['time']} bins; "
                       f"dropped {comp.attrs.get('dropped_samples', 0)} with too few clear observations")
-        console.rule("3/4 train on FRA, evaluate on the other 7 countries")
+        console.rule("3/5 train on FRA, evaluate on the other 7 countries")
         raw = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
         raw["data"] = {"path": str(out / "composite.zarr")}
         if epochs is not None:
