@@ -28,6 +28,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cropglobe.models.layout import band_time_image
+
 #: Per-block dropout of the authors' released code (also the default of the full model).
 DEFAULT_DROPOUT: tuple[float, float, float, float] = (0.2, 0.3, 0.3, 0.4)
 
@@ -80,9 +82,7 @@ class CropNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits ``(N, n_classes)`` for inputs ``(N, B, T)``."""
-        x = x.unsqueeze(1)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = band_time_image(x, self.channels_last)
         x = self.pool(self.features(x)).flatten(1)
         return self.head(x)
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cropglobe.models.layout import band_time_image
+
 #: (block, expand ratio, stride, input channels, output channels, layers) per stage, from the paper.
 STAGES_V2_S: tuple[tuple[str, int, int, int, int, int], ...] = (
     ("fused", 1, 1, 24, 24, 2), ("fused", 4, 2, 24, 48, 4), ("fused", 4, 2, 48, 64, 4),
@@ -128,9 +130,7 @@ class EfficientNetV2S(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits ``(N, n_classes)`` for inputs ``(N, B, T)``."""
-        x = x.unsqueeze(1)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = band_time_image(x, self.channels_last)
         x = self.pool(self.head_conv(self.blocks(self.stem(x)))).flatten(1)
         return self.head(self.dropout(x))
 

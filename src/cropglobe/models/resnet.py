@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cropglobe.models.layout import band_time_image
+
 
 class Bottleneck(nn.Module):
     """1×1 reduce → 3×3 (strided) → 1×1 expand, each with BN, plus an identity/projection shortcut."""
@@ -86,9 +88,7 @@ class ResNet50(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits ``(N, n_classes)`` for inputs ``(N, B, T)``."""
-        x = x.unsqueeze(1)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = band_time_image(x, self.channels_last)
         x = self.pool(self.layers(self.stem(x))).flatten(1)
         return self.head(self.dropout(x))
 
