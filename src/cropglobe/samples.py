@@ -205,11 +205,12 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
         except CropGlobeError as err:
             raise CropGlobeError(f"{where}: coordinate 'country': {err}") from None
     t = ds["time"].values
-    if np.issubdtype(t.dtype, np.datetime64) or np.issubdtype(t.dtype, np.number):
-        if t.size > 1 and not (np.diff(t.astype("datetime64[ns]").astype(np.int64) if np.issubdtype(t.dtype, np.datetime64) else t) > 0).all():
-            raise CropGlobeError(f"{where}: the time axis is not strictly increasing; expected sorted, unique dates")
-    else:
+    if np.issubdtype(t.dtype, np.datetime64):
+        t = t.astype("datetime64[ns]").astype(np.int64)
+    elif not np.issubdtype(t.dtype, np.number):
         raise CropGlobeError(f"{where}: time coordinate has dtype {t.dtype}, expected datetime64 or integer day of year")
+    if (np.diff(t) <= 0).any():
+        raise CropGlobeError(f"{where}: the time axis is not strictly increasing; expected sorted, unique dates")
     kind = ds.attrs.get("time_kind", "observations")
     if kind not in TIME_KINDS:
         raise CropGlobeError(f"{where}: attribute time_kind={kind!r}, expected one of {TIME_KINDS}")

@@ -56,7 +56,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
 
             def inputs(idx: np.ndarray) -> np.ndarray:
                 return feats[idx]
-        clf.save(cell_dir / "model", _labels(prepared)[0] if cell.feature == "median2d" else None,
+        clf.save(cell_dir / "model", _bands(prepared) if cell.feature == "median2d" else None,
                  list(taxonomy.CLASSES))
         write_recipe(cell_dir, prepared, spec, cell)
         return clf, inputs, clf.fit_info
@@ -80,8 +80,8 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     return model, tab_inputs, {}
 
 
-def _labels(prepared: Prepared) -> tuple[list[str], list[str]]:
-    return [str(b) for b in prepared.full["band"].values], list(taxonomy.CLASSES)
+def _bands(prepared: Prepared) -> list[str]:
+    return [str(b) for b in prepared.full["band"].values]
 
 
 def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec) -> Path:
@@ -101,7 +101,7 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
         "feature": cell.feature,
         "feature_options": spec.feature_options.get(cell.feature, {}),
         "flatten": cell.feature == "median1d",
-        "bands": _labels(prepared)[0],
+        "bands": _bands(prepared),
         "classes": list(taxonomy.CLASSES),
         "composite": {
             "interval": int(attrs.get("interval", prepared.bin_days)),

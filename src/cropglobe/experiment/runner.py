@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from cropglobe import geography, samples, splits, taxonomy
+from cropglobe import geography, metrics, samples, splits, taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.config import CellSpec, ExperimentSpec
@@ -48,23 +48,25 @@ class FeatureCache:
 
     def __init__(self, prepared: Prepared, options: dict[str, dict[str, Any]]) -> None:
         self.prepared, self.options = prepared, options
-        self._cache: dict[str, np.ndarray] = {}
+        self.labels = samples.label_codes(prepared.full)
+        self._features: dict[str, np.ndarray] = {}
+        self._full: np.ndarray | None = None
 
     def full_series(self) -> np.ndarray:
         """Gap-filled full-year composite values (N, B, T_full)."""
-        if "__full__" not in self._cache:
-            self._cache["__full__"] = np.nan_to_num(self.prepared.full["reflectance"].values).astype(np.float32)
-        return self._cache["__full__"]
+        if self._full is None:
+            self._full = np.nan_to_num(self.prepared.full["reflectance"].values).astype(np.float32)
+        return self._full
 
     def features(self, family: str) -> np.ndarray:
         """Model-ready features of ``family`` on the season window (N, ...)."""
         from cropglobe import features
 
-        if family not in self._cache:
+        if family not in self._features:
             spec = features.get_feature(family)
-            self._cache[family] = np.asarray(spec.fn(self.prepared.windowed(), **self.options.get(family, {})),
-                                             dtype=np.float32)
-        return self._cache[family]
+            self._features[family] = np.asarray(spec.fn(self.prepared.windowed(), **self.options.get(family, {})),
+                                                dtype=np.float32)
+        return self._features[family]
 
 
 def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: int,
@@ -124,29 +126,29 @@ def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
     return min(kinds, key=order.index).value
 
 
+def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray) -> metrics.Scores:
+    """Score predictions on a target after its remap (absent classes -> other, truth and prediction)."""
+    truth = prepared.full["label"].values[idx].astype(str)
+    pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
+    keep = taxonomy.remap_for(target, prepared.remaps)
+    if keep is not None:
+        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
+    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+    return metrics.evaluate(np.array([lookup[c] for c in truth]), np.array([lookup[c] for c in pred]))
+
+
 def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,
               seed: int, parts: dict[str, np.ndarray], cell_dir: Path, resume: bool,
               callbacks: list[Any], progress: bool) -> list[dict]:
     from cropglobe.experiment import fitting
 
-    y = samples.label_codes(prepared.full)
     t0 = time.perf_counter()
-    model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, y, cell_dir, resume,
-                                             callbacks, progress)
+    model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
+                                             resume, callbacks, progress)
     train_seconds = time.perf_counter() - t0
     rows = []
     for target, idx in _targets(prepared, group, parts):
-        proba = model.predict_proba(inputs(idx))
-        pred = proba.argmax(1)
-        truth = prepared.full["label"].values[idx]
-        keep = taxonomy.remap_for(target, prepared.remaps)
-        pred_names = np.asarray(taxonomy.CLASSES)[pred]
-        if keep is not None:
-            truth, pred_names = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred_names, keep)
-        from cropglobe import metrics
-
-        lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
-        scores = metrics.evaluate(np.array([lookup[c] for c in truth]), np.array([lookup[c] for c in pred_names]))
+        scores = _evaluate(prepared, target, idx, model.predict_proba(inputs(idx)))
         rows.append({
             "source": "+".join(group), "target": target, "scenario": _scenario(prepared, group, target),
             "feature": cell.feature, "model": cell.model, "augmentation": cell.augmentation,
