@@ -51,3 +51,15 @@ def test_bench_list_and_quick_json():
     assert set(line) == {"name", "ratio", "reference", "figures"}
     unknown = runner.invoke(app, ["bench", "no-such-bench"])
     assert unknown.exit_code != 0
+
+
+def test_info_shows_readme_counts_of_the_sw_france_file(shared_data, tmp_path):
+    src = shared_data / "worldcereal_extractions" / "worldcereal-classification" / "2023_FRA_LPIS_POLY_110_dekad.geoparquet"
+    out = tmp_path / "fr.zarr"
+    assert runner.invoke(app, ["import", "worldcereal", str(src), "--out", str(out)]).exit_code == 0
+    info = runner.invoke(app, ["info", str(out)], env={"COLUMNS": "200"})
+    assert info.exit_code == 0, info.output
+    text = " ".join(info.output.split())
+    assert "51 steps" in text and "│ total │ 88 │ 13 │ 61 │ 338 │ 500 │" in text
+    for before in ("maize: 83", "winter_common_soft_wheat: 55", "soy_soybeans: 13"):
+        assert before in text
