@@ -46,3 +46,11 @@ def test_scenario_uses_latitudes_for_countries_on_the_equator():
     south = np.array([-12.0, -14.0])
     assert geography.scenario("ARG", "BRA", target_lat=south) is Scenario.CROSS_COUNTRY
     assert geography.scenario("FRA", "BRA", target_lat=south) is Scenario.CROSS_HEMISPHERE
+
+
+def test_nearest_country_from_coordinates():
+    lon = np.array([2.35, -58.4, 32.6, 151.2])
+    lat = np.array([48.85, -34.6, 0.35, -33.9])
+    assert list(geography.nearest_country(lon, lat)) == ["FRA", "ARG", "UGA", "AUS"]
+    with pytest.raises(CropGlobeError, match="lack valid lon/lat"):
+        geography.nearest_country(np.array([np.nan]), np.array([0.0]))

