@@ -217,15 +217,11 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # resuming into ckpt_dir
         trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.exists() else None)
-    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
-    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+    ckpt = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
     net.eval()
-    return {"best_epoch": int(_epoch_of(best.best_model_path)), "best_val_macro_f1": float(best.best_model_score),
+    return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(best.best_model_score),
             "epochs": settings.epochs}
-
-
-def _epoch_of(path: str) -> int:
-    return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
 
 
 @torch.inference_mode()
