@@ -127,3 +127,15 @@ def test_gee_dry_run_and_import_through_acquire(scene_dir: Path, tmp_path: Path)
     res = acquire(conf, progress=False)
     assert res.gee == {"imported": len(plan.batches), "output": str(tmp_path / "gee.zarr")}
     assert (tmp_path / "gee.zarr").exists()
+
+
+def test_southern_exports_cover_the_aligned_year(tmp_path: Path) -> None:
+    assert gee.season_shift("FRA", np.array([45.0])) == 0
+    assert gee.season_shift("ARG", np.array([-34.0])) == 182
+    assert gee.season_shift(None, np.array([-20.0, -21.0])) == 182
+    pts = _points(3)
+    values = np.random.default_rng(2).integers(1, 9000, size=(3, len(BANDS), 73))
+    path = tmp_path / "south.csv"
+    _export_csv(path, pts, values)
+    ds = gee.read_export_csv([path], bands=BANDS, country="ARG", year=2023, shift_days=182)
+    assert ds.attrs["alignment"].startswith("hemisphere") and set(ds.shift_days.values) == {182}

@@ -3,7 +3,7 @@
 Recipe (Tong & Wang, arXiv:2509.03497, Sect. 3.1; Cloud Score+: Pasquarella et al., CVPR 2023):
 ``COPERNICUS/S2_SR_HARMONIZED`` linked with ``GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED``, pixels
 with ``cs_cdf`` below the threshold (0.75) masked, median composites in 5-day bins over the
-calendar year (73 bins), sampled at the points at 10 m, exported as CSV tables (one Earth Engine
+year (73 bins; from 1 July in the southern hemisphere, the aligned calendar), sampled at the points at 10 m, exported as CSV tables (one Earth Engine
 task per batch of points) to Google Drive or Cloud Storage. A JSON state file tracks every
 batch's task id and state, so a re-run only submits batches without a running or finished task.
 
@@ -138,11 +138,12 @@ def export_mapping(bands: Sequence[str], country: str, year: int, interval: int 
 
 
 def read_export_csv(paths: Sequence[str | os.PathLike], *, bands: Sequence[str], country: str, year: int,
-                    interval: int = 5, attrs: dict[str, Any] | None = None) -> xr.Dataset:
-    """Import exported CSV batches through the generic table reader as a calendar-year composite.
+                    interval: int = 5, attrs: dict[str, Any] | None = None, shift_days: int = 0) -> xr.Dataset:
+    """Import exported CSV batches through the generic table reader as a one-year composite.
 
     Values are S2_SR_HARMONIZED digital numbers (offset already harmonised by Google), converted
-    with scale 1e-4; ``-1`` marks a bin without a clear observation (NaN).
+    with scale 1e-4; ``-1`` marks a bin without a clear observation (NaN). With ``shift_days``
+    (southern exports, see :func:`season_shift`) the bins are on the aligned calendar.
 
     Raises:
         CropGlobeError: On a missing file or a missing column (named with the file).
@@ -154,23 +155,42 @@ def read_export_csv(paths: Sequence[str | os.PathLike], *, bands: Sequence[str],
             raise CropGlobeError(f"{p}: exported CSV batch not found (download it from Drive/GCS first)")
     ds = read_table(list(paths), export_mapping(bands, country, year, interval))
     ds = ds.sel(band=[b for b in bands])
+    ds = ds.assign_coords(shift_days=("sample", np.full(ds.sizes["sample"], int(shift_days), dtype=np.int32)))
+    alignment = f"hemisphere (southern samples +{int(shift_days)} days)" if shift_days else "none"
     ds.attrs.update({"sensor": "Sentinel-2", "processing_level": "L2A", "backend": "gee",
-                     "collection": S2_COLLECTION, "endpoint": "earthengine", "alignment": "none",
+                     "collection": S2_COLLECTION, "endpoint": "earthengine", "alignment": alignment,
                      "season_window": "01-01:12-31", "cloud_mask": f"{CS_COLLECTION} cs_cdf",
                      "source": f"Earth Engine export ({len(paths)} CSV batches)", **(attrs or {})})
     return samples.validate(ds, where=str(paths[0]))
 
 
+def season_shift(country: str | None, lat: np.ndarray) -> int:
+    """Days from 1 January to the start of the composited year: 182 in the southern hemisphere.
+
+    The southern season (November-May) then lies inside one exported year (July-June), whose bins
+    are the aligned calendar of :mod:`cropglobe.season` (bin 1 = 1 July).
+    """
+    from cropglobe import geography
+    from cropglobe.season import HEMISPHERE_SHIFT_DAYS
+
+    lat = np.asarray(lat, dtype=float)
+    hemi = geography.hemisphere_of(country, lat) if country else ("S" if np.nanmedian(lat) < 0 else "N")
+    return HEMISPHERE_SHIFT_DAYS if hemi == "S" else 0
+
+
 def build_image(ee: Any, bbox: Sequence[float], year: int, bands: Sequence[str], interval: int = 5,
-                cs_threshold: float = 0.75) -> Any:
-    """Return the Earth Engine image of 5-day median composites (needs ``ee.Initialize``; untested offline)."""
+                cs_threshold: float = 0.75, shift_days: int = 0) -> Any:
+    """Return the Earth Engine image of 5-day median composites (needs ``ee.Initialize``; untested offline).
+
+    The composited year starts ``shift_days`` after 1 January of ``year`` (see :func:`season_shift`).
+    """
     region = ee.Geometry.Rectangle(list(bbox))
     ee_bands = [EE_BANDS[b] for b in bands]
     cs = ee.ImageCollection(CS_COLLECTION)
+    start = ee.Date(f"{year}-01-01").advance(int(shift_days), "day")
     s2 = (ee.ImageCollection(S2_COLLECTION).filterBounds(region)
-          .filterDate(f"{year}-01-01", f"{year + 1}-01-01").linkCollection(cs, ["cs_cdf"]))
+          .filterDate(start, start.advance(1, "year")).linkCollection(cs, ["cs_cdf"]))
     s2 = s2.map(lambda im: im.updateMask(im.select("cs_cdf").gte(cs_threshold)).select(ee_bands))
-    start = ee.Date(f"{year}-01-01")
     empty = ee.Image.constant([0] * len(bands)).rename(ee_bands).toUint16().updateMask(0)
     parts = []
     starts = bin_starts(interval)
@@ -214,9 +234,10 @@ def run_gee(plan: Any) -> dict[str, Any]:
     csv_dir = g.csv_dir
     run = f"cropglobe_{cfg.region.country}_{cfg.year}"
     names = [batch_name(run, k) for k in range(len(plan.batches))]
+    shift = season_shift(cfg.region.country, plan.points.lat.to_numpy())
     if csv_dir is not None:
         ds = read_export_csv([csv_dir / f"{n}.csv" for n in names], bands=cfg.bands, country=cfg.region.country,
-                             year=cfg.year, interval=g.interval_days)
+                             year=cfg.year, interval=g.interval_days, shift_days=shift)
         samples.save(ds, cfg.output)
         return {"imported": len(names), "output": str(cfg.output)}
     import ee
@@ -227,7 +248,7 @@ def run_gee(plan: Any) -> dict[str, Any]:
         raise CropGlobeError(f"imagery.gee: Earth Engine is not available ({err}); run `earthengine authenticate`") from None
     bbox = cfg.region.bbox or (float(plan.points.lon.min()), float(plan.points.lat.min()),
                                float(plan.points.lon.max()), float(plan.points.lat.max()))
-    image = build_image(ee, bbox, cfg.year, cfg.bands, g.interval_days, g.cs_threshold)
+    image = build_image(ee, bbox, cfg.year, cfg.bands, g.interval_days, g.cs_threshold, shift)
     selectors = ["sample_id", "label", "lon", "lat", *column_names(cfg.bands, g.interval_days)]
     tracker = TaskTracker(g.state_file or cfg.output.with_name(cfg.output.name + ".gee-tasks.json"))
     started = tracker.submit(len(names), lambda k: start_export(
