@@ -82,3 +82,27 @@ def test_distill_needs_a_torch_median2d_teacher(cell, tmp_path):
     with pytest.raises(CropGlobeError, match="distillation needs a torch model on median2d"):
         distill(cell, simulate.simulate(["FRA"], samples_per_class=5, seed=1), tmp_path / "student")
     assert not (tmp_path / "student").exists()
+
+
+@pytest.mark.parametrize(("min_clear", "margin"), [(1, 6), (3, 6), (1, 0), (3, 2)])
+def test_window_block_equals_the_full_composite_window(block, min_clear, margin):
+    import dataclasses
+
+    from cropglobe.mapping.predict import window_block
+
+    refl, clear, lat, ctx = block
+    ctx = dataclasses.replace(ctx, min_clear=min_clear)
+    refl = refl.copy()
+    refl[40:44, 3, 100:140] = np.nan  # one band missing on some clear dates: bands with different gaps
+    start, count = ctx.recipe.window_bins
+    first = np.flatnonzero(np.abs(ctx.times.astype("datetime64[D]") - np.datetime64("2023-05-03")) <= 2)
+    clear = clear.copy()
+    clear[first, 200:400] = 0.0  # window's first bin cloudy: interpolation reaches outside the window
+    values, n_clear = composite_block(refl, clear, None, lat, ctx)
+    win, n_win, filled = window_block(refl, clear, None, lat, ctx, margin)
+    np.testing.assert_array_equal(n_win, n_clear)
+    ok = n_clear >= min_clear
+    np.testing.assert_array_equal(filled[ok], ~np.isnan(values).any(axis=(0, 1))[ok])
+    # float32 vs float64 interpolation where a pixel's bands differ in gaps only outside the window
+    np.testing.assert_allclose(win[:, :, ok], values[start:start + count][:, :, ok], rtol=0, atol=1e-6)
+    assert not np.isnan(win[:, :, ok & filled]).any()

@@ -8,7 +8,8 @@ season window and the feature family's ``fn``. Raster strips come time-major ``(
 so the block runs the time-major forms of those kernels
 (:func:`cropglobe.gapfill.bin_median_time_major`, :func:`cropglobe.gapfill.fill_gaps_time_major`)
 and transposes only the 73-bin composite, not the observations; no per-pixel ids, strings or
-SampleSet validation are built. :func:`reference_composite` runs the same block through
+SampleSet validation are built. :func:`window_block` composites only the season window (plus a margin
+of bins; pixels whose gaps reach past it fall back to the full year). :func:`reference_composite` runs the same block through
 :func:`cropglobe.composite.composite` (tests check both give the same composite).
 
 A PRE-COMPOSITED cube (``bin_days`` along time, e.g. an Earth Engine 5-day median export) skips the
@@ -94,17 +95,12 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     Returns:
         ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
     """
-    from cropglobe import composite, gapfill, season
+    from cropglobe import gapfill, season
 
     c = ctx.recipe.composite
-    valid = ~np.isnan(np.fmax.reduce(refl, axis=1))
-    if clear is not None:
-        valid &= clear >= np.float32(c["clear_threshold"])
-    if scl is not None:
-        valid &= np.isin(scl, np.asarray(composite.SCL_KEEP))
+    valid = _valid(refl, clear, scl, ctx)
     n = refl.shape[2]
-    probe = xr.Dataset(coords={"country": ("sample", np.full(n, ctx.country)), "lat": ("sample", lat)})
-    shifts, _ = season.sample_shifts(probe, c["align"])
+    shifts = _shifts(lat, ctx)
     bin_start, bin_days = season.axis(int(c["interval"]))
     first, last = season.parse_window(str(c["window"]))
     days = ctx.times.astype("datetime64[D]")
@@ -126,6 +122,85 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     if ctx.bin_days is None:
         gapfill.fill_gaps_time_major(out, bin_start.astype(np.float64))
     return out, n_clear
+
+
+def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, ctx: BlockContext) -> np.ndarray:
+    """(time, P) clear-sky test of a time-major block: some band observed, ``clear`` score, ``scl`` code."""
+    from cropglobe import composite
+
+    valid = ~np.isnan(np.fmax.reduce(refl, axis=1))
+    if clear is not None:
+        valid &= clear >= np.float32(ctx.recipe.composite["clear_threshold"])
+    if scl is not None:
+        valid &= np.isin(scl, np.asarray(composite.SCL_KEEP))
+    return valid
+
+
+def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
+    """Per-pixel day shifts of the aligned calendar (:func:`cropglobe.season.sample_shifts`)."""
+    from cropglobe import season
+
+    n = lat.size
+    probe = xr.Dataset(coords={"country": ("sample", np.full(n, ctx.country)), "lat": ("sample", lat)})
+    return season.sample_shifts(probe, ctx.recipe.composite["align"])[0]
+
+
+def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                 ctx: BlockContext, margin: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The season-window bins of :func:`composite_block`, computing only what the window needs.
+
+    Medians are taken over the window's bins plus ``margin`` bins on each side (only observations
+    inside them are touched; on a 1.5-year cube that skips half of them) and gaps are filled within
+    that range. That equals the full-year composite's window (up to float rounding) for every pixel
+    with a bin holding all bands among the margin bins and the window's first bin, and one among the
+    window's last bin and the margin after it: linear interpolation then never reaches outside the
+    range. The other pixels go through :func:`composite_block` itself, except those with fewer than
+    ``min_clear`` clear observations, which are nodata anyway.
+
+    Returns:
+        ``(window (count, band, P) float32, n_clear (P,), filled (P,) bool)``; ``filled`` is False
+        where the full-year composite keeps a NaN (a band without any clear value).
+    """
+    from cropglobe import gapfill, season
+
+    start, count = ctx.recipe.window_bins
+    if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
+        values, n_clear = composite_block(refl, clear, scl, lat, ctx)
+        return values[start:start + count], n_clear, ~np.isnan(values).any(axis=(0, 1))
+    c = ctx.recipe.composite
+    interval = int(c["interval"])
+    bin_start, _ = season.axis(interval)
+    a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
+    first, last = season.parse_window(str(c["window"]))
+    days = ctx.times.astype("datetime64[D]")
+    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
+    n, nb = refl.shape[2], refl.shape[1]
+    shifts = _shifts(lat, ctx)
+    out = np.empty((a1 - a0, nb, n), dtype=np.float32)
+    n_clear = np.zeros(n, dtype=np.int64)
+    lo_day, hi_day = a0 * interval, a1 * interval
+    for shift in np.unique(shifts):
+        cols = slice(None) if (shifts == shift).all() else np.flatnonzero(shifts == shift)
+        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+        t0 = int(np.searchsorted(rel, min(lo_day, first - 1)))
+        t1 = int(np.searchsorted(rel, max(hi_day, last)))
+        ok = _valid(refl[t0:t1, :, cols], None if clear is None else clear[t0:t1, cols],
+                    None if scl is None else scl[t0:t1, cols], ctx)
+        r = rel[t0:t1]
+        out[:, :, cols] = gapfill.bin_median_time_major(refl[t0:t1, :, cols], ok, r - lo_day, interval, a1 - a0)
+        n_clear[cols] = (ok & ((r >= first - 1) & (r < last))[:, None]).sum(axis=0)
+    w0 = start - a0
+    gap = np.isnan(out).any(axis=1)  # (bins, P), before filling
+    edge = np.flatnonzero((gap[:w0 + 1].all(axis=0) | gap[w0 + count - 1:].all(axis=0)) & (n_clear >= ctx.min_clear))
+    gapfill.fill_gaps_time_major(out, bin_start[a0:a1].astype(np.float64))
+    out = out[w0:w0 + count]
+    filled = ~np.isnan(out).any(axis=(0, 1))
+    if edge.size:
+        values, _ = composite_block(refl[:, :, edge], None if clear is None else clear[:, edge],
+                                    None if scl is None else scl[:, edge], lat[edge], ctx)
+        out[:, :, edge] = values[start:start + count]
+        filled[edge] = ~np.isnan(values).any(axis=(0, 1))
+    return out, n_clear, filled
 
 
 def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
@@ -174,13 +249,12 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
                  ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs of the mappable pixels of one block and their positions: ``(x, keep)``."""
     r = ctx.recipe
-    values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-    ok = (n_clear >= ctx.min_clear) & ~np.isnan(values).any(axis=(0, 1))
+    start, count = r.window_bins
+    win, n_clear, filled = window_block(refl, clear, scl, lat, ctx)
+    ok = (n_clear >= ctx.min_clear) & filled
     keep = np.flatnonzero(ok)
     if not keep.size:
         return np.empty((0,), dtype=np.float32), keep
-    start, count = r.window_bins
-    win = values[start:start + count]
     win = win[:, :, keep] if keep.size < ok.size else win
     return _features(composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count)), r), keep
 
