@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,3 +82,16 @@ def test_bin_median_pairs_and_general_paths_agree_with_numpy():
                 if members.any():
                     expect[:, :, b] = np.nanmedian(block, axis=2)
         np.testing.assert_allclose(got, expect, atol=1e-7, equal_nan=True)
+
+
+@pytest.mark.parametrize("days", [np.arange(0, 60, 2.5).astype(int), np.array([0, 1, 3, 7, 8, 9, 12, 20, 21, 33, 34])])
+def test_bin_median_time_major_equals_bin_median(days):
+    from cropglobe.gapfill import bin_median, bin_median_time_major
+
+    rng = np.random.default_rng(4)
+    values = rng.random((days.size, 3, 50)).astype(np.float32)
+    values[2, 1, :5] = np.nan  # one band missing on a clear date
+    valid = rng.random((days.size, 50)) > 0.4
+    got = bin_median_time_major(values, valid, days, 5, 8)
+    want = bin_median(np.ascontiguousarray(values.transpose(2, 1, 0)), np.ascontiguousarray(valid.T), days, 5, 8)
+    np.testing.assert_array_equal(got.transpose(2, 1, 0), want)

@@ -113,22 +113,32 @@ def bin_median_time_major(values: np.ndarray, valid: np.ndarray, day: np.ndarray
             continue
         members = []
         for j in range(k):  # the j-th observation of each bin, masked: (bins, B, P)
-            m = values[index[bins, j]]
-            np.copyto(m, nan, where=~valid[index[bins, j]][:, None, :])
-            members.append(m)
+            pick = _as_slice(index[bins, j])  # evenly spaced dates: a view, masked in one pass
+            members.append(np.where(valid[pick][:, None, :], values[pick], nan))
+        every = bins.size == n_bins  # one group holds every bin: write straight into ``out``
         if k == 1:
             out[bins] = members[0]
         elif k == 2:
             a, c = members
-            med = np.fmax(a, c)
-            med += np.fmin(a, c)
+            med = np.fmax(a, c, out=out if every else None)
+            med += np.fmin(a, c, out=a)
             med *= values.dtype.type(0.5)
-            out[bins] = med
+            if not every:
+                out[bins] = med
         elif k == 3:
             out[bins] = nanmedian3(*members)
         else:
             out[bins] = nanmedian_last(np.stack(members, axis=-1))
     return out
+
+
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """``idx`` as a slice when it is an arithmetic progression with a positive step (a view, no gather)."""
+    if idx.size > 1:
+        step = int(idx[1] - idx[0])
+        if step > 0 and (np.diff(idx) == step).all():
+            return slice(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx
 
 
 def fill_gaps_time_major(values: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
