@@ -106,3 +106,18 @@ def test_window_block_equals_the_full_composite_window(block, min_clear, margin)
     # float32 vs float64 interpolation where a pixel's bands differ in gaps only outside the window
     np.testing.assert_allclose(win[:, :, ok], values[start:start + count][:, :, ok], rtol=0, atol=1e-6)
     assert not np.isnan(win[:, :, ok & filled]).any()
+
+
+def test_used_dates_leave_the_composite_unchanged(block):
+    import dataclasses
+
+    from cropglobe.mapping.predict import used_dates
+
+    refl, clear, lat, ctx = block
+    dates = used_dates(ctx, lat)
+    values, n_clear = composite_block(refl, clear, None, lat, ctx)
+    sub = dataclasses.replace(ctx, times=ctx.times[dates])
+    got, got_n = composite_block(refl[dates], clear[dates], None, lat, sub)
+    np.testing.assert_array_equal(got_n, n_clear)
+    np.testing.assert_array_equal(got, values)
+    assert dates.stop < ctx.times.size  # the cube runs into the next year: those dates are skipped

@@ -57,9 +57,10 @@ class CubeSource:
         """Open the cube lazily (cached per process)."""
         return _open_cached(self)
 
-    def read(self, rows: slice, cols: slice, bands: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Read a window: reflectance (time, band, h, w) float32 and ``clear`` / ``scl`` (time, h, w) or None."""
-        ds = self.open().isel(y=rows, x=cols)
+    def read(self, rows: slice, cols: slice, bands: list[str],
+             time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Read a window (and the dates ``time``): reflectance (time, band, h, w) float32 and ``clear`` / ``scl`` (time, h, w) or None."""
+        ds = self.open().isel(y=rows, x=cols, time=time)
         order = [self._band_index(b) for b in bands]
         lo, hi = min(order), max(order) + 1
         refl = ds["reflectance"].isel(band=slice(lo, hi)).values  # one contiguous read, then reorder

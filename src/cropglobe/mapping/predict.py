@@ -145,6 +145,28 @@ def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
     return season.sample_shifts(probe, ctx.recipe.composite["align"])[0]
 
 
+def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
+    """The dates a block of an observation cube can use: inside the aligned year of some pixel's calendar.
+
+    :func:`composite_block` ignores observations outside ``[0, bins x interval)`` days from each
+    pixel's aligned 1 January (e.g. the next year's dates of an 18-month cube), so a reader can skip
+    them; a pre-composited cube needs every step (interpolation at the edges).
+    """
+    from cropglobe import season
+
+    if ctx.bin_days is not None:
+        return slice(None)
+    interval = int(ctx.recipe.composite["interval"])
+    end = season.axis(interval)[0].size * interval
+    days = ctx.times.astype("datetime64[D]")
+    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
+    t0, t1 = days.size, 0
+    for shift in np.unique(_shifts(lat, ctx)):
+        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+        t0, t1 = min(t0, int(np.searchsorted(rel, 0))), max(t1, int(np.searchsorted(rel, end)))
+    return slice(t0, max(t0, t1))
+
+
 def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                  ctx: BlockContext, margin: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The season-window bins of :func:`composite_block`, computing only what the window needs.

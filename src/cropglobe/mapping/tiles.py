@@ -18,6 +18,7 @@ cluster.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ import numpy as np
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.cube import CubeSource
-from cropglobe.mapping.predict import BlockContext, predict_block
+from cropglobe.mapping.predict import BlockContext, predict_block, used_dates
 
 _MODELS: dict[str, tuple[Any, threading.Lock]] = {}
 _LOAD = threading.Lock()
@@ -78,11 +79,13 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     strip = max(1, block_pixels // w)
     for r0 in range(rows.start, rows.stop, strip):
         rs = slice(r0, min(r0 + strip, rows.stop))
-        refl, clear, scl = source.read(rs, cols, list(ctx.recipe.bands))
-        t, b, hh, ww = refl.shape
         lon, lat = locate.lonlat(transform, crs, rs, cols)
+        dates = used_dates(ctx, lat)  # e.g. not the next year's dates of an 18-month cube
+        refl, clear, scl = source.read(rs, cols, list(ctx.recipe.bands), dates)
+        t, b, hh, ww = refl.shape
+        sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
         c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
-                             None if scl is None else scl.reshape(t, -1), lon, lat, ctx, model, lock)
+                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     return TileResult(rows, cols, classes, conf)
