@@ -102,7 +102,7 @@ def bin_median_time_major(values: np.ndarray, valid: np.ndarray, day: np.ndarray
         observations use the sort-free :func:`nanmedian3`; fuller bins the sort-based median.
     """
     day = np.asarray(day, dtype=np.int64)
-    t, nb, p = values.shape
+    _, nb, p = values.shape
     out = np.full((n_bins, nb, p), np.nan, dtype=values.dtype)
     index, present = bin_members(day, interval, n_bins)
     nan = values.dtype.type(np.nan)
