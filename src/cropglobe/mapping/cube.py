@@ -160,8 +160,6 @@ def _composited(ds: xr.Dataset, where: str) -> xr.Dataset:
 
 
 def _open_geotiffs(folder: Path) -> xr.Dataset:
-    import rioxarray
-
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
     if not files:
         raise CropGlobeError(f"{folder}: no GeoTIFF (*.tif) files; expected one multi-band file per date")
