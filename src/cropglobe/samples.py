@@ -251,13 +251,21 @@ def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         The path written.
     """
     validate(ds, where=str(path))
+    return write_zarr(ds, path, encoding=_chunking(ds))
+
+
+def write_zarr(ds: xr.Dataset, path: str | os.PathLike, encoding: dict | None = None) -> Path:
+    """Write any dataset as a Zarr v2 store atomically (strings as fixed-width text, tuples as lists).
+
+    This is the writer behind :func:`save`; it does not validate (feature tables use it too).
+    """
     out = ds.copy()
     for name in list(out.coords) + list(out.data_vars):
         if out[name].dtype == object or out[name].dtype.kind == "U":
             out[name] = out[name].astype(str)
     out.attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.attrs.items()}
     with atomic_path(path) as tmp:
-        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=_chunking(out))
+        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=encoding)
     return Path(path)
 
 

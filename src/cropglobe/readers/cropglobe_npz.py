@@ -29,7 +29,6 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe import samples, taxonomy
-from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.readers import labels as _labels
 
@@ -195,10 +194,4 @@ def read_cropglobe_harmonic(
 
 def save_features(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a feature table (from :func:`read_cropglobe_harmonic`) to a Zarr store atomically."""
-    out = ds.copy()
-    for name in list(out.coords):
-        if out[name].dtype == object or out[name].dtype.kind == "U":
-            out[name] = out[name].astype(str)
-    with atomic_path(path) as tmp:
-        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-    return Path(path)
+    return samples.write_zarr(ds, path)
