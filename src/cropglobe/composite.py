@@ -56,12 +56,24 @@ def _clear(refl: np.ndarray, ds: xr.Dataset, clear_threshold: float, scl_keep: t
     """:func:`clear_mask` on an already C-contiguous (sample, band, time) reflectance array."""
     if not 0.0 <= float(clear_threshold) <= 1.0:
         raise CropGlobeError(f"clear_threshold={clear_threshold!r}: expected a score in [0, 1]")
+    score = ds["clear"].transpose("sample", "time").values if "clear" in ds else None
+    scl = ds["scl"].transpose("sample", "time").values if "scl" in ds else None
+    return usable(refl, score, scl, clear_threshold, scl_keep)
+
+
+def usable(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, clear_threshold: float,
+           scl_keep: tuple[int, ...] = SCL_KEEP) -> np.ndarray:
+    """The clear-sky rule on arrays: some band observed, ``clear`` >= threshold, ``scl`` code kept.
+
+    ``refl`` has the band axis second, (sample, band, time) or time-major (time, band, pixel);
+    ``clear`` and ``scl`` have ``refl``'s shape without that axis. Used by :func:`composite` and
+    by the map tiles, so both apply the same rule.
+    """
     ok = ~np.isnan(np.fmax.reduce(refl, axis=1))  # fmax skips NaN: NaN only when every band is NaN
-    if "clear" in ds:
-        score = ds["clear"].transpose("sample", "time").values.astype(np.float32)
-        ok &= score >= np.float32(clear_threshold)  # NaN compares False
-    if "scl" in ds:
-        ok &= np.isin(ds["scl"].transpose("sample", "time").values, np.asarray(scl_keep))
+    if clear is not None:
+        ok &= np.asarray(clear, dtype=np.float32) >= np.float32(clear_threshold)  # NaN compares False
+    if scl is not None:
+        ok &= np.isin(scl, np.asarray(scl_keep))
     return ok
 
 

@@ -125,15 +125,10 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
 
 
 def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, ctx: BlockContext) -> np.ndarray:
-    """(time, P) clear-sky test of a time-major block: some band observed, ``clear`` score, ``scl`` code."""
+    """(time, P) clear-sky test of a time-major block (:func:`cropglobe.composite.usable`)."""
     from cropglobe import composite
 
-    valid = ~np.isnan(np.fmax.reduce(refl, axis=1))
-    if clear is not None:
-        valid &= clear >= np.float32(ctx.recipe.composite["clear_threshold"])
-    if scl is not None:
-        valid &= np.isin(scl, np.asarray(composite.SCL_KEEP))
-    return valid
+    return composite.usable(refl, clear, scl, float(ctx.recipe.composite["clear_threshold"]))
 
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
