@@ -37,3 +37,16 @@ def test_errors(ds):
         indices.index(ds, "XYZ")
     with pytest.raises(CropGlobeError, match="no swir1 band"):
         indices.index(ds, "LSWI")
+
+
+def test_bands_used_by_indices_roles_and_names():
+    from cropglobe.harmonic import DEFAULT_INPUTS, input_bands
+
+    s2 = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+    assert input_bands(s2) == ["B2", "B3", "B4", "B8", "B11", "B12"]  # GCVI reads green and NIR
+    assert indices.bands_used(s2, ["NDRE"]) == ["B5", "B8A"]
+    assert indices.bands_used(["B4", "B8A"], ["NDVI"]) == ["B4", "B8A"]  # NIR falls back to B8A
+    assert indices.bands_used(s2, ["B7", "red"]) == ["B4", "B7"]
+    assert len(DEFAULT_INPUTS) == 7
+    with pytest.raises(CropGlobeError, match="no swir1 band"):
+        indices.bands_used(["B2", "B3"], ["swir1"])

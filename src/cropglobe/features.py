@@ -24,19 +24,28 @@ import xarray as xr
 
 from cropglobe.emit.features import emit_features
 from cropglobe.errors import CropGlobeError
-from cropglobe.harmonic import harmonic
+from cropglobe.harmonic import harmonic, input_bands
 
 KINDS = ("matrix", "vector")
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One feature family: its name, function ``fn(ds, **options) -> np.ndarray`` and output kind."""
+    """One feature family: its name, function ``fn(ds, **options) -> np.ndarray`` and output kind.
+
+    ``uses(bands, **options)`` names the bands ``fn`` reads out of ``bands`` (None: all of them);
+    a map then reads and composites only those.
+    """
 
     name: str
     fn: Callable[..., np.ndarray]
     kind: str
     description: str = field(default="", compare=False)
+    uses: Callable[..., list[str]] | None = field(default=None, compare=False)
+
+    def bands(self, present: list[str], **options: object) -> list[str]:
+        """The bands of ``present`` this family reads with ``options``."""
+        return list(present) if self.uses is None else self.uses(list(present), **options)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -83,7 +92,7 @@ FEATURES: dict[str, FeatureSpec] = {
     "median2d": FeatureSpec("median2d", median2d, "matrix", "bands x time median composites (N, B, T)"),
     "median1d": FeatureSpec("median1d", median1d, "vector", "median composites flattened to (N, B*T)"),
     "harmonic": FeatureSpec("harmonic", harmonic, "vector",
-                            "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)"),
+                            "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)", input_bands),
     "emit": FeatureSpec("emit", emit_features, "vector", "clearest good-band EMIT L2A spectrum per sample (N, bands)"),
 }
 

@@ -29,6 +29,7 @@ from cropglobe.errors import CropGlobeError
 #: Default inputs: spectral roles (see :data:`cropglobe.indices.ROLES`) and index names.
 DEFAULT_INPUTS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2", "GCVI")
 _BLOCK = 512  # small enough that OpenBLAS stays single-threaded (threads thrash on these shapes)
+_SAMPLES = 1024  # samples per fit call in :func:`harmonic` (their float64 series stay in cache)
 
 
 def design_matrix(t: np.ndarray, order: int = 2, period: float = 365.0) -> np.ndarray:
@@ -67,6 +68,11 @@ def fit(y: np.ndarray, t: np.ndarray, mask: np.ndarray | None = None, order: int
     y = np.asarray(y, dtype=np.float64)
     x = design_matrix(t, order, period)
     p = x.shape[1]
+    if mask is None and y.shape[1] >= p and np.isfinite(y.sum(axis=1)).all():  # no gap anywhere (a NaN sums to NaN)
+        pinv = np.linalg.pinv(x).T
+        if np.linalg.matrix_rank(x) == p:
+            return np.concatenate([y[lo:lo + _BLOCK] @ pinv for lo in range(0, y.shape[0], _BLOCK)]) \
+                if y.shape[0] else np.empty((0, p))
     ok = np.isfinite(y) if mask is None else (np.asarray(mask, dtype=bool) & np.isfinite(y))
     count = ok.sum(axis=1)
     short = np.flatnonzero(count < p)
@@ -109,14 +115,22 @@ def feature_names(inputs: Sequence[str] = DEFAULT_INPUTS, order: int = 2) -> lis
     return [f"{name}_{term}" for name in inputs for term in terms]
 
 
-def _series(ds: xr.Dataset, name: str) -> np.ndarray:
-    """(sample, time) values of one input: an index name, a spectral role or a band name."""
+def input_bands(present: list[str], inputs: Sequence[str] = DEFAULT_INPUTS, **_: object) -> list[str]:
+    """The bands of ``present`` that :func:`harmonic` reads for ``inputs`` (e.g. 6 of 10 Sentinel-2 bands)."""
+    return indices.bands_used(present, tuple(inputs))
+
+
+def _series(ds: xr.Dataset, name: str, refl: np.ndarray, present: list[str]) -> np.ndarray:
+    """(sample, time) values of one input: an index name, a spectral role or a band name.
+
+    ``refl`` is the (sample, band, time) reflectance of ``ds`` with band names ``present``.
+    """
     if str(name).upper() in indices.INDICES:
-        return indices.index(ds, name).astype(np.float64)
-    band = indices.band_for(ds, name) if name in indices.ROLES else str(name)
-    if band not in [str(b) for b in ds["band"].values]:
+        return indices.index(ds, name)
+    band = indices.role_band(present, name) if name in indices.ROLES else str(name)
+    if band not in present:
         raise CropGlobeError(f"harmonic input {name!r}: no such band or spectral role in the SampleSet")
-    return ds["reflectance"].sel(band=band).transpose("sample", "time").values.astype(np.float64)
+    return refl[:, present.index(band)]
 
 
 def harmonic(ds: xr.Dataset, order: int = 2, inputs: Sequence[str] = DEFAULT_INPUTS, period: float = 365.0,
@@ -130,9 +144,11 @@ def harmonic(ds: xr.Dataset, order: int = 2, inputs: Sequence[str] = DEFAULT_INP
     Raises:
         CropGlobeError: For unknown inputs or a series with too few valid points.
     """
-    ids = ds["sample_id"].values.astype(str)
-    series = {name: _series(ds, name) for name in inputs}
-    n = ids.size
+    names = list(inputs)
+    refl = ds["reflectance"].transpose("sample", "band", "time").values
+    present = [str(b) for b in ds["band"].values]
+    series = [_series(ds, name, refl, present) for name in names]  # (N, T) each: band views, index arrays
+    n, k, nt = refl.shape[0], len(names), refl.shape[2]
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
     if ds.attrs.get("time_kind") == "composite" and not np.issubdtype(ds["time"].dtype, np.datetime64):
         t = ds["time"].values.astype(np.float64) - 1.0 + ds["bin_days"].values / 2.0
@@ -148,11 +164,18 @@ def harmonic(ds: xr.Dataset, order: int = 2, inputs: Sequence[str] = DEFAULT_INP
             t = (days - np.datetime64(f"{year:04d}-01-01")).astype(np.float64)
             groups.append((rows, t, clear[rows]))
     p = 1 + 2 * order
-    out = np.empty((n, len(series), p), dtype=np.float64)
-    for j, (name, values) in enumerate(series.items()):
-        for rows, t, mask in groups:
-            def who(i: int, rows: np.ndarray = rows, name: str = name) -> str:
-                return f"sample {str(ids[rows[i]])!r} input {name!r}"
+    out = np.empty((n, k, p), dtype=np.float32)
+    for rows, t, mask in groups:
+        # every input of a block of samples in one fit (one pseudo-inverse); blocks keep the float64 copy in cache
+        for lo in range(0, rows.size, _SAMPLES):
+            r = rows[lo:lo + _SAMPLES]
+            y = np.empty((r.size, k, nt), dtype=np.float64)
+            for j, values in enumerate(series):
+                y[:, j] = values[r[0]:r[-1] + 1] if r[-1] - r[0] + 1 == r.size else values[r]
 
-            out[rows, j] = fit(values[rows], t, mask, order, period, name_of=who)
-    return out.reshape(n, -1).astype(np.float32)
+            def who(i: int, r: np.ndarray = r) -> str:
+                return f"sample {str(ds['sample_id'].values[r[i // k]])!r} input {names[i % k]!r}"
+
+            m = None if mask is None else np.repeat(mask[lo:lo + _SAMPLES], k, axis=0)
+            out[r] = fit(y.reshape(-1, nt), t, m, order, period, name_of=who).reshape(r.size, k, p)
+    return out.reshape(n, -1)

@@ -69,13 +69,35 @@ def band_for(ds: xr.Dataset, role: str) -> str:
     Raises:
         CropGlobeError: If the role is unknown or no band of ``ds`` plays it.
     """
+    return role_band([str(b) for b in ds["band"].values], role)
+
+
+def role_band(present: list[str], role: str) -> str:
+    """The band among ``present`` that plays a spectral role (the first of :data:`ROLES` present).
+
+    Raises:
+        CropGlobeError: If the role is unknown or no band of ``present`` plays it.
+    """
     if role not in ROLES:
         raise CropGlobeError(f"unknown spectral role {role!r}; expected one of {', '.join(ROLES)}")
-    present = [str(b) for b in ds["band"].values]
     for name in ROLES[role]:
         if name in present:
             return name
     raise CropGlobeError(f"no {role} band in the SampleSet: expected one of {ROLES[role]}, found {present}")
+
+
+def bands_used(present: list[str], names: list[str] | tuple[str, ...]) -> list[str]:
+    """The bands of ``present`` read by indices, spectral roles or band names ``names`` (in ``present``'s order)."""
+    used: set[str] = set()
+    for name in names:
+        key = str(name).upper()
+        if key in _FORMULAS:
+            used.update(role_band(present, r) for r in _FORMULAS[key][0])
+        elif name in ROLES:
+            used.add(role_band(present, str(name)))
+        else:
+            used.add(str(name))
+    return [b for b in present if b in used]
 
 
 def index(ds: xr.Dataset, name: str) -> np.ndarray:

@@ -111,3 +111,9 @@ def test_bad_sample_weight_and_unfitted_use_raise():
 def test_unknown_tabular_option_is_refused():
     with pytest.raises(CropGlobeError, match=r"unknown option\(s\) \['trees'\]"):
         get_model("rf", 6, 1, 3, trees=10)
+
+
+def test_lightgbm_threads_per_call_give_the_same_probabilities():
+    X, y = data()
+    model = get_model("lightgbm", 6, 1, 4, **FAST["lightgbm"]).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(X, num_threads=1), model.predict_proba(X))

@@ -10,6 +10,14 @@ reflectance 0-1, NaN = missing) and optionally ``clear`` (``time, y, x``; clear-
 names and a CRS readable by rioxarray (a ``spatial_ref`` coordinate, as ``ds.rio.write_crs``
 writes). The georeferencing (CRS and affine transform) comes from rioxarray.
 
+Values may be stored raw: integer digital numbers with CF ``scale_factor`` / ``add_offset`` /
+``_FillValue`` attributes (what :func:`~cropglobe.mapping.simcube.write_cube` writes: uint16
+reflectance x 10 000 and a uint8 clear score x 100, as Sentinel-2 L2A and Earth Engine exports
+deliver them), or with ``--scale``/``--nodata``. Tiles read the raw values
+(:meth:`CubeSource.read_raw`) and decode them inside the compiled compositing kernels
+(:class:`Decoding`), so a reader moves 2 bytes per value instead of 4 and never converts the
+whole strip; :meth:`CubeSource.read` returns decoded float32 arrays.
+
 Readers never load the cube: :func:`open_cube` opens it lazily and checks it, and
 :meth:`CubeSource.read` reads one window (a row strip of a tile) at a time, so memory is bounded
 by the tile size. A :class:`CubeSource` is a small picklable description (kind + path) that each
@@ -38,6 +46,54 @@ _CLEAR_NAMES = {"clear": "clear", "cs_cdf": "clear", "cs": "clear", "scl": "scl"
 
 
 @dataclass(frozen=True)
+class Decoding:
+    """How raw cube values become reflectance (0-1) and clear scores: ``raw * scale + offset``, fill = missing.
+
+    Attributes:
+        scale: Reflectance scale (``scale_factor`` or ``--scale``; 1 for reflectance stored as such).
+        offset: Reflectance offset (``add_offset``), applied after the scale.
+        nodata: Raw reflectance value meaning missing (``_FillValue`` or ``--nodata``; NaN when none).
+        clear_scale: Scale of the clear score.
+        clear_fill: Raw clear value meaning missing (NaN when none).
+    """
+
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float = float("nan")
+    clear_scale: float = 1.0
+    clear_fill: float = float("nan")
+
+    def reflectance(self, raw: np.ndarray) -> np.ndarray:
+        """Decoded float32 reflectance (NaN where missing), in the kernels' float32 arithmetic."""
+        x = raw.astype(np.float32)  # always a copy: callers may modify it
+        if not np.isnan(self.nodata):
+            x[x == np.float32(self.nodata)] = np.nan
+        if self.scale != 1.0:
+            x *= np.float32(self.scale)
+        if self.offset != 0.0:
+            x += np.float32(self.offset)
+        return x
+
+    def clear(self, raw: np.ndarray | None) -> np.ndarray | None:
+        """Decoded float32 clear score (NaN where missing), or None."""
+        if raw is None:
+            return None
+        x = raw.astype(np.float32)
+        if not np.isnan(self.clear_fill):
+            x[x == np.float32(self.clear_fill)] = np.nan
+        if self.clear_scale != 1.0:
+            x *= np.float32(self.clear_scale)
+        return x
+
+
+def _cf(attrs: dict[str, Any], key: str) -> float | None:
+    value = attrs.get(key)
+    if value is None:
+        return None
+    return float(np.asarray(value).ravel()[0])
+
+
+@dataclass(frozen=True)
 class CubeSource:
     """A picklable description of a cube on disk: ``kind`` (``dataset`` or ``geotiffs``) and ``path``.
 
@@ -57,23 +113,47 @@ class CubeSource:
         """Open the cube lazily (cached per process)."""
         return _open_cached(self)
 
+    @property
+    def decoding(self) -> Decoding:
+        """The cube's :class:`Decoding`: ``--scale``/``--nodata`` or its CF attributes.
+
+        Raises:
+            CropGlobeError: When ``--scale``/``--nodata`` contradict the cube's own attributes.
+        """
+        return _decoding(self)
+
+    def read_raw(self, rows: slice, cols: slice, bands: list[str],
+                 time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Read a window (and the dates ``time``) as stored: reflectance (time, band, h, w) in the cube's
+        dtype, and the raw ``clear`` / ``scl`` (time, h, w) or None (decode with :attr:`decoding`)."""
+        ds = self.open()
+        window = {"y": rows, "x": cols, "time": time}
+        order = [self._band_index(b) for b in bands]
+        refl = ds["reflectance"].variable
+        # one slice per run of adjacent bands (orthogonal list selection is far slower in zarr); with one band
+        # per chunk (write_cube) only the bands asked for are decompressed
+        runs = np.split(np.asarray(order), np.flatnonzero(np.diff(order) != 1) + 1)
+        parts = [refl.isel(band=slice(int(r[0]), int(r[-1]) + 1), **window).values for r in runs]
+        refl = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        clear = ds["clear"].variable.isel(**window).values if "clear" in ds else None
+        scl = ds["scl"].variable.isel(**window).values.astype(np.uint8, copy=False) if "scl" in ds else None
+        return refl, clear, scl
+
     def read(self, rows: slice, cols: slice, bands: list[str],
              time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Read a window (and the dates ``time``): reflectance (time, band, h, w) float32 and ``clear`` / ``scl`` (time, h, w) or None."""
-        ds = self.open().isel(y=rows, x=cols, time=time)
-        order = [self._band_index(b) for b in bands]
-        lo, hi = min(order), max(order) + 1
-        refl = ds["reflectance"].isel(band=slice(lo, hi)).values  # one contiguous read, then reorder
-        if order != list(range(lo, hi)):
-            refl = refl[:, [i - lo for i in order]]
-        refl = refl.astype(np.float32, copy=False)
-        if self.nodata is not None:
-            refl = np.where(refl == np.float32(self.nodata), np.float32(np.nan), refl)
-        if self.scale is not None:
-            refl = refl * np.float32(self.scale)
-        clear = ds["clear"].values.astype(np.float32) if "clear" in ds else None
-        scl = ds["scl"].values.astype(np.uint8) if "scl" in ds else None
-        return refl, clear, scl
+        """Read a window decoded: reflectance (time, band, h, w) float32 and ``clear`` (float32) / ``scl`` or None."""
+        refl, clear, scl = self.read_raw(rows, cols, bands, time)
+        dec = self.decoding
+        return dec.reflectance(refl), dec.clear(clear), scl
+
+    @property
+    def chunk_rows(self) -> int | None:
+        """Rows per storage chunk of the reflectance (Zarr/NetCDF chunking), or None when unchunked/unknown."""
+        enc = self.open()["reflectance"].encoding
+        chunks = enc.get("chunks") or enc.get("chunksizes")
+        if not chunks:
+            return None
+        return int(chunks[list(self.open()["reflectance"].dims).index("y")])
 
     def _band_index(self, band: str) -> int:
         return [str(b) for b in self.open()["band"].values].index(band)
@@ -111,6 +191,29 @@ class Cube:
 
 
 @lru_cache(maxsize=4)
+def _decoding(source: CubeSource) -> Decoding:
+    ds = source.open()
+    attrs = ds["reflectance"].attrs
+    where = f"{source.path}: variable 'reflectance'"
+    file_scale, file_fill = _cf(attrs, "scale_factor"), _cf(attrs, "_FillValue")
+    if file_fill is None:
+        file_fill = _cf(attrs, "missing_value")
+    if source.scale is not None and file_scale is not None and not np.isclose(source.scale, file_scale):
+        raise CropGlobeError(f"{where} declares scale_factor {file_scale:g} but --scale {source.scale:g} was given; "
+                             "expected no --scale (the cube's own is used) or the same value")
+    if source.nodata is not None and file_fill is not None and source.nodata != file_fill:
+        raise CropGlobeError(f"{where} declares _FillValue {file_fill:g} but --nodata {source.nodata:g} was given; "
+                             "expected no --nodata (the cube's own is used) or the same value")
+    scale = source.scale if source.scale is not None else file_scale
+    nodata = source.nodata if source.nodata is not None else file_fill
+    clear_attrs = ds["clear"].attrs if "clear" in ds else {}
+    return Decoding(scale=1.0 if scale is None else float(scale), offset=_cf(attrs, "add_offset") or 0.0,
+                    nodata=float("nan") if nodata is None else float(nodata),
+                    clear_scale=_cf(clear_attrs, "scale_factor") or 1.0,
+                    clear_fill=float("nan") if _cf(clear_attrs, "_FillValue") is None else _cf(clear_attrs, "_FillValue"))
+
+
+@lru_cache(maxsize=4)
 def _open_cached(source: CubeSource) -> xr.Dataset:
     ds = _open_geotiffs(Path(source.path)) if source.kind == "geotiffs" else _open_dataset(Path(source.path))
     try:
@@ -124,9 +227,10 @@ def _open_dataset(path: Path) -> xr.Dataset:
     where = str(path)
     try:
         if path.is_dir() or path.suffix == ".zarr":
-            ds = xr.open_zarr(path, decode_coords="all", chunks=None)  # lazy windows, no Dask graph per read
+            # lazy windows, no Dask graph per read; raw values (decoded by the kernels, see Decoding)
+            ds = xr.open_zarr(path, decode_coords="all", chunks=None, mask_and_scale=False)
         else:
-            ds = xr.open_dataset(path, chunks=None, decode_coords="all")
+            ds = xr.open_dataset(path, chunks=None, decode_coords="all", mask_and_scale=False)
     except Exception as err:  # noqa: BLE001 - any reader failure is one input error
         raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:
@@ -189,7 +293,7 @@ def _open_geotiffs(folder: Path) -> xr.Dataset:
     stack = xr.concat(layers, dim="time", join="exact")
     extra = [n for n in names0 if n.lower() in _CLEAR_NAMES]
     refl_names = [n for n in names0 if n not in extra]
-    ds = xr.Dataset({"reflectance": stack.sel(band=refl_names).astype(np.float32)})
+    ds = xr.Dataset({"reflectance": stack.sel(band=refl_names)})  # raw values; scale/nodata from Decoding
     for n in extra:
         ds[_CLEAR_NAMES[n.lower()]] = stack.sel(band=n, drop=True)
     ds = ds.rio.write_crs(stack.rio.crs) if stack.rio.crs is not None else ds
@@ -217,6 +321,7 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
         and any(q.suffix.lower() in (".tif", ".tiff") for q in p.iterdir())
     source = CubeSource("geotiffs" if is_folder_of_tifs else "dataset", str(p.resolve()), scale, nodata)
     _open_cached.cache_clear()
+    _decoding.cache_clear()
     ds = source.open()
     where = str(p)
     if not np.issubdtype(ds["time"].dtype, np.datetime64):
@@ -241,14 +346,13 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
 
 
 def _check_scale(ds: xr.Dataset, source: CubeSource, where: str) -> None:
-    """Raise when a sample window holds values above 1.5 and no scale was declared."""
-    if source.scale is not None:
-        return
+    """Raise when a sample window decodes to values above 1.5 (no scale declared, or a wrong one)."""
+    dec = source.decoding  # also checks --scale/--nodata against the cube's attributes
     h, w = min(ds.sizes["y"], 64), min(ds.sizes["x"], 64)
-    probe = ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values
+    probe = dec.reflectance(ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values)
     probe = probe[np.isfinite(probe)]
-    if source.nodata is not None:
-        probe = probe[probe != source.nodata]
     if probe.size and float(probe.max()) > 1.5:
+        hint = ("declare the scale (e.g. --scale 1e-4 --nodata 0 for Sentinel-2 L2A digital numbers)"
+                if dec.scale == 1.0 else f"expected reflectance 0-1 after the scale {dec.scale:g}")
         raise CropGlobeError(f"{where}: reflectance values up to {float(probe.max()):.6g} look like scaled integers; "
-                             "declare the scale (e.g. --scale 1e-4 --nodata 0 for Sentinel-2 L2A digital numbers)")
+                             + hint)

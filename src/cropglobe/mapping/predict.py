@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cropglobe.mapping.cube import Decoding
 from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
@@ -46,6 +47,13 @@ class BlockContext:
     min_clear: int = 3
     simulated: bool = False
     bin_days: np.ndarray | None = None
+    decoding: Decoding = Decoding()
+    bands: tuple[str, ...] | None = None
+
+    @property
+    def read_bands(self) -> list[str]:
+        """The bands a block holds: those the feature family reads (default: every band of the recipe)."""
+        return list(self.bands) if self.bands is not None else list(self.recipe.bands)
 
 
 def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
@@ -58,7 +66,7 @@ def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
     if scl is not None:
         data["scl"] = (("sample", "time"), np.ascontiguousarray(scl.T))
     coords = {
-        "band": ("band", list(ctx.recipe.bands)), "time": ("time", ctx.times),
+        "band": ("band", ctx.read_bands), "time": ("time", ctx.times),
         "sample_id": ("sample", np.arange(n).astype(str)), "lon": ("sample", lon), "lat": ("sample", lat),
         "country": ("sample", np.full(n, ctx.country)), "year": ("sample", np.full(n, ctx.year, dtype=np.int32)),
         "label": ("sample", np.full(n, "other")),
@@ -76,6 +84,7 @@ def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
     from cropglobe import composite
 
     c = ctx.recipe.composite
+    refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
     return composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
                                clear_threshold=float(c["clear_threshold"]), min_clear=0)
@@ -86,8 +95,8 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     """Full-year aligned composite of a time-major block, as :func:`cropglobe.composite.composite` computes it.
 
     Args:
-        refl: Reflectance (time, band, P).
-        clear: Clear-sky score (time, P) or None.
+        refl: Raw reflectance (time, band, P), decoded with ``ctx.decoding``.
+        clear: Raw clear-sky score (time, P) or None.
         scl: Scene-classification codes (time, P) or None.
         lat: Pixel-centre latitudes (P,) (hemisphere alignment).
         ctx: The shared context.
@@ -98,6 +107,7 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     from cropglobe import gapfill, season
 
     c = ctx.recipe.composite
+    refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     valid = _valid(refl, clear, scl, ctx)
     n = refl.shape[2]
     shifts = _shifts(lat, ctx)
@@ -166,25 +176,36 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
                  ctx: BlockContext, margin: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The season-window bins of :func:`composite_block`, computing only what the window needs.
 
-    Medians are taken over the window's bins plus ``margin`` bins on each side (only observations
-    inside them are touched; on a 1.5-year cube that skips half of them) and gaps are filled within
-    that range. That equals the full-year composite's window (up to float rounding) for every pixel
-    with a bin holding all bands among the margin bins and the window's first bin, and one among the
-    window's last bin and the margin after it: linear interpolation then never reaches outside the
-    range. The other pixels go through :func:`composite_block` itself, except those with fewer than
-    ``min_clear`` clear observations, which are nodata anyway.
+    Raw values go to the compiled kernels (:mod:`cropglobe.mapping.kernels`): the clear-sky test,
+    the medians of the window's bins plus ``margin`` bins on each side (only observations inside
+    them are touched) and the gap filling of the window, decoding each value as it is used. That
+    equals the full-year composite's window for every pixel whose bands each have a value among
+    the margin bins and the window's first bin, and one among the window's last bin and the margin
+    after it: linear interpolation then never reaches outside the range. The other pixels go
+    through :func:`composite_block` itself, except those with fewer than ``min_clear`` clear
+    observations, which are nodata anyway. A pre-composited cube is re-gridded by
+    :func:`composite_block` (cheap: no medians).
+
+    Args:
+        refl: Raw reflectance (time, band, P) in the order of ``ctx.read_bands``.
+        clear: Raw clear-sky score (time, P) or None.
+        scl: Scene-classification codes (time, P) or None.
+        lat: Pixel-centre latitudes (P,).
+        ctx: The shared context (decoding, recipe, dates).
+        margin: Bins composited on each side of the window.
 
     Returns:
         ``(window (count, band, P) float32, n_clear (P,), filled (P,) bool)``; ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
-    from cropglobe import gapfill, season
+    from cropglobe import composite, season
+    from cropglobe.mapping import kernels
 
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
         return values[start:start + count], n_clear, ~np.isnan(values).any(axis=(0, 1))
-    c = ctx.recipe.composite
+    c, dec = ctx.recipe.composite, ctx.decoding
     interval = int(c["interval"])
     bin_start, _ = season.axis(interval)
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
@@ -193,25 +214,30 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     n, nb = refl.shape[2], refl.shape[1]
     shifts = _shifts(lat, ctx)
-    out = np.empty((a1 - a0, nb, n), dtype=np.float32)
+    keep = np.zeros(256, dtype=np.bool_)
+    keep[list(composite.SCL_KEEP)] = True
+    none = np.zeros((0, 0), dtype=np.float32)
+    f32 = np.float32
+    medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    lo_day, hi_day = a0 * interval, a1 * interval
     for shift in np.unique(shifts):
         cols = slice(None) if (shifts == shift).all() else np.flatnonzero(shifts == shift)
         rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
-        t0 = int(np.searchsorted(rel, min(lo_day, first - 1)))
-        t1 = int(np.searchsorted(rel, max(hi_day, last)))
-        ok = _valid(refl[t0:t1, :, cols], None if clear is None else clear[t0:t1, cols],
-                    None if scl is None else scl[t0:t1, cols], ctx)
-        r = rel[t0:t1]
-        out[:, :, cols] = gapfill.bin_median_time_major(refl[t0:t1, :, cols], ok, r - lo_day, interval, a1 - a0)
-        n_clear[cols] = (ok & ((r >= first - 1) & (r < last))[:, None]).sum(axis=0)
-    w0 = start - a0
-    gap = np.isnan(out).any(axis=1)  # (bins, P), before filling
-    edge = np.flatnonzero((gap[:w0 + 1].all(axis=0) | gap[w0 + count - 1:].all(axis=0)) & (n_clear >= ctx.min_clear))
-    gapfill.fill_gaps_time_major(out, bin_start[a0:a1].astype(np.float64))
-    out = out[w0:w0 + count]
-    filled = ~np.isnan(out).any(axis=(0, 1))
+        edges = np.searchsorted(rel, a0 * interval + interval * np.arange(a1 - a0 + 1))
+        w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [first - 1, last]))
+        part = (medians, n_clear) if isinstance(cols, slice) else \
+            (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
+        kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
+                            none if clear is None else np.ascontiguousarray(clear[:, cols]),
+                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), keep,
+                            f32(dec.scale), f32(dec.offset), f32(dec.nodata), f32(dec.clear_scale),
+                            f32(dec.clear_fill), f32(c["clear_threshold"]), edges[:-1], edges[1:], w_lo, w_hi, *part)
+        if not isinstance(cols, slice):
+            medians[:, :, cols], n_clear[cols] = part
+    out = np.empty((count, nb, n), dtype=np.float32)
+    filled, edge = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    kernels.fill_window(medians, bin_start[a0:a1].astype(np.float64), start - a0, count, out, filled, edge)
+    edge = np.flatnonzero(edge & (n_clear >= ctx.min_clear))
     if edge.size:
         values, _ = composite_block(refl[:, :, edge], None if clear is None else clear[:, edge],
                                     None if scl is None else scl[:, edge], lat[edge], ctx)
@@ -247,19 +273,22 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     if window is not None:
         bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
     n = values.shape[0]
-    coords = {"band": ("band", list(ctx.recipe.bands)), "time": ("time", bin_start), "bin_days": ("time", bin_days),
+    coords = {"band": ("band", ctx.read_bands), "time": ("time", bin_start), "bin_days": ("time", bin_days),
               "sample_id": ("sample", np.arange(n))}
     attrs = {"time_kind": "composite", "season_window": str(ctx.recipe.composite["window"])}
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
 
-def predict_proba(model: Any, recipe: Recipe, x: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise."""
+def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise.
+
+    ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting).
+    """
     if recipe.family == "torch":
         from cropglobe.train import predict_proba_torch
 
         return predict_proba_torch(model, x, batch_size=2048)
-    return np.asarray(model.predict_proba(x))
+    return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
 
 
 def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -284,11 +313,12 @@ def _features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
 
 
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
-                  lat: np.ndarray, ctx: BlockContext, model: Any, lock: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                  lat: np.ndarray, ctx: BlockContext, model: Any, lock: Any = None,
+                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Classify the pixels of one block.
 
     Args:
-        refl: Reflectance (time, band, P) in the recipe's band order.
+        refl: Raw reflectance (time, band, P) in the order of ``ctx.read_bands`` (decoded with ``ctx.decoding``).
         clear: Clear-sky score (time, P) or None.
         scl: Scene-classification codes (time, P) or None.
         lon: Pixel-centre longitudes (P,).
@@ -296,6 +326,7 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         ctx: The shared context.
         model: The loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
+        threads: Threads of a tabular model's call (:func:`predict_proba`), or None.
 
     Returns:
         ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
@@ -306,10 +337,10 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     if not keep.size:
         return classes, conf
     if lock is None:
-        proba = predict_proba(model, ctx.recipe, x)
+        proba = predict_proba(model, ctx.recipe, x, threads)
     else:
         with lock:
-            proba = predict_proba(model, ctx.recipe, x)
+            proba = predict_proba(model, ctx.recipe, x, threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     return classes, conf

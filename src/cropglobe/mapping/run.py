@@ -50,12 +50,15 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
+    from cropglobe.features import get_feature
+
     recipe = load_recipe(model)
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
-    missing = [b for b in recipe.bands if b not in cube.bands]
+    used = get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)  # e.g. 6 bands for harmonic
+    missing = [b for b in used if b not in cube.bands]
     if missing:
         raise CropGlobeError(f"{cube.source.path}: bands {cube.bands} do not match the model: "
-                             f"{', '.join(missing)} missing; the model ({recipe.path}) needs {recipe.bands}")
+                             f"{', '.join(missing)} missing; the model ({recipe.path}) needs {used}")
     recipe.load_model()  # fail early on a bad model file
     rows, cols = cube.shape
     lon, lat = locate.lonlat(cube.transform, cube.crs, slice(rows // 2, rows // 2 + 1), slice(cols // 2, cols // 2 + 1))
@@ -71,7 +74,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
         raise CropGlobeError(f"{recipe.path}: window {c['window']} at {c['interval']} days has bins {list(bins)} but "
                              f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated,
-                       cube.bin_days)
+                       cube.bin_days, cube.source.decoding, tuple(used))
     return recipe, cube, ctx
 
 

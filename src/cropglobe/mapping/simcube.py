@@ -95,20 +95,57 @@ def simulated_cube(country: str = "FRA", fields: tuple[int, int] = (4, 4), field
     return ds, truth
 
 
-def write_cube(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a cube to a Zarr store (or ``.nc`` NetCDF) atomically."""
+#: Storage of float reflectance / clear scores by :func:`write_cube` (Sentinel-2 L2A digital numbers).
+DN_SCALE, DN_FILL, CLEAR_SCALE, CLEAR_FILL = 1e-4, 65535, 0.01, 255
+#: Pixels per side of a Zarr chunk written by :func:`write_cube`.
+CHUNK = 128
+
+
+def as_digital_numbers(ds: xr.Dataset) -> xr.Dataset:
+    """Float reflectance -> uint16 DN (``round(r x 10 000)``, 0..65534, NaN -> 65535) and a float clear
+    score -> uint8 (``round(c x 100)``, NaN -> 255), with CF ``scale_factor`` / ``_FillValue`` so that
+    xarray (and :class:`~cropglobe.mapping.cube.Decoding`) decode them. Integer variables are kept."""
+    out = ds.copy()
+    for name, scale, fill, dtype, top in (("reflectance", DN_SCALE, DN_FILL, np.uint16, 65534),
+                                          ("clear", CLEAR_SCALE, CLEAR_FILL, np.uint8, 254)):
+        if name not in ds or not np.issubdtype(ds[name].dtype, np.floating):
+            continue
+        x = ds[name].values
+        raw = np.where(np.isnan(x), fill, np.clip(np.round(np.nan_to_num(x) / scale), 0, top)).astype(dtype)
+        var = xr.Variable(ds[name].dims, raw, {**ds[name].attrs, "scale_factor": scale})
+        var.encoding = {"_FillValue": fill}
+        out[name] = var
+    return out
+
+
+def write_cube(ds: xr.Dataset, path: str | os.PathLike, dn: bool = True) -> Path:
+    """Write a cube to a Zarr store (or ``.nc`` NetCDF) atomically.
+
+    Args:
+        ds: The cube (``reflectance`` time, band, y, x; optional ``clear`` / ``scl``).
+        path: The store (``.nc``: NetCDF).
+        dn: Store float reflectance as uint16 digital numbers and the clear score as uint8
+            (:func:`as_digital_numbers`): half the bytes a map reads, as Sentinel-2 L2A delivers them.
+
+    Zarr chunks hold the whole time series of one band over 128 x 128 pixels (LZ4 + byte shuffle), so
+    a map tile reads few chunks and only those of the bands its features use (map strips are aligned
+    to the chunk rows, see :func:`cropglobe.mapping.tiles.run_tile`).
+    """
     path = Path(path)
+    ds = as_digital_numbers(ds) if dn else ds
     with atomic_path(path) as tmp:
         if path.suffix == ".nc":
             ds.to_netcdf(tmp)
         else:
-            # whole series per chunk, 64 x 64 pixels: a tile strip reads few, large chunks
+            from numcodecs import Blosc
+
             ds = ds.copy()
             for v in ds.data_vars:
                 if set(ds[v].dims) >= {"y", "x"}:
                     ds[v].encoding.pop("preferred_chunks", None)
-                    ds[v].encoding["chunks"] = tuple(min(ds.sizes[d], 64) if d in ("y", "x") else ds.sizes[d]
-                                                     for d in ds[v].dims)
+                    ds[v].encoding["chunks"] = tuple(min(ds.sizes[d], CHUNK) if d in ("y", "x") else
+                                                     1 if d == "band" else ds.sizes[d] for d in ds[v].dims)
+                    ds[v].encoding["compressor"] = Blosc("lz4", 5, Blosc.SHUFFLE)
             ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
     return path
 

@@ -1,16 +1,18 @@
 """Tiles on Dask: split the map into tiles, classify each in a task, hand results back as they finish.
 
 Each tile is one Dask task. The task re-opens the cube from its :class:`~cropglobe.mapping.cube.CubeSource`
-(cached per process), loads the model once per process, and reads the tile in row strips of at
-most ``block_pixels`` pixels, so memory is bounded by the strip size (time x bands x pixels x 4
-bytes) and never by the map size. At most ``2 x threads`` tiles are in flight; the caller writes
+(cached per process), loads the model once per process, and reads the tile in row strips of about
+``block_pixels`` pixels (rounded to whole storage chunks, up to 4x), so memory is bounded by the
+strip size (time x bands x pixels x 2-4 bytes) and never by the map size. At most ``2 x threads`` tiles are in flight; the caller writes
 each finished tile into the output and drops it.
 
 Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distributed.LocalCluster`
-with one worker and one thread per core: tiles composite in parallel while the model runs on one
-tile at a time with every core (a per-process lock around inference, torch set to all cores), so
-compositing of the next tiles overlaps inference; ``"processes"`` starts worker processes (one
-thread each, torch single-threaded); ``"synchronous"`` runs in this process without Dask
+with one worker and one thread per core: tiles read and composite in parallel (the compiled kernels
+release the GIL). A torch model runs on one tile at a time with every core (a per-process lock
+around inference, torch set to all cores), so compositing of the next tiles overlaps inference; a
+LightGBM model predicts in every task at once with one thread each (no lock: OpenMP teams that
+share cores with compositing threads wait on each other); ``"processes"`` starts worker processes
+(one thread each, torch single-threaded); ``"synchronous"`` runs in this process without Dask
 (debugging, tiny tests); anything else is a scheduler address (``tcp://host:8786``) of a running
 cluster.
 """
@@ -54,8 +56,9 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
 
 
-def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock]:
-    """The process's copy of the model and the lock held around its inference (loaded once)."""
+def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock | None]:
+    """The process's copy of the model and the lock held around its inference (loaded once; None for
+    tabular models, which predict in each task with the task's own threads)."""
     key = str(ctx.recipe.model_path)
     with _LOAD:
         if key not in _MODELS:
@@ -63,13 +66,17 @@ def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock]
                 import torch
 
                 torch.set_num_threads(threads)
-            _MODELS[key] = (ctx.recipe.load_model(), threading.Lock())
+            _MODELS[key] = (ctx.recipe.load_model(), threading.Lock() if ctx.recipe.family == "torch" else None)
     return _MODELS[key]
 
 
 def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, rows: slice, cols: slice,
-             block_pixels: int = 16384, threads: int | None = None) -> TileResult:
-    """Classify one tile in row strips of at most ``block_pixels`` pixels (the Dask task)."""
+             block_pixels: int = 16384, threads: int | None = None, task_threads: int | None = None) -> TileResult:
+    """Classify one tile in row strips of at most ``block_pixels`` pixels (the Dask task).
+
+    ``threads`` is the torch thread count of the process; ``task_threads`` the threads of a tabular
+    model's call in this task (1 when the worker runs several tasks at once).
+    """
     from cropglobe.mapping import locate
 
     model, lock = _model(ctx, threads)
@@ -77,15 +84,18 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
     strip = max(1, block_pixels // w)
+    rows_per_chunk = source.chunk_rows
+    if rows_per_chunk and strip % rows_per_chunk and rows_per_chunk * w <= 4 * block_pixels:
+        strip = max(rows_per_chunk, strip // rows_per_chunk * rows_per_chunk)  # whole chunks: each decompressed once
     for r0 in range(rows.start, rows.stop, strip):
         rs = slice(r0, min(r0 + strip, rows.stop))
         lon, lat = locate.lonlat(transform, crs, rs, cols)
         dates = used_dates(ctx, lat)  # e.g. not the next year's dates of an 18-month cube
-        refl, clear, scl = source.read(rs, cols, list(ctx.recipe.bands), dates)
+        refl, clear, scl = source.read_raw(rs, cols, ctx.read_bands, dates)  # decoded by the kernels
         t, b, hh, ww = refl.shape
         sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
         c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
-                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock)
+                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock, task_threads)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     return TileResult(rows, cols, classes, conf)
@@ -131,14 +141,17 @@ def map_tiles(client: Any, source: CubeSource, ctx: BlockContext, transform: Any
     info = client.scheduler_info()
     workers = info.get("workers", {})
     threads = max(1, min((w.get("nthreads", 1) for w in workers.values()), default=1))
+    task_threads: int | None = 1  # tabular: every task predicts on one core, side by side with the others
     if len(workers) == 1 and threads == 1:
         threads = os.cpu_count() or 1  # one single-threaded worker: let the model use the machine
+        task_threads = None
     limit = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
     pending = list(windows)[::-1]
 
     def submit() -> Any:
         rows, cols = pending.pop()
-        return client.submit(run_tile, source, ctx, transform, crs, rows, cols, block_pixels, threads, pure=False)
+        return client.submit(run_tile, source, ctx, transform, crs, rows, cols, block_pixels, threads, task_threads,
+                             pure=False)
 
     futures = as_completed([submit() for _ in range(min(limit, len(pending)))])
     for fut in futures:

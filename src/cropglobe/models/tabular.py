@@ -118,15 +118,22 @@ class TabularClassifier:
         self._model = est if self.spec.name == "rf" else est.booster_
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(N, n_classes)``; unseen classes have probability 0."""
+    def predict_proba(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
+        """Class probabilities ``(N, n_classes)``; unseen classes have probability 0.
+
+        Args:
+            X: Features ``(N, F)``.
+            num_threads: LightGBM threads for this call (e.g. 1 when several map tiles predict side by
+                side); None = the model's ``n_jobs``. The random forest always uses its ``n_jobs``.
+        """
         if self._model is None or self.classes_seen is None:
             raise CropGlobeError(f"model {self.spec.name!r} is not fitted; call fit() first")
         X = self._check_x(X)
         if self.spec.name == "rf":
             p = self._model.predict_proba(X)
         else:
-            p = np.asarray(self._model.predict(X))
+            extra = {} if num_threads is None else {"num_threads": int(num_threads)}
+            p = np.asarray(self._model.predict(X, **extra))
             if p.ndim == 1:  # binary objective: probability of the second class
                 p = np.stack([1.0 - p, p], axis=1)
         out = np.zeros((len(X), self.spec.n_classes), dtype=np.float64)
