@@ -65,3 +65,17 @@ def test_raw_integers_without_a_scale_are_refused(sim_cube, tmp_path):
     with pytest.raises(CropGlobeError, match="look like scaled integers; declare the scale"):
         open_cube(store)
     assert open_cube(store, scale=1e-4).source.decoding.scale == 1e-4
+
+
+def test_write_cube_streams_a_dask_backed_cube(tmp_path):
+    """A lazily loaded cube (a STAC fetch) is written chunk by chunk, re-chunked to the store's chunks."""
+    from cropglobe.mapping import simulated_cube
+
+    cube, _ = simulated_cube("BEL", (3, 3), 56, seed=5)  # 168 x 168 px: two 128-px chunks per side
+    lazy = cube.chunk({"time": -1, "band": -1, "y": 64, "x": 64})
+    store = write_cube(lazy, tmp_path / "lazy.zarr")
+    opened = open_cube(store)
+    assert opened.source.chunk_rows == 128 and opened.shape == (168, 168)
+    refl, _, _ = opened.source.read(slice(100, 168), slice(0, 168), ["B4"])
+    want = cube["reflectance"].sel(band=["B4"]).values[:, :, 100:168]
+    np.testing.assert_allclose(refl, want, atol=5.001e-5, equal_nan=True)

@@ -110,11 +110,11 @@ def as_digital_numbers(ds: xr.Dataset) -> xr.Dataset:
                                           ("clear", CLEAR_SCALE, CLEAR_FILL, np.uint8, 254)):
         if name not in ds or not np.issubdtype(ds[name].dtype, np.floating):
             continue
-        x = ds[name].values
-        raw = np.where(np.isnan(x), fill, np.clip(np.round(np.nan_to_num(x) / scale), 0, top)).astype(dtype)
-        var = xr.Variable(ds[name].dims, raw, {**ds[name].attrs, "scale_factor": scale})
-        var.encoding = {"_FillValue": fill}
-        out[name] = var
+        x = ds[name]  # lazy for a Dask-backed cube (written chunk by chunk)
+        raw = xr.where(x.isnull(), fill, (x.fillna(0) / scale).round().clip(0, top)).astype(dtype)
+        raw.attrs = {**x.attrs, "scale_factor": scale}
+        raw.encoding = {"_FillValue": fill}
+        out[name] = raw
     return out
 
 
@@ -142,10 +142,13 @@ def write_cube(ds: xr.Dataset, path: str | os.PathLike, dn: bool = True) -> Path
             ds = ds.copy()
             for v in ds.data_vars:
                 if set(ds[v].dims) >= {"y", "x"}:
+                    chunks = tuple(min(ds.sizes[d], CHUNK) if d in ("y", "x") else 1 if d == "band" else ds.sizes[d]
+                                   for d in ds[v].dims)
+                    if ds[v].chunks is not None:  # Dask-backed (a STAC fetch): one Dask chunk per Zarr chunk
+                        ds[v] = ds[v].chunk(dict(zip(ds[v].dims, chunks, strict=True)))
                     ds[v].encoding.pop("preferred_chunks", None)
-                    ds[v].encoding["chunks"] = tuple(min(ds.sizes[d], CHUNK) if d in ("y", "x") else
-                                                     1 if d == "band" else ds.sizes[d] for d in ds[v].dims)
-                    ds[v].encoding["compressor"] = Blosc("lz4", 5, Blosc.SHUFFLE)
+                    ds[v].encoding.pop("chunks", None)
+                    ds[v].encoding.update(chunks=chunks, compressor=Blosc("lz4", 5, Blosc.SHUFFLE))
             ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
     return path
 
