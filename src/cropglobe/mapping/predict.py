@@ -1,16 +1,20 @@
 """Per-pixel prediction of one block: clear-sky mask -> composite -> feature family -> model.
 
-Map features must match training features exactly, so every step uses the training kernels of
-:mod:`cropglobe.composite` / :mod:`cropglobe.gapfill` with the recipe's settings: the clear-sky
-test (``clear`` score and/or ``scl`` codes, :data:`cropglobe.composite.SCL_KEEP`), the hemisphere
-alignment of :func:`cropglobe.season.sample_shifts`, 5-day medians and linear gap filling; then the
-season window and the feature family's ``fn``. Raster strips come time-major ``(time, band, P)``,
-so the block runs the time-major forms of those kernels
-(:func:`cropglobe.gapfill.bin_median_time_major`, :func:`cropglobe.gapfill.fill_gaps_time_major`)
-and transposes only the 73-bin composite, not the observations; no per-pixel ids, strings or
-SampleSet validation are built. :func:`window_block` composites only the season window (plus a margin
-of bins; pixels whose gaps reach past it fall back to the full year). :func:`reference_composite` runs the same block through
-:func:`cropglobe.composite.composite` (tests check both give the same composite).
+Map features must match training features exactly, so every step applies the training rules
+with the recipe's settings: the clear-sky test (``clear`` score and/or ``scl`` codes,
+:data:`cropglobe.composite.SCL_KEEP`), the hemisphere alignment of
+:func:`cropglobe.season.sample_shifts`, 5-day medians and linear gap filling; then the season
+window and the feature family's ``fn``. Raster strips come time-major ``(time, band, P)`` with the
+cube's *raw* values (``ctx.decoding`` turns them into reflectance): :func:`window_block` runs the
+compiled kernels of :mod:`cropglobe.mapping.kernels` (the float32 arithmetic of
+:mod:`cropglobe.gapfill`, bit for bit) on the season window plus a margin of bins; pixels whose gaps
+reach past it go through :func:`composite_block` (the time-major numpy kernels of
+:mod:`cropglobe.gapfill` over the full year). No per-pixel ids, strings or SampleSet validation are
+built. :func:`reference_composite` runs the same block through :func:`cropglobe.composite.composite`
+(tests check all three agree). Only the bands the feature family reads are read
+(``ctx.read_bands``, e.g. 6 of 10 for harmonic features); the clear-sky rule's "some band observed"
+then looks at those bands (Sentinel-2 observations are all bands or none, so this changes nothing
+on real scenes).
 
 A PRE-COMPOSITED cube (``bin_days`` along time, e.g. an Earth Engine 5-day median export) skips the
 medians and gap filling: its steps are re-gridded onto the aligned bins with the linear
