@@ -60,9 +60,9 @@ def _tiled(ds, repeat: int):
     step = float(ds["x"].values[1] - ds["x"].values[0])
     data = {v: (ds[v].dims, np.tile(ds[v].values, (1,) * (ds[v].ndim - 2) + (repeat, repeat)), ds[v].attrs)
             for v in ds.data_vars}
-    out = xr.Dataset(data, coords={"time": ds["time"].values, "band": ds["band"].values,
-                                   "y": ds["y"].values[0] - step * np.arange(h * repeat),
-                                   "x": ds["x"].values[0] + step * np.arange(w * repeat)}, attrs=ds.attrs)
+    coords = {k: c.variable for k, c in ds.coords.items() if not {"y", "x"} & set(c.dims) and k != "spatial_ref"}
+    coords.update(y=ds["y"].values[0] - step * np.arange(h * repeat), x=ds["x"].values[0] + step * np.arange(w * repeat))
+    out = xr.Dataset(data, coords=coords, attrs=ds.attrs)
     return out.rio.write_crs(ds.rio.crs).rio.write_transform()
 
 
@@ -87,15 +87,12 @@ def _precomposited(cube, path: Path, repeat: int = 1):
     start, days = season.axis(5)
     dates = np.datetime64("2023-01-01") + (start - 1).astype("timedelta64[D]")
     dn = np.where(np.isnan(values), 0, np.round(values * 10000)).astype(np.uint16).reshape(-1, b, h, w)
-    dn = np.tile(dn, (1, 1, repeat, repeat))
-    step = float(cube["x"].values[1] - cube["x"].values[0])
     comp = xr.Dataset({"reflectance": (("time", "band", "y", "x"), dn)},
                       coords={"time": dates.astype("datetime64[ns]"), "bin_days": ("time", days),
-                              "band": cube["band"].values, "y": cube["y"].values[0] - step * np.arange(h * repeat),
-                              "x": cube["x"].values[0] + step * np.arange(w * repeat)},
+                              "band": cube["band"].values, "y": cube["y"].values, "x": cube["x"].values},
                       attrs={**cube.attrs, "description": "SIMULATED 5-day median composite cube"})
     comp = comp.rio.write_crs(cube.rio.crs).rio.write_transform()
-    return write_cube(comp, path)
+    return write_cube(_tiled(comp, repeat), path)
 
 
 def _bare(cell: Path, store: Path, repeats: int, **scale) -> tuple[float, int, float, float]:

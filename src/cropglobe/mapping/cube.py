@@ -65,25 +65,23 @@ class Decoding:
 
     def reflectance(self, raw: np.ndarray) -> np.ndarray:
         """Decoded float32 reflectance (NaN where missing), in the kernels' float32 arithmetic."""
-        x = raw.astype(np.float32)  # always a copy: callers may modify it
-        if not np.isnan(self.nodata):
-            x[x == np.float32(self.nodata)] = np.nan
-        if self.scale != 1.0:
-            x *= np.float32(self.scale)
-        if self.offset != 0.0:
-            x += np.float32(self.offset)
-        return x
+        return _decode(raw, self.nodata, self.scale, self.offset)
 
     def clear(self, raw: np.ndarray | None) -> np.ndarray | None:
         """Decoded float32 clear score (NaN where missing), or None."""
-        if raw is None:
-            return None
-        x = raw.astype(np.float32)
-        if not np.isnan(self.clear_fill):
-            x[x == np.float32(self.clear_fill)] = np.nan
-        if self.clear_scale != 1.0:
-            x *= np.float32(self.clear_scale)
-        return x
+        return None if raw is None else _decode(raw, self.clear_fill, self.clear_scale, 0.0)
+
+
+def _decode(raw: np.ndarray, fill: float, scale: float, offset: float) -> np.ndarray:
+    """``raw * scale + offset`` in float32, NaN where ``raw == fill``; always a copy (callers may modify it)."""
+    x = raw.astype(np.float32)
+    if not np.isnan(fill):
+        x[x == np.float32(fill)] = np.nan
+    if scale != 1.0:
+        x *= np.float32(scale)
+    if offset != 0.0:
+        x += np.float32(offset)
+    return x
 
 
 def _cf(attrs: dict[str, Any], key: str) -> float | None:
@@ -149,11 +147,9 @@ class CubeSource:
     @property
     def chunk_rows(self) -> int | None:
         """Rows per storage chunk of the reflectance (Zarr/NetCDF chunking), or None when unchunked/unknown."""
-        enc = self.open()["reflectance"].encoding
-        chunks = enc.get("chunks") or enc.get("chunksizes")
-        if not chunks:
-            return None
-        return int(chunks[list(self.open()["reflectance"].dims).index("y")])
+        refl = self.open()["reflectance"]
+        chunks = refl.encoding.get("chunks") or refl.encoding.get("chunksizes")
+        return int(chunks[refl.dims.index("y")]) if chunks else None
 
     def _band_index(self, band: str) -> int:
         return [str(b) for b in self.open()["band"].values].index(band)
@@ -207,10 +203,11 @@ def _decoding(source: CubeSource) -> Decoding:
     scale = source.scale if source.scale is not None else file_scale
     nodata = source.nodata if source.nodata is not None else file_fill
     clear_attrs = ds["clear"].attrs if "clear" in ds else {}
+    clear_fill = _cf(clear_attrs, "_FillValue")
     return Decoding(scale=1.0 if scale is None else float(scale), offset=_cf(attrs, "add_offset") or 0.0,
                     nodata=float("nan") if nodata is None else float(nodata),
                     clear_scale=_cf(clear_attrs, "scale_factor") or 1.0,
-                    clear_fill=float("nan") if _cf(clear_attrs, "_FillValue") is None else _cf(clear_attrs, "_FillValue"))
+                    clear_fill=float("nan") if clear_fill is None else clear_fill)
 
 
 @lru_cache(maxsize=4)

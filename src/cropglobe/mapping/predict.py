@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cropglobe import composite
 from cropglobe.mapping.cube import Decoding
 from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
+_SCL_LUT = np.isin(np.arange(256), composite.SCL_KEEP)  # SCL code -> clear (the kernels' lookup table)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,6 @@ def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
 def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                         ctx: BlockContext) -> xr.Dataset:
     """The block through :func:`cropglobe.composite.composite` itself (slow reference for tests and benchmarks)."""
-    from cropglobe import composite
-
     c = ctx.recipe.composite
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
@@ -140,8 +140,6 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
 
 def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, ctx: BlockContext) -> np.ndarray:
     """(time, P) clear-sky test of a time-major block (:func:`cropglobe.composite.usable`)."""
-    from cropglobe import composite
-
     return composite.usable(refl, clear, scl, float(ctx.recipe.composite["clear_threshold"]))
 
 
@@ -202,7 +200,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         ``(window (count, band, P) float32, n_clear (P,), filled (P,) bool)``; ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
-    from cropglobe import composite, season
+    from cropglobe import season
     from cropglobe.mapping import kernels
 
     start, count = ctx.recipe.window_bins
@@ -218,8 +216,6 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     n, nb = refl.shape[2], refl.shape[1]
     shifts = _shifts(lat, ctx)
-    keep = np.zeros(256, dtype=np.bool_)
-    keep[list(composite.SCL_KEEP)] = True
     none = np.zeros((0, 0), dtype=np.float32)
     f32 = np.float32
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
@@ -233,7 +229,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
             (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
         kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
                             none if clear is None else np.ascontiguousarray(clear[:, cols]),
-                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), keep,
+                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), _SCL_LUT,
                             f32(dec.scale), f32(dec.offset), f32(dec.nodata), f32(dec.clear_scale),
                             f32(dec.clear_fill), f32(c["clear_threshold"]), edges[:-1], edges[1:], w_lo, w_hi, *part)
         if not isinstance(cols, slice):

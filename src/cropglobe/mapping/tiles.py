@@ -3,8 +3,8 @@
 Each tile is one Dask task. The task re-opens the cube from its :class:`~cropglobe.mapping.cube.CubeSource`
 (cached per process), loads the model once per process, and reads the tile in row strips of about
 ``block_pixels`` pixels (rounded to whole storage chunks, up to 4x), so memory is bounded by the
-strip size (time x bands x pixels x 2-4 bytes) and never by the map size. At most ``2 x threads`` tiles are in flight; the caller writes
-each finished tile into the output and drops it.
+strip size (time x bands x pixels x 2-4 bytes) and never by the map size. At most ``2 x threads``
+tiles are in flight; the caller writes each finished tile into the output and drops it.
 
 Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distributed.LocalCluster`
 with one worker and one thread per core: tiles read and composite in parallel (the compiled kernels
@@ -72,7 +72,7 @@ def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock 
 
 def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, rows: slice, cols: slice,
              block_pixels: int = 16384, threads: int | None = None, task_threads: int | None = None) -> TileResult:
-    """Classify one tile in row strips of at most ``block_pixels`` pixels (the Dask task).
+    """Classify one tile in row strips of about ``block_pixels`` pixels, whole storage chunks (the Dask task).
 
     ``threads`` is the torch thread count of the process; ``task_threads`` the threads of a tabular
     model's call in this task (1 when the worker runs several tasks at once).
