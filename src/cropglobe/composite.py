@@ -113,6 +113,7 @@ def composite(
     offsets: Mapping[str, int] | str | os.PathLike | None = None,
     scl_keep: tuple[int, ...] = SCL_KEEP,
     chunk: int = 2048,
+    coverage: str = "drop",
 ) -> xr.Dataset:
     """Composite a SampleSet onto the full-year aligned calendar (median bins + gap filling).
 
@@ -129,21 +130,28 @@ def composite(
         offsets: Per-country shift in days (mapping or YAML file), replacing ``align`` for them.
         scl_keep: Scene-classification codes counted as clear when ``scl`` is present.
         chunk: Pixels per block of the vectorised median.
+        coverage: What to do with samples whose data do not span the aligned season window
+            (multi-year tables, short extractions): ``"drop"`` them (counts per country in
+            ``attrs["dropped_coverage"]``, logged) or raise (``"error"``). See :func:`covers_window`.
 
     Returns:
         A composite SampleSet: integer ``time`` (bin-start aligned day of year), ``bin_days``,
         per-sample coords ``shift_days``, ``n_clear``, ``filled_fraction`` (share of band x bin
         cells filled over the year) and ``filled_fraction_window``; attrs ``season_window``,
-        ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``, ``regridded_from``.
+        ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``,
+        ``dropped_coverage`` and ``dropped_min_clear`` (per-country counts), ``regridded_from``.
 
     Raises:
-        CropGlobeError: For interval <= 0, non-monotonic dates, a window outside the data's dates,
-            no clear observation at all, or when every sample has fewer than ``min_clear``.
+        CropGlobeError: For interval <= 0, non-monotonic dates, a window outside every sample's
+            dates (or any sample's with ``coverage="error"``), no clear observation at all, or when
+            every sample has fewer than ``min_clear``.
     """
     bin_start, bin_days = _season.axis(interval)
     first, last = _season.parse_window(window)
     if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 0:
         raise CropGlobeError(f"min_clear={min_clear!r}: expected a whole number >= 0")
+    if coverage not in ("drop", "error"):
+        raise CropGlobeError(f"coverage={coverage!r}: expected 'drop' or 'error'")
     t = _check_dates(ds)
     if not np.issubdtype(t.dtype, np.datetime64):
         raise CropGlobeError(
@@ -171,10 +179,14 @@ def composite(
     out = np.empty(shape, dtype=np.float32)
     gaps = np.empty((n, bin_start.size), dtype=np.int16)  # bands missing per (sample, bin) before filling
     n_clear = np.zeros(n, dtype=np.int64)
+    covered = np.ones(n, dtype=bool)
+    has_data = ~np.isnan(np.fmax.reduce(refl, axis=1))
+    ends = days + (ds["bin_days"].values.astype(np.int64) - 1).astype("timedelta64[D]") if coarse else days
     for start in np.unique(origin):
         rows = np.flatnonzero(origin == start)
         take = slice(None) if rows.size == n else rows  # a slice avoids copying the whole block
-        _check_window(ds, rows, valid, days, start, first, last, window)
+        covered[take] = covers_window(has_data[take], days, ends, start + (first - 1) * _DAY,
+                                      start + (last - 1) * _DAY, 0 if coarse else int(interval) - 1)
         ok = valid[take]
         if coarse:
             rel = _centres(t, ds) - start.astype(np.float64)  # bin centres, days from the aligned start
@@ -191,18 +203,25 @@ def composite(
         n_clear[take] = (ok & ((rel >= first - 1) & (rel < last))[None, :]).sum(axis=1)
     if not coarse:
         out = gapfill.fill_gaps(out, bin_start.astype(np.float64), gaps=gaps, inplace=True)
-    keep = n_clear >= min_clear
+    countries = ds["country"].values.astype(str)
+    _check_coverage(ds, covered, origin, days, first, last, window, coverage)
+    keep = (n_clear >= min_clear) & covered
     ids = ds["sample_id"].values.astype(str)
     dropped = ids[~keep]
+    by_coverage = _per_country(countries[~covered])
+    by_clear = _per_country(countries[covered & (n_clear < min_clear)])
+    if by_coverage:
+        log.warning("composite: dropped %d of %d samples whose data do not cover the season window %s (%s)",
+                    int((~covered).sum()), n, window, _counts_text(by_coverage))
     if not keep.any():
         raise CropGlobeError(
             f"composite: every one of the {n} samples has fewer than min_clear={min_clear} clear "
             f"observations inside the season window {window} (most: {int(n_clear.max())}); lower "
             "min_clear or clear_threshold, or check the window and alignment"
         )
-    if dropped.size:
-        log.warning("composite: dropped %d of %d samples with fewer than %d clear observations in %s",
-                    dropped.size, n, min_clear, window)
+    if by_clear:
+        log.warning("composite: dropped %d of %d samples with fewer than %d clear observations in %s (%s)",
+                    sum(by_clear.values()), n, min_clear, window, _counts_text(by_clear))
     kept = slice(None) if keep.all() else np.flatnonzero(keep)
     w0, wn = _season.bins_of_window(bin_start, bin_days, window)
     coords: dict[str, Any] = {name: ("sample", ds[name].values[kept]) for name in ds.coords
@@ -216,6 +235,7 @@ def composite(
         "filled_fraction_window": ("sample", (gaps[kept][:, w0:w0 + wn].sum(axis=1) / (nb * wn)).astype(np.float32)),
     })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
+    attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "coverage": coverage})
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)
     return samples.validate(result, where="composite")
 
@@ -238,25 +258,65 @@ def _regrid_coarse(block: np.ndarray, ok: np.ndarray, rel: np.ndarray, start_off
     return values, missing
 
 
-def _check_window(ds: xr.Dataset, rows: np.ndarray, valid: np.ndarray, days: np.ndarray,
-                  start: np.datetime64, first: int, last: int, window: str) -> None:
-    """Raise unless the dates with data for these samples span the aligned season window."""
-    seen = valid[rows].any(axis=0)
+def covers_window(has_data: np.ndarray, starts: np.ndarray, ends: np.ndarray, w0: np.datetime64,
+                  w1: np.datetime64, tolerance_days: int = 0) -> np.ndarray:
+    """Say, per sample, whether its data span the aligned season window ``w0..w1``.
+
+    A sample covers the window when its earliest step with data starts on or before ``w0`` and its
+    latest one ends on or after ``w1`` (``tolerance_days`` earlier/later allowed: one bin minus a
+    day for observations, whose nearest value fills the bin's edge; none for coarse composites,
+    whose steps have a width). Cloudy steps count: missing values *inside* the window are the gap
+    filler's and ``min_clear``'s concern, not coverage.
+
+    Args:
+        has_data: (sample, time) True where some band has a value.
+        starts: Datetime64[D] start of each time step.
+        ends: Datetime64[D] last day of each time step (``starts`` for observations).
+        w0: First day of the window on these samples' aligned calendar.
+        w1: Last day of the window.
+        tolerance_days: Allowed distance of the first/last data from the window's edges.
+
+    Returns:
+        Boolean (sample,) array; samples without any data do not cover.
+    """
+    any_data = has_data.any(axis=1)
+    nt = has_data.shape[1]
+    i0 = np.argmax(has_data, axis=1)
+    i1 = nt - 1 - np.argmax(has_data[:, ::-1], axis=1)
+    tol = np.timedelta64(int(tolerance_days), "D")
+    return any_data & (starts[i0] <= w0 + tol) & (ends[i1] >= w1 - tol)
+
+
+def _check_coverage(ds: xr.Dataset, covered: np.ndarray, origin: np.ndarray, days: np.ndarray, first: int,
+                    last: int, window: str, coverage: str) -> None:
+    """Raise when no sample (or, with ``coverage="error"``, some sample) covers the window."""
+    if covered.all() or (coverage == "drop" and covered.any()):
+        return
+    rows = np.flatnonzero(~covered)
+    start = origin[rows[0]]
+    group = rows[origin[rows] == start]
     w0 = start + (first - 1) * _DAY
     w1 = start + (last - 1) * _DAY
-    if not seen.any():
-        return  # these samples have no clear observation: dropped by min_clear
-    d0, d1 = days[seen][0], days[seen][-1]
-    if d0 > w0 or d1 < w1:
-        countries = ", ".join(sorted(set(ds["country"].values[rows].astype(str))))
-        years = ", ".join(str(y) for y in sorted(set(ds["year"].values[rows].tolist())))
-        shift = int((start - np.datetime64(f"{str(start)[:4]}-01-01")).astype(int))
-        raise CropGlobeError(
-            f"composite: season window {window} lies outside the data's dates for {countries} (year {years}): "
-            f"on their aligned calendar it spans {w0}..{w1} but the observations cover {d0}..{d1}; expected "
-            "observations covering the whole window (a window shifted across the year boundary, "
-            f"here by {shift} days, needs dates from the next calendar year)"
-        )
+    countries = _counts_text(_per_country(ds["country"].values.astype(str)[rows]))
+    years = ", ".join(str(y) for y in sorted(set(ds["year"].values[group].tolist())))
+    shift = int((start - np.datetime64(f"{str(start)[:4]}-01-01")).astype(int))
+    which = "every sample" if not covered.any() else f"{rows.size} of {covered.size} samples"
+    raise CropGlobeError(
+        f"composite: season window {window} lies outside the data's dates for {which} ({countries}): "
+        f"for year {years} the aligned window spans {w0}..{w1} but the data cover {days[0]}..{days[-1]} at most; "
+        "expected data covering the whole window (a window shifted across the year boundary, "
+        f"here by {shift} days, needs dates from the next calendar year)"
+        + ("; use coverage='drop' to drop such samples" if coverage == "error" and covered.any() else "")
+    )
+
+
+def _per_country(countries: np.ndarray) -> dict[str, int]:
+    names, counts = np.unique(countries, return_counts=True)
+    return {str(k): int(v) for k, v in zip(names, counts, strict=True)}
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def _attrs(ds: xr.Dataset, interval: int, window: str, alignment: str, threshold: float, min_clear: int,

@@ -57,7 +57,11 @@ class CompositeSpec(_Strict):
     window: str = "05-01:11-30"
     align: str | int = "hemisphere"
     clear_threshold: float = Field(0.75, ge=0, le=1)
+    min_clear: int = Field(3, ge=0, description="drop samples with fewer usable steps in the window")
     offsets: dict[str, int] | None = None
+    coverage: Literal["drop", "error"] = Field(
+        "drop", description="samples whose data do not span the season window: drop them (counted per "
+                            "country) or stop with an error")
 
 
 class CellSpec(_Strict):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cropglobe import samples, taxonomy
+from cropglobe import composite, samples, season, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.config import CellSpec, ExperimentSpec
 
@@ -47,33 +47,62 @@ def source_groups(sources: list[str]) -> list[list[str]]:
     return [[c.strip().upper() for c in s.split("+") if c.strip()] for s in sources]
 
 
-def load_data(spec: ExperimentSpec) -> tuple[xr.Dataset, str]:
-    """Load the SampleSet named by the spec (or simulate it) and describe where it came from."""
+def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
+    """Load the SampleSets named by the spec (or simulate one), each as it is on disk.
+
+    Every ``data.path`` entry (and ``test_path``, marked with an ``is_test`` coordinate) stays a
+    separate part so that each can be composited onto the common aligned axis before they are
+    joined: sets with different time steps (observations, dekadal, monthly) mix in one study.
+
+    Returns:
+        The parts and a description of where the data came from (SIMULATED DATA says so).
+    """
     if spec.data.simulate is not None:
         from cropglobe import simulate
 
         sim = spec.data.simulate
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
-        return ds, f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
+        return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
     paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
     parts = [samples.load(p) for p in paths]
-    ds = parts[0] if len(parts) == 1 else samples.concat(parts)
-    label = f"{', '.join(paths)} ({ds.attrs.get('source') or ds.attrs.get('sensor')})"
+    label = "; ".join(f"{p} ({d.attrs.get('source') or d.attrs.get('sensor')})" for p, d in zip(paths, parts, strict=True))
     if spec.data.test_path is not None:
         test = samples.load(spec.data.test_path)
         test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
-        ds = samples.concat([ds.assign_coords(is_test=("sample", np.zeros(ds.sizes["sample"], bool))),
-                             test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool)))])
+        parts = [d.assign_coords(is_test=("sample", np.zeros(d.sizes["sample"], bool))) for d in parts]
+        parts.append(test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool))))
         label += f" + test set {spec.data.test_path}"
-    if ds.attrs.get("simulated"):
+    if any(d.attrs.get("simulated") for d in parts):
         label = f"SIMULATED DATA: {label}"
-    return ds, label
+    return parts, label
+
+
+def composite_parts(parts: list[xr.Dataset], spec: ExperimentSpec) -> tuple[xr.Dataset, tuple[int, int], float]:
+    """Composite every part onto the same aligned axis, then join them along ``sample``.
+
+    With ``composite: null`` the parts must already share one composite axis. The joined set's
+    ``attrs["dropped_coverage"]`` / ``["dropped_min_clear"]`` sum the per-country drops of all parts.
+    """
+    if spec.composite is None:
+        ds = parts[0] if len(parts) == 1 else samples.concat(parts)
+        return composite_data(ds, spec)
+    done = [composite_data(part, spec)[0] for part in parts]
+    full = done[0] if len(done) == 1 else samples.concat(done)
+    for key in ("dropped_coverage", "dropped_min_clear"):
+        total: dict[str, int] = {}
+        for part in done:
+            for iso, n in (part.attrs.get(key) or {}).items():
+                total[iso] = total.get(iso, 0) + int(n)
+        full.attrs[key] = total
+    full.attrs["dropped_samples"] = sum(int(d.attrs.get("dropped_samples", 0)) for d in done)
+    if len(done) > 1:
+        full.attrs["regridded_from"] = "; ".join(sorted({d.attrs.get("regridded_from") or "observations"
+                                                        for d in done}))
+    return full, season.window_bins(full), float(spec.composite.interval)
 
 
 def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tuple[int, int], float]:
     """Composite observation-level data (or re-grid coarse composites) and locate the season window."""
-    from cropglobe import composite, season
-
     if spec.composite is None:
         if ds.attrs.get("time_kind") != "composite":
             raise CropGlobeError("config: composite is null but the data are observation-level; add a composite block")
@@ -92,7 +121,8 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
         return ds, window, bin_days
     c = spec.composite
     full = composite.composite(ds, interval=c.interval, window=c.window, align=c.align,
-                               clear_threshold=c.clear_threshold, offsets=c.offsets)
+                               clear_threshold=c.clear_threshold, min_clear=c.min_clear, offsets=c.offsets,
+                               coverage=c.coverage)
     return full, season.window_bins(full), float(c.interval)
 
 
@@ -124,8 +154,8 @@ def check_cells(cells: list[CellSpec]) -> None:
 def prepare(spec: ExperimentSpec) -> Prepared:
     """Load, check and composite the data of a spec; every input error is raised here."""
     check_cells(spec.cell_list())
-    ds, description = load_data(spec)
-    present = set(np.unique(ds["country"].values.astype(str)))
+    parts, description = load_parts(spec)
+    present = {str(c) for d in parts for c in np.unique(d["country"].values.astype(str))}
     groups = source_groups(spec.sources)
     for group in groups:
         for iso in group:
@@ -139,12 +169,20 @@ def prepare(spec: ExperimentSpec) -> Prepared:
         if iso not in present:
             raise CropGlobeError(f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})")
     remaps = spec.remap_table()
-    full, window, bin_days = composite_data(ds, spec)
+    full, window, bin_days = composite_parts(parts, spec)
     kept = set(np.unique(full["country"].values.astype(str)))
+    cover = full.attrs.get("dropped_coverage") or {}
+    few = full.attrs.get("dropped_min_clear") or {}
     for iso in sorted(pooled | set(targets)):
         if iso not in kept:
-            raise CropGlobeError(f"config: country {iso} has no samples left after compositing "
-                                 "(too few clear observations); it cannot be a source or target")
+            raise CropGlobeError(
+                f"config: country {iso} has no samples left after compositing ({cover.get(iso, 0)} dropped "
+                f"because their data do not cover the season window, {few.get(iso, 0)} with too few clear "
+                "observations); it cannot be a source or target: check the composite window and the data's dates")
+    if cover or few:
+        description += "; dropped before training: " + ", ".join(
+            f"{iso} {cover.get(iso, 0)} not covering the window + {few.get(iso, 0)} too few clear observations"
+            for iso in sorted(set(cover) | set(few)))
     for iso in targets:
         labels = full["label"].values[full["country"].values == iso]
         keep = taxonomy.remap_for(iso, remaps)
@@ -153,4 +191,4 @@ def prepare(spec: ExperimentSpec) -> Prepared:
         if labels.size == 0:
             raise CropGlobeError(f"config: target {iso} is empty")
     return Prepared(full, window, bin_days, groups, targets, remaps, description,
-                    bool(ds.attrs.get("simulated")))
+                    any(bool(d.attrs.get("simulated")) for d in parts))
