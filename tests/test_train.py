@@ -25,7 +25,9 @@ def _settings(**kw) -> train.TrainSettings:
 
 def test_fit_learns_and_keeps_best_checkpoint(tmp_path):
     x, y = _toy()
-    clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=8), window=(5, 20), bin_days=5)
+    # float32: validation and prediction then run the same arithmetic (bf16 validation may differ slightly)
+    clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=8, precision="32-true"), window=(5, 20),
+                                bin_days=5)
     clf.fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path)
     pred = clf.predict_proba(x[120:, :, 5:25]).argmax(1)
     assert (pred == y[120:]).mean() > 0.6
@@ -74,3 +76,27 @@ def test_deterministic_and_resume_identical(tmp_path):
     for pa, pd_ in zip(_weights(a), _weights(d)):
         torch.testing.assert_close(pa, pd_, rtol=0, atol=0)
     assert d.fit_info == a.fit_info
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    assert train.resolve_precision("32-true") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: True)
+    assert train.resolve_precision("auto", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: False)
+    assert train.resolve_precision("auto", "cpu") == "32-true"
+    with pytest.raises(ValueError, match="precision='fp8'"):
+        train.resolve_precision("fp8")
+
+
+def test_bf16_and_float32_training_reach_the_same_score(tmp_path):
+    x, y = _toy(240, seed=3)
+    scores = {}
+    for precision in ("bf16-mixed", "32-true"):
+        clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=6, precision=precision),
+                                    window=(5, 20), bin_days=5)
+        clf.fit(x[:160], y[:160], x[160:], y[160:], ckpt_dir=tmp_path / precision)
+        assert clf.fit_info["precision"] == precision
+        scores[precision] = metrics.macro_f1(y[160:], clf.predict_proba(x[160:, :, 5:25]).argmax(1))
+    assert scores["32-true"] > 0.6
+    assert abs(scores["bf16-mixed"] - scores["32-true"]) < 0.1

@@ -57,8 +57,43 @@ class TrainSettings:
     accelerator: str = "auto"
     devices: Any = "auto"
     strategy: str = "auto"
+    precision: str = "auto"
     progress: bool = True
     callbacks: list[Any] = field(default_factory=list)
+
+
+#: Lightning precision settings accepted by :class:`TrainSettings` (``"auto"`` picks one of them).
+PRECISIONS = ("auto", "bf16-mixed", "16-mixed", "32-true")
+
+
+def _cpu_has_bf16() -> bool:
+    """True when the CPU has bfloat16 matrix or vector units (AMX-BF16 or AVX512-BF16, Linux flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str = "auto", accelerator: str = "auto") -> str:
+    """Turn a precision setting into the Lightning ``precision`` a run uses.
+
+    ``"auto"`` is ``"bf16-mixed"`` (bfloat16 autocast, float32 weights and optimiser state) where
+    the hardware runs bfloat16 well — a CUDA GPU that supports it, or a CPU with AMX-BF16 /
+    AVX512-BF16 units (about 3x the float32 throughput of CropNet here) — and ``"32-true"``
+    otherwise. Other values are returned unchanged.
+
+    Raises:
+        ValueError: For a value outside :data:`PRECISIONS`.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    if gpu:
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
+    return "bf16-mixed" if _cpu_has_bf16() else "32-true"
 
 
 class ArrayPairs(Dataset):
@@ -191,9 +226,10 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
         resume: Continue from ``ckpt_dir/last.ckpt`` when it exists.
 
     Returns:
-        ``{"best_epoch", "best_val_macro_f1", "epochs"}``.
+        ``{"best_epoch", "best_val_macro_f1", "epochs", "precision"}`` (the Lightning precision used).
     """
     ckpt_dir = Path(ckpt_dir)
+    precision = resolve_precision(settings.precision, settings.accelerator)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     module = CropClassifierModule(net, class_weights(y, n_classes), settings.lr, settings.weight_decay,
                                   settings.seed, window, bin_days, flatten, augment)
@@ -209,7 +245,7 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
                                                  every_n_epochs=1, enable_version_counter=False)
     trainer = L.Trainer(
         max_epochs=settings.epochs, accelerator=settings.accelerator, devices=settings.devices,
-        strategy=settings.strategy, callbacks=[best, latest, *settings.callbacks], logger=False,
+        strategy=settings.strategy, precision=precision, callbacks=[best, latest, *settings.callbacks], logger=False,
         enable_progress_bar=settings.progress, enable_model_summary=False, deterministic="warn",
         num_sanity_val_steps=0, default_root_dir=ckpt_dir,
     )
@@ -221,7 +257,7 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
     net.eval()
     return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(best.best_model_score),
-            "epochs": settings.epochs}
+            "epochs": settings.epochs, "precision": precision}
 
 
 @torch.inference_mode()

@@ -91,6 +91,8 @@ class TrainSpec(_Strict):
     accelerator: str = "auto"
     devices: Any = "auto"
     strategy: str = "auto"
+    precision: Literal["auto", "bf16-mixed", "16-mixed", "32-true"] = Field(
+        "auto", description="Lightning precision; auto = bf16-mixed where the CPU/GPU runs bfloat16 well")
 
 
 class ExperimentSpec(_Strict):

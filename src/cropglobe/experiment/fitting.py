@@ -36,7 +36,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
         t = spec.train
         settings = TrainSettings(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
                                  seed=seed, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
-                                 progress=progress, callbacks=list(callbacks))
+                                 precision=t.precision, progress=progress, callbacks=list(callbacks))
         if cell.feature in MEDIAN_FAMILIES:
             full = cache.full_series()
             flatten = cell.feature == "median1d"
@@ -87,11 +87,13 @@ def _bands(prepared: Prepared) -> list[str]:
 def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec) -> Path:
     """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
 
-    It records the model file, feature family and options, the compositing settings, the season
-    window bins, the band order and the class names.
+    It records the model file, feature family and options (as the family records them, e.g. with
+    the sha256 of Presto's weights), the compositing settings, the season window bins, the band
+    order and the class names.
     """
     import json
 
+    from cropglobe import features
     from cropglobe.atomic import write_text
 
     attrs = prepared.full.attrs
@@ -99,7 +101,7 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
         "model_file": "model",
         "model": cell.model,
         "feature": cell.feature,
-        "feature_options": spec.feature_options.get(cell.feature, {}),
+        "feature_options": features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
         "flatten": cell.feature == "median1d",
         "bands": _bands(prepared),
         "classes": list(taxonomy.CLASSES),
