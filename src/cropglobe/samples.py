@@ -34,7 +34,7 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe import geography, taxonomy
-from cropglobe.atomic import atomic_path
+from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
 from cropglobe.errors import CropGlobeError
 
 DIMS = ("sample", "band", "time")
@@ -240,25 +240,43 @@ def _check_range(ds: xr.Dataset, band_names: list[str], where: str) -> None:
             )
 
 
-def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+def save(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Validate and write a SampleSet to a Zarr store atomically.
 
     Args:
         ds: The SampleSet.
-        path: Destination folder (``*.zarr`` by convention); an existing store is replaced.
+        path: Destination folder (``*.zarr`` by convention); a previous cropglobe store there is
+            replaced once the new one is complete.
+        overwrite: Also replace a file or folder at ``path`` that is not a cropglobe store.
 
     Returns:
         The path written.
+
+    Raises:
+        CropGlobeError: When ``path`` holds something else and ``overwrite`` is not set.
     """
+    check_output(path, overwrite)
     validate(ds, where=str(path))
-    return write_zarr(ds, path, encoding=_chunking(ds))
+    return write_zarr(ds, path, encoding=_chunking(ds), overwrite=overwrite)
 
 
-def write_zarr(ds: xr.Dataset, path: str | os.PathLike, encoding: dict | None = None) -> Path:
+def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
+    """Fail early unless ``path`` is new, empty, a previous cropglobe Zarr store, or ``overwrite`` is set.
+
+    Raises:
+        CropGlobeError: Naming the path and the ``--overwrite`` way out.
+    """
+    check_replaceable(path, "cropglobe Zarr store", is_cropglobe_zarr, overwrite)
+
+
+def write_zarr(ds: xr.Dataset, path: str | os.PathLike, encoding: dict | None = None,
+               overwrite: bool = False) -> Path:
     """Write any dataset as a Zarr v2 store atomically (strings as fixed-width text, tuples as lists).
 
-    This is the writer behind :func:`save`; it does not validate (feature tables use it too).
+    This is the writer behind :func:`save`; it does not validate (feature tables use it too). It
+    refuses to replace anything but a previous cropglobe store unless ``overwrite`` is set.
     """
+    check_output(path, overwrite)
     out = ds.copy()
     for name in list(out.coords) + list(out.data_vars):
         if out[name].dtype == object or out[name].dtype.kind == "U":

@@ -21,14 +21,19 @@ def register(app: typer.Typer) -> None:
         offsets: Annotated[Path | None, typer.Option(help="YAML {ISO3: days}: per-country shifts replacing --align for them.")] = None,
         clear_threshold: Annotated[float, typer.Option(help="Minimum clear-sky score of a usable observation.")] = 0.75,
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
+        coverage: Annotated[str, typer.Option(help="Samples whose data do not span the window: 'drop' (counted per "
+                                                   "country) or 'error'.")] = "drop",
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
     ) -> None:
         """Median-composite observations into fixed bins, fill gaps, align hemispheres (full year kept)."""
         from cropglobe import composite, samples
 
+        samples.check_output(out, overwrite)
         ds = samples.load(src)
         result = composite.composite(ds, interval=interval, window=window, align=align,
-                                     clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets)
-        samples.save(result, out)
+                                     clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
+                                     coverage=coverage)
+        samples.save(result, out, overwrite=overwrite)
         start, count = composite.window_bins(result)
         attrs = result.attrs
         tag = " (SIMULATED DATA)" if attrs.get("simulated") else ""
@@ -37,6 +42,12 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"alignment: {attrs['alignment']}")
         if attrs.get("regridded_from"):
             typer.echo(f"re-gridded from {attrs['regridded_from']}")
-        typer.echo(f"dropped {attrs['dropped_samples']} samples with fewer than {min_clear} clear observations "
-                   f"in the window; mean filled fraction {float(result['filled_fraction'].mean()):.3f}")
+        for key, why in (("dropped_coverage", "whose data do not cover the window"),
+                         ("dropped_min_clear", f"with fewer than {min_clear} clear observations in the window")):
+            counts = attrs.get(key) or {}
+            if counts:
+                per = ", ".join(f"{k} {v}" for k, v in counts.items())
+                typer.echo(f"dropped {sum(counts.values())} samples {why} ({per})")
+        typer.echo(f"dropped {attrs['dropped_samples']} samples in all, kept {result.sizes['sample']}; mean filled fraction "
+                   f"{float(result['filled_fraction'].mean()):.3f}")
         typer.echo(f"wrote {out}")

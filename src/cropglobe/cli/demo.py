@@ -3,55 +3,108 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-DEMO_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo" / "demo.yaml"
+#: Marker file of a demo output folder: a folder holding it may be replaced part by part.
+DEMO_MARKER = ".cropglobe-demo"
+#: The demo specs shipped inside the package (``cropglobe/data/configs/demo``).
+PACKAGED = ("demo", "tiny")
+
+
+def packaged_config(name: str) -> Path:
+    """Path of a demo spec shipped with the package (works from a wheel as well as a checkout)."""
+    return Path(str(resources.files("cropglobe") / "data" / "configs" / "demo" / f"{name}.yaml"))
+
+
+def resolve_config(config: str) -> Path:
+    """A packaged spec name (``demo``, ``tiny``) or a path to an experiment YAML."""
+    return packaged_config(config) if config in PACKAGED else Path(config)
+
+
+def load_demo_spec(config: str, composite_path: Path, epochs: int | None) -> Any:  # noqa: ANN401 - ExperimentSpec
+    """Read and validate the demo spec with its data pointed at the demo's composite (before any work).
+
+    Raises:
+        CropGlobeError: For an unreadable or invalid spec.
+    """
+    import yaml
+
+    from cropglobe import experiment
+    from cropglobe.errors import CropGlobeError
+
+    path = resolve_config(config)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CropGlobeError(f"--config {path}: cannot read the demo spec ({err.strerror}); expected an "
+                             f"experiment YAML or one of {', '.join(PACKAGED)}") from None
+    except yaml.YAMLError as err:
+        raise CropGlobeError(f"--config {path}: not valid YAML ({err})") from None
+    if not isinstance(raw, dict):
+        raise CropGlobeError(f"--config {path}: expected a mapping at the top level")
+    raw["data"] = {"path": str(composite_path)}
+    raw["composite"] = None
+    if epochs is not None:
+        raw.setdefault("train", {})["epochs"] = epochs
+    return experiment.parse_spec(raw, where=str(path))
+
+
+def check_demo_folder(out: Path, overwrite: bool) -> None:
+    """Refuse a non-empty ``--out`` that is not a previous demo folder (unless ``overwrite``)."""
+    from cropglobe.atomic import check_replaceable
+
+    check_replaceable(out, "cropglobe demo folder", lambda p: p.is_dir() and (p / DEMO_MARKER).is_file(), overwrite)
+    if out.exists() and not out.is_dir():
+        from cropglobe.errors import CropGlobeError
+
+        raise CropGlobeError(f"--out {out}: is a file; the demo writes a folder there: choose another path")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``demo`` command."""
 
-    @app.command("demo")
+    @app.command("demo", epilog="Examples:\n\n  cropglobe demo --out demo-output\n\n"
+                                "  cropglobe demo --config tiny -n 20 --epochs 2 --out /tmp/quick-demo")
     def demo_cmd(
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo-output"),
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (a new folder or a previous demo's).")] = Path("demo-output"),
         samples_per_class: Annotated[int, typer.Option("--samples-per-class", "-n")] = 80,
         seed: Annotated[int, typer.Option()] = 0,
-        config: Annotated[Path, typer.Option(help="Demo experiment spec.")] = DEMO_CONFIG,
+        config: Annotated[str, typer.Option(help="Experiment spec: 'demo' or 'tiny' (shipped with cropglobe) or a YAML path.")] = "demo",
         epochs: Annotated[int | None, typer.Option(help="Override the spec's epochs.")] = None,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Use --out even if it holds other files.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     ) -> None:
         """Offline demo (SIMULATED DATA): simulate 8 countries, composite, train on FRA, evaluate, report, map."""
-        import shutil
-
-        import yaml
         from rich.console import Console
 
         from cropglobe import composite, experiment, samples, simulate, summary
+        from cropglobe.atomic import atomic_path
         from cropglobe.cli.transfer import print_results
+        from cropglobe.experiment.lock import run_lock
 
+        spec = load_demo_spec(config, out / "composite.zarr", epochs)  # a bad spec fails before any work
+        check_demo_folder(out, overwrite)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / DEMO_MARKER).write_text("written by cropglobe demo\n", encoding="utf-8")
         console = Console()
         t0 = time.perf_counter()
         console.rule("1/5 simulate (SIMULATED DATA)")
         obs = simulate.simulate(samples_per_class=samples_per_class, seed=seed)
-        samples.save(obs, out / "observations.zarr")
+        samples.save(obs, out / "observations.zarr", overwrite=overwrite)
         summary.render(summary.summarize(obs), title=f"{out / 'observations.zarr'} (simulated)")
         console.rule("2/5 composite: 5-day medians, gaps filled, May-Nov window, hemispheres aligned")
         comp = composite.composite(obs, interval=5, window="05-01:11-30", align="hemisphere")
-        samples.save(comp, out / "composite.zarr")
+        samples.save(comp, out / "composite.zarr", overwrite=overwrite)
         console.print(f"{comp.sizes['sample']} samples x {comp.sizes['band']} bands x {comp.sizes['time']} bins; "
                       f"dropped {comp.attrs.get('dropped_samples', 0)} with too few clear observations")
         console.rule("3/5 train on FRA, evaluate on the other 7 countries")
-        raw = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-        raw["data"] = {"path": str(out / "composite.zarr")}
-        if epochs is not None:
-            raw["train"]["epochs"] = epochs
-        spec = experiment.parse_spec(raw, where=str(config))
         run_dir = out / "run"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        results = experiment.run(spec, run_dir, progress=False)
+        with run_lock(out), atomic_path(run_dir) as tmp_run:  # the previous run stays until this one is complete
+            results = experiment.run(spec, tmp_run, progress=not quiet)
         console.rule("4/5 report")
         print_results(results, run_dir, simulated=True)
         console.rule("5/5 map a simulated BEL region without labels (SIMULATED DATA)")

@@ -19,13 +19,15 @@ def register(app: typer.Typer) -> None:
         points: Annotated[Path, typer.Option("--points", "-p", help="CSV with sample_id, lon, lat, country, year, label.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet.")],
         keep_uncovered: Annotated[bool, typer.Option("--keep-uncovered", help="Keep points without any valid EMIT pixel (all NaN).")] = False,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
     ) -> None:
         """Orthorectify granules through their GLT and sample good-band reflectance at the points."""
         from cropglobe import samples
         from cropglobe.emit import sample_points
 
+        samples.check_output(out, overwrite)
         ds = sample_points(granules, points, drop_uncovered=not keep_uncovered)
-        samples.save(ds, out)
+        samples.save(ds, out, overwrite=overwrite)
         typer.echo(f"wrote {out}: {ds.sizes['sample']} samples x {ds.sizes['band']} good bands x "
                    f"{ds.sizes['time']} acquisitions")
         for note in ds.attrs["history"][1:]:

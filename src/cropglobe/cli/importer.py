@@ -11,6 +11,7 @@ import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release,
                          no_args_is_help=True)
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet (written atomically).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")]
 Unknown = Annotated[str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")]
 
 
@@ -35,7 +36,27 @@ def _report(ds, out: Path) -> None:
         console.print(f"original labels before mapping ({a.get('label_field', 'lbl')}): {shown}{more}", highlight=False)
     if a.get("unknown_labels"):
         console.print(f"unknown labels ({a.get('unknown_policy')}): {a['unknown_labels']}", highlight=False)
+    _report_worldcereal(console, a)
     typer.echo(f"wrote {out}")
+
+
+def _report_worldcereal(console, a: dict) -> None:
+    """Print what the WorldCereal reader decided on its own: dropped code 0, snapped times, years, ignored columns."""
+    if a.get("dropped_unknown_code0"):
+        console.print(f"dropped samples with WorldCereal code 0 (unknown): {a['dropped_unknown_code0']} "
+                      "(--keep-code0 applies --unknown to them instead)", highlight=False)
+    snap = a.get("timestamps_snapped")
+    if snap:
+        console.print(f"timestamps snapped to month/dekad starts (local time stored as UTC): {snap['rows']} rows, "
+                      f"{snap['values']} distinct values, shift up to {snap['max_shift_hours']:g} h", highlight=False)
+    if a.get("wide_time_rule"):
+        console.print(f"wide time columns: {a['wide_time_rule']}", highlight=False)
+    if a.get("year_source"):
+        console.print("season year from: " + ", ".join(f"{k} ({v})" for k, v in a["year_source"].items()), highlight=False)
+    ignored = list(a.get("ignored_columns") or [])
+    if ignored:
+        more = f" (+{len(ignored) - 20} more)" if len(ignored) > 20 else ""
+        console.print(f"ignored columns (not imported, {len(ignored)}): {', '.join(ignored[:20])}{more}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,13 +69,16 @@ def register(app: typer.Typer) -> None:
         out: Out,
         unknown: Unknown = "error",
         country: Annotated[str | None, typer.Option(help="ISO3 country for every sample (default: from ref_id / lon-lat).")] = None,
+        overwrite: Overwrite = False,
+        keep_code0: Annotated[bool, typer.Option("--keep-code0", help="Treat WorldCereal code 0 (unknown) like other unknown codes (--unknown) instead of dropping those samples.")] = False,
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
         from cropglobe.readers import read_worldcereal
 
-        ds = read_worldcereal(src, unknown=unknown, country=country)
-        samples.save(ds, out)
+        samples.check_output(out, overwrite)
+        ds = read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0)
+        samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
     @import_app.command("cropglobe")
@@ -67,20 +91,22 @@ def register(app: typer.Typer) -> None:
         flatten: Annotated[str, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")] = "band-major",
         scale: Annotated[float | None, typer.Option(help="Scale of integer values, e.g. 1e-4 (default: already reflectance).")] = None,
         unknown: Unknown = "error",
+        overwrite: Overwrite = False,
     ) -> None:
         """Import the CropGlobe release (median composites as a SampleSet; harmonic files as a feature table)."""
         from cropglobe import samples
-        from cropglobe.readers import read_cropglobe_harmonic, read_cropglobe_npz, save_features
+        from cropglobe.readers import read_cropglobe_harmonic, read_cropglobe_npz
 
+        samples.check_output(out, overwrite)
         if src.name.startswith("harmonic_"):
             table = read_cropglobe_harmonic(src, year=year, country=country, unknown=unknown)
-            save_features(table, out)
+            samples.write_zarr(table, out, overwrite=overwrite)
             typer.echo(f"harmonic feature table: {table.sizes['sample']} samples x {table.sizes['feature']} features")
             typer.echo(f"wrote {out}")
             return
         ds = read_cropglobe_npz(src, year=year, country=country, window=window, flatten=flatten,  # type: ignore[arg-type]
                                 scale=scale, unknown=unknown)
-        samples.save(ds, out)
+        samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
     @import_app.command("table")
@@ -89,13 +115,15 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping (see configs/tables/).")],
         out: Out,
         unknown: Annotated[str | None, typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop.")] = None,
+        overwrite: Overwrite = False,
     ) -> None:
         """Import a generic table (long or wide) described by a YAML mapping."""
         from cropglobe import samples
         from cropglobe.readers import read_table
 
+        samples.check_output(out, overwrite)
         ds = read_table(src, mapping, unknown=unknown)
-        samples.save(ds, out)
+        samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
     @app.command("download")

@@ -39,6 +39,8 @@ def register(app: typer.Typer) -> None:
                                                "catalog path/URL.")] = "earth-search",
         collection: Annotated[str, typer.Option(help="STAC collection (L2A with SCL).")] = "sentinel-2-l2a",
         resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "
+                                                                  "that are not a previous map.")] = False,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
         from rich.console import Console
@@ -47,7 +49,8 @@ def register(app: typer.Typer) -> None:
 
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
-                          end=end, stac=stac, collection=collection, resolution=resolution)
+                          end=end, stac=stac, collection=collection, resolution=resolution,
+                          overwrite=overwrite)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")

@@ -41,19 +41,25 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
 def register(app: typer.Typer) -> None:
     """Add the ``transfer`` and ``report`` commands."""
 
-    @app.command("transfer")
+    @app.command("transfer", epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
+                                    "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>).")] = None,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     ) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment
+        from cropglobe.atomic import check_replaceable
         from cropglobe.errors import CropGlobeError
+        from cropglobe.experiment.lock import is_run_folder, run_lock
 
         if resume is not None:
             run_dir = resume
+            if not (resume / "config.yaml").is_file():
+                raise CropGlobeError(f"--resume {resume}: not a run folder (no config.yaml); expected the --out "
+                                     "folder of an earlier `cropglobe transfer`")
             spec_path = config or resume / "config.yaml"
         else:
             if config is None:
@@ -62,7 +68,10 @@ def register(app: typer.Typer) -> None:
         spec = experiment.load_spec(spec_path)
         if resume is None:
             run_dir = out or Path("runs") / spec.name
-        results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet)
+            check_replaceable(run_dir, "cropglobe run folder", is_run_folder,
+                              remedy="a run writes into a new or empty folder; choose another --out")
+        with run_lock(run_dir):
+            results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet)
         print_results(results, run_dir, bool(results["simulated"].any()))
 
     @app.command("report")

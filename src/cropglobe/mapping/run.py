@@ -22,7 +22,7 @@ from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext
 from cropglobe.mapping.recipe import Recipe, load_recipe
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
-from cropglobe.mapping.write import MapWriter
+from cropglobe.mapping.write import MapWriter, check_outputs
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, ou
              year: int | None = None, min_clear: int = 3, block_pixels: int = 16384, scale: float | None = None,
              nodata: float | None = None, bbox: str | tuple[float, float, float, float] | None = None,
              start: str | None = None, end: str | None = None, stac: str = "earth-search",
-             collection: str = "sentinel-2-l2a", resolution: float = 10.0) -> MapResult:
+             collection: str = "sentinel-2-l2a", resolution: float = 10.0, overwrite: bool = False) -> MapResult:
     """Map a cube with a trained transfer cell: class COG, confidence COG, PNG quick-look, area CSV.
 
     Args:
@@ -107,6 +107,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, ou
         stac: STAC API URL, named endpoint or static catalog path/URL.
         collection: STAC collection (Sentinel-2 L2A with an SCL asset).
         resolution: Pixel size in metres of the fetched cube.
+        overwrite: Replace files or folders at the output paths that are not a previous map.
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written).
@@ -115,6 +116,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, ou
     out = Path(out)
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
+    check_outputs(out, overwrite)
     tile_grid((1, 1), tile)  # check the tile size before reading anything
     if (cube is None) == (bbox is None) or (bbox is not None and (start is None or end is None)):
         raise CropGlobeError("map: give either an input cube or --bbox W,S,E,N with --start and --end (STAC); "
@@ -129,7 +131,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, ou
             store = fetch_cube(bbox, str(start), str(end), stac, Path(tmp) / "cube.zarr", collection,
                                load_recipe(model).bands, resolution)
             return make_map(model, store, out, tile, scheduler, workers, country, year, min_clear, block_pixels,
-                            scale, nodata)
+                            scale, nodata, overwrite=overwrite)
     recipe, cube, ctx = prepare(model, cube, country, year, min_clear, scale, nodata)
     windows = tile_grid(cube.shape, tile)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.raw),

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cropglobe.atomic import atomic_path
+from cropglobe.atomic import atomic_path, check_replaceable
 from cropglobe.mapping.predict import NODATA_CLASS
 
 #: Colours (RGB) of the CropGlobe classes; other names get tab20 colours.
@@ -57,6 +57,39 @@ def pixel_area_ha(transform: Any, crs: Any, rows: slice) -> np.ndarray:
     return out
 
 
+def output_paths(out: str | Path) -> dict[str, Path]:
+    """The files one map writes: the class COG ``out`` and its siblings, by kind."""
+    out = Path(out)
+    return {"classes": out, "confidence": out.with_name(out.stem + "_confidence.tif"),
+            "png": out.with_suffix(".png"), "areas": out.with_name(out.stem + "_areas.csv")}
+
+
+def is_map(path: Path) -> bool:
+    """True when ``path`` is a GeoTIFF written by ``cropglobe map`` (its SOFTWARE tag says so)."""
+    if not path.is_file():
+        return False
+    try:
+        import rasterio
+
+        with rasterio.open(path) as src:
+            return src.tags().get("SOFTWARE") == "cropglobe map"
+    except Exception:  # noqa: BLE001 - anything unreadable is not a previous map
+        return False
+
+
+def check_outputs(out: str | Path, overwrite: bool = False) -> None:
+    """Refuse to replace files or folders at the map's output paths that a previous map did not write.
+
+    Raises:
+        CropGlobeError: Naming the path that is in the way (``--overwrite`` replaces it).
+    """
+    paths = output_paths(out)
+    previous = is_map(paths["classes"])
+    for kind, path in paths.items():
+        check_replaceable(path, "cropglobe map output", is_map if kind == "classes" else
+                          (lambda p: previous and p.is_file()), overwrite)
+
+
 class MapWriter:
     """Collect tiles into the outputs of one map (use as a context manager; nothing is kept on error).
 
@@ -74,8 +107,7 @@ class MapWriter:
     def __init__(self, out: str | Path, shape: tuple[int, int], transform: Any, crs: Any, classes: list[str],
                  tags: dict[str, str] | None = None, simulated: bool = False) -> None:
         self.out = Path(out)
-        self.paths = {"classes": self.out, "confidence": self.out.with_name(self.out.stem + "_confidence.tif"),
-                      "png": self.out.with_suffix(".png"), "areas": self.out.with_name(self.out.stem + "_areas.csv")}
+        self.paths = output_paths(self.out)
         self.shape, self.transform, self.crs, self.classes = shape, transform, crs, list(classes)
         self.tags, self.simulated = dict(tags or {}), simulated
         self.counts = np.zeros(NODATA_CLASS + 1, dtype=np.int64)
