@@ -25,3 +25,14 @@ def tiny_observations():
     from cropglobe import simulate
 
     return simulate.simulate(samples_per_class=6, seed=1)
+
+
+SHARED_MODELS = Path(os.environ.get("CROPGLOBE_SHARED_MODELS", REPO.parent / "shared" / "models"))
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    """Path to ../shared/models (pretrained weights such as presto/default_model.pt); skips when absent."""
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"pretrained models folder {SHARED_MODELS} is absent (set CROPGLOBE_SHARED_MODELS)")
+    return SHARED_MODELS
