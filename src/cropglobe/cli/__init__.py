@@ -7,9 +7,11 @@ Heavy imports (torch, dask ...) stay inside the command functions to keep ``--he
 
 from __future__ import annotations
 
+import errno
 import importlib
 import pkgutil
 import sys
+from collections.abc import Sequence
 
 import typer
 from rich.console import Console
@@ -19,31 +21,111 @@ from cropglobe.errors import CropGlobeError
 app = typer.Typer(
     name="cropglobe",
     help="Crop-type mapping with invariant spectral-temporal features (Tong & Wang, arXiv:2509.03497).",
+    epilog="Examples:\n\n  cropglobe demo --out demo-output\n\n  cropglobe simulate --out sim.zarr -n 50\n\n"
+           "  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"cropglobe {version('cropglobe')}")
+        except PackageNotFoundError:
+            typer.echo("cropglobe (not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Crop-type mapping with invariant spectral-temporal features (Tong & Wang, arXiv:2509.03497)."""
+
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     importlib.import_module(f"{__name__}.{_info.name}").register(app)
 
 
-def main() -> None:
-    """Entry point of the console script: run the app, turning input errors into one clear line."""
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """The ClickException classes in use: typer's bundled click (typer >= 0.29) and click itself."""
+    found: list[type[BaseException]] = []
     try:
-        app(standalone_mode=False)
-    except CropGlobeError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
+        from typer._click.exceptions import ClickException as Bundled
+
+        found.append(Bundled)
+    except ImportError:  # typer < 0.29 uses click directly
+        pass
+    try:
         import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        found.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+def _error(message: str) -> None:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+
+
+def os_error_message(err: OSError) -> str:
+    """One line for an operating-system error: what failed, where, and what to do about it."""
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f) or "(no path given)"
+    reason = err.strerror or str(err)
+    hints = {errno.ENOSPC: "free disk space or write elsewhere (nothing partial was kept)",
+             errno.EROFS: "the file system is read-only: choose a writable --out",
+             errno.EACCES: "check the permissions, or choose another path",
+             errno.EPERM: "check the permissions, or choose another path",
+             errno.ENOENT: "check the path",
+             errno.EISDIR: "expected a file there, found a folder: choose another path",
+             errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+             errno.EEXIST: "remove it or choose another path"}
+    hint = hints.get(err.errno or -1, "check the path, permissions and free space")
+    return f"{where}: {reason}; {hint}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script: run the app with honest exit codes and no tracebacks for the user.
+
+    Exit codes: 0 success (and ``--help``/``--version``), 2 invalid input, usage error or
+    operating-system error (one line on stderr), 130 SIGINT, 143 SIGTERM.
+    """
+    from cropglobe.interrupt import Interrupted, signal_handlers
+
+    code: int = 0
+    try:
+        with signal_handlers():
+            rv = app(args=list(argv) if argv is not None else None, prog_name="cropglobe", standalone_mode=False)
+        code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+    except Interrupted as exc:
+        Console(stderr=True).print(f"cropglobe: interrupted by {exc.name}; nothing partial was kept "
+                                   "(a transfer run continues with --resume RUN_DIR)", highlight=False)
+        code = exc.exit_code
+    except CropGlobeError as err:
+        _error(str(err).replace("[", "\\["))
+        code = 2
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        Console(stderr=True).print("aborted")
+        code = 1
+    except _click_exceptions() as exc:  # usage errors: unknown option or command, bad value, missing option
+        if getattr(exc, "ctx", None) is None and hasattr(exc, "cmd"):  # a parser error without its command's context
+            command = " ".join(a for a in (argv if argv is not None else sys.argv[1:])[:2] if not a.startswith("-"))
+            typer.echo(f"Usage: cropglobe {command} [OPTIONS] ...\nTry 'cropglobe {command} -h' for help.\n".replace("  ", " "),
+                       err=True)
+        exc.show()  # type: ignore[attr-defined]
+        code = int(getattr(exc, "exit_code", 2))
+    except OSError as err:  # the last resort: no traceback for a full disk, a read-only folder ...
+        if err.errno == errno.EPIPE:
+            code = 1
+        else:
+            _error(os_error_message(err).replace("[", "\\["))
+            code = 2
+    sys.exit(code)
