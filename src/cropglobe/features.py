@@ -9,7 +9,8 @@ Families (Tong & Wang, arXiv:2509.03497, Sec. "Invariant features"):
 * ``median2d`` - the bands x time matrix of 5-day median composites (the paper's 2D input of
   CropNet and the 2D CNN baselines);
 * ``median1d`` - the same values flattened band-major to B*T (the paper's 1D input);
-* ``harmonic`` - least-squares harmonic coefficients (:mod:`cropglobe.harmonic`, 35 by default).
+* ``harmonic`` - least-squares harmonic coefficients (:mod:`cropglobe.harmonic`, 35 by default);
+* ``presto`` - frozen Presto embeddings (Tseng et al., arXiv:2304.14065; :mod:`cropglobe.presto`).
 
 A new family is one more entry: ``FEATURES["emit"] = FeatureSpec("emit", emit_fn, "vector")``.
 """
@@ -29,6 +30,25 @@ from cropglobe.harmonic import harmonic, input_bands
 KINDS = ("matrix", "vector")
 
 
+def _presto(ds: xr.Dataset, **options: object) -> np.ndarray:
+    """Presto embeddings (Tseng et al., arXiv:2304.14065), see :func:`cropglobe.presto.embed.presto_features`."""
+    from cropglobe.presto.embed import presto_features
+
+    return presto_features(ds, **options)  # type: ignore[arg-type]
+
+
+def _presto_uses(bands: list[str], **options: object) -> list[str]:
+    from cropglobe.presto.embed import presto_uses
+
+    return presto_uses(bands, **options)
+
+
+def _presto_record(**options: object) -> dict:
+    from cropglobe.presto.embed import record_options
+
+    return record_options(**options)
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """One feature family: its name, function ``fn(ds, **options) -> np.ndarray`` and output kind.
@@ -42,6 +62,15 @@ class FeatureSpec:
     kind: str
     description: str = field(default="", compare=False)
     uses: Callable[..., list[str]] | None = field(default=None, compare=False)
+    record: Callable[..., dict] | None = field(default=None, compare=False)
+
+    def recorded_options(self, options: dict) -> dict:
+        """The options a recipe stores: ``record(**options)`` (e.g. pins a weights file's sha256), else a copy.
+
+        ``record`` runs when a cell writes its recipe and when ``cropglobe map`` loads it; it raises
+        :class:`CropGlobeError` when the recorded options cannot be honoured (other weights).
+        """
+        return dict(options) if self.record is None else dict(self.record(**options))
 
     def bands(self, present: list[str], **options: object) -> list[str]:
         """The bands of ``present`` this family reads with ``options``."""
@@ -94,6 +123,9 @@ FEATURES: dict[str, FeatureSpec] = {
     "harmonic": FeatureSpec("harmonic", harmonic, "vector",
                             "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)", input_bands),
     "emit": FeatureSpec("emit", emit_features, "vector", "clearest good-band EMIT L2A spectrum per sample (N, bands)"),
+    "presto": FeatureSpec("presto", _presto, "vector",
+                          "frozen Presto encoder embeddings of monthly S2 series (N, 128); needs its weights",
+                          _presto_uses, _presto_record),
 }
 
 

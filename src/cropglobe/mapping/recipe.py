@@ -111,8 +111,15 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     if info.input_kind != feat.kind:
         raise CropGlobeError(f"{where}: model {info.name!r} takes {info.input_kind} inputs but feature "
                              f"{feat.name!r} (flatten={flatten}) gives {feat.kind} features")
+    options = raw.get("feature_options") or {}
+    if not isinstance(options, dict):
+        raise CropGlobeError(f"{where}: field 'feature_options' must be a mapping of option names to values")
+    try:  # e.g. presto: the weights found now must have the recorded sha256
+        options = feat.recorded_options(options)
+    except CropGlobeError as err:
+        raise CropGlobeError(f"{where}: {err}") from None
     model_path = recipe_path.parent / str(raw.get("model_file", "model"))
     if not model_path.is_file():
         raise CropGlobeError(f"{model_path}: model file not found (named by {recipe_path})")
-    return Recipe(recipe_path, model_path, info.name, info.family, feat.name, dict(raw.get("feature_options") or {}),
+    return Recipe(recipe_path, model_path, info.name, info.family, feat.name, dict(options),
                   flatten, list(bands), list(classes), dict(comp), (int(wb[0]), int(wb[1])), raw)

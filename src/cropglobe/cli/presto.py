@@ -1,0 +1,58 @@
+"""``cropglobe presto``: fetch Presto's pretrained weights and embed a SampleSet (Tseng et al., arXiv:2304.14065)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+presto_app = typer.Typer(help="Presto foundation-model embeddings (Tseng et al., arXiv:2304.14065).",
+                         no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``presto`` command group (``download``, ``embed``)."""
+    app.add_typer(presto_app, name="presto")
+
+    @presto_app.command("download")
+    def download_cmd(
+        dest: Annotated[Path | None, typer.Option("--dest", "-d", help="Weights file or folder (default: ~/.cache/cropglobe/presto/default_model.pt).")] = None,
+        repo: Annotated[str, typer.Option(help="Hugging Face hub repository holding the weights.")] = "nasaharvest/presto",
+        filename: Annotated[str, typer.Option(help="File inside the repository.")] = "default_model.pt",
+        revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the repository.")] = None,
+        any_sha256: Annotated[bool, typer.Option("--any-sha256", help="Accept a file that is not the published default_model.pt.")] = False,
+    ) -> None:
+        """Download Presto's default_model.pt (checked against its published sha256)."""
+        from cropglobe.presto.download import PRESTO_SHA256, download_presto
+
+        path = download_presto(dest, repo_id=repo, filename=filename, revision=revision,
+                               sha256=None if any_sha256 else PRESTO_SHA256)
+        typer.echo(f"downloaded Presto weights to {path}")
+
+    @presto_app.command("embed")
+    def embed_cmd(
+        src: Annotated[Path, typer.Argument(help="Composite SampleSet (Zarr) from `cropglobe composite`.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy of (N, 128) float32 embeddings.")],
+        weights: Annotated[str | None, typer.Option(help="Presto default_model.pt (default: $CROPGLOBE_PRESTO_WEIGHTS).")] = None,
+        batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 512,
+        device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    ) -> None:
+        """Embed the season window of a composite SampleSet; prints the throughput."""
+        import time
+
+        import numpy as np
+
+        from cropglobe import samples, season
+        from cropglobe.atomic import atomic_path
+        from cropglobe.presto.embed import presto_features
+
+        ds = samples.load(src)
+        win = season.season(ds) if ds.attrs.get("season_window") else ds
+        t0 = time.perf_counter()
+        emb = presto_features(win, weights=weights, batch_size=batch_size, cache=False, progress=True, device=device)
+        dt = time.perf_counter() - t0
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+            np.save(f, emb, allow_pickle=False)
+        typer.echo(f"{emb.shape[0]} embeddings x {emb.shape[1]} in {dt:.1f} s ({emb.shape[0] / max(dt, 1e-9):.0f} "
+                   f"samples/s) -> {out}")
