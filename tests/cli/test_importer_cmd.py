@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from cropglobe import samples
 from tests.readers import data
@@ -29,12 +30,31 @@ def test_import_worldcereal_then_info(tmp_path):
 
 
 def test_import_errors_are_one_line_and_write_nothing(tmp_path):
-    data.worldcereal_long(tmp_path / "x.parquet", codes=[0, 1101060000, 1101060000, 1101060000])
+    data.worldcereal_long(tmp_path / "x.parquet", codes=[12345, 0, 1101060000, 1101060000])
     r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr")
-    assert r.returncode == 2 and "unknown label codes: 0 (1)" in r.stderr and "--unknown other" in r.stderr
+    assert r.returncode == 2 and "unknown label codes: 12345 (1)" in r.stderr and "--unknown other" in r.stderr
     assert not (tmp_path / "x.zarr").exists()
     r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr", "--unknown", "other")
     assert r.returncode == 0, r.stderr
+    assert "dropped samples with WorldCereal code 0 (unknown): 1" in r.stdout
+    assert samples.load(tmp_path / "x.zarr").sizes["sample"] == 3
+    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "k.zarr", "--unknown", "other", "--keep-code0")
+    assert r.returncode == 0, r.stderr
+    assert "code 0" not in r.stdout and samples.load(tmp_path / "k.zarr").sizes["sample"] == 4
+
+
+@pytest.mark.shared_data
+def test_import_worldcereal_canada_file_as_published(shared_data, tmp_path):
+    src = shared_data / "worldcereal_extractions" / "presto-worldcereal" / "test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet"
+    r = _cli("import", "worldcereal", src, "--out", tmp_path / "can.zarr")
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())  # rich may wrap long lines
+    assert "dropped samples with WorldCereal code 0 (unknown): 200" in out
+    assert "timestamps snapped to month/dekad starts (local time stored as UTC): 65997 rows, 20 distinct values, shift up to 2 h" in out
+    assert "ignored columns (not imported, 18): AGERA5-precipitation-flux" in out and "S1-SIGMA0-VV" in out
+    assert "season year from: year of 'valid_date' (3421)" in out
+    ds = samples.load(tmp_path / "can.zarr")
+    assert ds.sizes["sample"] == 3421 and ds.attrs["dropped_unknown_code0"] == 200
 
 
 def test_import_cropglobe_and_table(tmp_path):

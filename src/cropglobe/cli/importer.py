@@ -70,7 +70,8 @@ def register(app: typer.Typer) -> None:
         unknown: Unknown = "error",
         country: Annotated[str | None, typer.Option(help="ISO3 country for every sample (default: from ref_id / lon-lat).")] = None,
         overwrite: Overwrite = False,
-        keep_code0: Annotated[bool, typer.Option("--keep-code0", help="Treat WorldCereal code 0 (unknown) like other unknown codes (--unknown) instead of dropping those samples.")] = False,
+        keep_code0: Annotated[bool, typer.Option("--keep-code0", help="Apply --unknown to WorldCereal code 0 "
+                                                 "(unknown) instead of dropping those samples.")] = False,
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples

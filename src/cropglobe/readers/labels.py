@@ -4,9 +4,11 @@ The WorldCereal decisions live in ``cropglobe/data/worldcereal_classes.csv``, de
 label dictionaries of WorldCereal/worldcereal-classification (MIT licence; the file header cites
 the commit). A code takes the class of its exact row, else of its longest matching prefix (ewoc
 codes as 10-digit strings), else of a ``range`` row; class ``unknown`` or no match means the
-label is unknown. Unknown labels are an error listing every code with its count, unless the user
-asks for ``unknown="other"`` (map them to ``other``) or ``unknown="drop"`` (leave those samples
-out); either choice is recorded by the caller in the SampleSet attributes.
+label is unknown. WorldCereal's code 0 ("unknown" in both schemes, :func:`is_code_zero`) is left
+out by the WorldCereal reader by default and counted. Other unknown labels are an error listing
+every code with its count, unless the user asks for ``unknown="other"`` (map them to ``other``)
+or ``unknown="drop"`` (leave those samples out); either choice is recorded by the caller in the
+SampleSet attributes.
 """
 
 from __future__ import annotations
@@ -94,6 +96,17 @@ def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
     classes = np.array([("" if c == "unknown" else c) for c, _ in decided] + [""], dtype=object)[inv]
     names = np.array([n for _, n in decided] + [""], dtype=object)[inv]
     return Decoded(classes, names)
+
+
+def is_code_zero(codes: np.ndarray) -> np.ndarray:
+    """True where a WorldCereal label code is 0, "unknown" in both the ewoc and the legacy scheme.
+
+    Readers drop these samples by default (counted in the attributes) before the unknown-label
+    policy applies to the remaining unknown codes.
+    """
+    inv, uniq = pd.factorize(pd.Series(np.asarray(codes, dtype=object)))
+    zero = [(k := _norm_code(u, "")).isdigit() and int(k) == 0 for u in uniq]
+    return np.array(zero + [False], dtype=bool)[inv]
 
 
 def map_labels(raw: np.ndarray, mapping: Mapping[str, str] | None) -> np.ndarray:
