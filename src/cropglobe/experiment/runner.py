@@ -126,15 +126,28 @@ def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
     return min(kinds, key=order.index).value
 
 
+def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
+                 remaps: dict[str, dict[str, list[str]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a target's remap to reference and predicted class names (absent classes -> other, both)."""
+    truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
+    keep = taxonomy.remap_for(target, remaps)
+    if keep is not None:
+        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
+    return truth, pred
+
+
+def score_names(truth: np.ndarray, pred: np.ndarray) -> metrics.Scores:
+    """Score predicted against reference class names of :data:`cropglobe.taxonomy.CLASSES`."""
+    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+    return metrics.evaluate(np.array([lookup[c] for c in truth], dtype=np.int64),
+                            np.array([lookup[c] for c in pred], dtype=np.int64))
+
+
 def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray) -> metrics.Scores:
     """Score predictions on a target after its remap (absent classes -> other, truth and prediction)."""
     truth = prepared.full["label"].values[idx].astype(str)
     pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
-    keep = taxonomy.remap_for(target, prepared.remaps)
-    if keep is not None:
-        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
-    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
-    return metrics.evaluate(np.array([lookup[c] for c in truth]), np.array([lookup[c] for c in pred]))
+    return score_names(*remap_target(target, truth, pred, prepared.remaps))
 
 
 def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,

@@ -302,10 +302,15 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     if not keep.size:
         return np.empty((0,), dtype=np.float32), keep
     win = win[:, :, keep] if keep.size < ok.size else win
-    return _features(composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count)), r), keep
+    win_ds = composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count))
+    return recipe_features(win_ds, r), keep
 
 
-def _features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
+def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
+    """Model inputs of a season-window composite: the recipe's feature family and options (flattened if set).
+
+    Shared by the map's blocks and by :mod:`cropglobe.mapping.samples` (sample tables).
+    """
     from cropglobe import features
 
     x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)

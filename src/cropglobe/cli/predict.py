@@ -1,0 +1,59 @@
+"""``cropglobe predict CELL_DIR SAMPLES --out predictions.parquet``: apply a trained cell to a sample table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``predict`` command."""
+
+    @app.command("predict")
+    def predict_cmd(
+        cell: Annotated[Path, typer.Argument(help="Transfer cell folder (RUN_DIR/cells/<cell>) or its recipe.json.")],
+        samples: Annotated[Path, typer.Argument(help="SampleSet Zarr: observations, dekadal/monthly composites or "
+                                                     "an aligned composite; labels optional.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Predictions Parquet; with labels, "
+                                                             "<stem>.metrics.json is written next to it.")
+                       ] = Path("predictions.parquet"),
+        min_clear: Annotated[int, typer.Option(help="Fewer clear observations in the season window -> the sample "
+                                                    "is listed without a prediction.")] = 3,
+        remaps: Annotated[str, typer.Option(help="Per-target label remaps of the scores: 'run' (the cell's run "
+                                                 "config), 'paper', 'none' or a YAML file {ISO3: {keep: [...]}}.")
+                          ] = "run",
+    ) -> None:
+        """Predict every sample of a SampleSet with a cell: class, confidence, probabilities (+ metrics with labels)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from cropglobe.mapping.samples import predict_file
+
+        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps)
+        console = Console()
+        t = result.table
+        tag = " (SIMULATED DATA)" if result.simulated else ""
+        console.print(f"predicted {len(t) - result.n_dropped:,} of {len(t):,} samples{tag} with "
+                      f"{result.recipe.model} on {result.recipe.feature} ({result.recipe.path.parent})")
+        for reason, count in result.dropped.items():
+            console.print(f"  no prediction for {count:,} samples: {reason} (listed with a null prediction)")
+        m = result.metrics
+        if m is not None:
+            table = Table(title=f"scores on {m['n_scored']:,} labelled samples{tag}")
+            for name in ("target", "n", "OA", "macro-F1", "kappa", "remap"):
+                table.add_column(name, justify="left" if name in ("target", "remap") else "right")
+            rows = list(m["targets"].items()) + ([("all", {**m["all"], "remap": None})] if "all" in m else [])
+            for target, s in rows:
+                remap = "-" if s.get("remap") is None else "keep " + ",".join(s["remap"])
+                table.add_row(target, f"{s['n']:,}", f"{s['oa']:.3f}", f"{s['macro_f1']:.3f}", f"{s['kappa']:.3f}",
+                              remap)
+            console.print(table)
+            for target, s in rows:
+                f1 = ", ".join(f"{c} {s['per_class'][c]['f1']:.2f}" for c in s["classes_present"])
+                console.print(f"  {target} per-class F1: {f1}")
+        elif "label" not in t:
+            console.print("no labels: no scores")
+        for kind, path in result.paths.items():
+            console.print(f"  {kind:<12} {path}")
