@@ -169,7 +169,7 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
             "weighted_f1": scores.weighted_f1, "kappa": scores.kappa, "n": scores.n,
             "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
             "confusion": json.dumps(scores.confusion), "train_seconds": round(train_seconds, 2),
-            **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1")},
+            **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")},
             "data": prepared.description, "simulated": prepared.simulated,
         })
     return rows
