@@ -67,3 +67,7 @@ def test_inputs_that_presto_cannot_read_are_clear_errors(window, tiny_observatio
     other = window.assign_coords(band=["MIR", "SWIR1", "SWIR2", "EVI", "GCVI", "LSWI", "SAVI", "NDWI", "NDRE", "R0550.3"])
     with pytest.raises(CropGlobeError, match="is a Presto channel"):
         build_inputs(other)
+    bare = window.drop_vars(["lat", "lon"])
+    with pytest.raises(CropGlobeError, match="no lat/lon coordinates but latlon=True"):
+        build_inputs(bare)
+    assert build_inputs(bare, latlon=False).latlon_mask.all()

@@ -20,7 +20,8 @@ the normalised B8 and B4 (0 where B8 + B4 <= 0).
   masked otherwise) and where a month has no value for it (missing steps); the encoder then drops
   every channel group with a masked channel;
 * **lat/lon** - the sample's coordinates; the location token is masked where they are NaN or when
-  ``latlon=False``. Dynamic World is always missing (class 9, masked).
+  ``latlon=False`` (data without ``lat``/``lon`` coordinates need ``latlon=False``). Dynamic World
+  is always missing (class 9, masked).
 """
 
 from __future__ import annotations
@@ -151,8 +152,13 @@ def build_inputs(ds: xr.Dataset, latlon: bool = True) -> PrestoInputs:
     shift = ds["shift_days"].values.astype(np.int64) if "shift_days" in ds.coords else np.zeros(n, np.int64)
     mid = (_MONTH_START[months - 1] + _MONTH_START[months]) // 2
     month = (month_of_day(mid[None, :] + shift[:, None]) - 1).astype(np.int64)
-    lat = ds["lat"].values.astype(np.float64) if "lat" in ds.coords else np.full(n, np.nan)
-    lon = ds["lon"].values.astype(np.float64) if "lon" in ds.coords else np.full(n, np.nan)
+    if latlon and not {"lat", "lon"} <= set(ds.coords):
+        # map blocks carry no coordinates yet: masking the location token there would silently give
+        # other features than the ones the classifier was trained on
+        raise CropGlobeError("presto: the data have no lat/lon coordinates but latlon=True; use feature_options "
+                             "{presto: {latlon: false}} (e.g. to map with `cropglobe map`, whose blocks carry none)")
+    lat = ds["lat"].values.astype(np.float64) if latlon else np.full(n, np.nan)
+    lon = ds["lon"].values.astype(np.float64) if latlon else np.full(n, np.nan)
     ll_mask = np.isnan(lat) | np.isnan(lon) | (not latlon)
     ll = np.where(ll_mask[:, None], 0.0, np.stack([lat, lon], 1)).astype(np.float32)
     present = tuple(CHANNELS[c] for c in sorted(cmap)) + (("NDVI",) if _NDVI not in cmap and _B8 in cmap
