@@ -104,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             rv = app(args=list(argv) if argv is not None else None, prog_name="cropglobe", standalone_mode=False)
         code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
     except Interrupted as exc:
-        Console(stderr=True).print(f"cropglobe: interrupted by {exc.name}; nothing partial was kept "
-                                   "(a transfer run continues with --resume RUN_DIR)", highlight=False)
+        print(f"cropglobe: interrupted by {exc.name}; nothing partial was kept "
+              "(a transfer run continues with --resume RUN_DIR)", file=sys.stderr, flush=True)
         code = exc.exit_code
     except CropGlobeError as err:
         _error(str(err).replace("[", "\\["))
