@@ -18,8 +18,10 @@ def register(app: typer.Typer) -> None:
     def map_cmd(
         model: Annotated[Path, typer.Argument(help="Transfer cell folder (RUN_DIR/cells/<cell>) or its recipe.json.")],
         input: Annotated[Path | None, typer.Argument(help="Zarr/NetCDF cube (time, band, y, x + CRS; optional "
-                                                          "bin_days for a pre-composited cube) or a folder of per-date "
-                                                          "GeoTIFFs; omit it to fetch --bbox from STAC.")] = None,
+                                                          "bin_days for a pre-composited cube), an openEO / WorldCereal "
+                                                          "NetCDF/Zarr (one variable per band, t, y, x; monthly or "
+                                                          "dekadal composites) or a folder of per-date GeoTIFFs; omit "
+                                                          "it to fetch --bbox from STAC.")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Class COG; _confidence.tif, .png, _areas.csv "
                                                              "are written next to it.")] = Path("map.tif"),
         tile: Annotated[int, typer.Option(help="Tile size in pixels (one Dask task per tile).")] = 256,

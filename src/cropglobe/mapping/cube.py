@@ -1,5 +1,9 @@
 """Read the raster time-series cube to map: a Zarr/NetCDF cube, a folder of per-date GeoTIFFs, or STAC.
 
+An openEO / WorldCereal cube (one variable per band, ``t, y, x``, monthly or dekadal composites)
+is read in its native layout by :mod:`cropglobe.mapping.openeo` (kind ``openeo``) and is
+pre-composited too.
+
 A PRE-COMPOSITED cube (e.g. an Earth Engine 5-day median export) has a ``bin_days`` coordinate or
 variable along ``time``, and ``time`` = bin-start dates or day-of-year integers of ``attrs['year']``;
 mapping then re-grids it instead of compositing observations.
@@ -96,7 +100,8 @@ class CubeSource:
     """A picklable description of a cube on disk: ``kind`` (``dataset`` or ``geotiffs``) and ``path``.
 
     Attributes:
-        kind: ``dataset`` (Zarr store or NetCDF file) or ``geotiffs`` (folder of per-date GeoTIFFs).
+        kind: ``dataset`` (Zarr store or NetCDF file), ``openeo`` (the same in the openEO layout, see
+            :mod:`cropglobe.mapping.openeo`) or ``geotiffs`` (folder of per-date GeoTIFFs).
         path: The store, file or folder.
         scale: Factor applied to raw values (e.g. ``1e-4`` for L2A digital numbers), or ``None``.
         nodata: Raw value meaning missing (before scaling), or ``None``.
@@ -124,6 +129,10 @@ class CubeSource:
                  time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Read a window (and the dates ``time``) as stored: reflectance (time, band, h, w) in the cube's
         dtype, and the raw ``clear`` / ``scl`` (time, h, w) or None (decode with :attr:`decoding`)."""
+        if self.kind == "openeo":
+            from cropglobe.mapping import openeo
+
+            return openeo.read_raw(self, rows, cols, bands, time), None, None
         ds = self.open()
         window = {"y": rows, "x": cols, "time": time}
         order = [self._band_index(b) for b in bands]
@@ -147,6 +156,10 @@ class CubeSource:
     @property
     def chunk_rows(self) -> int | None:
         """Rows per storage chunk of the reflectance (Zarr/NetCDF chunking), or None when unchunked/unknown."""
+        if self.kind == "openeo":
+            from cropglobe.mapping import openeo
+
+            return openeo.chunk_rows(self)
         refl = self.open()["reflectance"]
         chunks = refl.encoding.get("chunks") or refl.encoding.get("chunksizes")
         return int(chunks[refl.dims.index("y")]) if chunks else None
@@ -188,6 +201,10 @@ class Cube:
 
 @lru_cache(maxsize=4)
 def _decoding(source: CubeSource) -> Decoding:
+    if source.kind == "openeo":
+        from cropglobe.mapping import openeo
+
+        return openeo.decoding(source)
     ds = source.open()
     attrs = ds["reflectance"].attrs
     where = f"{source.path}: variable 'reflectance'"
@@ -212,7 +229,12 @@ def _decoding(source: CubeSource) -> Decoding:
 
 @lru_cache(maxsize=4)
 def _open_cached(source: CubeSource) -> xr.Dataset:
-    ds = _open_geotiffs(Path(source.path)) if source.kind == "geotiffs" else _open_dataset(Path(source.path))
+    if source.kind == "openeo":
+        from cropglobe.mapping import openeo
+
+        ds = openeo.open_openeo(Path(source.path))
+    else:
+        ds = _open_geotiffs(Path(source.path)) if source.kind == "geotiffs" else _open_dataset(Path(source.path))
     try:
         canon = [_bands.canonical_band(str(b)) for b in ds["band"].values]
     except CropGlobeError as err:
@@ -231,7 +253,8 @@ def _open_dataset(path: Path) -> xr.Dataset:
     except Exception as err:  # noqa: BLE001 - any reader failure is one input error
         raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:
-        raise CropGlobeError(f"{where}: no 'reflectance' variable; expected a cube with reflectance{DIMS}")
+        raise CropGlobeError(f"{where}: no 'reflectance' variable; expected a cube with reflectance{DIMS} or "
+                             "one variable per band (openEO / WorldCereal layout: B02 or S2-L2A-B02, dims t, y, x)")
     refl = ds["reflectance"]
     if set(refl.dims) != set(DIMS):
         raise CropGlobeError(f"{where}: 'reflectance' has dims {refl.dims}, expected {DIMS}")
@@ -301,7 +324,8 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
     """Open and check a cube: Zarr/NetCDF (``time, band, y, x`` + CRS) or a folder of per-date GeoTIFFs.
 
     Args:
-        path: A Zarr store, a NetCDF file, or a folder of GeoTIFFs (one per date, the date in the
+        path: A Zarr store, a NetCDF file (either in the project's layout or openEO's, see
+            :mod:`cropglobe.mapping.openeo`), or a folder of GeoTIFFs (one per date, the date in the
             file name, one band per spectral band named by its description; an optional ``clear``
             or ``SCL`` band).
         scale: Factor for raw integer values (e.g. ``1e-4``); required when values exceed 1.5.
@@ -316,7 +340,10 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
         raise CropGlobeError(f"{p}: input not found; expected a Zarr/NetCDF cube or a folder of per-date GeoTIFFs")
     is_folder_of_tifs = p.is_dir() and not (p / ".zattrs").exists() and not (p / "zarr.json").exists() \
         and any(q.suffix.lower() in (".tif", ".tiff") for q in p.iterdir())
-    source = CubeSource("geotiffs" if is_folder_of_tifs else "dataset", str(p.resolve()), scale, nodata)
+    from cropglobe.mapping import openeo
+
+    kind = "geotiffs" if is_folder_of_tifs else "openeo" if openeo.is_openeo(p) else "dataset"
+    source = CubeSource(kind, str(p.resolve()), scale, nodata)
     _open_cached.cache_clear()
     _decoding.cache_clear()
     ds = source.open()
@@ -344,6 +371,10 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
 
 def _check_scale(ds: xr.Dataset, source: CubeSource, where: str) -> None:
     """Raise when a sample window decodes to values above 1.5 (no scale declared, or a wrong one)."""
+    if source.kind == "openeo":
+        from cropglobe.mapping import openeo
+
+        return openeo.check_values(source, where)
     dec = source.decoding  # also checks --scale/--nodata against the cube's attributes
     h, w = min(ds.sizes["y"], 64), min(ds.sizes["x"], 64)
     probe = dec.reflectance(ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values)

@@ -40,8 +40,14 @@ def country_at(lon: float, lat: float) -> str:
     return str(geography.nearest_country(lon, lat, where="map centre")[0])
 
 
-def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: int | None = None) -> int:
+def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: int | None = None,
+                bin_days: np.ndarray | None = None) -> int:
     """The season year whose aligned window the cube's dates cover (``year`` if given, checked).
+
+    Dates are observation dates, or the starts of a pre-composited cube's steps with ``bin_days``:
+    a composite step covers its whole width, so the last one ends ``bin_days[-1] - 1`` days after
+    its start (the coverage rule :func:`cropglobe.composite.composite` applies to coarse composite
+    SampleSets). A monthly cube of November 2020 - October 2021 thus covers a May-October window of 2021.
 
     Raises:
         CropGlobeError: When no year's season window lies inside the dates, naming both.
@@ -57,6 +63,8 @@ def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: 
     first, last = season.parse_window(str(c["window"]))
     days = np.asarray(times).astype("datetime64[D]")
     d0, d1 = days[0], days[-1]
+    if bin_days is not None:
+        d1 = d1 + np.timedelta64(int(np.asarray(bin_days)[-1]) - 1, "D")
     candidates = [year] if year is not None else sorted({int(str(d)[:4]) for d in days} | {int(str(d0)[:4]) - 1})
     spans = []
     for y in candidates:

@@ -67,7 +67,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     country = geography.country(country).iso3
     if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 1:
         raise CropGlobeError(f"--min-clear {min_clear!r}: expected a whole number >= 1")
-    year = locate.season_year(cube.times, recipe, country, float(lat[0]), year)
+    year = locate.season_year(cube.times, recipe, country, float(lat[0]), year, cube.bin_days)
     c = recipe.composite
     bins = season.bins_of_window(*season.axis(int(c["interval"])), str(c["window"]))
     if bins != tuple(recipe.window_bins):
