@@ -9,7 +9,9 @@ by construction (:mod:`cropglobe.splits`).
 Determinism and resumption: the shuffling order, the augmentation draws and the dropout masks
 are seeded from ``(seed, epoch, batch)``, so a run resumed from its last
 checkpoint gives the same weights as an uninterrupted one. The same code runs on CPU, one GPU or
-several GPUs (Lightning DDP replaces the sampler with a seeded ``DistributedSampler``).
+several GPUs or CPU processes: under DDP (Lightning replaces the sampler with a seeded
+``DistributedSampler``) ``batch_size`` stays the global batch, split across the processes, each
+process draws its own augmentation and dropout, and validation gathers every sample exactly once.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ Augmenter = Callable[..., torch.Tensor]
 
 @dataclass
 class TrainSettings:
-    """Optimisation settings (defaults: the paper's protocol)."""
+    """Optimisation settings (defaults: the paper's protocol).
+
+    ``batch_size`` is the global batch: under DDP each of the ``world_size`` processes takes
+    ``ceil(batch_size / world_size)`` samples per step.
+    """
 
     epochs: int = 50
     batch_size: int = 256
@@ -175,14 +181,18 @@ class CropClassifierModule(L.LightningModule):
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # dropout masks from (seed, epoch, batch): independent of whatever else drew from the global
         # RNG before this batch (data-loader iterators do), so a resumed run repeats them exactly
-        torch.manual_seed((self.seed * 7_919 + self.current_epoch) * 100_003 + batch_idx)
+        torch.manual_seed((self.seed * 7_919 + self.current_epoch) * 100_003 + batch_idx + self._rank_offset())
+
+    def _rank_offset(self) -> int:
+        """Seed offset of this DDP process (0 on rank 0, so one process draws what it always drew)."""
+        return self.global_rank << 40
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         g = None
         if self.augment is not None and self.window is not None:
             g = torch.Generator(device=x.device)
-            g.manual_seed((self.seed * 1_000_003 + self.current_epoch) * 100_003 + batch_idx)
+            g.manual_seed((self.seed * 1_000_003 + self.current_epoch) * 100_003 + batch_idx + self._rank_offset())
         logits = self.net(self.inputs(x, g))
         loss = nn.functional.cross_entropy(logits, y, weight=self.ce_weights)
         self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=y.shape[0])
@@ -193,11 +203,24 @@ class CropClassifierModule(L.LightningModule):
         self._val_pred.append(self.net(self.inputs(x)).argmax(1).cpu())
         self._val_true.append(y.cpu())
 
+    def _gathered(self, parts: list[torch.Tensor]) -> np.ndarray:
+        """This epoch's per-sample validation values of all processes, each sample once, in order.
+
+        Lightning's ``DistributedSampler`` (no shuffle) hands rank ``r`` samples ``r, r + W, ...``
+        and pads the last round with the first samples; interleaving the ranks and cutting at the
+        set's length undoes both.
+        """
+        local = torch.cat(parts)
+        parts.clear()
+        if self.trainer.world_size == 1:
+            return local.numpy(force=True)
+        every = self.all_gather(local)  # (world_size, n_per_rank)
+        n = len(self.trainer.val_dataloaders.dataset)
+        return every.transpose(0, 1).reshape(-1)[:n].numpy(force=True)
+
     def on_validation_epoch_end(self) -> None:
-        pred = self.all_gather(torch.cat(self._val_pred)).flatten().numpy(force=True)
-        true = self.all_gather(torch.cat(self._val_true)).flatten().numpy(force=True)
-        self._val_pred.clear()
-        self._val_true.clear()
+        pred = self._gathered(self._val_pred)
+        true = self._gathered(self._val_true)
         self.log("val_macro_f1", metrics.macro_f1(true, pred), prog_bar=True, sync_dist=False)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -235,9 +258,6 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
                                   settings.seed, window, bin_days, flatten, augment)
     train_set = ArrayPairs(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
     val_set = ArrayPairs(torch.as_tensor(x_val, dtype=torch.float32), torch.as_tensor(y_val, dtype=torch.long))
-    train_loader = DataLoader(train_set, batch_size=settings.batch_size,
-                              sampler=EpochSeededSampler(len(train_set), settings.seed), collate_fn=_keep_batch)
-    val_loader = DataLoader(val_set, batch_size=max(settings.batch_size, 512), collate_fn=_keep_batch)
     best = L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_macro_f1",
                                                mode="max", save_top_k=1)
     # the latest epoch, every epoch (Lightning's save_last only refreshes when a top-k file is saved)
@@ -249,15 +269,52 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
         enable_progress_bar=settings.progress, enable_model_summary=False, deterministic="warn",
         num_sanity_val_steps=0, default_root_dir=ckpt_dir,
     )
+    world = trainer.num_devices * trainer.num_nodes  # DDP processes (world_size is set only inside fit)
+    batch = -(-settings.batch_size // world)  # the global batch split across them
+    train_loader = DataLoader(train_set, batch_size=batch,
+                              sampler=EpochSeededSampler(len(train_set), settings.seed), collate_fn=_keep_batch)
+    val_loader = DataLoader(val_set, batch_size=max(batch, 512), collate_fn=_keep_batch)
     last = ckpt_dir / "last.ckpt"
+    start = str(last) if resume and last.exists() else None
+    if start is not None:
+        load_checkpoint(last)  # a truncated or unsafe checkpoint is one clear error, before Lightning sees it
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # resuming into ckpt_dir
-        trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.exists() else None)
-    ckpt = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        # weights_only=True explicitly: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot turn on unpickling
+        trainer.fit(module, train_loader, val_loader, ckpt_path=start, weights_only=True)
+    ckpt = load_checkpoint(Path(best.best_model_path))
     net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
     net.eval()
-    return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(best.best_model_score),
+    # from the file: under ddp_spawn the main process gets the best path back but not the score
+    score = ckpt["callbacks"][best.state_key]["best_model_score"]
+    return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(score),
             "epochs": settings.epochs, "precision": precision}
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a Lightning checkpoint without unpickling (``weights_only=True``, whatever the environment).
+
+    Raises:
+        CropGlobeError: When the file is truncated or corrupt, or holds objects other than weights
+            (a checkpoint that would run code when unpickled is never loaded).
+    """
+    import pickle
+
+    from cropglobe.errors import CropGlobeError
+
+    remedy = f"delete {path.parent} to restart this cell from scratch"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CropGlobeError(f"{path}: not a plain-weights checkpoint, refusing to unpickle it ({first}); "
+                             f"{remedy}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CropGlobeError(f"{path}: truncated or corrupt checkpoint ({first}); {remedy}") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CropGlobeError(f"{path}: not a Lightning checkpoint (no state_dict); {remedy}")
+    return ckpt
 
 
 @torch.inference_mode()
