@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import matplotlib
@@ -36,19 +37,26 @@ def write_results(results: pd.DataFrame, run_dir: str | os.PathLike) -> Path:
     return path
 
 
+def keys(results: pd.DataFrame) -> list[str]:
+    """Grouping keys of a results table: :data:`KEYS`, plus ``adaptation`` where recorded."""
+    return KEYS + (["adaptation"] if "adaptation" in results else [])
+
+
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of OA, macro-F1, weighted-F1 and kappa per source x target x cell."""
     metrics = ["oa", "macro_f1", "weighted_f1", "kappa"]
-    grouped = results.groupby(KEYS, sort=False)[metrics]
+    by = keys(results)
+    grouped = results.groupby(by, sort=False)[metrics]
     out = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
-    out["seeds"] = results.groupby(KEYS, sort=False)["seed"].nunique()
-    out["n"] = results.groupby(KEYS, sort=False)["n"].first()
+    out["seeds"] = results.groupby(by, sort=False)["seed"].nunique()
+    out["n"] = results.groupby(by, sort=False)["n"].first()
     return out.reset_index()
 
 
 def _cell_name(row: pd.Series) -> str:
     aug = "" if row["augmentation"] == "none" else f" +aug:{row['augmentation']}"
-    return f"{row['feature']} / {row['model']}{aug}"
+    adapt = "" if row.get("adaptation", "none") == "none" else f" +adapt:{row['adaptation']}"
+    return f"{row['feature']} / {row['model']}{aug}{adapt}"
 
 
 def averaged_over(results: pd.DataFrame) -> str:
@@ -107,48 +115,69 @@ def _figure_matrix(agg: pd.DataFrame, out: Path, title_note: str) -> None:
 def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
     best = agg.groupby(["scenario", "feature"])["macro_f1_mean"].mean().unstack("feature")
     best = best.reindex([s for s in SCENARIOS if s in best.index])
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     best.plot.bar(ax=ax, rot=0)
+    ax.set_xlabel("scenario")
     ax.set_ylabel("mean macro-F1")
     ax.set_ylim(0, 1)
+    ax.legend(title="feature family", bbox_to_anchor=(1.01, 1), loc="upper left", borderaxespad=0)  # beside the bars
     ax.set_title(f"Feature families by scenario{title_note}")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
 def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str) -> str:
     overall = agg.groupby(["feature", "model", "augmentation"])["macro_f1_mean"].mean()
     feature, model, aug = overall.idxmax()
-    rows = results[(results["feature"] == feature) & (results["model"] == model) & (results["augmentation"] == aug)]
+    plain = results if "adaptation" not in results else results[results["adaptation"] == "none"]
+    rows = plain[(plain["feature"] == feature) & (plain["model"] == model) & (plain["augmentation"] == aug)]
     targets = list(dict.fromkeys(rows["target"]))
-    fig, axes = plt.subplots(1, len(targets), figsize=(3.2 * len(targets), 3.4), squeeze=False)
-    names = [c[:5] for c in taxonomy.CLASSES]
-    for ax, target in zip(axes[0], targets):
+    ncols = min(4, len(targets))
+    nrows = -(-len(targets) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols + 1.4, 3.1 * nrows + 0.9), squeeze=False,
+                             layout="constrained")
+    names = list(taxonomy.CLASSES)
+    im = None
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(targets):
+            ax.set_visible(False)
+            continue
+        target = targets[k]
         cm = np.sum([np.array(json.loads(c)) for c in rows[rows["target"] == target]["confusion"]], axis=0)
         norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+        im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         ax.set_title(target, fontsize=9)
-        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(names)), names, fontsize=7)
-        ax.set_xlabel("predicted", fontsize=7)
-    axes[0][0].set_ylabel("reference", fontsize=7)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", rotation_mode="anchor", fontsize=7)
+        ax.set_yticks(range(len(names)), names if k % ncols == 0 else [], fontsize=7)
+        if k // ncols == nrows - 1 or k + ncols >= len(targets):
+            ax.set_xlabel("predicted", fontsize=8)
+        if k % ncols == 0:
+            ax.set_ylabel("reference", fontsize=8)
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="fraction of the reference class")
     label = f"{feature} / {model}" + ("" if aug == "none" else f" +aug:{aug}")
     fig.suptitle(f"Confusion (row-normalised), {label}{title_note}", fontsize=10)
-    fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return label
 
 
 def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
-    data = np.load(npz)
+    try:
+        data = dict(np.load(npz, allow_pickle=False))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise CropGlobeError(f"{npz}: cannot be read ({type(err).__name__}: {err}); delete it to build the report "
+                             "without the signature figure") from None
     keys = [str(k) for k in data["keys"]]
     countries = sorted({k.split("/")[0] for k in keys})
     classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
-    fig, axes = plt.subplots(len(classes), len(countries), figsize=(1.8 * len(countries) + 1, 1.2 * len(classes) + 1),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(classes), len(countries), figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8),
+                             squeeze=False, layout="constrained")
     lookup = dict(zip(keys, data["mats"]))
+    bands = [str(b) for b in data["bands"]] if "bands" in data else []
+    doy = np.asarray(data["doy"]) if "doy" in data else np.array([])
+    im = None
     for i, cls in enumerate(classes):
         for j, iso in enumerate(countries):
             ax = axes[i][j]
@@ -156,13 +185,18 @@ def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
             ax.set_yticks([])
             mat = lookup.get(f"{iso}/{cls}")
             if mat is not None:
-                ax.imshow(mat, vmin=0, vmax=0.5, cmap="magma", aspect="auto")
+                im = ax.imshow(mat, vmin=0, vmax=0.5, cmap="magma", aspect="auto")
             if i == 0:
                 ax.set_title(iso, fontsize=9)
             if j == 0:
                 ax.set_ylabel(cls, fontsize=8)
-    fig.suptitle(f"Mean bands × time signatures (season window) per class and country{title_note}", fontsize=10)
-    fig.tight_layout()
+    span = f"day {int(doy[0])}–{int(doy[-1])} of the aligned year" if doy.size else "season window"
+    fig.supxlabel(f"time →: season-window bins\n({span})", fontsize=8)
+    order = f"{bands[0]} top … {bands[-1]} bottom" if bands else "top to bottom"
+    fig.supylabel(f"class\n(bands: {order})", fontsize=8)
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="mean reflectance")
+    fig.suptitle(f"Mean bands × time signatures (season window)\nper class and country{title_note}", fontsize=9)
     fig.savefig(out, dpi=100)
     plt.close(fig)
 
@@ -177,10 +211,8 @@ def build(run_dir: str | os.PathLike) -> Path:
     path = run_dir / "results.parquet"
     if not path.exists():
         raise CropGlobeError(f"{run_dir}: no results.parquet (is it a finished `cropglobe transfer` run?)")
-    results = pd.read_parquet(path)
-    if results.empty:
-        raise CropGlobeError(f"{path}: the results table is empty")
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) if (run_dir / "config.yaml").exists() else {}
+    results = read_results(path)
+    config = read_config(run_dir / "config.yaml")
     simulated = bool(results["simulated"].any())
     note = " — SIMULATED DATA" if simulated else ""
     agg = aggregate(results)
@@ -197,6 +229,10 @@ def build(run_dir: str | os.PathLike) -> Path:
               f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
               f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
               "(after its remap).", ""]
+    if "adaptation" in results and (results["adaptation"] != "none").any():
+        lines += ["Rows with +adapt: use the target's unlabelled inputs (no target labels; methods fixed in "
+                  "the config): adabn re-estimates BatchNorm statistics on the target; ...ensemble rows score "
+                  "the mean probability of all seeds, one model per table cell (so ± 0.000).", ""]
     lines += _tables(agg, averaged_over(results))
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",
@@ -205,6 +241,50 @@ def build(run_dir: str | os.PathLike) -> Path:
         _figure_signatures(run_dir / "signatures.npz", figs / "signatures.png", note)
         lines += ["![signatures](figures/signatures.png)", ""]
     return write_text(run_dir / "report.md", "\n".join(lines))
+
+
+#: Columns ``build`` reads from ``results.parquet``.
+RESULT_COLUMNS = (*KEYS, "seed", "oa", "macro_f1", "weighted_f1", "kappa", "n", "confusion", "data", "simulated")
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """Read a run's ``results.parquet``, with one clear error when it is corrupt or not a results table.
+
+    Raises:
+        CropGlobeError: Naming the file, the problem and how to get a good one back.
+    """
+    remedy = f"re-run `cropglobe transfer --resume {path.parent}` after moving it aside, or restore it"
+    try:
+        results = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CropGlobeError(f"{path}: cannot be read as a Parquet results table ({first}); {remedy}") from None
+    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
+    if missing:
+        raise CropGlobeError(f"{path}: not a cropglobe results table (missing columns {', '.join(missing)}); {remedy}")
+    if results.empty:
+        raise CropGlobeError(f"{path}: the results table is empty")
+    return results
+
+
+def read_config(path: Path) -> dict:
+    """Read a run's ``config.yaml`` (``{}`` when absent), with one clear error when it is corrupt.
+
+    Raises:
+        CropGlobeError: For unreadable YAML or a top level that is not a mapping.
+    """
+    if not path.exists():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise CropGlobeError(f"{path}: not valid YAML ({type(err).__name__}); expected the resolved spec written "
+                             "by `cropglobe transfer`: restore it or delete it to rebuild the report without a name") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise CropGlobeError(f"{path}: expected a mapping (the resolved experiment spec), got {type(config).__name__}")
+    return config
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:

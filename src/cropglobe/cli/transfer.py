@@ -15,15 +15,18 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
 
     from cropglobe import report
 
-    console = Console()
-    console = Console(width=max(console.width, 120))  # the table is wide; don't fold it at 80 columns in logs
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
     table = Table(title=f"macro-F1 (OA), mean over {report.averaged_over(results)}" + (" — SIMULATED DATA" if simulated else ""))
-    table.add_column("source → target")
-    table.add_column("scenario")
-    for cell in cells:
-        table.add_column(cell.replace(" / ", "/").replace(" +aug:", " +"), justify="right")
+    headers = ["source → target", "scenario", *(c.replace(" / ", "/").replace(" +aug:", " +") for c in cells)]
+    pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"]))
+    widths = [max(len(headers[0]), pair_width), max([len(headers[1]), *map(len, summary["scenario"])]),
+              *(max(len(h), len("0.000 (0.000)")) for h in headers[2:])]
+    for i, (header, width) in enumerate(zip(headers, widths)):
+        table.add_column(header, justify="right" if i >= 2 else "left", min_width=width, no_wrap=True)
+    # wide enough for every header in full: a log or an 80-column terminal must not truncate them
+    console = Console()
+    console = Console(width=max(console.width, sum(w + 3 for w in widths) + 1))
     order = {s: i for i, s in enumerate(report.SCENARIOS)}
     pairs = summary[["source", "target", "scenario"]].drop_duplicates()
     pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
