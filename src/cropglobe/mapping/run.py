@@ -54,6 +54,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
 
     recipe = load_recipe(model)
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
+    check_feature_options(recipe)
     used = get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)  # e.g. 6 bands for harmonic
     missing = [b for b in used if b not in cube.bands]
     if missing:
@@ -76,6 +77,24 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated,
                        cube.bin_days, cube.source.decoding, tuple(used))
     return recipe, cube, ctx
+
+
+def check_feature_options(recipe: Recipe) -> None:
+    """Fail with one line when the recipe's feature options do not fit its feature function.
+
+    Raises:
+        CropGlobeError: Naming the recipe, the options and the feature (a recipe/model mismatch).
+    """
+    import inspect
+
+    from cropglobe.features import get_feature
+
+    try:
+        inspect.signature(get_feature(recipe.feature).fn).bind(None, **recipe.feature_options)
+    except TypeError as err:
+        raise CropGlobeError(f"{recipe.path}: feature_options {recipe.feature_options} do not fit feature "
+                             f"{recipe.feature!r} ({err}); expected the options the cell was trained with "
+                             "(the recipe.json a transfer run wrote)") from None
 
 
 def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, out: str | os.PathLike, tile: int = 256,
