@@ -283,7 +283,8 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike, encoding: dict | None = 
             out[name] = out[name].astype(str)
     out.attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.attrs.items()}
     with atomic_path(path) as tmp:
-        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=encoding)
+        # every chunk on disk, empty or not: a missing chunk then means damage (cropglobe.zarrcheck)
+        out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=encoding, write_empty_chunks=True)
     return Path(path)
 
 
@@ -308,6 +309,9 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     p = Path(path)
     if not p.exists():
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
+    from cropglobe.zarrcheck import check_store
+
+    check_store(p)  # missing or truncated chunks: an error, never NaN or a crash in the decompressor
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here

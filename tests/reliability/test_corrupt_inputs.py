@@ -1,0 +1,61 @@
+"""Corrupt inputs: truncated or deleted Zarr chunks, GeoTIFF folders, non-numeric table cells -> one clear error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cropglobe import samples
+from cropglobe.errors import CropGlobeError
+
+
+@pytest.fixture()
+def store(tmp_path, tiny_observations, monkeypatch):
+    monkeypatch.setattr(samples, "CHUNK_BYTES", 200_000)  # several chunks per array
+    path = samples.save(tiny_observations, tmp_path / "obs.zarr")
+    chunks = sorted(p for p in (path / "reflectance").iterdir() if not p.name.startswith("."))
+    assert len(chunks) > 2
+    return path, chunks
+
+
+def test_intact_store_loads(store):
+    path, _ = store
+    assert samples.load(path).sizes["sample"] > 0
+
+
+def test_truncated_chunk_is_an_error_not_a_crash(store):
+    path, chunks = store
+    data = chunks[1].read_bytes()
+    chunks[1].write_bytes(data[: len(data) // 3])
+    with pytest.raises(CropGlobeError, match=r"reflectance: chunk 1\.0\.0 is truncated or corrupt"):
+        samples.load(path)
+    proc = subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", "info", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stderr  # not 139 (segfault in the decompressor)
+    assert "truncated or corrupt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_chunk_shorter_than_its_header(store):
+    path, chunks = store
+    chunks[0].write_bytes(b"\x02\x01")
+    with pytest.raises(CropGlobeError, match="shorter than its header"):
+        samples.load(path)
+
+
+def test_deleted_chunk_is_an_error_not_silent_nan(store):
+    path, chunks = store
+    chunks[-1].unlink()
+    with pytest.raises(CropGlobeError, match=rf"reflectance: chunk {chunks[-1].name} is missing"):
+        samples.load(path)
+
+
+def test_all_missing_chunks_are_still_written(tmp_path, tiny_observations, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr(samples, "CHUNK_BYTES", 200_000)
+    ds = tiny_observations.copy(deep=True)
+    ds["clear"][:] = np.nan  # an all-fill chunk must be on disk, or it would read as deleted
+    path = samples.save(ds, tmp_path / "nan.zarr")
+    assert samples.load(path)["clear"].isnull().all()
