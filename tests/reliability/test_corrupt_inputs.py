@@ -59,3 +59,21 @@ def test_all_missing_chunks_are_still_written(tmp_path, tiny_observations, monke
     ds["clear"][:] = np.nan  # an all-fill chunk must be on disk, or it would read as deleted
     path = samples.save(ds, tmp_path / "nan.zarr")
     assert samples.load(path)["clear"].isnull().all()
+
+
+def test_non_numeric_table_cell_names_column_and_row(tmp_path):
+    import pandas as pd
+
+    from cropglobe.readers import read_table
+    from tests.readers.test_table import CONFIGS, _gee_table
+
+    df = _gee_table().astype({"B4": object})
+    df.loc[5, "B4"] = "12,5"
+    df.loc[2, "B8"] = None  # an empty cell stays missing
+    df.to_csv(tmp_path / "gee.csv", index=False)
+    with pytest.raises(CropGlobeError, match=r"gee.csv: column 'B4', data row 6: '12,5' is not a number"):
+        read_table(tmp_path / "gee.csv", CONFIGS / "gee_export_example.yaml")
+    df.loc[5, "B4"] = "NaN"
+    df.to_csv(tmp_path / "gee.csv", index=False)
+    ds = read_table(tmp_path / "gee.csv", CONFIGS / "gee_export_example.yaml")
+    assert int(pd.isna(ds["reflectance"].values).sum()) == 2

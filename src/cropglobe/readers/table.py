@@ -283,7 +283,7 @@ def read_table(
         require_columns(df.columns, needed, where)
         band_names = list(m.long.bands)
         times = _times(df[m.time.column].to_numpy(), m.time, where)
-        values = df[list(m.long.bands.values())].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
+        values = np.column_stack([numeric(df[c], where) for c in m.long.bands.values()])
         ids, t_axis, cube, first = long_to_cube(df[id_col].to_numpy(), times, values, where, id_col, m.time.column)
         meta = df.iloc[first]
         n = df.groupby(id_col, sort=False)[m.label.column].nunique()
@@ -321,6 +321,27 @@ def read_table(
     return samples.add_history(ds, f"import table {where} ({m.layout})")
 
 
+_MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none", "-"}
+
+
+def numeric(col: pd.Series, where: str) -> np.ndarray:
+    """A band column as float32; empty cells are missing, any other non-number is an error.
+
+    Raises:
+        CropGlobeError: Naming the column, the data row (1 = first row after the header) and the cell.
+    """
+    values = pd.to_numeric(col, errors="coerce")
+    bad = values.isna().to_numpy() & col.notna().to_numpy()
+    if bad.any():
+        text = col[bad].astype(str).str.strip().str.lower()
+        bad[np.flatnonzero(bad)[text.isin(_MISSING_TOKENS).to_numpy()]] = False
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CropGlobeError(f"{where}: column {col.name!r}, data row {i + 1}: {col.iloc[i]!r} is not a number "
+                             f"({int(bad.sum())} such cell(s) in the column); expected numbers, empty cells for missing")
+    return values.to_numpy(np.float32)
+
+
 def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     assert m.wide is not None
     rx = re.compile(m.wide.pattern)
@@ -340,5 +361,5 @@ def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np
         if (b, t) in seen:
             raise CropGlobeError(f"{where}: two columns give band {b} at time {t} (the second is {col!r}); expected one")
         seen.add((b, t))
-        cube[:, band_names.index(b), int(np.searchsorted(t_axis, t))] = pd.to_numeric(df[col], errors="coerce").to_numpy(np.float32)
+        cube[:, band_names.index(b), int(np.searchsorted(t_axis, t))] = numeric(df[col], where)
     return df[m.id or "__id"].to_numpy(), t_axis, cube, band_names
