@@ -77,3 +77,60 @@ def test_non_numeric_table_cell_names_column_and_row(tmp_path):
     df.to_csv(tmp_path / "gee.csv", index=False)
     ds = read_table(tmp_path / "gee.csv", CONFIGS / "gee_export_example.yaml")
     assert int(pd.isna(ds["reflectance"].values).sum()) == 2
+
+
+BANDS = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+
+
+def _tif(path, crs="EPSG:32631", x0=500_000.0, size=8):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=len(BANDS), dtype="float32",
+                       crs=crs, transform=from_origin(x0, 5_000_000.0, 10, 10)) as dst:
+        dst.write(np.full((len(BANDS), size, size), 0.1, dtype=np.float32))
+        for i, b in enumerate(BANDS, start=1):
+            dst.set_band_description(i, b)
+    return path
+
+
+@pytest.fixture()
+def tif_folder(tmp_path):
+    folder = tmp_path / "tifs"
+    folder.mkdir()
+    _tif(folder / "S2_2023-06-01.tif")
+    return folder
+
+
+def test_geotiff_folder_with_good_files_opens(tif_folder):
+    from cropglobe.mapping import open_cube
+
+    _tif(tif_folder / "S2_2023-06-11.tif")
+    assert open_cube(tif_folder).times.size == 2
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda f: _tif(f, crs="EPSG:32632"), r"S2_2023-06-11.tif: CRS EPSG:32632 differs from EPSG:32631"),
+    (lambda f: _tif(f, x0=500_005.0), r"S2_2023-06-11.tif: grid 8x8 px .* differs"),
+    (lambda f: _tif(f, size=9), r"S2_2023-06-11.tif: grid 9x9 px"),
+    (lambda f: f.write_bytes(_tif(f).read_bytes()[:300]), r"S2_2023-06-11.tif: cannot be read as a GeoTIFF"),
+])
+def test_geotiff_folder_mismatches_are_one_error(tif_folder, make, message):
+    from cropglobe.mapping import open_cube
+
+    make(tif_folder / "S2_2023-06-11.tif")
+    with pytest.raises(CropGlobeError, match=message):
+        open_cube(tif_folder)
+
+
+@pytest.mark.parametrize("content, message", [(None, "it is empty"), ("notes.txt", "it holds notes.txt")])
+def test_folder_without_a_cube_is_named(tmp_path, content, message):
+    from cropglobe.mapping import open_cube
+
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    if content:
+        (folder / content).write_text("x")
+    with pytest.raises(CropGlobeError, match=f"not a cube: {message}; expected a Zarr store or a folder of per-date GeoTIFFs"):
+        open_cube(folder)

@@ -43,6 +43,7 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import tiffcheck
 
 DIMS = ("time", "band", "y", "x")
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -297,6 +298,7 @@ def _open_geotiffs(folder: Path) -> xr.Dataset:
         except ValueError:
             raise CropGlobeError(f"{f}: {m[0]} is not a date") from None
     dated.sort(key=lambda t: t[0])
+    tiffcheck.check_grids([f for _, f in dated])  # corrupt files, mixed CRSs, misaligned grids: one clear error
     layers, names0 = [], None
     for when, f in dated:
         da = rioxarray.open_rasterio(f, chunks={}, mask_and_scale=False)
@@ -338,6 +340,7 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
     p = Path(path)
     if not p.exists():
         raise CropGlobeError(f"{p}: input not found; expected a Zarr/NetCDF cube or a folder of per-date GeoTIFFs")
+    tiffcheck.check_folder(p)
     is_folder_of_tifs = p.is_dir() and not (p / ".zattrs").exists() and not (p / "zarr.json").exists() \
         and any(q.suffix.lower() in (".tif", ".tiff") for q in p.iterdir())
     from cropglobe.mapping import openeo
