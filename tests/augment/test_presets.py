@@ -67,3 +67,29 @@ augment:
 def test_resolve_bad_specs(spec: object, match: str) -> None:
     with pytest.raises(CropGlobeError, match=match):
         resolve(spec, where="exp.yaml: augment")  # type: ignore[arg-type]
+
+
+def test_single_transform_presets_hold_one_transform_each() -> None:
+    for name, section in [("shift-10d", "shift"), ("shift-30d", "shift"), ("shift-50d", "shift"),
+                          ("scale-sym10d", "scale"), ("scale-paper", "scale"), ("scale-sym30d", "scale"),
+                          ("warp-0.05", "warp"), ("warp-0.1", "warp"), ("warp-0.2", "warp")]:
+        aug = get_preset(name)
+        on = [s for s in ("shift", "scale", "warp") if getattr(aug, s) is not None]
+        assert on == [section], name
+    assert get_preset("warp-0.2").warp == get_preset("paper").warp
+    assert get_preset("scale-paper").scale == get_preset("paper").scale
+    nowarp = get_preset("paper-nowarp")
+    assert nowarp.warp is None and nowarp.shift == get_preset("paper").shift
+
+
+def test_labels_of_config_entries() -> None:
+    from cropglobe.augment import label
+
+    assert label("paper") == "paper" and label(None) == "none"
+    assert label({"shift": {"p": 0.5, "max_days": 10}}) == "shift-max_days10-p0.5"
+    assert label({"preset": "paper", "warp": None}) == "paper+warp-off"
+    assert label({"scale": {"start_days": [-30, 10.0]}}) == "scale-start_days-30_10"
+    assert label({"name": "my shift", "shift": {"max_days": 5}}) == "my_shift"
+    assert resolve({"name": "my shift", "shift": {"max_days": 5}}).shift == TimeShift(max_days=5, p=0.5)
+    with pytest.raises(CropGlobeError, match="non-empty"):
+        label({"name": ""})

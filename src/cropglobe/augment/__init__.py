@@ -15,7 +15,7 @@ Modules: :mod:`~cropglobe.augment.transforms` (the transforms), :mod:`~cropglobe
 """
 
 from cropglobe.augment.offline import augment_copies
-from cropglobe.augment.presets import get_preset, preset_names, resolve
+from cropglobe.augment.presets import get_preset, label, preset_names, resolve
 from cropglobe.augment.transforms import (
     AugmentDraw,
     MagnitudeWarp,
@@ -33,6 +33,7 @@ __all__ = [
     "TimeShift",
     "augment_copies",
     "get_preset",
+    "label",
     "preset_names",
     "read_window",
     "resolve",

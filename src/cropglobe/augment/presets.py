@@ -12,12 +12,16 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import re
+
 import yaml
 
 from cropglobe.augment.transforms import PhenologyAugment
 from cropglobe.errors import CropGlobeError
 
 SECTIONS: tuple[str, ...] = ("shift", "scale", "warp")
+#: Characters kept in generated labels (they name run folders).
+_SAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +62,8 @@ def resolve(spec: str | Mapping[str, Any] | PhenologyAugment | None,
 
     Args:
         spec: None (no augmentation), a preset name, an augmenter, or a mapping with sections
-            ``shift`` / ``scale`` / ``warp`` and optionally ``preset``: the named preset's sections
-            are the base, a given section's fields override them, and a section set to null turns
+            ``shift`` / ``scale`` / ``warp`` and optionally ``preset`` and ``name`` (a label only,
+            see :func:`label`): the named preset's sections are the base, a given section's fields override them, and a section set to null turns
             that transform off. Example: ``{"preset": "paper", "warp": {"p": 0.0}}``.
         where: Location used in error messages, e.g. ``"configs/x.yaml: augment"``.
 
@@ -75,9 +79,9 @@ def resolve(spec: str | Mapping[str, Any] | PhenologyAugment | None,
     if not isinstance(spec, Mapping):
         raise CropGlobeError(f"{where}: expected a preset name or a mapping of {SECTIONS}, "
                              f"got {type(spec).__name__}")
-    unknown = sorted(set(spec) - {"preset", *SECTIONS})
+    unknown = sorted(set(spec) - {"preset", "name", *SECTIONS})
     if unknown:
-        raise CropGlobeError(f"{where}: unknown key(s) {unknown}; expected preset, "
+        raise CropGlobeError(f"{where}: unknown key(s) {unknown}; expected preset, name, "
                              f"{', '.join(SECTIONS)}")
     base = preset_dict(spec["preset"]) if spec.get("preset") is not None else {}
     for section in SECTIONS:
@@ -95,3 +99,47 @@ def resolve(spec: str | Mapping[str, Any] | PhenologyAugment | None,
         return PhenologyAugment(**base)
     except CropGlobeError as err:
         raise CropGlobeError(f"{where}: {err}") from None
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "_".join(_compact(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def label(spec: str | Mapping[str, Any] | None) -> str:
+    """Short, file-name-safe name of an augmentation config entry (run folders, result rows).
+
+    A preset name is its own label (None is ``none``); a mapping is named by its ``name`` key or,
+    without one, by its preset and sections in a fixed order, e.g. ``{"shift": {"max_days": 10,
+    "p": 0.5}}`` -> ``shift-max_days10-p0.5`` and ``{"preset": "paper", "warp": None}`` ->
+    ``paper+warp-off``. Two mappings with the same fields get the same label.
+
+    Raises:
+        CropGlobeError: If ``spec`` is neither a string, a mapping nor None, or ``name`` is empty.
+    """
+    if spec is None:
+        return "none"
+    if isinstance(spec, str):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise CropGlobeError(f"augmentation: expected a preset name or a mapping, got {type(spec).__name__}")
+    if "name" in spec:
+        name = _SAFE.sub("_", str(spec["name"] or ""))
+        if not name:
+            raise CropGlobeError("augmentation: 'name' must be a non-empty label")
+        return name
+    parts = [str(spec["preset"])] if spec.get("preset") is not None else []
+    for section in SECTIONS:
+        if section not in spec:
+            continue
+        fields = spec[section]
+        if fields is None:
+            parts.append(f"{section}-off")
+        elif isinstance(fields, Mapping):
+            parts.append("-".join([section, *(f"{k}{_compact(fields[k])}" for k in sorted(fields))]))
+        else:
+            parts.append(f"{section}-{_compact(fields)}")
+    return _SAFE.sub("_", "+".join(parts)) or "none"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cropglobe import taxonomy
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment.adapt import AdaptationSpec
 
 
 class _Strict(BaseModel):
@@ -65,11 +66,17 @@ class CompositeSpec(_Strict):
 
 
 class CellSpec(_Strict):
-    """One trained configuration: a feature family, a model and an augmentation preset."""
+    """One trained configuration: a feature family, a model and an augmentation.
+
+    ``augmentation`` is a preset name or an inline mapping of sections (``{shift: {max_days: 10,
+    p: 0.5}}``, optionally with ``preset`` as the base and ``name`` as its label; see
+    :func:`cropglobe.augment.resolve`). Run folders and result rows use
+    :func:`cropglobe.augment.label` of it.
+    """
 
     feature: str
     model: str
-    augmentation: str = "none"
+    augmentation: str | dict[str, Any] = "none"
     copies: int = Field(1, ge=1, description="offline augmented copies for tabular models")
 
 
@@ -110,13 +117,15 @@ class ExperimentSpec(_Strict):
     cells: list[CellSpec] | None = None
     features: list[str] | None = None
     models: list[str] | None = None
-    augmentations: list[str] = Field(default_factory=lambda: ["none"])
+    augmentations: list[str | dict[str, Any]] = Field(default_factory=lambda: ["none"])
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     feature_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     remaps: dict[str, dict[str, list[str]]] | Literal["paper"] | None = None
+    adaptation: AdaptationSpec | None = Field(None, description="unlabelled-target adaptation evaluated next to "
+                                              "the plain model (cropglobe.experiment.adapt)")
 
     @field_validator("sources")
     @classmethod

@@ -139,11 +139,12 @@ def check_cells(cells: list[CellSpec]) -> None:
                 f"{info.input_kind} inputs but feature {cell.feature!r} gives {feat.kind} features; "
                 f"pair {info.input_kind} models with {'median2d' if info.input_kind == 'matrix' else 'median1d/harmonic'}"
             )
-        if cell.augmentation != "none":
-            augment.get_preset(cell.augmentation)
+        where = f"config: cell {cell.feature} x {cell.model}: augmentation"
+        if not augment.resolve(cell.augmentation, where=where).is_identity:
+            augment.label(cell.augmentation)  # an empty 'name' fails here, before training
             if cell.feature not in MEDIAN_FAMILIES:
                 raise CropGlobeError(
-                    f"config: cell {cell.feature} x {cell.model}: augmentation {cell.augmentation!r} "
+                    f"{where} {augment.label(cell.augmentation)!r} "
                     f"applies to the median features {MEDIAN_FAMILIES} only"
                 )
         if cell.copies > 1 and info.family != "tabular":

@@ -42,8 +42,8 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
             flatten = cell.feature == "median1d"
             n_bands, n_times = (full.shape[1] * count, 1) if flatten else (full.shape[1], count)
             clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings,
-                                  augmentation=cell.augmentation, window=(start, count),
-                                  bin_days=prepared.bin_days, flatten=flatten)
+                                  window=(start, count), bin_days=prepared.bin_days, flatten=flatten)
+            clf.augment = augmenter(cell)  # a preset name or an inline mapping (None: identity)
             clf.fit(full[tr], y[tr], full[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
 
             def inputs(idx: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     # tabular models: the same fit / predict_proba interface; augmentation as offline copies
     feats = cache.features(cell.feature)
     x_train, y_train = feats[tr], y[tr]
-    if cell.augmentation != "none":
+    if augmenter(cell) is not None:
         from cropglobe import augment
 
         copies, origin = augment.augment_copies(cache.full_series()[tr], (start, count), prepared.bin_days,
@@ -78,6 +78,14 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     def tab_inputs(idx: np.ndarray) -> np.ndarray:
         return feats[idx]
     return model, tab_inputs, {}
+
+
+def augmenter(cell: CellSpec) -> Any:
+    """The cell's :class:`~cropglobe.augment.PhenologyAugment`, or None when it changes nothing."""
+    from cropglobe import augment
+
+    aug = augment.resolve(cell.augmentation, where=f"cell {cell.feature} x {cell.model}: augmentation")
+    return None if aug.is_identity else aug
 
 
 def _bands(prepared: Prepared) -> list[str]:

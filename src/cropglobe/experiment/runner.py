@@ -30,6 +30,7 @@ import yaml
 from cropglobe import geography, metrics, samples, splits, taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import adapt
 from cropglobe.experiment.config import CellSpec, ExperimentSpec
 from cropglobe.experiment.data import Prepared, prepare
 
@@ -38,8 +39,10 @@ N_CLASSES = len(taxonomy.CLASSES)
 
 
 def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> str:
-    """Folder name of one cell: source, feature, model, augmentation (and copies), seed (and fold)."""
-    aug = cell.augmentation + (f"x{cell.copies}" if cell.copies > 1 else "")
+    """Folder name of one cell: source, feature, model, augmentation label (and copies), seed (and fold)."""
+    from cropglobe import augment
+
+    aug = augment.label(cell.augmentation) + (f"x{cell.copies}" if cell.copies > 1 else "")
     return f"{'+'.join(source)}__{cell.feature}__{cell.model}__{aug}__s{seed}" + (f"_{fold}" if fold else "")
 
 
@@ -159,19 +162,76 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
                                              resume, callbacks, progress)
     train_seconds = time.perf_counter() - t0
-    rows = []
+    adaptation = spec.adaptation
+    methods = adaptation.single_methods() if adaptation is not None else ["none"]
+    rows, probas = [], {}
     for target, idx in _targets(prepared, group, parts):
-        scores = _evaluate(prepared, target, idx, model.predict_proba(inputs(idx)))
-        rows.append({
-            "source": "+".join(group), "target": target, "scenario": _scenario(prepared, group, target),
-            "feature": cell.feature, "model": cell.model, "augmentation": cell.augmentation,
-            "copies": cell.copies, "seed": seed, "oa": scores.oa, "macro_f1": scores.macro_f1,
-            "weighted_f1": scores.weighted_f1, "kappa": scores.kappa, "n": scores.n,
-            "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
-            "confusion": json.dumps(scores.confusion), "train_seconds": round(train_seconds, 2),
-            **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")},
-            "data": prepared.description, "simulated": prepared.simulated,
-        })
+        x = inputs(idx)  # the target's inputs only: adaptation never sees its labels
+        for method in methods:
+            proba = adapt.predict(model, x, method, adaptation.batch_size if adaptation else 512)
+            if proba is None:  # e.g. AdaBN on a model without BatchNorm
+                continue
+            probas[f"{target}|{method}"] = proba.astype(np.float32)
+            row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba), method)
+            row.update({"train_seconds": round(train_seconds, 2),
+                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
+            rows.append(row)
+    if adaptation is not None and adaptation.ensemble:
+        _save_probas(cell_dir / "target_proba.npz", probas)
+    return rows
+
+
+def _row(prepared: Prepared, group: list[str], cell: CellSpec, seed: int, target: str, scores: metrics.Scores,
+         adaptation: str) -> dict:
+    """One result row (training details are added by the caller)."""
+    from cropglobe import augment
+
+    return {
+        "source": "+".join(group), "target": target, "scenario": _scenario(prepared, group, target),
+        "feature": cell.feature, "model": cell.model, "augmentation": augment.label(cell.augmentation),
+        "augmentation_config": json.dumps(augment.resolve(cell.augmentation).model_dump(mode="json")),
+        "adaptation": adaptation, "copies": cell.copies, "seed": seed, "oa": scores.oa,
+        "macro_f1": scores.macro_f1, "weighted_f1": scores.weighted_f1, "kappa": scores.kappa, "n": scores.n,
+        "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
+        "confusion": json.dumps(scores.confusion), "data": prepared.description, "simulated": prepared.simulated,
+    }
+
+
+def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
+    from cropglobe.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **probas)
+
+
+def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> list[dict]:
+    """Rows scoring the mean of the seeds' target probabilities of each cell (``seed`` = -1).
+
+    Only targets whose samples do not depend on the seed (countries other than the source; the
+    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities.
+    """
+    if spec.adaptation is None or not spec.adaptation.ensemble:
+        return []
+    rows = []
+    for group in prepared.sources:
+        folds = [""] if not spec.folds else [f"f{k}" for k in range(spec.folds)]
+        for fold in folds:
+            for cell in spec.cell_list():
+                files = [run_dir / "cells" / cell_key(group, cell, s, fold) / "target_proba.npz" for s in spec.seeds]
+                if not all(f.exists() for f in files):
+                    continue
+                members = [dict(np.load(f)) for f in files]
+                for key in members[0]:
+                    target, method = key.split("|")
+                    if target in group or "+" in target or not all(key in m for m in members):
+                        continue
+                    idx = np.flatnonzero(prepared.countries == target)
+                    proba = adapt.ensemble_proba([m[key] for m in members])
+                    row = _row(prepared, group, cell, -1, target, _evaluate(prepared, target, idx, proba),
+                               adapt.ensemble_label(method))
+                    row.update({"fold": fold, "ensemble_seeds": ",".join(str(s) for s in spec.seeds)})
+                    rows.append(row)
     return rows
 
 
@@ -194,7 +254,10 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
             different study (on resume) or an earlier run (without resume).
     """
     run_dir = Path(run_dir)
-    resolved = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    dumped = spec.model_dump(mode="json")
+    if dumped.get("adaptation") is None:  # runs without adaptation keep the config.yaml they had
+        dumped.pop("adaptation", None)
+    resolved = yaml.safe_dump(dumped, sort_keys=False)
     config_path = run_dir / "config.yaml"
     if config_path.exists():
         if not resume:
@@ -225,6 +288,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
                         row["fold"] = fold
                     write_text(done, json.dumps(cell_rows, indent=1))
                     rows.extend(cell_rows)
+    rows.extend(_ensemble_rows(prepared, spec, run_dir))
     results = pd.DataFrame(rows)
     from cropglobe import report
 

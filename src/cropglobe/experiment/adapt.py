@@ -1,0 +1,165 @@
+"""Adaptation to a target region without its labels: AdaBN and seed ensembles.
+
+Every mapping user has the target's *unlabelled* imagery. Two ways to use it, neither of which
+sees a target label (the functions here take inputs only, never labels):
+
+* **AdaBN** (Li, Wang, Shi, Liu & Hou, "Revisiting Batch Normalization For Practical Domain
+  Adaptation", arXiv:1603.04779): keep every learned parameter and replace the running mean and
+  variance of each BatchNorm layer by the statistics of the target's inputs. Here they are the
+  cumulative averages over fixed-order batches of the target inputs (``momentum=None``), with
+  dropout off; nothing else in the network changes.
+* **Seed ensembles**: average the class probabilities of the models trained with different seeds
+  (Lakshminarayanan, Pritzel & Blundell, "Simple and Scalable Predictive Uncertainty Estimation
+  using Deep Ensembles", NeurIPS 2017, arXiv:1612.01474). The members differ in their
+  initialisation, batch order, augmentation draws and train / validation split.
+
+Configuration (``adaptation:`` in an experiment spec, :class:`AdaptationSpec`): the methods are
+fixed in advance in the config, evaluated side by side with the unadapted model (rows with
+``adaptation: none``), and never chosen on target data.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from cropglobe.errors import CropGlobeError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
+METHODS: tuple[str, ...] = ("none", "adabn")
+
+
+class AdaptationSpec(BaseModel):
+    """The ``adaptation:`` block of an experiment spec.
+
+    Attributes:
+        methods: Single-model methods evaluated on every target in addition to the unadapted
+            model (``none`` is always evaluated): ``adabn`` re-estimates BatchNorm statistics on
+            the target's inputs (torch models with BatchNorm layers; skipped for others).
+        ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
+            method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
+            Only on targets whose samples are the same for every seed (the other countries; the
+            in-region hold-out changes with the seed and is skipped).
+        batch_size: Batch size of the AdaBN statistics pass.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    methods: list[Literal["none", "adabn"]] = Field(default_factory=lambda: ["adabn"])
+    ensemble: bool = True
+    batch_size: int = Field(512, gt=0)
+
+    def single_methods(self) -> list[str]:
+        """``none`` first, then the configured methods without repeats."""
+        return list(dict.fromkeys(["none", *self.methods]))
+
+
+def bn_layers(net: nn.Module) -> list[nn.Module]:
+    """The BatchNorm layers (1d / 2d / 3d, with running statistics) of ``net``, in module order."""
+    from torch import nn
+
+    return [m for m in net.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+def adabn(net: nn.Module, x: np.ndarray, batch_size: int = 512) -> nn.Module:
+    """Return a copy of ``net`` whose BatchNorm running statistics are those of the inputs ``x``.
+
+    Source: Li et al. 2016, AdaBN (arXiv:1603.04779). Only ``running_mean``, ``running_var`` and
+    ``num_batches_tracked`` of the BatchNorm layers change; weights, biases and every other buffer
+    are copied unchanged. The statistics pass runs in float32 with dropout off, over ``x`` in its
+    given order, and each layer's momentum is restored afterwards, so the result is deterministic.
+
+    Args:
+        net: A trained torch model (not modified).
+        x: Unlabelled model-ready inputs of the target (N, ...), e.g. season windows (N, B, T).
+        batch_size: Largest statistics batch; the inputs are cut into near-equal batches and the
+            statistics averaged over them.
+
+    Returns:
+        The adapted copy, in eval mode.
+
+    Raises:
+        CropGlobeError: If ``net`` has no BatchNorm layer or ``x`` has fewer than 2 samples.
+    """
+    import torch
+
+    adapted = copy.deepcopy(net)
+    layers = bn_layers(adapted)
+    if not layers:
+        raise CropGlobeError(f"adabn: {type(net).__name__} has no BatchNorm layer to adapt")
+    if len(x) < 2:
+        raise CropGlobeError(f"adabn: need at least 2 target samples, got {len(x)}")
+    adapted.eval()
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches of this pass
+        m.train()
+    device = next(adapted.parameters()).device
+    n_batches = -(-len(x) // max(int(batch_size), 2))
+    with torch.no_grad():  # near-equal batches (never one of a single sample, which has no variance)
+        for idx in np.array_split(np.arange(len(x)), n_batches):
+            adapted(torch.as_tensor(x[idx], dtype=torch.float32, device=device))
+    for m, momentum in zip(layers, momenta, strict=True):
+        m.momentum = momentum
+    return adapted.eval()
+
+
+def has_bn(model: Any) -> bool:
+    """True for a torch classifier (``model.net``) with at least one BatchNorm layer."""
+    net = getattr(model, "net", None)
+    return net is not None and bool(bn_layers(net))
+
+
+def predict(model: Any, x: np.ndarray, method: str, batch_size: int = 512) -> np.ndarray | None:
+    """Class probabilities (N, C) of ``model`` on the target inputs ``x`` after ``method``.
+
+    Args:
+        model: A fitted classifier with ``predict_proba`` (torch ones expose ``net``).
+        x: The target's model-ready inputs (no labels).
+        method: ``none`` or ``adabn``.
+        batch_size: Batch size of the AdaBN statistics pass.
+
+    Returns:
+        The probabilities, or None when the method does not apply to this model (AdaBN on a model
+        without BatchNorm layers).
+
+    Raises:
+        CropGlobeError: For an unknown method.
+    """
+    if method == "none":
+        return model.predict_proba(x)
+    if method == "adabn":
+        if not has_bn(model):
+            return None
+        from cropglobe.train import predict_proba_torch
+
+        return predict_proba_torch(adabn(model.net, x, batch_size), x)
+    raise CropGlobeError(f"adaptation method {method!r} is unknown; expected one of {', '.join(METHODS)}")
+
+
+def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean of the members' class probabilities (each (N, C), same samples in the same order).
+
+    Raises:
+        CropGlobeError: With no member or members of different shapes.
+    """
+    if not members:
+        raise CropGlobeError("ensemble: no member probabilities")
+    shapes = {np.shape(m) for m in members}
+    if len(shapes) != 1:
+        raise CropGlobeError(f"ensemble: members have different shapes {sorted(shapes)}")
+    return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), axis=0)
+
+
+def ensemble_label(method: str) -> str:
+    """The ``adaptation`` value of ensemble rows: ``ensemble`` or ``<method>+ensemble``."""
+    return "ensemble" if method == "none" else f"{method}+ensemble"

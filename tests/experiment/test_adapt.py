@@ -1,0 +1,161 @@
+"""Contracts of unlabelled-target adaptation: AdaBN, seed ensembles, no target label in training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cropglobe import experiment, models, samples, simulate, taxonomy
+from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import adapt
+from cropglobe.experiment.data import prepare
+from cropglobe.experiment.runner import score_names
+
+
+def _net(name: str = "tempcnn") -> torch.nn.Module:
+    torch.manual_seed(0)
+    return models.get_model(name, 4, 12, 7, seed=0).eval()
+
+
+def test_adabn_changes_only_batchnorm_running_statistics() -> None:
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = (np.random.default_rng(0).normal(size=(40, 4, 12)) * 3 + 2).astype(np.float32)  # a shifted "target"
+    adapted = adapt.adabn(net, x, batch_size=16)
+    # the original is untouched
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    # every learned parameter identical
+    for (name, p), (_, q) in zip(net.named_parameters(), adapted.named_parameters(), strict=True):
+        assert torch.equal(p, q), name
+    layers = adapt.bn_layers(adapted)
+    assert layers
+    bn_buffers = {f"{n}.{b}" for n, m in adapted.named_modules() if m in layers
+                  for b in ("running_mean", "running_var", "num_batches_tracked")}
+    for name, value in adapted.state_dict().items():
+        if name in bn_buffers:
+            if not name.endswith("num_batches_tracked"):
+                assert not torch.allclose(value, before[name]), f"{name} did not change"
+        else:
+            assert torch.equal(value, before[name]), f"{name} changed but is not a BatchNorm statistic"
+    assert not adapted.training and all(m.momentum == 0.1 for m in layers)  # momentum restored
+
+
+def test_adabn_statistics_are_those_of_the_target_inputs() -> None:
+    net = _net()
+    x = (np.random.default_rng(1).normal(size=(30, 4, 12)) * 2 - 1).astype(np.float32)
+    adapted = adapt.adabn(net, x, batch_size=1000)  # one batch: the statistics of all 30 samples
+    first = adapt.bn_layers(adapted)[0]
+    seen: list[torch.Tensor] = []
+    hook = first.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
+    with torch.no_grad():
+        adapted(torch.as_tensor(x))
+    hook.remove()
+    feats = seen[0].transpose(0, 1).reshape(seen[0].shape[1], -1)  # (C, N * L)
+    torch.testing.assert_close(first.running_mean, feats.mean(1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(first.running_var, feats.var(1, unbiased=True), rtol=1e-4, atol=1e-5)
+
+
+def test_adabn_on_cropnet_and_errors() -> None:
+    net = models.get_model("cropnet", 4, 12, 7, seed=0, widths=(4, 4, 4, 4)).eval()
+    x = np.random.default_rng(2).normal(size=(9, 4, 12)).astype(np.float32)
+    adapted = adapt.adabn(net, x, batch_size=4)  # batches of 3: never a one-sample batch
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), adapted.parameters(), strict=True))
+    with pytest.raises(CropGlobeError, match="at least 2 target samples"):
+        adapt.adabn(net, x[:1])
+    with pytest.raises(CropGlobeError, match="no BatchNorm layer"):
+        adapt.adabn(torch.nn.Linear(3, 2), x)
+
+
+def test_ensemble_is_the_mean_of_the_members() -> None:
+    rng = np.random.default_rng(3)
+    members = [rng.dirichlet(np.ones(7), size=5) for _ in range(3)]
+    mean = adapt.ensemble_proba(members)
+    np.testing.assert_allclose(mean, (members[0] + members[1] + members[2]) / 3)
+    np.testing.assert_allclose(mean.sum(1), 1.0)
+    with pytest.raises(CropGlobeError, match="different shapes"):
+        adapt.ensemble_proba([members[0], members[1][:2]])
+    with pytest.raises(CropGlobeError, match="no member"):
+        adapt.ensemble_proba([])
+
+
+def _spec(path: str) -> dict:
+    return {
+        "name": "adapt", "data": {"path": path}, "sources": ["FRA"], "targets": ["BEL"],
+        "composite": {"interval": 5, "window": "05-01:10-31"},
+        "cells": [{"feature": "median2d", "model": "cropnet-lite",
+                   "augmentation": {"shift": {"max_days": 10, "p": 0.5}}},
+                  {"feature": "median1d", "model": "rf"}],
+        "seeds": [0, 1], "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
+        "model_options": {"rf": {"n_estimators": 10}},
+        "adaptation": {"methods": ["adabn"], "ensemble": True},
+    }
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same study twice: once with BEL's true labels, once with BEL's labels shuffled."""
+    root = tmp_path_factory.mktemp("adapt")
+    ds = simulate.simulate(["FRA", "BEL"], samples_per_class=6, seed=4)
+    samples.save(ds, root / "true.zarr")
+    labels = ds["label"].values.astype(str).copy()
+    bel = np.flatnonzero(ds["country"].values == "BEL")
+    labels[bel] = np.random.default_rng(5).choice(taxonomy.CLASSES, size=bel.size)  # garbage
+    samples.save(ds.assign_coords(label=("sample", labels)), root / "garbage.zarr")
+    out = {}
+    for name in ("true", "garbage"):
+        spec = experiment.parse_spec(_spec(str(root / f"{name}.zarr")))
+        out[name] = (root / f"run-{name}", experiment.run(spec, root / f"run-{name}", progress=False))
+    return out
+
+
+def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
+    (dir_a, res_a), (dir_b, res_b) = two_runs["true"], two_runs["garbage"]
+    cells = sorted(p.name for p in (dir_a / "cells").iterdir())
+    assert "FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0" in cells  # inline augmentation label
+    for cell in cells:
+        a, b = np.load(dir_a / "cells" / cell / "target_proba.npz"), np.load(dir_b / "cells" / cell / "target_proba.npz")
+        assert sorted(a) == sorted(b)
+        for key in a:  # identical predictions (plain and AdaBN) whatever the target's labels
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{cell} {key}")
+        if "cropnet" in cell:
+            assert (dir_a / "cells" / cell / "model").read_bytes() == (dir_b / "cells" / cell / "model").read_bytes()
+    cols = ["best_epoch", "best_val_macro_f1"]
+    torch_a = res_a[res_a["model"] == "cropnet-lite"][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(torch_a, res_b[res_b["model"] == "cropnet-lite"][cols].reset_index(drop=True))
+    # the scores on BEL do change: the garbage labels did reach the evaluation
+    bel = (res_a["target"] == "BEL") & (res_a["adaptation"] == "none")
+    assert not np.allclose(res_a[bel]["macro_f1"].values, res_b[bel]["macro_f1"].values)
+
+
+def test_adaptation_rows_and_ensembles(two_runs) -> None:
+    run_dir, res = two_runs["true"]
+    lite, rf = res[res["model"] == "cropnet-lite"], res[res["model"] == "rf"]
+    assert set(lite["adaptation"]) == {"none", "adabn", "ensemble", "adabn+ensemble"}
+    assert set(rf["adaptation"]) == {"none", "ensemble"}  # no BatchNorm in a random forest
+    ens = res[res["seed"] == -1]
+    assert set(ens["target"]) == {"BEL"}  # the in-region hold-out differs per seed: no ensemble there
+    prepared = prepare(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
+    truth = prepared.full["label"].values[prepared.countries == "BEL"].astype(str)
+    for _, row in ens.iterrows():
+        method = "none" if row["adaptation"] == "ensemble" else "adabn"
+        key = f"{row['source']}__{row['feature']}__{row['model']}__{row['augmentation']}"
+        members = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")[f"BEL|{method}"] for s in (0, 1)]
+        mean = (members[0].astype(np.float64) + members[1]) / 2
+        scores = score_names(truth, np.asarray(taxonomy.CLASSES)[mean.argmax(1)])
+        assert json.loads(row["confusion"]) == scores.confusion
+        assert row["macro_f1"] == pytest.approx(scores.macro_f1)
+    report = (run_dir / "report.md").read_text()
+    assert "+adapt:adabn" in report and "+adapt:adabn+ensemble" in report
+
+
+def test_adaptation_config_errors() -> None:
+    spec = _spec("x.zarr")
+    with pytest.raises(CropGlobeError, match="adaptation"):
+        experiment.parse_spec({**spec, "adaptation": {"methods": ["tent"]}})
+    with pytest.raises(CropGlobeError, match="adaptation"):
+        experiment.parse_spec({**spec, "adaptation": {"ensemble": True, "bogus": 1}})
+    assert experiment.parse_spec({k: v for k, v in spec.items() if k != "adaptation"}).adaptation is None
