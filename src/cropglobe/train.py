@@ -275,16 +275,46 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
                               sampler=EpochSeededSampler(len(train_set), settings.seed), collate_fn=_keep_batch)
     val_loader = DataLoader(val_set, batch_size=max(batch, 512), collate_fn=_keep_batch)
     last = ckpt_dir / "last.ckpt"
+    start = str(last) if resume and last.exists() else None
+    if start is not None:
+        load_checkpoint(last)  # a truncated or unsafe checkpoint is one clear error, before Lightning sees it
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # resuming into ckpt_dir
-        trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.exists() else None)
-    ckpt = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        # weights_only=True explicitly: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot turn on unpickling
+        trainer.fit(module, train_loader, val_loader, ckpt_path=start, weights_only=True)
+    ckpt = load_checkpoint(Path(best.best_model_path))
     net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
     net.eval()
     # from the file: under ddp_spawn the main process gets the best path back but not the score
     score = ckpt["callbacks"][best.state_key]["best_model_score"]
     return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(score),
             "epochs": settings.epochs, "precision": precision}
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a Lightning checkpoint without unpickling (``weights_only=True``, whatever the environment).
+
+    Raises:
+        CropGlobeError: When the file is truncated or corrupt, or holds objects other than weights
+            (a checkpoint that would run code when unpickled is never loaded).
+    """
+    import pickle
+
+    from cropglobe.errors import CropGlobeError
+
+    remedy = f"delete {path.parent} to restart this cell from scratch"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CropGlobeError(f"{path}: not a plain-weights checkpoint, refusing to unpickle it ({first}); "
+                             f"{remedy}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CropGlobeError(f"{path}: truncated or corrupt checkpoint ({first}); {remedy}") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CropGlobeError(f"{path}: not a Lightning checkpoint (no state_dict); {remedy}")
+    return ckpt
 
 
 @torch.inference_mode()
