@@ -159,3 +159,22 @@ def test_adaptation_config_errors() -> None:
     with pytest.raises(CropGlobeError, match="adaptation"):
         experiment.parse_spec({**spec, "adaptation": {"ensemble": True, "bogus": 1}})
     assert experiment.parse_spec({k: v for k, v in spec.items() if k != "adaptation"}).adaptation is None
+
+
+def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cropglobe.cli import app
+
+    run_dir, res = two_runs["true"]
+    result = CliRunner().invoke(app, ["adapt", str(run_dir), "--out", str(tmp_path / "post")])
+    assert result.exit_code == 0, result.output
+    post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")
+    assert post.loc[post["adaptation"] == "none", "matches_run"].all()
+    key = ["source", "target", "model", "seed", "adaptation"]
+    both = post.merge(res, on=key, suffixes=("_post", "_run"))
+    assert len(both) == len(res)  # every row of the run, AdaBN and ensembles included
+    np.testing.assert_allclose(both["macro_f1_post"], both["macro_f1_run"])
+    table = (tmp_path / "post" / "adaptation.md").read_text()
+    assert "| median2d / cropnet-lite +aug:shift-max_days10-p0.5 |" in table and "best epochs" in table
+    assert "SIMULATED DATA" in table

@@ -1,0 +1,34 @@
+"""``cropglobe adapt RUN_DIR``: score a transfer run's cells with unlabelled-target adaptation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``adapt`` command."""
+
+    @app.command("adapt", epilog="Example:\n\n  cropglobe adapt runs/canada-france --method adabn")
+    def adapt_cmd(
+        run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
+        method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
+                                                          "the plain model: adabn (default).")] = None,
+        ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
+                       ] = None,
+    ) -> None:
+        """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no target labels)."""
+        from rich.console import Console
+
+        from cropglobe.experiment.posthoc import adapt_run
+
+        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out)
+        folder = out or run_dir / "adaptation"
+        mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
+        console = Console()
+        console.print(f"{len(results):,} rows; table: {folder / 'adaptation.md'}")
+        if mismatch:
+            console.print(f"[bold red]{mismatch} plain rows differ from the run's own result.json[/]")

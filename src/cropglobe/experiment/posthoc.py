@@ -1,0 +1,198 @@
+"""Adapt the finished cells of a transfer run to their targets afterwards, without retraining.
+
+``adapt_run(RUN_DIR)`` (CLI: ``cropglobe adapt RUN_DIR``) reloads every finished cell's saved
+model, rebuilds the inputs of its targets exactly as the runner did (same config, same split
+manifests), and scores the methods of :mod:`cropglobe.experiment.adapt` — the unadapted model,
+AdaBN (Li et al. 2016, arXiv:1603.04779) and the seed ensemble — side by side. Adaptation reads
+only the target's inputs; target labels are used for scoring only. The unadapted rows are
+checked against the run's own ``result.json`` rows (``matches_run``), so a table made here is
+comparable with the run's report.
+
+Outputs (``OUT``, default ``RUN_DIR/adaptation``): ``adaptation.parquet`` (one row per cell,
+seed, target and method; ensembles with ``seed`` = -1) and ``adaptation.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cropglobe.atomic import atomic_path, write_text
+from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import adapt
+from cropglobe.experiment.config import load_spec
+from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare
+from cropglobe.experiment.runner import FeatureCache, _evaluate, _row, cell_key
+
+
+class _TorchModel:
+    """A loaded torch model behind ``predict_proba`` (and ``net`` for AdaBN)."""
+
+    def __init__(self, net: Any) -> None:
+        self.net = net
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        from cropglobe.train import predict_proba_torch
+
+        return predict_proba_torch(self.net, x)
+
+
+def _load(cell_dir: Path, family: str) -> Any:
+    from cropglobe import models
+
+    model = models.load_model(cell_dir / "model")
+    return _TorchModel(model) if family == "torch" else model
+
+
+def _manifest(run_dir: Path, group: list[str], seed: int, fold: str, index: dict[str, int]) -> dict[str, np.ndarray]:
+    tag = f"{'+'.join(group)}_seed{seed}" + (f"_{fold}" if fold else "")
+    path = run_dir / "splits" / f"{tag}.json"
+    if not path.exists():
+        raise CropGlobeError(f"{path}: split manifest missing (is {run_dir} a cropglobe transfer run?)")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {k: np.array([index[i] for i in v], dtype=np.int64) for k, v in raw.items() if k != "info"}
+
+
+def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
+    tag = f"{'+'.join(group)}_seed{seed}"
+    names = sorted(p.stem.removeprefix(tag).removeprefix("_") for p in (run_dir / "splits").glob(f"{tag}*.json"))
+    return names or [""]
+
+
+def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ensemble: bool = True,
+              batch_size: int = 512, out: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Score the finished cells of a run with and without unlabelled-target adaptation.
+
+    Args:
+        run_dir: A ``cropglobe transfer`` run folder (finished or still running: cells without a
+            ``result.json`` are skipped). Relative data paths in its config resolve against the
+            current directory, as in the run.
+        methods: Single-model methods (default ``["none", "adabn"]``; ``none`` is always added).
+        ensemble: Also score the mean probability of each cell's seeds on the targets that do not
+            depend on the seed (other countries), for every method, when all seeds are finished.
+        batch_size: AdaBN statistics batch size.
+        out: Output folder (default ``RUN_DIR/adaptation``).
+
+    Returns:
+        The rows (columns as the run's results plus ``adaptation``, ``matches_run``).
+
+    Raises:
+        CropGlobeError: If the folder is not a run or has no finished cell.
+    """
+    from cropglobe import models
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
+    spec = load_spec(run_dir / "config.yaml")
+    chosen = list(dict.fromkeys(["none", *(methods or ["adabn"])]))
+    for m in chosen:
+        if m not in adapt.METHODS:
+            raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
+    prepared = prepare(spec)
+    cache = FeatureCache(prepared, spec.feature_options)
+    index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
+    start, count = prepared.window
+    rows: list[dict] = []
+    members: dict[tuple, dict[int, np.ndarray]] = {}
+    for seed in spec.seeds:
+        for group in prepared.sources:
+            for fold in _folds(run_dir, group, seed):
+                parts = None
+                for cell in spec.cell_list():
+                    cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
+                    done = cell_dir / "result.json"
+                    if not done.exists():
+                        continue
+                    parts = parts or _manifest(run_dir, group, seed, fold, index)
+                    family = models.model_info(cell.model).family
+                    model = _load(cell_dir, family)
+                    ran = {r["target"]: r for r in json.loads(done.read_text(encoding="utf-8"))
+                           if r.get("adaptation", "none") == "none"}
+                    targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
+                        (t, np.flatnonzero(prepared.countries == t)) for t in prepared.targets if t not in group]
+                    for target, idx in targets:
+                        if family == "torch" and cell.feature in MEDIAN_FAMILIES:
+                            x = cache.full_series()[idx][..., start:start + count]
+                            x = x.reshape(len(idx), -1) if cell.feature == "median1d" else x
+                        else:
+                            x = cache.features(cell.feature)[idx]
+                        for method in chosen:
+                            proba = adapt.predict(model, x, method, batch_size)
+                            if proba is None:
+                                continue
+                            row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
+                                       method)
+                            base = ran.get(target, {})
+                            row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
+                                       fold=fold, matches_run=(None if method != "none" or not base else
+                                                               bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
+                            rows.append(row)
+                            if target not in group:
+                                members.setdefault((tuple(group), fold, json.dumps(cell.model_dump(mode="json")),
+                                                    target, method), {})[seed] = proba.astype(np.float32)  # as the runner stores them
+    if not rows:
+        raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
+    if ensemble and len(spec.seeds) > 1:
+        from cropglobe.experiment.config import CellSpec
+
+        for (group, fold, cell_json, target, method), by_seed in members.items():
+            if sorted(by_seed) != sorted(spec.seeds):
+                continue
+            cell = CellSpec.model_validate(json.loads(cell_json))
+            idx = np.flatnonzero(prepared.countries == target)
+            proba = adapt.ensemble_proba([by_seed[s] for s in spec.seeds])
+            row = _row(prepared, list(group), cell, -1, target, _evaluate(prepared, target, idx, proba),
+                       adapt.ensemble_label(method))
+            row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))
+            rows.append(row)
+    results = pd.DataFrame(rows)
+    out_dir = Path(out) if out is not None else run_dir / "adaptation"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "adaptation.parquet") as tmp:
+        results.to_parquet(tmp, index=False)
+    write_text(out_dir / "adaptation.md", "\n".join(markdown(results, title=f"Adaptation of {run_dir}")))
+    return results
+
+
+def _fmt(values: pd.Series) -> str:
+    v = values.dropna().astype(float)
+    if v.empty:
+        return "–"
+    return f"{v.mean():.3f}" if len(v) == 1 else f"{v.mean():.3f} ± {v.std(ddof=0):.3f}"
+
+
+def markdown(results: pd.DataFrame, title: str = "Results") -> list[str]:
+    """Tables of macro-F1 (mean ± std over seeds; ensembles one value) and best epochs per pair.
+
+    One table per source → target pair; rows: cells (feature / model / augmentation); columns:
+    each adaptation method present, then the best validation epochs of the seeds.
+    """
+    df = results.copy()
+    if "adaptation" not in df:
+        df["adaptation"] = "none"
+    df["cell"] = df["feature"] + " / " + df["model"] + np.where(df["augmentation"] == "none", "",
+                                                                " +aug:" + df["augmentation"])
+    order = [m for m in ("none", "adabn", "ensemble", "adabn+ensemble") if m in set(df["adaptation"])]
+    order += sorted(set(df["adaptation"]) - set(order))
+    lines = [f"# {title}", "", "Macro-F1, mean ± std over seeds (ensemble columns: one model, the mean "
+             "probability of all seeds). Best epochs: the epoch (0-based) of the best source-validation "
+             "macro-F1 per seed. Target labels are used for scoring only.", ""]
+    if "simulated" in df and df["simulated"].any():
+        lines += ["> SIMULATED DATA: these figures are not real-world accuracies.", ""]
+    for (source, target), block in df.groupby(["source", "target"], sort=False):
+        lines += [f"## {source} → {target}", "", "| cell | " + " | ".join(order) + " | best epochs |",
+                  "|---|" + "---|" * (len(order) + 1)]
+        for cell, rows in block.groupby("cell", sort=False):
+            vals = [_fmt(rows[rows["adaptation"] == m]["macro_f1"]) for m in order]
+            plain = rows[(rows["adaptation"] == "none") & (rows["seed"] >= 0)]
+            epochs = plain.sort_values("seed")["best_epoch"].dropna() if "best_epoch" in plain else pd.Series([])
+            ep = ", ".join(str(int(e)) for e in epochs) if len(epochs) else "–"
+            lines.append(f"| {cell} | " + " | ".join(vals) + f" | {ep} |")
+        lines.append("")
+    return lines
