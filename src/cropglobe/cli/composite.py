@@ -11,7 +11,8 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the ``composite`` command."""
 
-    @app.command("composite")
+    @app.command("composite", epilog="Examples:\n\n  cropglobe composite sim.zarr --out composite.zarr\n\n"
+                                     "  cropglobe composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31")
     def composite_cmd(
         src: Annotated[Path, typer.Argument(help="Input SampleSet (Zarr): observations or dekadal/monthly composites.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet (full-year composite).")],

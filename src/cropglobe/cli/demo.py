@@ -76,16 +76,18 @@ def register(app: typer.Typer) -> None:
         config: Annotated[str, typer.Option(help="Experiment spec: 'demo' or 'tiny' (shipped with cropglobe) or a YAML path.")] = "demo",
         epochs: Annotated[int | None, typer.Option(help="Override the spec's epochs.")] = None,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Use --out even if it holds other files.")] = False,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No cell lines or progress bars.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")] = False,
     ) -> None:
         """Offline demo (SIMULATED DATA): simulate 8 countries, composite, train on FRA, evaluate, report, map."""
         from rich.console import Console
 
-        from cropglobe import composite, experiment, samples, simulate, summary
+        from cropglobe import composite, experiment, samples, simulate, summary, verbosity
         from cropglobe.atomic import atomic_path
         from cropglobe.cli.transfer import print_results
         from cropglobe.experiment.lock import run_lock
 
+        verbosity.configure(quiet, verbose)
         spec = load_demo_spec(config, out / "composite.zarr", epochs)  # a bad spec fails before any work
         check_demo_folder(out, overwrite)
         out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +106,7 @@ def register(app: typer.Typer) -> None:
         console.rule("3/5 train on FRA, evaluate on the other 7 countries")
         run_dir = out / "run"
         with run_lock(out), atomic_path(run_dir) as tmp_run:  # the previous run stays until this one is complete
-            results = experiment.run(spec, tmp_run, progress=not quiet)
+            results = experiment.run(spec, tmp_run, progress=not quiet, report_cell=None if quiet else console.print)
         console.rule("4/5 report")
         print_results(results, run_dir, simulated=True)
         console.rule("5/5 map a simulated BEL region without labels (SIMULATED DATA)")

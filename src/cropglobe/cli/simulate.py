@@ -11,7 +11,8 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the ``simulate`` command."""
 
-    @app.command("simulate")
+    @app.command("simulate", epilog="Examples:\n\n  cropglobe simulate --out sim.zarr -n 50\n\n"
+                                    "  cropglobe simulate --out fra_arg.zarr -c FRA,ARG -n 20 --seed 1")
     def simulate_cmd(
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet.")],
         countries: Annotated[list[str] | None, typer.Option("--countries", "-c", help="ISO3 codes (repeat or comma-separate); default: the 8 CropGlobe countries.")] = None,

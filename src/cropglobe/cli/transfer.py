@@ -50,10 +50,11 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")] = False,
     ) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
-        from cropglobe import experiment
+        from cropglobe import experiment, verbosity
         from cropglobe.atomic import check_replaceable
         from cropglobe.errors import CropGlobeError
         from cropglobe.experiment.lock import is_run_folder, run_lock
@@ -73,8 +74,10 @@ def register(app: typer.Typer) -> None:
             run_dir = out or Path("runs") / spec.name
             check_replaceable(run_dir, "cropglobe run folder", is_run_folder,
                               remedy="a run writes into a new or empty folder; choose another --out")
+        verbosity.configure(quiet, verbose)
         with run_lock(run_dir):
-            results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet)
+            results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,
+                                     report_cell=None if quiet else typer.echo)
         print_results(results, run_dir, bool(results["simulated"].any()))
 
     @app.command("report")

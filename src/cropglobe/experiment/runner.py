@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,9 +159,12 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
               callbacks: list[Any], progress: bool) -> list[dict]:
     from cropglobe.experiment import fitting
 
+    from cropglobe.verbosity import quiet_training
+
     t0 = time.perf_counter()
-    model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
-                                             resume, callbacks, progress)
+    with quiet_training():  # no "GPU available" lines or deprecation warnings per cell
+        model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
+                                                 resume, callbacks, progress)
     train_seconds = time.perf_counter() - t0
     adaptation = spec.adaptation
     methods = adaptation.single_methods() if adaptation is not None else ["none"]
@@ -168,12 +172,16 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     for target, idx in _targets(prepared, group, parts):
         x = inputs(idx)  # the target's inputs only: adaptation never sees its labels
         for method in methods:
-            proba = adapt.predict(model, x, method, adaptation.batch_size if adaptation else 512)
+            how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
+                                      prepared.window, prepared.bin_days, _band_names(prepared),
+                                      adaptation.max_shift_days if adaptation else 60.0)
+            proba = None if how is None else adapt.predict(model, how[0], how[1],
+                                                           adaptation.batch_size if adaptation else 512)
             if proba is None:  # e.g. AdaBN on a model without BatchNorm
                 continue
             probas[f"{target}|{method}"] = proba.astype(np.float32)
             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba), method)
-            row.update({"train_seconds": round(train_seconds, 2),
+            row.update({"train_seconds": round(train_seconds, 2), **how[2],
                         **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
@@ -195,6 +203,10 @@ def _row(prepared: Prepared, group: list[str], cell: CellSpec, seed: int, target
         "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
         "confusion": json.dumps(scores.confusion), "data": prepared.description, "simulated": prepared.simulated,
     }
+
+
+def _band_names(prepared: Prepared) -> list[str]:
+    return [str(b) for b in prepared.full["band"].values]
 
 
 def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
@@ -236,7 +248,8 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
 
 
 def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
-        callbacks: list[Any] | None = None, progress: bool = True) -> pd.DataFrame:
+        callbacks: list[Any] | None = None, progress: bool = True,
+        report_cell: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Run (or resume) a transfer study and write its results and report.
 
     Args:
@@ -245,6 +258,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
         resume: Continue a previous run in ``run_dir`` (finished cells are skipped).
         callbacks: Extra Lightning callbacks for torch cells (progress hooks, fault injection in tests).
         progress: Show progress bars.
+        report_cell: Called with one line per cell ("cell 3/12: <cell> ...") as the study proceeds.
 
     Returns:
         The results table (one row per source x target x feature x model x augmentation x seed).
@@ -272,12 +286,18 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
     cache = FeatureCache(prepared, spec.feature_options)
     rows: list[dict] = []
     cells = spec.cell_list()
+    folds = 1 if "is_test" in prepared.full.coords or not spec.folds else spec.folds
+    total, done_cells = len(spec.seeds) * len(prepared.sources) * folds * len(cells), 0
     for seed in spec.seeds:
         for group in prepared.sources:
             for fold, parts in _splits(prepared, group, spec, seed, run_dir):
                 for cell in cells:
                     cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
                     done = cell_dir / "result.json"
+                    done_cells += 1
+                    if report_cell is not None:
+                        report_cell(f"cell {done_cells}/{total}: {cell_dir.name}"
+                                    + (" (finished earlier, kept)" if done.exists() else ""))
                     if done.exists():
                         log.info("skipping finished cell %s", cell_dir.name)
                         rows.extend(json.loads(done.read_text(encoding="utf-8")))
