@@ -112,3 +112,14 @@ def test_demo_reads_its_config_before_simulating(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(out), "--config", str(bad)])
     assert isinstance(result.exception, CropGlobeError) and "bad.yaml" in str(result.exception)
     assert not out.exists()
+
+
+def test_demo_folder_of_an_earlier_version_is_recognised(tmp_path, tiny_observations):
+    from cropglobe.cli.demo import is_demo_folder
+
+    old = tmp_path / "demo-output"
+    samples.save(tiny_observations, old / "observations.zarr")
+    (old / "run").mkdir()
+    assert is_demo_folder(old)
+    (old / "thesis.txt").write_text("x")
+    assert not is_demo_folder(old)

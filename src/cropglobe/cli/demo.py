@@ -53,11 +53,27 @@ def load_demo_spec(config: str, composite_path: Path, epochs: int | None) -> Any
     return experiment.parse_spec(raw, where=str(path))
 
 
+#: What a demo folder holds (also one written before the marker file existed).
+DEMO_ENTRIES = {"observations.zarr", "composite.zarr", "run", "map", DEMO_MARKER, ".cropglobe.lock"}
+
+
+def is_demo_folder(path: Path) -> bool:
+    """True for a previous ``cropglobe demo`` folder: its marker, or only demo outputs around a cropglobe store."""
+    from cropglobe.atomic import is_cropglobe_zarr
+
+    if not path.is_dir():
+        return False
+    if (path / DEMO_MARKER).is_file():
+        return True
+    names = {p.name for p in path.iterdir() if not p.name.startswith(".") or p.name in DEMO_ENTRIES}
+    return names <= DEMO_ENTRIES and is_cropglobe_zarr(path / "observations.zarr")
+
+
 def check_demo_folder(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty ``--out`` that is not a previous demo folder (unless ``overwrite``)."""
     from cropglobe.atomic import check_replaceable
 
-    check_replaceable(out, "cropglobe demo folder", lambda p: p.is_dir() and (p / DEMO_MARKER).is_file(), overwrite)
+    check_replaceable(out, "cropglobe demo folder", is_demo_folder, overwrite)
     if out.exists() and not out.is_dir():
         from cropglobe.errors import CropGlobeError
 
