@@ -68,3 +68,13 @@ def test_main_commands_show_examples_in_help(command, capsys):
         main([command, "--help"])
     assert exc.value.code == 0
     assert "Example" in capsys.readouterr().out
+
+
+def test_quiet_simulate_and_composite_print_only_the_path(tmp_path, capsys):
+    sim, comp = tmp_path / "sim.zarr", tmp_path / "comp.zarr"
+    for argv, out in ((["simulate", "--out", str(sim), "-n", "3", "-c", "FRA", "-q"], sim),
+                      (["composite", str(sim), "--out", str(comp), "--quiet"], comp)):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0
+        assert capsys.readouterr().out.strip() == f"wrote {out}"

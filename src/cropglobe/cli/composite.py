@@ -25,9 +25,13 @@ def register(app: typer.Typer) -> None:
         coverage: Annotated[str, typer.Option(help="Samples whose data do not span the window: 'drop' (counted per "
                                                    "country) or 'error'.")] = "drop",
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path written.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
         """Median-composite observations into fixed bins, fill gaps, align hemispheres (full year kept)."""
-        from cropglobe import composite, samples
+        from cropglobe import composite, samples, verbosity
+
+        verbosity.configure(quiet, verbose)
 
         samples.check_output(out, overwrite)
         ds = samples.load(src)
@@ -35,6 +39,9 @@ def register(app: typer.Typer) -> None:
                                      clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
                                      coverage=coverage)
         samples.save(result, out, overwrite=overwrite)
+        if quiet:
+            typer.echo(f"wrote {out}")
+            return
         start, count = composite.window_bins(result)
         attrs = result.attrs
         tag = " (SIMULATED DATA)" if attrs.get("simulated") else ""

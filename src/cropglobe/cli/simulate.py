@@ -21,14 +21,19 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         params: Annotated[Path | None, typer.Option(help="Simulator parameter YAML (default: embedded table).")] = None,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path written.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
         """Simulate Sentinel-2-like observation series for crop classes (SIMULATED DATA)."""
-        from cropglobe import samples, simulate, summary
+        from cropglobe import samples, simulate, summary, verbosity
+
+        verbosity.configure(quiet, verbose)
 
         samples.check_output(out, overwrite)
         codes = [c for item in countries or [] for c in item.split(",") if c] or None
         table = simulate.load_params(params) if params else None
         ds = simulate.simulate(codes, samples_per_class=samples_per_class, year=year, seed=seed, params=table)
         samples.save(ds, out, overwrite=overwrite)
-        summary.render(summary.summarize(ds), title=f"{out} (simulated)")
+        if not quiet:
+            summary.render(summary.summarize(ds), title=f"{out} (simulated)")
         typer.echo(f"wrote {out}")
