@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.acquire import scene
 from typer.testing import CliRunner
 
 from cropglobe import samples
 from cropglobe.cli import app
-from tests.acquire import scene
 
 
 def _run(scene_dir: Path, tmp_path: Path, name: str, *options: str) -> Path:
