@@ -82,6 +82,29 @@ def test_ensemble_is_the_mean_of_the_members() -> None:
         adapt.ensemble_proba([])
 
 
+def _bumps(peak_bins: np.ndarray) -> np.ndarray:
+    """Full-year series (N, 2, 73) with bands B4, B8 whose NDVI peaks at the given bins."""
+    t = np.arange(73)
+    nir = 0.2 + 0.3 * np.exp(-((t[None] - peak_bins[:, None]) / 6.0) ** 2)
+    return np.stack([np.full_like(nir, 0.05), nir], axis=1).astype(np.float32)
+
+
+def test_phenology_offset_from_unlabelled_ndvi_peaks() -> None:
+    source, target = _bumps(np.array([38, 40, 40, 42])), _bumps(np.array([43, 44, 44, 46]))
+    assert adapt.phenology_offset(source, target, ["B4", "B8"], (24, 31), 5.0) == pytest.approx(20.0)
+    assert adapt.phenology_offset(target, source, ["B4", "B8"], (24, 31), 5.0, max_days=10) == -10.0
+    x = target
+    np.testing.assert_array_equal(adapt.shifted_windows(x, (24, 31), 0.0, 5.0), x[..., 24:55])
+    np.testing.assert_allclose(adapt.shifted_windows(x, (24, 31), 10.0, 5.0), x[..., 26:57])
+    with pytest.raises(CropGlobeError, match="B4 and B8"):
+        adapt.ndvi_peak_bins(x, ["B2", "B3"], (24, 31))
+    how = adapt.method_inputs("phenoshift", "median2d", x[..., 24:55], x, np.arange(2), np.arange(2, 4),
+                              (24, 31), 5.0, ["B4", "B8"])
+    assert how is not None and how[1] == "none" and how[2]["phenoshift_days"] == pytest.approx(7.5)  # medians 43.5 -> 45
+    assert adapt.method_inputs("phenoshift", "harmonic", x, x, np.arange(2), np.arange(2), (24, 31), 5.0,
+                               ["B4", "B8"]) is None
+
+
 def _spec(path: str) -> dict:
     return {
         "name": "adapt", "data": {"path": path}, "sources": ["FRA"], "targets": ["BEL"],
@@ -91,7 +114,7 @@ def _spec(path: str) -> dict:
                   {"feature": "median1d", "model": "rf"}],
         "seeds": [0, 1], "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
         "model_options": {"rf": {"n_estimators": 10}},
-        "adaptation": {"methods": ["adabn"], "ensemble": True},
+        "adaptation": {"methods": ["adabn", "phenoshift"], "ensemble": True},
     }
 
 
@@ -134,14 +157,16 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
 def test_adaptation_rows_and_ensembles(two_runs) -> None:
     run_dir, res = two_runs["true"]
     lite, rf = res[res["model"] == "cropnet-lite"], res[res["model"] == "rf"]
-    assert set(lite["adaptation"]) == {"none", "adabn", "ensemble", "adabn+ensemble"}
-    assert set(rf["adaptation"]) == {"none", "ensemble"}  # no BatchNorm in a random forest
+    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "ensemble", "adabn+ensemble",
+                                       "phenoshift+ensemble"}
+    assert set(rf["adaptation"]) == {"none", "phenoshift", "ensemble", "phenoshift+ensemble"}  # no BatchNorm in RF
+    assert res.loc[res["adaptation"] == "phenoshift", "phenoshift_days"].notna().all()
     ens = res[res["seed"] == -1]
     assert set(ens["target"]) == {"BEL"}  # the in-region hold-out differs per seed: no ensemble there
     prepared = prepare(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
     truth = prepared.full["label"].values[prepared.countries == "BEL"].astype(str)
     for _, row in ens.iterrows():
-        method = "none" if row["adaptation"] == "ensemble" else "adabn"
+        method = "none" if row["adaptation"] == "ensemble" else row["adaptation"].removesuffix("+ensemble")
         key = f"{row['source']}__{row['feature']}__{row['model']}__{row['augmentation']}"
         members = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")[f"BEL|{method}"] for s in (0, 1)]
         mean = (members[0].astype(np.float64) + members[1]) / 2
@@ -167,7 +192,8 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     from cropglobe.cli import app
 
     run_dir, res = two_runs["true"]
-    result = CliRunner().invoke(app, ["adapt", str(run_dir), "--out", str(tmp_path / "post")])
+    result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "--out",
+                                       str(tmp_path / "post")])
     assert result.exit_code == 0, result.output
     post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")
     assert post.loc[post["adaptation"] == "none", "matches_run"].all()

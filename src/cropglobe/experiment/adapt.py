@@ -8,6 +8,11 @@ sees a target label (the functions here take inputs only, never labels):
   variance of each BatchNorm layer by the statistics of the target's inputs. Here they are the
   cumulative averages over fixed-order batches of the target inputs (``momentum=None``), with
   dropout off; nothing else in the network changes.
+* **Phenology offset** (``phenoshift``): the median day of the NDVI peak of the target's
+  unlabelled curves minus that of the source's training curves (labels unused) gives a season
+  offset; the target's window is read that many days later (or earlier) from its full-year series
+  before prediction, as the time shift of Tong & Wang (arXiv:2509.03497) moves a window. The
+  offset mixes crop phenology with the class composition of each region, which it cannot see.
 * **Seed ensembles**: average the class probabilities of the models trained with different seeds
   (Lakshminarayanan, Pritzel & Blundell, "Simple and Scalable Predictive Uncertainty Estimation
   using Deep Ensembles", NeurIPS 2017, arXiv:1612.01474). The members differ in their
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
-METHODS: tuple[str, ...] = ("none", "adabn")
+METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift")
 
 
 class AdaptationSpec(BaseModel):
@@ -42,7 +47,9 @@ class AdaptationSpec(BaseModel):
     Attributes:
         methods: Single-model methods evaluated on every target in addition to the unadapted
             model (``none`` is always evaluated): ``adabn`` re-estimates BatchNorm statistics on
-            the target's inputs (torch models with BatchNorm layers; skipped for others).
+            the target's inputs (torch models with BatchNorm layers; skipped for others);
+            ``phenoshift`` reads the target's window moved by the NDVI-peak offset (median
+            feature families only; see :func:`phenology_offset`).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
             Only on targets whose samples are the same for every seed (the other countries; the
@@ -52,9 +59,10 @@ class AdaptationSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    methods: list[Literal["none", "adabn"]] = Field(default_factory=lambda: ["adabn"])
+    methods: list[Literal["none", "adabn", "phenoshift"]] = Field(default_factory=lambda: ["adabn"])
     ensemble: bool = True
     batch_size: int = Field(512, gt=0)
+    max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift offset")
 
     def single_methods(self) -> list[str]:
         """``none`` first, then the configured methods without repeats."""
@@ -163,3 +171,72 @@ def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
 def ensemble_label(method: str) -> str:
     """The ``adaptation`` value of ensemble rows: ``ensemble`` or ``<method>+ensemble``."""
     return "ensemble" if method == "none" else f"{method}+ensemble"
+
+
+def ndvi_peak_bins(x_full: np.ndarray, bands: Sequence[str], window: tuple[int, int],
+                   margin_bins: int = 12) -> np.ndarray:
+    """Bin (on the full-year axis) of each sample's NDVI maximum near the season window.
+
+    NDVI = (B8 - B4) / (B8 + B4) (Rouse et al. 1974), smoothed by a 3-bin moving average, searched
+    from ``margin_bins`` before the window start to ``margin_bins`` after its end.
+
+    Raises:
+        CropGlobeError: If the bands lack B4 or B8.
+    """
+    names = [str(b) for b in bands]
+    if "B4" not in names or "B8" not in names:
+        raise CropGlobeError(f"phenoshift: needs bands B4 and B8 for NDVI, got {', '.join(names)}")
+    red, nir = x_full[:, names.index("B4")].astype(np.float64), x_full[:, names.index("B8")].astype(np.float64)
+    ndvi = (nir - red) / np.maximum(nir + red, 1e-6)
+    kernel = np.ones(3) / 3
+    smooth = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), 1, ndvi)
+    start, count = window
+    lo, hi = max(start - margin_bins, 1), min(start + count + margin_bins, x_full.shape[-1] - 1)
+    return lo + smooth[:, lo:hi].argmax(axis=1)
+
+
+def phenology_offset(x_source: np.ndarray, x_target: np.ndarray, bands: Sequence[str], window: tuple[int, int],
+                     bin_days: float, max_days: float = 60.0) -> float:
+    """Season offset of the target against the source in days: median NDVI-peak day difference.
+
+    Both inputs are unlabelled full-year series (N, B, T_full); the result is clipped to
+    ``[-max_days, max_days]``. Positive: the target's season comes later.
+    """
+    margin = int(round(max_days / bin_days))
+    diff = (np.median(ndvi_peak_bins(x_target, bands, window, margin))
+            - np.median(ndvi_peak_bins(x_source, bands, window, margin))) * bin_days
+    return float(np.clip(diff, -max_days, max_days))
+
+
+def shifted_windows(x_full: np.ndarray, window: tuple[int, int], offset_days: float, bin_days: float) -> np.ndarray:
+    """Season windows read ``offset_days`` later from the full-year series (linear interpolation).
+
+    Zero offset returns ``x_full[..., start:start + count]`` exactly (see
+    :func:`cropglobe.augment.read_window`).
+    """
+    import torch
+
+    from cropglobe.augment import read_window
+
+    x = torch.as_tensor(np.ascontiguousarray(x_full), dtype=torch.float32)
+    off = torch.full((len(x),), offset_days / bin_days, dtype=torch.float32)
+    return read_window(x, window, off, off).numpy()
+
+
+def method_inputs(method: str, feature: str, x: np.ndarray, full: np.ndarray, source_idx: np.ndarray,
+                  target_idx: np.ndarray, window: tuple[int, int], bin_days: float, bands: Sequence[str],
+                  max_days: float = 60.0) -> tuple[np.ndarray, str, dict[str, float]] | None:
+    """The inputs and model-level method that score ``method`` on a target, plus what to record.
+
+    ``phenoshift`` returns the target windows moved by :func:`phenology_offset` (source: the
+    unlabelled training samples ``source_idx``) and ``none`` as the model-level method, with
+    ``{"phenoshift_days": offset}``; it returns None for feature families other than the median
+    ones (their inputs are not season windows). Other methods get ``x`` unchanged.
+    """
+    if method != "phenoshift":
+        return x, method, {}
+    if feature not in ("median2d", "median1d"):
+        return None
+    days = phenology_offset(full[source_idx], full[target_idx], bands, window, bin_days, max_days)
+    moved = shifted_windows(full[target_idx], window, days, bin_days)
+    return (moved.reshape(len(moved), -1) if feature == "median1d" else moved), "none", {"phenoshift_days": days}

@@ -72,7 +72,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         run_dir: A ``cropglobe transfer`` run folder (finished or still running: cells without a
             ``result.json`` are skipped). Relative data paths in its config resolve against the
             current directory, as in the run.
-        methods: Single-model methods (default ``["none", "adabn"]``; ``none`` is always added).
+        methods: Single-model methods (default ``["none", "adabn"]``; ``none`` is always added;
+            ``phenoshift`` as well, see :mod:`cropglobe.experiment.adapt`).
         ensemble: Also score the mean probability of each cell's seeds on the targets that do not
             depend on the seed (other countries), for every method, when all seeds are finished.
         batch_size: AdaBN statistics batch size.
@@ -98,6 +99,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     cache = FeatureCache(prepared, spec.feature_options)
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
     start, count = prepared.window
+    bands = [str(b) for b in prepared.full["band"].values]
     rows: list[dict] = []
     members: dict[tuple, dict[int, np.ndarray]] = {}
     for seed in spec.seeds:
@@ -123,12 +125,15 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                         else:
                             x = cache.features(cell.feature)[idx]
                         for method in chosen:
-                            proba = adapt.predict(model, x, method, batch_size)
+                            how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"],
+                                                      idx, prepared.window, prepared.bin_days, bands)
+                            proba = None if how is None else adapt.predict(model, how[0], how[1], batch_size)
                             if proba is None:
                                 continue
                             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
                                        method)
                             base = ran.get(target, {})
+                            row.update(how[2])
                             row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
                                        fold=fold, matches_run=(None if method != "none" or not base else
                                                                bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
@@ -178,7 +183,8 @@ def markdown(results: pd.DataFrame, title: str = "Results") -> list[str]:
         df["adaptation"] = "none"
     df["cell"] = df["feature"] + " / " + df["model"] + np.where(df["augmentation"] == "none", "",
                                                                 " +aug:" + df["augmentation"])
-    order = [m for m in ("none", "adabn", "ensemble", "adabn+ensemble") if m in set(df["adaptation"])]
+    known = ("none", "adabn", "phenoshift", "ensemble", "adabn+ensemble", "phenoshift+ensemble")
+    order = [m for m in known if m in set(df["adaptation"])]
     order += sorted(set(df["adaptation"]) - set(order))
     lines = [f"# {title}", "", "Macro-F1, mean ± std over seeds (ensemble columns: one model, the mean "
              "probability of all seeds). Best epochs: the epoch (0-based) of the best source-validation "
