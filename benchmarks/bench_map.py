@@ -74,13 +74,15 @@ def _precomposited(cube, path: Path, repeat: int = 1):
     """
     import xarray as xr
 
+    from types import SimpleNamespace
+
     from cropglobe import season
+    from cropglobe.contract import CompositeSettings
     from cropglobe.mapping import write_cube
     from cropglobe.mapping.predict import BlockContext, composite_block
 
     t, b, h, w = cube["reflectance"].shape
-    recipe = type("R", (), {"composite": {"interval": 5, "window": "05-01:11-30", "align": "hemisphere",
-                                          "clear_threshold": 0.75}})()
+    recipe = SimpleNamespace(composite=CompositeSettings())  # composite_block reads only the compositing settings
     ctx = BlockContext(recipe, cube["time"].values, "BEL", 2023)  # type: ignore[arg-type]
     values, _ = composite_block(cube["reflectance"].values.reshape(t, b, -1), cube["clear"].values.reshape(t, -1),
                                 None, np.full(h * w, 50.5), ctx)

@@ -27,15 +27,14 @@ import xarray as xr
 
 from cropglobe import gapfill, samples
 from cropglobe import season as _season
+from cropglobe.checks import is_whole, whole_number
+from cropglobe.contract import SCL_KEEP, CompositeSettings
 from cropglobe.errors import CropGlobeError
 from cropglobe.season import season, window_bins
 
-__all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP"]
+__all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP", "CompositeSettings"]
 
 log = logging.getLogger(__name__)
-
-#: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
-SCL_KEEP: tuple[int, ...] = (4, 5, 6)
 _DAY = np.timedelta64(1, "D")
 
 
@@ -139,7 +138,9 @@ def composite(
         per-sample coords ``shift_days``, ``n_clear``, ``filled_fraction`` (share of band x bin
         cells filled over the year) and ``filled_fraction_window``; attrs ``season_window``,
         ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``,
-        ``dropped_coverage`` and ``dropped_min_clear`` (per-country counts), ``regridded_from``.
+        ``dropped_coverage`` and ``dropped_min_clear`` (per-country counts), ``regridded_from`` and
+        ``composite_settings`` (these arguments as :class:`~cropglobe.contract.CompositeSettings`
+        values: what a recipe records and :meth:`CompositeSettings.from_attrs` reads back).
 
     Raises:
         CropGlobeError: For interval <= 0, non-monotonic dates, a window outside every sample's
@@ -148,8 +149,7 @@ def composite(
     """
     bin_start, bin_days = _season.axis(interval)
     first, last = _season.parse_window(window)
-    if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 0:
-        raise CropGlobeError(f"min_clear={min_clear!r}: expected a whole number >= 0")
+    min_clear = whole_number(min_clear, "min_clear", 0)
     if coverage not in ("drop", "error"):
         raise CropGlobeError(f"coverage={coverage!r}: expected 'drop' or 'error'")
     t = _check_dates(ds)
@@ -235,7 +235,12 @@ def composite(
         "filled_fraction_window": ("sample", (gaps[kept][:, w0:w0 + wn].sum(axis=1) / (nb * wn)).astype(np.float32)),
     })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
-    attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "coverage": coverage})
+    settings = CompositeSettings.model_construct(
+        interval=int(interval), window=window, align=int(align) if is_whole(align) else str(align), clear_threshold=float(clear_threshold),
+        min_clear=min_clear, offsets=_season.load_offsets(offsets) or None, scl_keep=tuple(int(c) for c in scl_keep),
+        coverage=coverage)
+    attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "coverage": coverage,
+                  "composite_settings": settings.to_attrs()})
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)
     return samples.validate(result, where="composite")
 

@@ -11,18 +11,15 @@ import os
 import zipfile
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure  # the object-oriented API: importing report leaves pyplot's backend alone
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-
-from cropglobe import taxonomy  # noqa: E402
-from cropglobe.atomic import atomic_path, write_text  # noqa: E402
-from cropglobe.errors import CropGlobeError  # noqa: E402
-from cropglobe.geography import Scenario  # noqa: E402
+from cropglobe import taxonomy
+from cropglobe.atomic import atomic_path, write_text
+from cropglobe.errors import CropGlobeError
+from cropglobe.geography import Scenario
 
 SCENARIOS = [s.value for s in Scenario]
 KEYS = ["source", "target", "scenario", "feature", "model", "augmentation"]
@@ -98,7 +95,8 @@ def _figure_matrix(agg: pd.DataFrame, out: Path, title_note: str) -> None:
                      order=agg["scenario"].map(SCENARIOS.index))
     cols = list(dict.fromkeys(agg.sort_values(["order", "target"])["col"]))
     mat = agg.pivot_table(index="cell", columns="col", values="macro_f1_mean", sort=False).reindex(columns=cols)
-    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 4, 0.5 * len(mat) + 2))
+    fig = Figure(figsize=(1.1 * len(cols) + 4, 0.5 * len(mat) + 2))
+    ax = fig.subplots()
     im = ax.imshow(mat.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
     ax.set_yticks(range(len(mat)), mat.index)
@@ -109,13 +107,13 @@ def _figure_matrix(agg: pd.DataFrame, out: Path, title_note: str) -> None:
     ax.set_title(f"Transfer matrix (macro-F1){title_note}")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
 
 
 def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
     best = agg.groupby(["scenario", "feature"])["macro_f1_mean"].mean().unstack("feature")
     best = best.reindex([s for s in SCENARIOS if s in best.index])
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
     best.plot.bar(ax=ax, rot=0)
     ax.set_xlabel("scenario")
     ax.set_ylabel("mean macro-F1")
@@ -124,7 +122,6 @@ def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
     ax.set_title(f"Feature families by scenario{title_note}")
     fig.tight_layout()
     fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str) -> str:
@@ -135,8 +132,8 @@ def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title
     targets = list(dict.fromkeys(rows["target"]))
     ncols = min(4, len(targets))
     nrows = -(-len(targets) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols + 1.4, 3.1 * nrows + 0.9), squeeze=False,
-                             layout="constrained")
+    fig = Figure(figsize=(3.1 * ncols + 1.4, 3.1 * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     names = list(taxonomy.CLASSES)
     im = None
     for k, ax in enumerate(axes.ravel()):
@@ -159,7 +156,6 @@ def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title
     label = f"{feature} / {model}" + ("" if aug == "none" else f" +aug:{aug}")
     fig.suptitle(f"Confusion (row-normalised), {label}{title_note}", fontsize=10)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return label
 
 
@@ -172,8 +168,8 @@ def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
     keys = [str(k) for k in data["keys"]]
     countries = sorted({k.split("/")[0] for k in keys})
     classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
-    fig, axes = plt.subplots(len(classes), len(countries), figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8),
-                             squeeze=False, layout="constrained")
+    fig = Figure(figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8), layout="constrained")
+    axes = fig.subplots(len(classes), len(countries), squeeze=False)
     lookup = dict(zip(keys, data["mats"]))
     bands = [str(b) for b in data["bands"]] if "bands" in data else []
     doy = np.asarray(data["doy"]) if "doy" in data else np.array([])
@@ -198,7 +194,6 @@ def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="mean reflectance")
     fig.suptitle(f"Mean bands × time signatures (season window)\nper class and country{title_note}", fontsize=9)
     fig.savefig(out, dpi=100)
-    plt.close(fig)
 
 
 def build(run_dir: str | os.PathLike) -> Path:

@@ -25,6 +25,7 @@ import xarray as xr
 import yaml
 
 from cropglobe import geography
+from cropglobe.checks import is_whole, whole_number
 from cropglobe.errors import CropGlobeError
 
 #: Days a southern-hemisphere sample's aligned year is shifted by (six months = 365 // 2).
@@ -66,8 +67,7 @@ def axis(interval: int) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         CropGlobeError: If ``interval`` is not a positive whole number of days up to 365.
     """
-    if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) or not 0 < interval <= YEAR_DAYS:
-        raise CropGlobeError(f"interval={interval!r}: expected a whole number of days in 1..{YEAR_DAYS}")
+    interval = whole_number(interval, "interval", 1, YEAR_DAYS, unit="days")
     start = np.arange(0, YEAR_DAYS, int(interval))
     width = np.minimum(int(interval), YEAR_DAYS - start)
     return (start + 1).astype(np.int32), width.astype(np.int32)
@@ -140,7 +140,7 @@ def load_offsets(offsets: Mapping[str, int] | str | os.PathLike | None) -> dict[
             iso = geography.country(str(key)).iso3
         except CropGlobeError as err:
             raise CropGlobeError(f"{where}: key {key!r}: {err}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if not is_whole(value):
             raise CropGlobeError(f"{where}: {iso}: offset {value!r} is not a whole number of days")
         out[iso] = int(value)
     return out
@@ -160,26 +160,47 @@ def sample_shifts(ds: xr.Dataset, align: str | int = "hemisphere",
     Raises:
         CropGlobeError: For an unknown ``align`` value or bad offsets.
     """
-    countries = ds["country"].values.astype(str)
+    countries = ds["country"].values
+    lat = ds["lat"].values if "lat" in ds.variables else np.full(countries.shape, np.nan)
+    return shifts(countries, lat, align, offsets)
+
+
+def shifts(countries: np.ndarray | list[str], lat: np.ndarray, align: str | int = "hemisphere",
+           offsets: Mapping[str, int] | str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
+    """Alignment shifts in days of points given by country and latitude (see :func:`sample_shifts`).
+
+    Args:
+        countries: ISO3 code per point (one code for all points when a single string).
+        lat: Latitude per point (decides the hemisphere of countries spanning the equator).
+        align: ``"hemisphere"``, ``"none"`` or a whole number of days.
+        offsets: Per-country days replacing the ``align`` shift for the countries they list.
+
+    Returns:
+        ``(shifts (N,) int64, description of the alignment)``.
+
+    Raises:
+        CropGlobeError: For an unknown ``align`` value or bad offsets.
+    """
+    lat = np.atleast_1d(np.asarray(lat))
+    countries = np.broadcast_to(np.asarray(countries).astype(str), lat.shape)
     n = countries.size
     text = str(align).strip().lower()
     if text == "hemisphere":
-        shifts = np.zeros(n, dtype=np.int64)
-        lat = ds["lat"].values
+        out = np.zeros(n, dtype=np.int64)
         for iso in np.unique(countries):
             rows = countries == iso
             if geography.hemisphere_of(iso, lat[rows]) == "S":
-                shifts[rows] = HEMISPHERE_SHIFT_DAYS
+                out[rows] = HEMISPHERE_SHIFT_DAYS
         label = f"hemisphere (southern samples +{HEMISPHERE_SHIFT_DAYS} days)"
     elif text == "none":
-        shifts, label = np.zeros(n, dtype=np.int64), "none"
+        out, label = np.zeros(n, dtype=np.int64), "none"
     elif re.fullmatch(r"[+-]?\d+", text):
-        shifts, label = np.full(n, int(text), dtype=np.int64), f"{int(text)} days"
+        out, label = np.full(n, int(text), dtype=np.int64), f"{int(text)} days"
     else:
         raise CropGlobeError(f"align={align!r}: expected 'hemisphere', 'none' or a whole number of days")
     table = load_offsets(offsets)
     for iso, days in table.items():
-        shifts[countries == iso] = days
+        out[countries == iso] = days
     if table:
         label += "; per-country offsets " + ", ".join(f"{k} {v:+d} days" for k, v in sorted(table.items()))
-    return shifts, label
+    return out, label

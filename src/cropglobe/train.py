@@ -42,7 +42,13 @@ class _NoTips(logging.Filter):
         return "Tip:" not in record.getMessage()
 
 
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoTips())
+def _hide_tips() -> None:
+    """Install the :class:`_NoTips` filter on Lightning's rank-zero logger (once; at fit time, not on import)."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoTips) for f in logger.filters):
+        logger.addFilter(_NoTips())
+
+
 #: An augmentation callable: (x_full, window=(start, count), bin_days=..., generator=...) -> x_window.
 Augmenter = Callable[..., torch.Tensor]
 
@@ -251,6 +257,7 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     Returns:
         ``{"best_epoch", "best_val_macro_f1", "epochs", "precision"}`` (the Lightning precision used).
     """
+    _hide_tips()
     ckpt_dir = Path(ckpt_dir)
     precision = resolve_precision(settings.precision, settings.accelerator)
     L.seed_everything(settings.seed, workers=True, verbose=False)

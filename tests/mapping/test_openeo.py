@@ -170,9 +170,7 @@ def _training_features(cell: Path, dn: np.ndarray, lon: np.ndarray, lat: np.ndar
                        sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
                        year=2023, lon=lon, lat=lat, bin_days=MONTHS.days_in_month.to_numpy(), scale=1e-4,
                        nodata=NODATA, attrs={"time_kind": "composite"})
-    c = recipe.composite
-    full = composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
-                               clear_threshold=float(c["clear_threshold"]), min_clear=3)
+    full = composite.composite(ds, **recipe.composite.composite_kwargs())  # the training call
     assert list(season.window_bins(full)) == list(recipe.window_bins)
     x = features.get_feature(recipe.feature).fn(season.season(full), **recipe.feature_options)
     x = x.reshape(len(x), -1) if recipe.flatten else x
@@ -289,17 +287,18 @@ def test_season_year_of_monthly_composites_counts_the_last_month_whole():
     """Nov 2020 - Oct 2021 monthly composites cover May-September and May-October 2021, not May-November."""
     from types import SimpleNamespace
 
+    from cropglobe.contract import CompositeSettings
     from cropglobe.mapping import locate
 
     times = pd.date_range("2020-11-01", periods=12, freq="MS")
     widths = times.days_in_month.to_numpy()
     for window in ("05-01:09-30", "05-01:10-31"):
-        recipe = SimpleNamespace(composite={"window": window, "align": "hemisphere"})
+        recipe = SimpleNamespace(composite=CompositeSettings(window=window, align="hemisphere"))
         assert locate.season_year(times.to_numpy("datetime64[ns]"), recipe, "BEL", 50.6, bin_days=widths) == 2021
-    recipe = SimpleNamespace(composite={"window": "05-01:10-31", "align": "hemisphere"})
+    recipe = SimpleNamespace(composite=CompositeSettings(window="05-01:10-31", align="hemisphere"))
     with pytest.raises(CropGlobeError, match="do not cover"):  # observation dates: October 1 is the last day
         locate.season_year(times.to_numpy("datetime64[ns]"), recipe, "BEL", 50.6)
-    recipe = SimpleNamespace(composite={"window": "05-01:11-30", "align": "hemisphere"})
+    recipe = SimpleNamespace(composite=CompositeSettings(window="05-01:11-30", align="hemisphere"))
     with pytest.raises(CropGlobeError, match="do not cover"):
         locate.season_year(times.to_numpy("datetime64[ns]"), recipe, "BEL", 50.6, bin_days=widths)
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cropglobe import taxonomy
+from cropglobe.contract import CompositeSettings
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.adapt import AdaptationSpec
 
@@ -51,18 +52,8 @@ class DataSpec(_Strict):
         return self
 
 
-class CompositeSpec(_Strict):
-    """Compositing of observation-level data (see :func:`cropglobe.composite.composite`)."""
-
-    interval: int = Field(5, gt=0)
-    window: str = "05-01:11-30"
-    align: str | int = "hemisphere"
-    clear_threshold: float = Field(0.75, ge=0, le=1)
-    min_clear: int = Field(3, ge=0, description="drop samples with fewer usable steps in the window")
-    offsets: dict[str, int] | None = None
-    coverage: Literal["drop", "error"] = Field(
-        "drop", description="samples whose data do not span the season window: drop them (counted per "
-                            "country) or stop with an error")
+#: Compositing of observation-level data: the typed settings training records in each cell's recipe.
+CompositeSpec = CompositeSettings
 
 
 class CellSpec(_Strict):

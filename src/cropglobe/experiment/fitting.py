@@ -95,33 +95,19 @@ def _bands(prepared: Prepared) -> list[str]:
 def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec) -> Path:
     """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
 
-    It records the model file, feature family and options (as the family records them, e.g. with
-    the sha256 of Presto's weights), the compositing settings, the season window bins, the band
-    order and the class names.
+    It is a :class:`cropglobe.contract.RecipeSpec`: the model file, feature family and options (as
+    the family records them, e.g. with the sha256 of Presto's weights), the compositing settings
+    of the study (``composite: null``: those the data were composited with), the season window
+    bins, the band order and the class names.
     """
-    import json
-
     from cropglobe import features
-    from cropglobe.atomic import write_text
+    from cropglobe.contract import RECIPE_VERSION, CompositeSettings, RecipeSpec
 
-    attrs = prepared.full.attrs
-    recipe = {
-        "model_file": "model",
-        "model": cell.model,
-        "feature": cell.feature,
-        "feature_options": features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
-        "flatten": cell.feature == "median1d",
-        "bands": _bands(prepared),
-        "classes": list(taxonomy.CLASSES),
-        "composite": {
-            "interval": int(attrs.get("interval", prepared.bin_days)),
-            "window": attrs.get("season_window", ""),
-            "align": spec.composite.align if spec.composite else str(attrs.get("alignment", "none")).split(" ")[0],
-            "clear_threshold": float(attrs.get("clear_threshold", 0.75)),
-        },
-        "window_bins": list(prepared.window),
-        "bin_days": prepared.bin_days,
-        "trained_on": spec.sources,
-        "data": prepared.description,
-    }
-    return write_text(cell_dir / "recipe.json", json.dumps(recipe, indent=1))
+    settings = spec.composite or CompositeSettings.from_attrs(prepared.full.attrs, where="data")
+    recipe = RecipeSpec(
+        format_version=RECIPE_VERSION, model_file="model", model=cell.model, feature=cell.feature,
+        feature_options=features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
+        flatten=cell.feature == "median1d", bands=_bands(prepared), classes=list(taxonomy.CLASSES),
+        composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days, trained_on=spec.sources,
+        data=prepared.description)
+    return recipe.write(cell_dir / "recipe.json")

@@ -8,8 +8,10 @@ Public face: :func:`make_map` (the ``cropglobe map`` job), :func:`load_recipe`, 
 from cropglobe.mapping.cube import Cube, CubeSource, open_cube
 from cropglobe.mapping.predict import NODATA_CLASS
 from cropglobe.mapping.recipe import Recipe, load_recipe
-from cropglobe.mapping.run import MapResult, make_map, prepare
-from cropglobe.mapping.simcube import demo_map, simulated_cube, write_cube
+from cropglobe.mapping.run import MapOptions, MapResult, StacQuery, make_map, prepare
+from cropglobe.mapping.demo import demo_map
+from cropglobe.mapping.simcube import simulated_cube
+from cropglobe.mapping.store import write_cube
 
-__all__ = ["NODATA_CLASS", "Cube", "CubeSource", "MapResult", "Recipe", "demo_map", "load_recipe", "make_map",
-           "open_cube", "prepare", "simulated_cube", "write_cube"]
+__all__ = ["NODATA_CLASS", "Cube", "CubeSource", "MapOptions", "MapResult", "Recipe", "StacQuery", "demo_map",
+           "load_recipe", "make_map", "open_cube", "prepare", "simulated_cube", "write_cube"]

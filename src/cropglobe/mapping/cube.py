@@ -15,7 +15,7 @@ names and a CRS readable by rioxarray (a ``spatial_ref`` coordinate, as ``ds.rio
 writes). The georeferencing (CRS and affine transform) comes from rioxarray.
 
 Values may be stored raw: integer digital numbers with CF ``scale_factor`` / ``add_offset`` /
-``_FillValue`` attributes (what :func:`~cropglobe.mapping.simcube.write_cube` writes: uint16
+``_FillValue`` attributes (what :func:`~cropglobe.mapping.store.write_cube` writes: uint16
 reflectance x 10 000 and a uint8 clear score x 100, as Sentinel-2 L2A and Earth Engine exports
 deliver them), or with ``--scale``/``--nodata``. Tiles read the raw values
 (:meth:`CubeSource.read_raw`) and decode them inside the compiled compositing kernels

