@@ -97,3 +97,13 @@ def test_sigterm_during_lightning_training_exits_143_and_resumes(tmp_path):
                              capture_output=True, text=True, check=False, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert (run / "results.parquet").exists() and ckpt.exists()
+
+
+def test_transfer_exits_130_on_sigint_before_training(tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_TORCH)
+    run = tmp_path / "run"
+    done = _signal_mid_job(tmp_path, "composite", signal.SIGINT, "transfer", str(spec), "--out", str(run), "--quiet")
+    assert done.returncode == 130, done.stderr
+    assert "interrupted by SIGINT" in done.stderr and "Traceback" not in done.stderr
+    assert not (run / "results.parquet").exists()
