@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Reproduce docs/results.md: import the real data from ../shared/data and run the two in-region studies.
+# Reproduce docs/results.md: import the real data from ../shared/data as published (no hand fixes),
+# run the studies in configs/realdata/ and map the real Belgian openEO cube with a Canada-trained cell.
+# Pass study names to run only those (e.g. scripts/realdata.sh canada-france); runs resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 SHARED=${CROPGLOBE_SHARED_DATA:-../shared/data}
+WC=$SHARED/worldcereal_extractions
 CG=.venv/bin/cropglobe
-mkdir -p data
-$CG import worldcereal "$SHARED/worldcereal_extractions/worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet" --out data/fra_dekad.zarr
-$CG import table "$SHARED/ucr_crop_formosat2/Crop_TRAIN.tsv" --mapping configs/tables/ucr_crop.yaml --out data/ucr_train.zarr
-$CG import table "$SHARED/ucr_crop_formosat2/Crop_TEST.tsv" --mapping configs/tables/ucr_crop.yaml --out data/ucr_test.zarr
-$CG transfer configs/realdata/worldcereal_fra_cv.yaml --out runs/worldcereal-fra-cv --quiet
-$CG transfer configs/realdata/ucr_crop.yaml --out runs/ucr-crop --quiet
+mkdir -p data runs
+import() {  # import SRC OUT [args...]: skipped when OUT exists (delete it to re-import)
+  local src=$1 out=$2; shift 2
+  [ -e "$out" ] || $CG import "$@" "$src" --out "$out"
+}
+import "$WC/worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet" data/fra_2023_dekad.zarr worldcereal
+import "$WC/presto-worldcereal/test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet" data/can_2017.zarr worldcereal
+import "$SHARED/ucr_crop_formosat2/Crop_TRAIN.tsv" data/ucr_train.zarr table --mapping configs/tables/ucr_crop.yaml
+import "$SHARED/ucr_crop_formosat2/Crop_TEST.tsv" data/ucr_test.zarr table --mapping configs/tables/ucr_crop.yaml
+studies=("$@")
+[ ${#studies[@]} -gt 0 ] || studies=(worldcereal-fra-cv ucr-crop canada-france)
+for name in "${studies[@]}"; do
+  cfg=configs/realdata/${name//-/_}.yaml
+  if [ -d "runs/$name" ]; then
+    $CG transfer "$cfg" --resume "runs/$name" --quiet
+  else
+    $CG transfer "$cfg" --out "runs/$name" --quiet
+  fi
+done
