@@ -6,9 +6,11 @@ Input: observation-level SampleSets written to Zarr block by block by
 reference. :func:`cropglobe.pipeline.stream` then reads each store 10,000 samples at a time,
 composites (5-day medians, gap filling, hemisphere alignment), cuts the May-November window and
 writes median2d (N, 10, 43) and harmonic (N, 35) features to Zarr. Each step runs in its own fresh
-process so that its peak resident memory (``getrusage``) is its own. Ratio = samples/s at 300k /
-samples/s at 30k (the mean of a 30k run before and one after the 300k run): 1.0 = linear cost,
-goal >= 0.8; the peak memory goal is <= 8 GB.
+process so that its peak resident memory (``getrusage``) is its own. Ratio = samples per CPU-second
+at 300k / samples per CPU-second at 30k (the mean of a 30k run before and one after the 300k run;
+CPU time of the process, all threads): 1.0 = linear cost, goal >= 0.8. CPU time, because on a
+shared machine a 10-minute run's wall time also measures whoever else held the cores meanwhile;
+the wall-time rates and their ratio are figures too. The peak memory goal is <= 8 GB.
 """
 
 from __future__ import annotations
@@ -54,18 +56,25 @@ def run(quick: bool = False) -> dict:
         store_gb = _size_gb(root / f"obs{big}.zarr")
         features_gb = _size_gb(root / "f_big.zarr")
     rate = [r["samples_in"] / r["seconds"] for _, r in runs]
-    ref_rate = (rate[0] + rate[2]) / 2
+    cpu_rate = [r["samples_in"] / r["cpu_seconds"] for _, r in runs]
     big_run = runs[1][1]
     values_gb = big * 10 * 219 * 4 / 1e9  # float32 reflectance of the observation-level set
     return {
-        "ratio": rate[1] / ref_rate,
-        "reference": f"the same streaming run on {ref:,} samples (mean of one before and one after), same run",
+        "ratio": cpu_rate[1] / ((cpu_rate[0] + cpu_rate[2]) / 2),
+        "reference": f"samples per CPU-second of the same streaming run on {ref:,} samples (mean of one "
+                     "before and one after), same run",
         "figures": {
             "simulated": True, "families": list(FAMILIES), "block_samples": block,
             "samples": {"big": big, "reference": ref},
             "stream_seconds": {"big": round(big_run["seconds"], 2),
                                "reference": [round(runs[0][1]["seconds"], 2), round(runs[2][1]["seconds"], 2)]},
             "stream_samples_per_s": {"big": round(rate[1]), "reference": [round(rate[0]), round(rate[2])]},
+            "stream_cpu_seconds": {"big": round(big_run["cpu_seconds"], 2),
+                                   "reference": [round(runs[0][1]["cpu_seconds"], 2),
+                                                 round(runs[2][1]["cpu_seconds"], 2)]},
+            "stream_samples_per_cpu_s": {"big": round(cpu_rate[1]),
+                                         "reference": [round(cpu_rate[0]), round(cpu_rate[2])]},
+            "wall_ratio": round(rate[1] / ((rate[0] + rate[2]) / 2), 3),
             "samples_kept": {"big": big_run["samples_out"], "reference": runs[0][1]["samples_out"]},
             "peak_rss_gb": {"stream_big": round(big_run["peak_rss_gb"], 3),
                             "stream_reference": round(max(runs[0][1]["peak_rss_gb"], runs[2][1]["peak_rss_gb"]), 3),

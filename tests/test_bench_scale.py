@@ -24,4 +24,5 @@ def test_scale_benchmark_reports_rates_and_peaks() -> None:
     assert figures["samples_kept"]["big"] > 0 and figures["samples_kept"]["reference"] > 0
     peaks = figures["peak_rss_gb"]
     assert all(0 < v < 64 for v in peaks.values()) and figures["peak_rss_gb_max"] >= peaks["stream_big"]
-    assert figures["stream_samples_per_s"]["big"] > 0
+    assert figures["stream_samples_per_s"]["big"] > 0 and figures["stream_samples_per_cpu_s"]["big"] > 0
+    assert figures["wall_ratio"] > 0
