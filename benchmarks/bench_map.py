@@ -72,9 +72,9 @@ def _precomposited(cube, path: Path, repeat: int = 1):
     Stored as an Earth Engine export would be: uint16 reflectance x 10000, 0 = nodata; ``repeat``
     tiles the region ``repeat x repeat`` times (a larger map from the same simulated fields).
     """
-    import xarray as xr
-
     from types import SimpleNamespace
+
+    import xarray as xr
 
     from cropglobe import season
     from cropglobe.contract import CompositeSettings

@@ -12,7 +12,6 @@ rounds and the best of each is used: both get the same chance of a quiet moment.
 
 from __future__ import annotations
 
-
 from cropglobe.bench import best_time
 
 NAME = "models"

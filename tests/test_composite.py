@@ -215,7 +215,7 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
     x[x == 65535] = np.nan
     has_data = ~np.isnan(x).all(axis=(0, 2))  # B8A is nodata throughout this file
     meta = d.groupby("sample_id").first().loc[cube.index]
-    ds = samples.build(x[:, has_data] * 1e-4, bands=[n for n, k in zip(names, has_data) if k], time=stamps.values,
+    ds = samples.build(x[:, has_data] * 1e-4, bands=[n for n, k in zip(names, has_data, strict=True) if k], time=stamps.values,
                        sample_id=cube.index, label=["other"] * len(cube), country="FRA", year=meta["year"].to_numpy(),
                        lon=meta["lon"].to_numpy(), lat=meta["lat"].to_numpy(), bin_days=bin_days)
     for interval, bins, window in ((5, 73, 43), (10, 37, 22)):

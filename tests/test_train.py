@@ -55,7 +55,7 @@ def test_deterministic_and_resume_identical(tmp_path):
 
     a = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "a")
     b = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "b")
-    for pa, pb in zip(_weights(a), _weights(b)):
+    for pa, pb in zip(_weights(a), _weights(b), strict=True):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
 
     class Crash(Exception):
@@ -73,7 +73,7 @@ def test_deterministic_and_resume_identical(tmp_path):
     with pytest.raises(Crash):
         c.fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "c")
     d = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "c", resume=True)
-    for pa, pd_ in zip(_weights(a), _weights(d)):
+    for pa, pd_ in zip(_weights(a), _weights(d), strict=True):
         torch.testing.assert_close(pa, pd_, rtol=0, atol=0)
     assert d.fit_info == a.fit_info
 

@@ -164,7 +164,7 @@ def composite(
     refl = np.ascontiguousarray(ds["reflectance"].transpose("sample", "band", "time").values)
     valid = _clear(refl, ds, clear_threshold, scl_keep)
     if not valid.any():
-        what = ["a finite value"] + (["clear >= %g" % clear_threshold] if "clear" in ds else []) + \
+        what = ["a finite value"] + ([f"clear >= {clear_threshold:g}"] if "clear" in ds else []) + \
                ([f"scl in {list(scl_keep)}"] if "scl" in ds else [])
         raise CropGlobeError(
             f"composite: no clear observations at all in {ds.sizes['sample']} samples "

@@ -76,7 +76,7 @@ def _city_index() -> tuple[object, np.ndarray]:
     iso2to3 = {k: v["iso3"] for k, v in cache.get_countries().items()}
     cities = [(float(c["longitude"]), float(c["latitude"]), iso2to3[c["countrycode"]])
               for c in cache.get_cities().values() if c["countrycode"] in iso2to3]
-    lon, lat, code = (np.array(v) for v in zip(*cities))
+    lon, lat, code = (np.array(v) for v in zip(*cities, strict=True))
     return cKDTree(_unit_vectors(lon, lat)), code
 
 

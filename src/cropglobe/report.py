@@ -170,7 +170,7 @@ def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
     classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
     fig = Figure(figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8), layout="constrained")
     axes = fig.subplots(len(classes), len(countries), squeeze=False)
-    lookup = dict(zip(keys, data["mats"]))
+    lookup = dict(zip(keys, data["mats"], strict=True))
     bands = [str(b) for b in data["bands"]] if "bands" in data else []
     doy = np.asarray(data["doy"]) if "doy" in data else np.array([])
     im = None

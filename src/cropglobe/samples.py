@@ -226,7 +226,7 @@ def _check_range(ds: xr.Dataset, band_names: list[str], where: str) -> None:
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN bands
         lo = np.nanmin(values, axis=(0, 2))
         hi = np.nanmax(values, axis=(0, 2))
-    for b, mn, mx in zip(band_names, lo, hi):
+    for b, mn, mx in zip(band_names, lo, hi, strict=True):
         if np.isnan(mn):
             continue
         low, high = _bands.valid_range(b)

@@ -178,7 +178,7 @@ def cover_fractions(ph: Phenology, t: np.ndarray, shift: np.ndarray | float = 0.
     for cycle in (-1, 0, 1):  # previous, current and next season
         origin = ph.sos + shift + 365.0 * cycle
 
-        def at(day: float) -> np.ndarray:
+        def at(day: float, origin: np.ndarray = origin) -> np.ndarray:
             return origin + (day - ph.sos) * length
 
         rise = _logistic(t, origin, ph.rise * length)

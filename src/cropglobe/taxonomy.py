@@ -80,7 +80,7 @@ def check_labels(labels: Iterable[str], where: str = "labels") -> None:
         CropGlobeError: If any label is not in :data:`CLASSES`.
     """
     values, counts = np.unique(np.asarray(list(labels), dtype=str), return_counts=True)
-    bad = {str(v): int(c) for v, c in zip(values, counts) if v not in CLASSES}
+    bad = {str(v): int(c) for v, c in zip(values, counts, strict=True) if v not in CLASSES}
     if bad:
         listing = ", ".join(f"{k!r} ({v})" for k, v in sorted(bad.items()))
         raise CropGlobeError(

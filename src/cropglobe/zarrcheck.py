@@ -37,7 +37,7 @@ def _arrays(root: Path) -> list[tuple[str, dict]]:
 
 
 def _chunk_keys(meta: dict) -> list[str]:
-    grid = [range(math.ceil(s / c)) if s else range(0) for s, c in zip(meta["shape"], meta["chunks"])]
+    grid = [range(math.ceil(s / c)) if s else range(0) for s, c in zip(meta["shape"], meta["chunks"], strict=True)]
     sep = meta.get("dimension_separator") or "."
     return [sep.join(map(str, idx)) for idx in itertools.product(*grid)] if grid else ["0"]
 

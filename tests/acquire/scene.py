@@ -30,9 +30,9 @@ X0, Y0 = 500_000.0, 4_990_000.0
 LABEL_RES, LABEL_N, FIELD = 30.0, 700, 25
 IMG_RES, IMG_ROWS = 100.0, 210
 TILES = {"31TAA": (X0, 120, "es"), "31TBB": (X0 + 9_000.0, 120, "pc")}
-DATES = [dt.datetime(2023, 5, 3, 10, 30, tzinfo=dt.timezone.utc),
-         dt.datetime(2023, 6, 12, 10, 30, tzinfo=dt.timezone.utc),
-         dt.datetime(2023, 7, 22, 10, 30, tzinfo=dt.timezone.utc)]
+DATES = [dt.datetime(2023, 5, 3, 10, 30, tzinfo=dt.UTC),
+         dt.datetime(2023, 6, 12, 10, 30, tzinfo=dt.UTC),
+         dt.datetime(2023, 7, 22, 10, 30, tzinfo=dt.UTC)]
 ES_KEYS = ["blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22"]
 PC_KEYS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 CODES = {1: "corn", 5: "soybean", 3: "rice", 24: "wheat"}
@@ -97,7 +97,7 @@ def write_catalog(root: Path) -> Path:
         corners = [(x_left, Y0), (x_left + width * IMG_RES, Y0), (x_left + width * IMG_RES, Y0 - IMG_ROWS * IMG_RES),
                    (x_left, Y0 - IMG_ROWS * IMG_RES)]
         ring = [list(to_ll.transform(*c)) for c in corners]
-        lons, lats = zip(*ring)
+        lons, lats = zip(*ring, strict=True)
         for d, when in enumerate(DATES):
             item_id = f"S2_{tile}_{when:%Y%m%d}"
             folder = root / "data" / item_id

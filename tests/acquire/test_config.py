@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.acquire import scene
 
 from cropglobe.acquire import acquire, load_config
 from cropglobe.errors import CropGlobeError
-from tests.acquire import scene
 
 
 def _write(tmp_path: Path, scene_dir: Path, edit=None) -> Path:

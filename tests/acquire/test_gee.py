@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from tests.acquire import scene
 
 from cropglobe.acquire import acquire, describe, gee, load_config
 from cropglobe.errors import CropGlobeError
-from tests.acquire import scene
 
 BANDS = ["B2", "B4", "B8", "B8A", "B11"]
 

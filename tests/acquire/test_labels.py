@@ -39,7 +39,7 @@ def test_vector_points_lie_60m_inside_their_parcel(tmp_path: Path) -> None:
     thin = int((gdf.geometry.bounds.maxy - gdf.geometry.bounds.miny < 120).sum())
     assert len(cand) == 2 * (len(gdf) - thin)  # parcels narrower than 2 x 60 m give no points
     pts = gpd.GeoSeries(gpd.points_from_xy(cand.lon, cand.lat), crs="EPSG:4326").to_crs("EPSG:32631")
-    for p, label in zip(pts, cand.label):
+    for p, label in zip(pts, cand.label, strict=True):
         owner = gdf[gdf.contains(p)]
         assert len(owner) == 1
         assert owner.geometry.iloc[0].exterior.distance(p) >= 60.0 - 1e-6

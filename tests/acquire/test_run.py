@@ -11,12 +11,12 @@ import pytest
 import rasterio
 import xarray as xr
 from pyproj import Transformer
+from tests.acquire import scene
 from typer.testing import CliRunner
 
 from cropglobe import samples
 from cropglobe.acquire import acquire, load_config
 from cropglobe.cli import app
-from tests.acquire import scene
 
 TO_UTM = Transformer.from_crs("EPSG:4326", scene.CRS, always_xy=True)
 
@@ -79,7 +79,7 @@ def test_no_sample_within_60m_of_a_class_edge(reference: xr.Dataset, scene_dir: 
         codes = src.read(1)
     names = np.vectorize(lambda c: scene.CODES.get(int(c), ""))(codes)
     res, half = scene.LABEL_RES, scene.LABEL_RES / 2
-    for xi, yi, label in zip(x, y, reference.label.values):
+    for xi, yi, label in zip(x, y, reference.label.values, strict=True):
         col, row = int((xi - scene.X0) // res), int((scene.Y0 - yi) // res)
         assert names[row, col] == label
         for r in range(row - 4, row + 5):

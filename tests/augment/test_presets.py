@@ -18,7 +18,7 @@ from cropglobe.errors import CropGlobeError
 
 
 def test_paper_preset_has_the_paper_values() -> None:
-    aug = PhenologyAugment.from_preset("paper")
+    aug = get_preset("paper")
     assert aug == PhenologyAugment(shift=TimeShift(max_days=10, p=0.5),
                                    scale=TimeScale(start_days=(-30, 10), end_days=(-30, 10), p=0.5),
                                    warp=MagnitudeWarp(sigma=0.2, knots=5, p=0.5))
@@ -36,7 +36,7 @@ def test_preset_names_and_unknown_name() -> None:
     with pytest.raises(CropGlobeError, match=r"preset 'papers' is unknown; expected one of paper, reference-code"):
         get_preset("papers")
     with pytest.raises(CropGlobeError, match="preset 'x' is unknown"):
-        PhenologyAugment.from_preset("x")
+        get_preset("x")
 
 
 def test_resolve_from_experiment_yaml_with_overrides() -> None:

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from tests.readers import data
 
 from cropglobe import samples
-from tests.readers import data
 
 
 def _cli(*args, env=None):

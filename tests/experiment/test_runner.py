@@ -39,7 +39,7 @@ def finished(tmp_path_factory):
 def test_outputs_and_scenarios(finished):
     run_dir, results = finished
     assert len(results) == 2 * 3  # cells x (in-region + BEL + ARG)
-    kinds = dict(zip(results["target"], results["scenario"]))
+    kinds = dict(zip(results["target"], results["scenario"], strict=True))
     assert kinds == {"FRA": "in-region", "BEL": "cross-country", "ARG": "cross-hemisphere"}
     for name in ("config.yaml", "results.parquet", "report.md", "signatures.npz", "figures/transfer_matrix.png",
                  "figures/features_by_scenario.png", "figures/confusion.png", "figures/signatures.png"):

@@ -13,13 +13,13 @@ import pytest
 import rasterio
 import xarray as xr
 from pyproj import Transformer
+from tests.acquire import scene
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import NODATA_CLASS, make_map, write_cube
 from cropglobe.mapping.stacinput import fetch_cube, parse_bbox
-from tests.acquire import scene
 
-DATES = [dt.datetime(2023, 4, 20, 10, 30, tzinfo=dt.timezone.utc) + dt.timedelta(days=25 * i) for i in range(10)]
+DATES = [dt.datetime(2023, 4, 20, 10, 30, tzinfo=dt.UTC) + dt.timedelta(days=25 * i) for i in range(10)]
 X_RANGE, Y_RANGE = (507_000.0, 513_000.0), (4_980_000.0, 4_986_000.0)  # spans both tiles and the cloud
 
 

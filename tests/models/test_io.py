@@ -13,8 +13,7 @@ import pytest
 import torch
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.models import (TabularClassifier, get_model, load_model, load_torch, save_model,
-                              save_torch)
+from cropglobe.models import TabularClassifier, get_model, load_model, load_torch, save_model, save_torch
 from cropglobe.models.io import FORMAT
 
 from .conftest import train_losses

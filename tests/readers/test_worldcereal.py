@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.readers import data
 
 from cropglobe import samples, summary
 from cropglobe.errors import CropGlobeError
 from cropglobe.readers import read_worldcereal
-from tests.readers import data
 
 
 def test_long_layout_values_labels_and_absent_band(tmp_path):

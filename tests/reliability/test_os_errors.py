@@ -52,8 +52,9 @@ def test_failed_replacement_keeps_the_previous_store(tmp_path, capsys, monkeypat
 
 
 def test_recipe_options_that_do_not_fit_the_feature_are_one_error(tmp_path):
-    from cropglobe.mapping import make_map, simulated_cube, write_cube
     from tests.mapping.conftest import train_cell
+
+    from cropglobe.mapping import make_map, simulated_cube, write_cube
 
     cell = train_cell(tmp_path / "cell")
     broken = tmp_path / "broken"

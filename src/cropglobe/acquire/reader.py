@@ -199,7 +199,7 @@ def read_all(chunks: list[Chunk], points: pd.DataFrame, bands: list[str], stac: 
             lazy = [dask.delayed(read_chunk)(chunks[i], lon[idx], lat[idx], cells[idx], bands, stac)
                     for i, _, idx in batch]
             outs = dask.compute(*lazy, scheduler=sched)
-            for (i, key, idx), (values, scl) in zip(batch, outs):
+            for (i, key, idx), (values, scl) in zip(batch, outs, strict=True):
                 with atomic_path(_cache_file(cache, key)) as tmp:
                     with open(tmp, "wb") as fh:
                         np.savez(fh, values=values, scl=scl)

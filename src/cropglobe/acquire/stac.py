@@ -119,12 +119,12 @@ def _search_static(scfg: StacConfig, bbox: Any, start: str, end: str) -> list[py
             f"imagery.stac.collection: unknown collection {scfg.collection!r} in {scfg.url}; "
             f"available: {', '.join(sorted(collections)) or '(none)'}"
         )
-    lo = dt.datetime.fromisoformat(start).replace(tzinfo=dt.timezone.utc)
-    hi = dt.datetime.fromisoformat(end).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+    lo = dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)
+    hi = dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     out = []
     for item in collections[scfg.collection].get_items(recursive=True):
         when = item.datetime
-        if when is None or not lo <= when.astimezone(dt.timezone.utc) < hi:
+        if when is None or not lo <= when.astimezone(dt.UTC) < hi:
             continue
         if bbox is not None and item.bbox is not None:
             w, s, e, n = item.bbox
@@ -235,7 +235,7 @@ def make_chunks(items: list[pystac.Item], points: pd.DataFrame) -> tuple[list[Ch
 
     groups: dict[tuple[str, str], list[pystac.Item]] = {}
     for it in items:
-        when = (it.datetime or dt.datetime.min).astimezone(dt.timezone.utc) if it.datetime else None
+        when = (it.datetime or dt.datetime.min).astimezone(dt.UTC) if it.datetime else None
         day = when.date().isoformat() if when else "unknown"
         groups.setdefault((day, tile_of(it)), []).append(it)
     lon, lat = points.lon.to_numpy(), points.lat.to_numpy()

@@ -4,8 +4,8 @@ Source: Tong & Wang, "Invariant Features for Global Crop Type Classification" (a
 magnitude warping after Um et al. (ICMI 2017). Transforms read the full-year composite
 ``x_full`` (N, B, T_full) and return the augmented season window (N, B, count)::
 
-    from cropglobe.augment import PhenologyAugment
-    aug = PhenologyAugment.from_preset("paper")            # or "reference-code", or a config
+    from cropglobe.augment import get_preset
+    aug = get_preset("paper")                              # or "reference-code", or resolve(config)
     g = torch.Generator(device=x_full.device).manual_seed(0)
     x = aug(x_full, window=(24, 43), bin_days=5, generator=g)
 

@@ -7,12 +7,11 @@ p = 1, scale ±50 d p = 0.5, warp σ = 0.1 p = 0.25) and ``none`` (identity).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
-
-import re
 
 import yaml
 

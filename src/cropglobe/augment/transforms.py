@@ -259,7 +259,8 @@ class PhenologyAugment(_Strict):
     in this module's docstring. A missing transform (None) is not applied.
 
     Example:
-        >>> aug = PhenologyAugment.from_preset("paper")
+        >>> from cropglobe.augment import get_preset
+        >>> aug = get_preset("paper")  # presets are built in cropglobe.augment.presets
         >>> g = torch.Generator().manual_seed(0)
         >>> aug(torch.rand(8, 10, 73), window=(24, 43), bin_days=5, generator=g).shape
         torch.Size([8, 10, 43])
@@ -268,13 +269,6 @@ class PhenologyAugment(_Strict):
     shift: TimeShift | None = None
     scale: TimeScale | None = None
     warp: MagnitudeWarp | None = None
-
-    @classmethod
-    def from_preset(cls, name: str) -> PhenologyAugment:
-        """Build a named preset (``paper``, ``reference-code``); CropGlobeError for unknown names."""
-        from cropglobe.augment.presets import get_preset
-
-        return get_preset(name)
 
     @property
     def is_identity(self) -> bool:

@@ -19,10 +19,10 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
     cells = list(dict.fromkeys(summary["cell"]))
     table = Table(title=f"macro-F1 (OA), mean over {report.averaged_over(results)}" + (" — SIMULATED DATA" if simulated else ""))
     headers = ["source → target", "scenario", *(c.replace(" / ", "/").replace(" +aug:", " +") for c in cells)]
-    pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"]))
+    pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"], strict=True))
     widths = [max(len(headers[0]), pair_width), max([len(headers[1]), *map(len, summary["scenario"])]),
               *(max(len(h), len("0.000 (0.000)")) for h in headers[2:])]
-    for i, (header, width) in enumerate(zip(headers, widths)):
+    for i, (header, width) in enumerate(zip(headers, widths, strict=True)):
         table.add_column(header, justify="right" if i >= 2 else "left", min_width=width, no_wrap=True)
     # wide enough for every header in full: a log or an 80-column terminal must not truncate them
     console = Console()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

@@ -158,7 +158,6 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
               seed: int, parts: dict[str, np.ndarray], cell_dir: Path, resume: bool,
               callbacks: list[Any], progress: bool) -> list[dict]:
     from cropglobe.experiment import fitting
-
     from cropglobe.verbosity import quiet_training
 
     t0 = time.perf_counter()

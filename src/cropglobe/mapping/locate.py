@@ -75,6 +75,6 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
             return int(y)
     raise CropGlobeError(
         f"the cube's dates {d0}..{d1} do not cover the model's season window {c.window} (aligned "
-        f"{'+%d days' % shift if shift else 'northern calendar'}, country {country}): candidates {'; '.join(spans)}; "
+        f"{f'+{shift:d} days' if shift else 'northern calendar'}, country {country}): candidates {'; '.join(spans)}; "
         "expected observations over the whole window"
     )

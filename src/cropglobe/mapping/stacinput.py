@@ -111,7 +111,7 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
     geobox = GeoBox.from_bbox((x0, y0, x1, y1), crs=crs, resolution=r)
     by_day: dict[str, list[Any]] = {}
     for it in items:
-        by_day.setdefault(it.datetime.astimezone(dt.timezone.utc).date().isoformat(), []).append(it)
+        by_day.setdefault(it.datetime.astimezone(dt.UTC).date().isoformat(), []).append(it)
     refl_t, scl_t = [], []
     for day in sorted(by_day):
         refl, scl = None, None

@@ -7,8 +7,7 @@ Public face: :func:`get_model`, :func:`model_info`, :func:`list_models`, :func:`
 """
 
 from cropglobe.models.io import load_model, load_torch, save_model, save_torch
-from cropglobe.models.registry import (ModelInfo, build, get_model, list_models, model_info,
-                                       model_options)
+from cropglobe.models.registry import ModelInfo, build, get_model, list_models, model_info, model_options
 from cropglobe.models.spec import ModelSpec
 from cropglobe.models.tabular import TabularClassifier
 

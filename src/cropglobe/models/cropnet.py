@@ -70,7 +70,7 @@ class CropNet(nn.Module):
         if not (len(widths) == len(strides) == len(drops)):
             raise ValueError("widths, strides and dropout need one entry per block")
         blocks, cin = [], 1
-        for width, stride, drop in zip(widths, strides, drops):
+        for width, stride, drop in zip(widths, strides, drops, strict=True):
             blocks.append(CropNetBlock(cin, width, stride, drop))
             cin = width
         self.features = nn.Sequential(*blocks)

@@ -46,7 +46,7 @@ class CropNet1D(nn.Module):
         if not (len(widths) == len(strides) == len(drops)):
             raise ValueError("widths, strides and dropout need one entry per block")
         blocks, cin = [], n_bands
-        for width, stride, drop in zip(widths, strides, drops):
+        for width, stride, drop in zip(widths, strides, drops, strict=True):
             blocks.append(CropNet1DBlock(cin, width, stride, drop))
             cin = width
         self.features = nn.Sequential(*blocks)

@@ -43,8 +43,8 @@ def download_presto(dest: str | os.PathLike | None = None, repo_id: str = REPO_I
             sha256 differs (nothing is written in these cases).
     """
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import logging as hf_logging
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+    from huggingface_hub.utils import logging as hf_logging
 
     from cropglobe.presto.embed import default_weights_path, file_sha256
 

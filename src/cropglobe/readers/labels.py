@@ -66,13 +66,13 @@ def _decide(code: str, scheme: str) -> tuple[str, str]:
     prefixes = rows[rows["match"] == "prefix"]
     best = ("", "")
     best_len = 0
-    for pre, cls, name in zip(prefixes["code"], prefixes["class"], prefixes["name"]):
+    for pre, cls, name in zip(prefixes["code"], prefixes["class"], prefixes["name"], strict=True):
         if code.startswith(pre) and len(pre) > best_len and len(code) == 10:
             best, best_len = (cls, name), len(pre)
     if best_len:
         return best[0], ""  # a group decision: the code's own name is not in the table
     ranges = rows[rows["match"] == "range"]
-    for spec, cls in zip(ranges["code"], ranges["class"]):
+    for spec, cls in zip(ranges["code"], ranges["class"], strict=True):
         lo, hi = (int(x) for x in spec.split("-"))
         if code.isdigit() and lo <= int(code) <= hi:
             return cls, ""
@@ -179,7 +179,7 @@ def label_counts(raw: np.ndarray, names: np.ndarray | None = None) -> dict[str, 
     """Count original labels, most frequent first, keyed ``"code name"`` (or ``"code"``)."""
     keys = np.array([_norm_code(v, "") for v in np.asarray(raw, dtype=object)], dtype=object)
     if names is not None:
-        keys = np.array([f"{k} {n}".strip() for k, n in zip(keys, names)], dtype=object)
+        keys = np.array([f"{k} {n}".strip() for k, n in zip(keys, names, strict=True)], dtype=object)
     vals, cnt = np.unique(keys.astype(str), return_counts=True)
     order = np.argsort(-cnt, kind="stable")
     return {str(vals[i]): int(cnt[i]) for i in order}

@@ -357,7 +357,7 @@ def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np
     t_axis = np.unique(t_vals)
     seen: set[tuple[str, Any]] = set()
     cube = np.full((len(df), len(band_names), len(t_axis)), np.nan, dtype=np.float32)
-    for (col, _), b, t in zip(found, band_of, t_vals):
+    for (col, _), b, t in zip(found, band_of, t_vals, strict=True):
         if (b, t) in seen:
             raise CropGlobeError(f"{where}: two columns give band {b} at time {t} (the second is {col!r}); expected one")
         seen.add((b, t))
