@@ -57,8 +57,9 @@ def test_composite_exits_128_plus_signal_and_keeps_nothing_partial(tmp_path, obs
 
 
 def test_map_exits_130_on_sigint_while_dask_runs_a_tile(tmp_path):
-    from cropglobe.mapping import simulated_cube, write_cube
     from tests.mapping.conftest import train_cell
+
+    from cropglobe.mapping import simulated_cube, write_cube
 
     cell = train_cell(tmp_path / "cell")
     cube = write_cube(simulated_cube("FRA", (2, 2), 8, seed=3)[0], tmp_path / "cube.zarr")
