@@ -71,17 +71,18 @@ def test_corrupt_signatures_is_one_clear_error(run_dir):
 
 
 def _figures(run_dir, monkeypatch):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     figs = []
-    real_close = plt.close
+    real_savefig = Figure.savefig
 
-    def keep(fig):
+    def keep(fig, *args, **kwargs):
         figs.append(fig)
+        return real_savefig(fig, *args, **kwargs)
 
-    monkeypatch.setattr(report.plt, "close", keep)
+    monkeypatch.setattr(Figure, "savefig", keep)
     report.build(run_dir)
-    monkeypatch.setattr(report.plt, "close", real_close)
+    monkeypatch.setattr(Figure, "savefig", real_savefig)
     return figs
 
 
