@@ -46,7 +46,8 @@ def _transfer(run_dir: Path, quick: bool):
         "name": "bench-map", "data": {"simulate": {"countries": ["FRA", "BEL"], "samples_per_class": 30 if quick else 80}},
         "sources": ["FRA"], "targets": ["BEL"], "in_region_fraction": 0.0,
         "cells": [{"feature": f, "model": m} for f, m in _CELLS],
-        "train": {"epochs": 6 if quick else 10, "batch_size": 32 if quick else 64, "lr": 0.005 if quick else 0.002},
+        "train": {"epochs": 6 if quick else 10, "batch_size": 32 if quick else 64, "lr": 0.005 if quick else 0.002,
+                  "precision": "32-true" if quick else "auto"},  # the tiny quick teacher is tuned in float32
         "model_options": {"lightgbm": {"n_estimators": 30}} if quick else {},
     })
     return experiment.run(spec, run_dir, progress=False)
