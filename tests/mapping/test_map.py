@@ -116,3 +116,11 @@ def test_netcdf_and_geotiff_folder_inputs(cell, sim_cube, mapped, tmp_path):
         res = make_map(cell, source, tmp_path / f"{source.stem}.tif", tile=32, scheduler="synchronous")
         with rasterio.open(res.paths["classes"]) as src:
             assert (src.read(1) == expected).all(), source
+
+
+def test_progress_bar_over_tiles_gives_the_same_map(cell, cube_store, mapped, tmp_path, capsys):
+    out = tmp_path / "progress.tif"
+    result = make_map(cell, cube_store, out, tile=16, scheduler="synchronous", progress=True)
+    with rasterio.open(result.paths["classes"]) as a, rasterio.open(mapped.paths["classes"]) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+    assert "mapping tiles" in capsys.readouterr().err

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int | None, typer.Option(help="LocalCluster workers.")] = None,
         country: Annotated[str | None, typer.Option(help="ISO3 of the region (default: from its location).")] = None,
         year: Annotated[int | None, typer.Option(help="Season year (default: from the dates).")] = None,
-        min_clear: Annotated[int, typer.Option(help="Fewer clear observations in the season -> nodata.")] = 3,
+        min_clear: Annotated[int | None, typer.Option(help="Fewer clear observations in the season -> nodata "
+                                                          "(default: the cell's training setting).")] = None,
         scale: Annotated[float | None, typer.Option(help="Factor for integer values, e.g. 1e-4 (default: the cube's CF scale_factor).")] = None,
         nodata: Annotated[float | None, typer.Option(help="Raw value meaning missing (default: the cube's _FillValue).")] = None,
         bbox: Annotated[str | None, typer.Option(help="W,S,E,N in degrees: fetch the cube from STAC.")] = None,
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
         resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "
                                                                   "that are not a previous map.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
         from rich.console import Console
@@ -52,7 +54,7 @@ def register(app: typer.Typer) -> None:
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
                           end=end, stac=stac, collection=collection, resolution=resolution,
-                          overwrite=overwrite)
+                          overwrite=overwrite, progress=not quiet)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")

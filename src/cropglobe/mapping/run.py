@@ -9,10 +9,12 @@ STAC instead of a file).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class MapOptions:
         scale: Factor for raw integer cube values (e.g. ``1e-4``).
         nodata: Raw value meaning missing.
         overwrite: Replace files or folders at the output paths that are not a previous map.
+        progress: Show a progress bar over the tiles (on stderr).
     """
 
     tile: int = 256
@@ -72,6 +75,7 @@ class MapOptions:
     scale: float | None = None
     nodata: float | None = None
     overwrite: bool = False
+    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,27 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
     with dask_client(opts.scheduler, opts.workers) as client, \
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
-        for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, opts.block_pixels):
-            writer.write(res.rows, res.cols, res.classes, res.confidence)
+        with _tile_progress(len(windows), opts.progress) as advance:
+            for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, opts.block_pixels):
+                writer.write(res.rows, res.cols, res.classes, res.confidence)
+                advance()
     rows, cols = cube.shape
     return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,
                      ctx.country, ctx.year)
+
+
+@contextlib.contextmanager
+def _tile_progress(total: int, show: bool) -> Iterator[Callable[[], None]]:
+    """A rich progress bar over the map's tiles (stderr) when ``show``; yields the advance callback."""
+    if not show:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    # in a terminal the bar disappears when done; in logs its final state (n/n tiles) stays
+    with Progress(TextColumn("mapping tiles"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=console.is_terminal) as bar:
+        task = bar.add_task("tiles", total=total)
+        yield lambda: bar.advance(task)
