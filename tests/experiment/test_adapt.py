@@ -204,3 +204,32 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     table = (tmp_path / "post" / "adaptation.md").read_text()
     assert "| median2d / cropnet-lite +aug:shift-max_days10-p0.5 |" in table and "best epochs" in table
     assert "SIMULATED DATA" in table
+
+
+def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cropglobe.cli import app
+    from cropglobe.mapping.samples import predict_samples
+
+    run_dir, _ = two_runs["true"]
+    ds = samples.load(run_dir.parent / "true.zarr")
+    bel = ds.isel(sample=np.flatnonzero(ds["country"].values == "BEL"))
+    samples.save(bel, tmp_path / "bel.zarr")
+    cell = run_dir / "cells" / "FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0"
+    result = CliRunner().invoke(app, ["adapt-cell", str(cell), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    info = json.loads((tmp_path / "c" / "adaptation.json").read_text())
+    assert info["method"] == "adabn" and info["labels_used"] is False
+    assert (tmp_path / "c" / "recipe.json").read_text() == (cell / "recipe.json").read_text()
+    table = predict_samples(tmp_path / "c", bel).table.set_index("sample_id")
+    prepared = prepare(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
+    ids = prepared.full["sample_id"].values.astype(str)[prepared.countries == "BEL"]
+    got = table.loc[ids, [f"prob_{c}" for c in taxonomy.CLASSES]].to_numpy()
+    want = np.load(cell / "target_proba.npz")["BEL|adabn"]
+    np.testing.assert_allclose(got, want, atol=1e-5)  # the map's adapted cell = the runner's AdaBN rows
+    again = CliRunner().invoke(app, ["adapt-cell", str(cell), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "c")])
+    assert again.exit_code != 0 and "not an empty folder" in str(again.exception)
+    rf = run_dir / "cells" / "FRA__median1d__rf__none__s0"
+    bad = CliRunner().invoke(app, ["adapt-cell", str(rf), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "d")])
+    assert bad.exit_code != 0 and "AdaBN needs a torch" in str(bad.exception)

@@ -32,3 +32,19 @@ def register(app: typer.Typer) -> None:
         console.print(f"{len(results):,} rows; table: {folder / 'adaptation.md'}")
         if mismatch:
             console.print(f"[bold red]{mismatch} plain rows differ from the run's own result.json[/]")
+
+    @app.command("adapt-cell", epilog="Example:\n\n  cropglobe adapt-cell runs/r/cells/CAN__median2d__cropnet__none__s0 "
+                                      "data/fra_unlabelled.zarr --out runs/r/cells/CAN__cropnet__adabn-FRA\n\n"
+                                      "  cropglobe map runs/r/cells/CAN__cropnet__adabn-FRA cube.zarr --out map.tif")
+    def adapt_cell_cmd(
+        cell: Annotated[Path, typer.Argument(help="Transfer cell folder (torch model with BatchNorm) or its recipe.json.")],
+        samples: Annotated[Path, typer.Argument(help="SampleSet Zarr of the target region (labels are not read).")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="New cell folder for the adapted model.")],
+    ) -> None:
+        """AdaBN: re-estimate a cell's BatchNorm statistics on unlabelled target samples; map with the new cell."""
+        from rich.console import Console
+
+        from cropglobe.experiment.adapt_cell import adapt_cell
+
+        info = adapt_cell(cell, samples, out)
+        Console().print(f"adapted {info['n_bn_layers']} BatchNorm layers on {info['n_samples']:,} samples -> {out}")
