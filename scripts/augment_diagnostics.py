@@ -21,7 +21,7 @@ def _md(df) -> str:  # noqa: ANN001 - pandas frame; no tabulate dependency
     cols = list(df.columns)
     fmt = [lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)] * len(cols)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(f(v) for f, v in zip(fmt, row)) + " |" for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(f(v) for f, v in zip(fmt, row, strict=True)) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
 
