@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_precision.py"
+from cropglobe import bench
 
 
 def test_precision_benchmark_reports_both_modes() -> None:
-    spec = importlib.util.spec_from_file_location("bench_precision_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench.discover()["precision"].module  # benchmarks/bench_precision.py
     assert module.NAME == "precision"
     result = module.run(quick=True)
     assert set(result) == {"ratio", "reference", "figures"} and result["ratio"] > 0

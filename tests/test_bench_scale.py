@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+from cropglobe import bench
 
 
 @pytest.mark.slow
 def test_scale_benchmark_reports_rates_and_peaks() -> None:
-    spec = importlib.util.spec_from_file_location("bench_scale_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench.discover()["scale"].module  # benchmarks/bench_scale.py
     assert module.NAME == "scale"
     result = module.run(quick=True)
     assert set(result) == {"ratio", "reference", "figures"} and result["ratio"] > 0
