@@ -33,12 +33,24 @@ def register(app: typer.Typer) -> None:
 
         verbosity.configure(quiet, verbose)
 
+        import contextlib
+
+        from rich.console import Console
+
         samples.check_output(out, overwrite)
-        ds = samples.load(src)
-        result = composite.composite(ds, interval=interval, window=window, align=align,
-                                     clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
-                                     coverage=coverage)
-        samples.save(result, out, overwrite=overwrite)
+        console = Console(stderr=True)
+
+        def step(text: str) -> contextlib.AbstractContextManager:
+            return contextlib.nullcontext() if quiet else console.status(text)
+
+        with step(f"reading {src} ..."):
+            ds = samples.load(src)
+        with step(f"compositing {ds.sizes['sample']:,} samples x {ds.sizes['time']} steps ..."):
+            result = composite.composite(ds, interval=interval, window=window, align=align,
+                                         clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
+                                         coverage=coverage)
+        with step(f"writing {out} ..."):
+            samples.save(result, out, overwrite=overwrite)
         if quiet:
             typer.echo(f"wrote {out}")
             return
