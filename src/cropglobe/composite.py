@@ -315,6 +315,22 @@ def _check_coverage(ds: xr.Dataset, covered: np.ndarray, origin: np.ndarray, day
     )
 
 
+#: Per-country drop counts a composite records in its attrs (see :func:`composite`).
+DROP_KEYS: tuple[str, ...] = ("dropped_coverage", "dropped_min_clear")
+
+
+def add_drops(total: dict[str, dict[str, int]], attrs: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Add a composite's per-country drop counts (:data:`DROP_KEYS` of its attrs) into ``total``.
+
+    Used where several composites make one result (the parts of a study, the blocks of a stream).
+    """
+    for key in DROP_KEYS:
+        into = total.setdefault(key, {})
+        for iso, n in (attrs.get(key) or {}).items():
+            into[iso] = into.get(iso, 0) + int(n)
+    return total
+
+
 def _per_country(countries: np.ndarray) -> dict[str, int]:
     names, counts = np.unique(countries, return_counts=True)
     return {str(k): int(v) for k, v in zip(names, counts, strict=True)}

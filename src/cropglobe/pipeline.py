@@ -29,6 +29,7 @@ import xarray as xr
 
 from cropglobe import samples
 from cropglobe.atomic import atomic_path
+from cropglobe.composite import add_drops
 from cropglobe.errors import CropGlobeError
 
 log = logging.getLogger(__name__)
@@ -181,9 +182,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
                 continue
             table = _features_block(season(comp), families, fopts, widths)
             result.dropped += int(comp.attrs["dropped_samples"])
-            for key in ("dropped_coverage", "dropped_min_clear"):
-                for country, count in (comp.attrs.get(key) or {}).items():
-                    result.by_country[key][country] = result.by_country[key].get(country, 0) + int(count)
+            add_drops(result.by_country, comp.attrs)
             result.dropped_ids.extend(comp.attrs.get("dropped_sample_ids", [])[:1000 - len(result.dropped_ids)])
             if attrs is None:
                 attrs = {k: v for k, v in comp.attrs.items() if not k.startswith("dropped")}

@@ -16,6 +16,7 @@ process draws its own augmentation and dropout, and validation gathers every sam
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -78,6 +79,7 @@ class TrainSettings:
 PRECISIONS = ("auto", "bf16-mixed", "16-mixed", "32-true")
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_has_bf16() -> bool:
     """True when the CPU has bfloat16 matrix or vector units (AMX-BF16 or AVX512-BF16, Linux flags)."""
     try:

@@ -88,12 +88,10 @@ def composite_parts(parts: list[xr.Dataset], spec: ExperimentSpec) -> tuple[xr.D
         return composite_data(ds, spec)
     done = [composite_data(part, spec)[0] for part in parts]
     full = done[0] if len(done) == 1 else samples.concat(done)
-    for key in ("dropped_coverage", "dropped_min_clear"):
-        total: dict[str, int] = {}
-        for part in done:
-            for iso, n in (part.attrs.get(key) or {}).items():
-                total[iso] = total.get(iso, 0) + int(n)
-        full.attrs[key] = total
+    total: dict[str, dict[str, int]] = {}
+    for part in done:
+        composite.add_drops(total, part.attrs)
+    full.attrs.update(total)
     full.attrs["dropped_samples"] = sum(int(d.attrs.get("dropped_samples", 0)) for d in done)
     if len(done) > 1:
         full.attrs["regridded_from"] = "; ".join(sorted({d.attrs.get("regridded_from") or "observations"
