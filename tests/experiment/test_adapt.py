@@ -89,6 +89,41 @@ def _bumps(peak_bins: np.ndarray) -> np.ndarray:
     return np.stack([np.full_like(nir, 0.05), nir], axis=1).astype(np.float32)
 
 
+def _bayes_posteriors(prior: list[float], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels drawn from ``prior`` and exact posteriors of a class-balanced (uniform-prior) model."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(len(prior), size=n, p=prior)
+    means = np.arange(len(prior), dtype=np.float64) * 1.5
+    x = rng.normal(means[y], 1.0)
+    like = np.exp(-0.5 * (x[:, None] - means[None, :]) ** 2)
+    return like / like.sum(1, keepdims=True), y
+
+
+def test_prior_shift_recovers_the_target_prior_without_labels() -> None:
+    truth = [0.7, 0.2, 0.1]
+    proba, y = _bayes_posteriors(truth, 20000, seed=0)
+    adjusted, prior = adapt.prior_shift(proba)
+    np.testing.assert_allclose(prior, truth, atol=0.02)
+    np.testing.assert_allclose(adjusted.sum(1), 1.0)
+    # the re-weighted posteriors are the Bayes posteriors under the true prior: fewer errors
+    assert (adjusted.argmax(1) == y).mean() > (proba.argmax(1) == y).mean() + 0.02
+    # a balanced target keeps a near-uniform prior and near-unchanged probabilities
+    proba_u, _ = _bayes_posteriors([1 / 3] * 3, 20000, seed=1)
+    adjusted_u, prior_u = adapt.prior_shift(proba_u)
+    np.testing.assert_allclose(prior_u, [1 / 3] * 3, atol=0.02)
+    assert np.abs(adjusted_u - proba_u).max() < 0.1
+    # a class the model never predicts keeps a zero prior
+    padded = np.hstack([proba, np.zeros((len(proba), 1))])
+    assert adapt.prior_shift(padded)[1][-1] == 0
+
+
+def test_prior_shift_errors() -> None:
+    with pytest.raises(CropGlobeError, match="prior"):
+        adapt.prior_shift(np.zeros((0, 3)))
+    with pytest.raises(CropGlobeError, match="source prior"):
+        adapt.prior_shift(np.full((4, 3), 1 / 3), source_prior=np.array([0.5, 0.5]))
+
+
 def test_phenology_offset_from_unlabelled_ndvi_peaks() -> None:
     source, target = _bumps(np.array([38, 40, 40, 42])), _bumps(np.array([43, 44, 44, 46]))
     assert adapt.phenology_offset(source, target, ["B4", "B8"], (24, 31), 5.0) == pytest.approx(20.0)
@@ -114,7 +149,7 @@ def _spec(path: str) -> dict:
                   {"feature": "median1d", "model": "rf"}],
         "seeds": [0, 1], "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
         "model_options": {"rf": {"n_estimators": 10}},
-        "adaptation": {"methods": ["adabn", "phenoshift"], "ensemble": True},
+        "adaptation": {"methods": ["adabn", "phenoshift", "prior"], "ensemble": True},
     }
 
 
@@ -157,9 +192,12 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
 def test_adaptation_rows_and_ensembles(two_runs) -> None:
     run_dir, res = two_runs["true"]
     lite, rf = res[res["model"] == "cropnet-lite"], res[res["model"] == "rf"]
-    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "ensemble", "adabn+ensemble",
-                                       "phenoshift+ensemble"}
-    assert set(rf["adaptation"]) == {"none", "phenoshift", "ensemble", "phenoshift+ensemble"}  # no BatchNorm in RF
+    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "prior", "ensemble", "adabn+ensemble",
+                                       "phenoshift+ensemble", "prior+ensemble"}
+    assert set(rf["adaptation"]) == {"none", "phenoshift", "prior", "ensemble", "phenoshift+ensemble",
+                                     "prior+ensemble"}  # no BatchNorm in RF
+    priors = res.loc[res["adaptation"] == "prior", "target_prior"].map(json.loads)
+    assert all(len(p) == len(taxonomy.CLASSES) and sum(p) == pytest.approx(1, abs=1e-3) for p in priors)
     assert res.loc[res["adaptation"] == "phenoshift", "phenoshift_days"].notna().all()
     ens = res[res["seed"] == -1]
     assert set(ens["target"]) == {"BEL"}  # the in-region hold-out differs per seed: no ensemble there
@@ -170,6 +208,9 @@ def test_adaptation_rows_and_ensembles(two_runs) -> None:
         key = f"{row['source']}__{row['feature']}__{row['model']}__{row['augmentation']}"
         members = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")[f"BEL|{method}"] for s in (0, 1)]
         mean = (members[0].astype(np.float64) + members[1]) / 2
+        if method == "prior":  # the prior is estimated once, on the mean of the unadapted members
+            plain = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")["BEL|none"] for s in (0, 1)]
+            mean = adapt.prior_shift((plain[0].astype(np.float64) + plain[1]) / 2)[0]
         scores = score_names(truth, np.asarray(taxonomy.CLASSES)[mean.argmax(1)])
         assert json.loads(row["confusion"]) == scores.confusion
         assert row["macro_f1"] == pytest.approx(scores.macro_f1)
@@ -192,7 +233,7 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     from cropglobe.cli import app
 
     run_dir, res = two_runs["true"]
-    result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "--out",
+    result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "-m", "prior", "--out",
                                        str(tmp_path / "post")])
     assert result.exit_code == 0, result.output
     post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")

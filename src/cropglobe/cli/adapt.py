@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
     def adapt_cmd(
         run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
         method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
-                                                          "the plain model: adabn (default), phenoshift.")] = None,
+                                                          "the plain model: adabn (default), phenoshift, prior.")] = None,
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,

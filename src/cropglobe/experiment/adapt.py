@@ -1,4 +1,4 @@
-"""Adaptation to a target region without its labels: AdaBN and seed ensembles.
+"""Adaptation to a target region without its labels: AdaBN, label-shift priors, seed ensembles.
 
 Every mapping user has the target's *unlabelled* imagery. Two ways to use it, neither of which
 sees a target label (the functions here take inputs only, never labels):
@@ -13,6 +13,13 @@ sees a target label (the functions here take inputs only, never labels):
   offset; the target's window is read that many days later (or earlier) from its full-year series
   before prediction, as the time shift of Tong & Wang (arXiv:2509.03497) moves a window. The
   offset mixes crop phenology with the class composition of each region, which it cannot see.
+* **Class-prior shift** (``prior``; Saerens, Latinne & Decaestecker, "Adjusting the Outputs of a
+  Classifier to New a Priori Probabilities: A Simple Procedure", Neural Computation 14(1), 2002):
+  the target's class mix differs from the source's (SW France is 68 % ``other``, the Canadian
+  Prairies 44 %). Expectation-maximisation over the model's probabilities on the unlabelled target
+  estimates the target's class prior and re-weights each probability by the ratio of target to
+  training prior. Every model here is trained class-balanced, so the training prior is uniform
+  and the re-weighting is ``p(c|x) * pi_t(c)`` renormalised.
 * **Seed ensembles**: average the class probabilities of the models trained with different seeds
   (Lakshminarayanan, Pritzel & Blundell, "Simple and Scalable Predictive Uncertainty Estimation
   using Deep Ensembles", NeurIPS 2017, arXiv:1612.01474). The members differ in their
@@ -26,6 +33,7 @@ fixed in advance in the config, evaluated side by side with the unadapted model 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,7 +46,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
-METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift")
+METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior")
 
 
 class AdaptationSpec(BaseModel):
@@ -49,7 +57,8 @@ class AdaptationSpec(BaseModel):
             model (``none`` is always evaluated): ``adabn`` re-estimates BatchNorm statistics on
             the target's inputs (torch models with BatchNorm layers; skipped for others);
             ``phenoshift`` reads the target's window moved by the NDVI-peak offset (median
-            feature families only; see :func:`phenology_offset`).
+            feature families only; see :func:`phenology_offset`); ``prior`` re-weights the
+            probabilities by the target's class prior estimated by EM (:func:`prior_shift`).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
             Only on targets whose samples are the same for every seed (the other countries; the
@@ -59,7 +68,7 @@ class AdaptationSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    methods: list[Literal["none", "adabn", "phenoshift"]] = Field(default_factory=lambda: ["adabn"])
+    methods: list[Literal["none", "adabn", "phenoshift", "prior"]] = Field(default_factory=lambda: ["adabn"])
     ensemble: bool = True
     batch_size: int = Field(512, gt=0)
     max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift offset")
@@ -127,31 +136,84 @@ def has_bn(model: Any) -> bool:
     return net is not None and bool(bn_layers(net))
 
 
-def predict(model: Any, x: np.ndarray, method: str, batch_size: int = 512) -> np.ndarray | None:
-    """Class probabilities (N, C) of ``model`` on the target inputs ``x`` after ``method``.
+def prior_shift(proba: np.ndarray, source_prior: np.ndarray | None = None, max_iter: int = 1000,
+                tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    """Re-weight probabilities to the target's class prior, estimated by EM without labels.
+
+    Source: Saerens, Latinne & Decaestecker 2002 (Neural Computation 14(1):21-41). E-step:
+    ``q(c|x) ∝ p(c|x) * pi_t(c) / pi_s(c)``; M-step: ``pi_t = mean_x q(.|x)``; from
+    ``pi_t = pi_s`` until the prior changes by less than ``tol``.
+
+    Args:
+        proba: The model's class probabilities on the unlabelled target (N, C).
+        source_prior: The prior the probabilities are calibrated to (C,); default uniform, which
+            is the effective prior of a class-balanced loss (every model here is trained so).
+        max_iter: Iteration limit.
+        tol: Convergence threshold on the largest change of the prior.
+
+    Returns:
+        The re-weighted probabilities (N, C) and the estimated target prior (C,).
+
+    Raises:
+        CropGlobeError: For an empty or non-2D ``proba`` or a source prior of the wrong length.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or len(p) == 0:
+        raise CropGlobeError(f"prior: need class probabilities (N, C) with N >= 1, got shape {p.shape}")
+    n_classes = p.shape[1]
+    pi_s = np.full(n_classes, 1.0 / n_classes) if source_prior is None else np.asarray(source_prior, np.float64)
+    if pi_s.shape != (n_classes,) or (pi_s <= 0).any():
+        raise CropGlobeError(f"prior: source prior must be {n_classes} positive values, got {pi_s.tolist()}")
+    pi_s = pi_s / pi_s.sum()
+    p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+    pi_t, q = pi_s.copy(), p
+    for _ in range(max_iter):
+        q = p * (pi_t / pi_s)
+        q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
+        new = q.mean(axis=0)
+        done = np.abs(new - pi_t).max() < tol
+        pi_t = new
+        if done:
+            break
+    q = p * (pi_t / pi_s)
+    return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300), pi_t
+
+
+def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512
+                 ) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Class probabilities (N, C) of ``model`` on the target inputs ``x`` after ``method``, and what to record.
 
     Args:
         model: A fitted classifier with ``predict_proba`` (torch ones expose ``net``).
         x: The target's model-ready inputs (no labels).
-        method: ``none`` or ``adabn``.
+        method: ``none``, ``adabn`` or ``prior``.
         batch_size: Batch size of the AdaBN statistics pass.
 
     Returns:
         The probabilities, or None when the method does not apply to this model (AdaBN on a model
-        without BatchNorm layers).
+        without BatchNorm layers); and a dict to add to the result row (``prior``: the estimated
+        target prior as a JSON list over the model's class columns).
 
     Raises:
         CropGlobeError: For an unknown method.
     """
     if method == "none":
-        return model.predict_proba(x)
+        return model.predict_proba(x), {}
+    if method == "prior":
+        proba, prior = prior_shift(model.predict_proba(x))
+        return proba, {"target_prior": json.dumps([round(float(v), 4) for v in prior])}
     if method == "adabn":
         if not has_bn(model):
-            return None
+            return None, {}
         from cropglobe.train import predict_proba_torch
 
-        return predict_proba_torch(adabn(model.net, x, batch_size), x)
+        return predict_proba_torch(adabn(model.net, x, batch_size), x), {}
     raise CropGlobeError(f"adaptation method {method!r} is unknown; expected one of {', '.join(METHODS)}")
+
+
+def predict(model: Any, x: np.ndarray, method: str, batch_size: int = 512) -> np.ndarray | None:
+    """Class probabilities of :func:`predict_info` without the record."""
+    return predict_info(model, x, method, batch_size)[0]
 
 
 def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
@@ -166,6 +228,18 @@ def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
     if len(shapes) != 1:
         raise CropGlobeError(f"ensemble: members have different shapes {sorted(shapes)}")
     return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), axis=0)
+
+
+def ensemble_method_proba(members: dict[str, Sequence[np.ndarray]], method: str) -> np.ndarray:
+    """The ensemble probability of ``method`` from the members' probabilities per method.
+
+    For ``prior`` the class prior is estimated once, on the mean of the members' *unadapted*
+    probabilities (``members["none"]``, better calibrated than any member), rather than averaging
+    separately re-weighted members; every other method averages its own members.
+    """
+    if method == "prior" and "none" in members:
+        return prior_shift(ensemble_proba(members["none"]))[0]
+    return ensemble_proba(members[method])
 
 
 def ensemble_label(method: str) -> str:

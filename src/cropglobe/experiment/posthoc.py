@@ -127,13 +127,14 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                         for method in chosen:
                             how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"],
                                                       idx, prepared.window, prepared.bin_days, bands)
-                            proba = None if how is None else adapt.predict(model, how[0], how[1], batch_size)
+                            proba, record = (None, {}) if how is None else adapt.predict_info(
+                                model, how[0], how[1], batch_size)
                             if proba is None:
                                 continue
                             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
                                        method)
                             base = ran.get(target, {})
-                            row.update(how[2])
+                            row.update({**how[2], **record})
                             row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
                                        fold=fold, matches_run=(None if method != "none" or not base else
                                                                bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
@@ -151,7 +152,10 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                 continue
             cell = CellSpec.model_validate(json.loads(cell_json))
             idx = np.flatnonzero(prepared.countries == target)
-            proba = adapt.ensemble_proba([by_seed[s] for s in spec.seeds])
+            same = {m: [members[(group, fold, cell_json, target, m)][s] for s in spec.seeds]
+                    for m in {k[4] for k in members}
+                    if sorted(members.get((group, fold, cell_json, target, m), {})) == sorted(spec.seeds)}
+            proba = adapt.ensemble_method_proba(same, method)
             row = _row(prepared, list(group), cell, -1, target, _evaluate(prepared, target, idx, proba),
                        adapt.ensemble_label(method))
             row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))
@@ -183,7 +187,8 @@ def markdown(results: pd.DataFrame, title: str = "Results") -> list[str]:
         df["adaptation"] = "none"
     df["cell"] = df["feature"] + " / " + df["model"] + np.where(df["augmentation"] == "none", "",
                                                                 " +aug:" + df["augmentation"])
-    known = ("none", "adabn", "phenoshift", "ensemble", "adabn+ensemble", "phenoshift+ensemble")
+    known = ("none", "adabn", "phenoshift", "prior", "ensemble", "adabn+ensemble", "phenoshift+ensemble",
+             "prior+ensemble")
     order = [m for m in known if m in set(df["adaptation"])]
     order += sorted(set(df["adaptation"]) - set(order))
     lines = [f"# {title}", "", "Macro-F1, mean ± std over seeds (ensemble columns: one model, the mean "

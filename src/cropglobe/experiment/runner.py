@@ -174,13 +174,13 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
             how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
                                       prepared.window, prepared.bin_days, _band_names(prepared),
                                       adaptation.max_shift_days if adaptation else 60.0)
-            proba = None if how is None else adapt.predict(model, how[0], how[1],
-                                                           adaptation.batch_size if adaptation else 512)
+            proba, record = (None, {}) if how is None else adapt.predict_info(
+                model, how[0], how[1], adaptation.batch_size if adaptation else 512)
             if proba is None:  # e.g. AdaBN on a model without BatchNorm
                 continue
             probas[f"{target}|{method}"] = proba.astype(np.float32)
             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba), method)
-            row.update({"train_seconds": round(train_seconds, 2), **how[2],
+            row.update({"train_seconds": round(train_seconds, 2), **how[2], **record,
                         **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
@@ -238,7 +238,9 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
                     if target in group or "+" in target or not all(key in m for m in members):
                         continue
                     idx = np.flatnonzero(prepared.countries == target)
-                    proba = adapt.ensemble_proba([m[key] for m in members])
+                    proba = adapt.ensemble_method_proba(
+                        {k.split("|")[1]: [m[k] for m in members] for k in members[0]
+                         if k.split("|")[0] == target and all(k in m for m in members)}, method)
                     row = _row(prepared, group, cell, -1, target, _evaluate(prepared, target, idx, proba),
                                adapt.ensemble_label(method))
                     row.update({"fold": fold, "ensemble_seeds": ",".join(str(s) for s in spec.seeds)})
