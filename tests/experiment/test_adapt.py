@@ -14,6 +14,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import prepare
 from cropglobe.experiment.runner import score_names
+from cropglobe.models.ensemble import prior_shift
 
 
 def _net(name: str = "tempcnn") -> torch.nn.Module:
@@ -87,41 +88,6 @@ def _bumps(peak_bins: np.ndarray) -> np.ndarray:
     t = np.arange(73)
     nir = 0.2 + 0.3 * np.exp(-((t[None] - peak_bins[:, None]) / 6.0) ** 2)
     return np.stack([np.full_like(nir, 0.05), nir], axis=1).astype(np.float32)
-
-
-def _bayes_posteriors(prior: list[float], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels drawn from ``prior`` and exact posteriors of a class-balanced (uniform-prior) model."""
-    rng = np.random.default_rng(seed)
-    y = rng.choice(len(prior), size=n, p=prior)
-    means = np.arange(len(prior), dtype=np.float64) * 1.5
-    x = rng.normal(means[y], 1.0)
-    like = np.exp(-0.5 * (x[:, None] - means[None, :]) ** 2)
-    return like / like.sum(1, keepdims=True), y
-
-
-def test_prior_shift_recovers_the_target_prior_without_labels() -> None:
-    truth = [0.7, 0.2, 0.1]
-    proba, y = _bayes_posteriors(truth, 20000, seed=0)
-    adjusted, prior = adapt.prior_shift(proba)
-    np.testing.assert_allclose(prior, truth, atol=0.02)
-    np.testing.assert_allclose(adjusted.sum(1), 1.0)
-    # the re-weighted posteriors are the Bayes posteriors under the true prior: fewer errors
-    assert (adjusted.argmax(1) == y).mean() > (proba.argmax(1) == y).mean() + 0.02
-    # a balanced target keeps a near-uniform prior and near-unchanged probabilities
-    proba_u, _ = _bayes_posteriors([1 / 3] * 3, 20000, seed=1)
-    adjusted_u, prior_u = adapt.prior_shift(proba_u)
-    np.testing.assert_allclose(prior_u, [1 / 3] * 3, atol=0.02)
-    assert np.abs(adjusted_u - proba_u).max() < 0.1
-    # a class the model never predicts keeps a zero prior
-    padded = np.hstack([proba, np.zeros((len(proba), 1))])
-    assert adapt.prior_shift(padded)[1][-1] == 0
-
-
-def test_prior_shift_errors() -> None:
-    with pytest.raises(CropGlobeError, match="prior"):
-        adapt.prior_shift(np.zeros((0, 3)))
-    with pytest.raises(CropGlobeError, match="source prior"):
-        adapt.prior_shift(np.full((4, 3), 1 / 3), source_prior=np.array([0.5, 0.5]))
 
 
 def test_phenology_offset_from_unlabelled_ndvi_peaks() -> None:
@@ -210,7 +176,7 @@ def test_adaptation_rows_and_ensembles(two_runs) -> None:
         mean = (members[0].astype(np.float64) + members[1]) / 2
         if method == "prior":  # the prior is estimated once, on the mean of the unadapted members
             plain = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")["BEL|none"] for s in (0, 1)]
-            mean = adapt.prior_shift((plain[0].astype(np.float64) + plain[1]) / 2)[0]
+            mean = prior_shift((plain[0].astype(np.float64) + plain[1]) / 2)[0]
         scores = score_names(truth, np.asarray(taxonomy.CLASSES)[mean.argmax(1)])
         assert json.loads(row["confusion"]) == scores.confusion
         assert row["macro_f1"] == pytest.approx(scores.macro_f1)

@@ -12,6 +12,7 @@ from sklearn import metrics as skm
 from cropglobe import composite, experiment, samples, simulate, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.samples import FEW_CLEAR, PREDICTED, metrics_path, predict_file
+from cropglobe.models.ensemble import prior_shift
 
 SIM = {"countries": ["FRA", "BEL", "ARG"], "samples_per_class": 8, "seed": 2}
 SPEC = {
@@ -20,7 +21,7 @@ SPEC = {
     "sources": ["FRA"],
     "targets": "all",
     "cells": [{"feature": "median2d", "model": "cropnet-lite"}, {"feature": "harmonic", "model": "rf"}],
-    "seeds": [0],
+    "seeds": [0, 1],
     "train": {"epochs": 2, "batch_size": 16, "lr": 0.003},
     "model_options": {"rf": {"n_estimators": 20}},
     "remaps": "paper",
@@ -204,3 +205,35 @@ def test_several_countries_are_scored_per_target_and_pooled(run_dir, obs, tmp_pa
         assert m["targets"][iso]["confusion"] == json.loads(_result_row(run_dir, RF, iso)["confusion"])
     pooled = np.add(m["targets"]["BEL"]["confusion"], m["targets"]["ARG"]["confusion"])
     assert m["all"]["confusion"] == pooled.tolist() and m["all"]["n"] == len(res.table)
+
+
+@pytest.mark.parametrize("cell", [TORCH, RF])
+def test_seed_ensemble_and_prior_adaptation(run_dir, stores, obs, cell, tmp_path):
+    """--member averages the cells' probabilities; --adapt prior re-weights them by the EM prior of the samples."""
+    other = cell.replace("__s0", "__s1")
+    single = [predict_file(run_dir / "cells" / c, stores["BEL"], tmp_path / f"{c}.parquet").table[PROBS].to_numpy()
+              for c in (cell, other)]
+    both = predict_file(run_dir / "cells" / cell, stores["BEL"], tmp_path / "e.parquet",
+                        members=[run_dir / "cells" / other])
+    np.testing.assert_allclose(both.table[PROBS].to_numpy(), (single[0] + single[1]) / 2, atol=1e-5)
+    assert both.target_prior is None
+    adapted = predict_file(run_dir / "cells" / cell, stores["BEL"], tmp_path / "a.parquet",
+                           members=[run_dir / "cells" / other], adapt="prior")
+    want, prior = prior_shift((single[0] + single[1]) / 2)
+    np.testing.assert_allclose(adapted.table[PROBS].to_numpy(), want, atol=1e-4)
+    assert adapted.target_prior == pytest.approx(dict(zip(taxonomy.CLASSES, prior, strict=True)), abs=1e-3)
+    assert json.loads(metrics_path(tmp_path / "a.parquet").read_text())["target_prior"] == adapted.target_prior
+    # the prior comes from the inputs alone: the same samples without labels give the same probabilities
+    bare = tmp_path / "bare.zarr"
+    samples.write_zarr(samples.select(obs, country="BEL").drop_vars("label"), bare)
+    blind = predict_file(run_dir / "cells" / cell, bare, tmp_path / "b.parquet", members=[run_dir / "cells" / other],
+                         adapt="prior")
+    np.testing.assert_allclose(blind.table[PROBS].to_numpy(), adapted.table[PROBS].to_numpy())
+
+
+def test_ensemble_members_must_share_inputs(run_dir, stores, tmp_path):
+    with pytest.raises(CropGlobeError, match="cannot be an ensemble member.*field 'feature' differs"):
+        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", members=[run_dir / "cells" / RF])
+    with pytest.raises(CropGlobeError, match="adapt='tent'"):
+        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", adapt="tent")
+    assert not (tmp_path / "p.parquet").exists()

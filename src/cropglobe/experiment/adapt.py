@@ -41,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cropglobe.errors import CropGlobeError
+from cropglobe.models.ensemble import prior_shift
 
 if TYPE_CHECKING:
     from torch import nn
@@ -58,7 +59,7 @@ class AdaptationSpec(BaseModel):
             the target's inputs (torch models with BatchNorm layers; skipped for others);
             ``phenoshift`` reads the target's window moved by the NDVI-peak offset (median
             feature families only; see :func:`phenology_offset`); ``prior`` re-weights the
-            probabilities by the target's class prior estimated by EM (:func:`prior_shift`).
+            probabilities by the target's class prior estimated by EM (:func:`cropglobe.models.ensemble.prior_shift`).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
             Only on targets whose samples are the same for every seed (the other countries; the
@@ -134,49 +135,6 @@ def has_bn(model: Any) -> bool:
     """True for a torch classifier (``model.net``) with at least one BatchNorm layer."""
     net = getattr(model, "net", None)
     return net is not None and bool(bn_layers(net))
-
-
-def prior_shift(proba: np.ndarray, source_prior: np.ndarray | None = None, max_iter: int = 1000,
-                tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
-    """Re-weight probabilities to the target's class prior, estimated by EM without labels.
-
-    Source: Saerens, Latinne & Decaestecker 2002 (Neural Computation 14(1):21-41). E-step:
-    ``q(c|x) ∝ p(c|x) * pi_t(c) / pi_s(c)``; M-step: ``pi_t = mean_x q(.|x)``; from
-    ``pi_t = pi_s`` until the prior changes by less than ``tol``.
-
-    Args:
-        proba: The model's class probabilities on the unlabelled target (N, C).
-        source_prior: The prior the probabilities are calibrated to (C,); default uniform, which
-            is the effective prior of a class-balanced loss (every model here is trained so).
-        max_iter: Iteration limit.
-        tol: Convergence threshold on the largest change of the prior.
-
-    Returns:
-        The re-weighted probabilities (N, C) and the estimated target prior (C,).
-
-    Raises:
-        CropGlobeError: For an empty or non-2D ``proba`` or a source prior of the wrong length.
-    """
-    p = np.asarray(proba, dtype=np.float64)
-    if p.ndim != 2 or len(p) == 0:
-        raise CropGlobeError(f"prior: need class probabilities (N, C) with N >= 1, got shape {p.shape}")
-    n_classes = p.shape[1]
-    pi_s = np.full(n_classes, 1.0 / n_classes) if source_prior is None else np.asarray(source_prior, np.float64)
-    if pi_s.shape != (n_classes,) or (pi_s <= 0).any():
-        raise CropGlobeError(f"prior: source prior must be {n_classes} positive values, got {pi_s.tolist()}")
-    pi_s = pi_s / pi_s.sum()
-    p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
-    pi_t, q = pi_s.copy(), p
-    for _ in range(max_iter):
-        q = p * (pi_t / pi_s)
-        q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
-        new = q.mean(axis=0)
-        done = np.abs(new - pi_t).max() < tol
-        pi_t = new
-        if done:
-            break
-    q = p * (pi_t / pi_s)
-    return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300), pi_t
 
 
 def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512

@@ -33,19 +33,66 @@ class Recipe(RecipeSpec):
     path: Path = Field(exclude=True)
     model_path: Path = Field(exclude=True)
     family: str = Field(exclude=True)
+    members: tuple[Path, ...] = Field((), exclude=True)
+    class_weights: tuple[float, ...] | None = Field(None, exclude=True)
 
     @property
     def spec(self) -> RecipeSpec:
         """The recipe's fields alone (what ``recipe.json`` holds)."""
         return RecipeSpec.model_validate(self.model_dump())
 
+    @property
+    def model_key(self) -> str:
+        """Identifies the loaded model: the model file(s) and the class weights."""
+        return "|".join([str(self.model_path), *map(str, self.members), repr(self.class_weights)])
+
     def load_model(self) -> Any:
-        """Load the cell's model (torch ``nn.Module`` in eval mode or a tabular classifier)."""
+        """Load the cell's model (torch ``nn.Module`` in eval mode or a tabular classifier).
+
+        With ``members`` (other cells of the same inputs, :func:`load_cells`) the result averages the
+        models' probabilities; with ``class_weights`` it multiplies them by the weights
+        (:mod:`cropglobe.models.ensemble`).
+        """
         from cropglobe import models
+        from cropglobe.models.ensemble import combine
 
         # only matrix (median2d) models record band names; vector models record their feature count
         expect = self.bands if self.feature == "median2d" else None
-        return models.load_model(self.model_path, expect_bands=expect, expect_classes=self.classes)
+        loaded = [models.load_model(p, expect_bands=expect, expect_classes=self.classes)
+                  for p in (self.model_path, *self.members)]
+        return combine(loaded, self.family, self.class_weights)
+
+    def with_weights(self, weights: Any) -> Recipe:
+        """A copy whose model multiplies its probabilities by ``weights`` (one per class)."""
+        return self.model_copy(update={"class_weights": tuple(float(w) for w in weights)})
+
+
+#: Recipe fields that may differ between the members of an ensemble (everything else must match).
+_MEMBER_FREE = ("model_file", "trained_on", "data", "distilled_from", "distillation")
+
+
+def load_cells(paths: list[str | os.PathLike]) -> Recipe:
+    """The recipe of the first cell with the other cells' models as ensemble members.
+
+    The members must be cells of the same inputs: every recipe field but the model file and the
+    training provenance (e.g. the seeds of one study cell) must be equal.
+
+    Raises:
+        CropGlobeError: For an empty list, a bad cell, or cells whose inputs differ (naming the field).
+    """
+    if not paths:
+        raise CropGlobeError("no cell given; expected one or more transfer cell folders")
+    recipes = [load_recipe(p) for p in paths]
+    first = recipes[0]
+    ref = first.spec.model_dump(exclude=set(_MEMBER_FREE))
+    for other in recipes[1:]:
+        theirs = other.spec.model_dump(exclude=set(_MEMBER_FREE))
+        diff = sorted(k for k in ref if ref[k] != theirs.get(k))
+        if diff:
+            raise CropGlobeError(f"{other.path}: cannot be an ensemble member of {first.path}: field {diff[0]!r} "
+                                 f"differs ({theirs.get(diff[0])!r} vs {ref[diff[0]]!r}); expected cells of the "
+                                 "same model, feature, bands, classes and compositing (e.g. the seeds of one cell)")
+    return first.model_copy(update={"members": tuple(r.model_path for r in recipes[1:])})
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,11 @@ import xarray as xr
 from cropglobe.checks import whole_number
 from cropglobe.contract import CompositeSettings
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.recipe import Recipe, load_recipe
+from cropglobe.mapping.recipe import Recipe, load_cells
+from cropglobe.models.ensemble import prior_shift
+
+#: Unlabelled adaptation of ``cropglobe predict`` / ``cropglobe map`` (see :func:`predict_samples`).
+ADAPT = ("none", "prior")
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"
@@ -60,6 +64,8 @@ class SamplePredictions:
         dropped: Dropped samples per reason.
         simulated: The samples come from the simulator.
         paths: Files written (``predictions``, ``metrics``).
+        target_prior: With ``adapt="prior"``: the class prior estimated on these samples' inputs
+            (class -> share), by which the probabilities were re-weighted.
     """
 
     table: pd.DataFrame
@@ -68,6 +74,7 @@ class SamplePredictions:
     dropped: dict[str, int]
     simulated: bool
     paths: dict[str, Path] = field(default_factory=dict)
+    target_prior: dict[str, float] | None = None
 
     @property
     def n_dropped(self) -> int:
@@ -164,11 +171,17 @@ def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarr
 
 def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
                     min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
-                    where: str = "samples") -> SamplePredictions:
+                    where: str = "samples", members: Sequence[str | os.PathLike] = (),
+                    adapt: str = "none") -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
     Args:
         cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
+            of all the cells' probabilities (a seed ensemble).
+        adapt: ``none`` or ``prior``: re-weight the probabilities by the class prior of these
+            samples, estimated by EM from their inputs alone (labels unused;
+            :func:`cropglobe.models.ensemble.prior_shift`).
         ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
         labelled: Which samples carry a reference label (default: all).
         min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
@@ -186,7 +199,9 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     """
     from cropglobe.mapping.predict import predict_proba
 
-    recipe = load_recipe(cell)
+    if adapt not in ADAPT:
+        raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
+    recipe = load_cells([cell, *members])
     table_remaps, offsets = _run_settings(recipe, remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
@@ -198,6 +213,10 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     if proba.shape != (keep.size, len(recipe.classes)):
         raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
                              f"its recipe names {len(recipe.classes)} classes")
+    prior = None
+    if adapt == "prior" and keep.size:
+        proba, pi = prior_shift(proba)
+        prior = {c: round(float(v), 4) for c, v in zip(recipe.classes, pi, strict=True)}
     ids = ds["sample_id"].values.astype(str)
     composited = pd.Index(ids).get_indexer(full["sample_id"].values.astype(str))
     rows = composited[keep]
@@ -207,8 +226,10 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     simulated = bool(ds.attrs.get("simulated"))
     table = _table(ds, labelled, recipe, rows, proba, status, simulated)
     dropped = {reason: int((status == reason).sum()) for reason in (FEW_CLEAR, UNFILLED) if (status == reason).any()}
-    result = SamplePredictions(table, None, recipe, dropped, simulated)
+    result = SamplePredictions(table, None, recipe, dropped, simulated, target_prior=prior)
     result.metrics = score(result, table_remaps, where)
+    if result.metrics is not None and prior is not None:
+        result.metrics["target_prior"] = prior
     return result
 
 
@@ -370,7 +391,7 @@ def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
 
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
                  min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
-                 ) -> SamplePredictions:
+                 members: Sequence[str | os.PathLike] = (), adapt: str = "none") -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 
     Every input is checked before anything is written.
@@ -380,6 +401,7 @@ def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: 
     """
     check_out(out)
     ds, labelled = load_samples(samples_path)
-    result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path))
+    result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
+                             members=members, adapt=adapt)
     write(result, out)
     return result

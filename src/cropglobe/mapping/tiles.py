@@ -59,7 +59,7 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
 def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock | None]:
     """The process's copy of the model and the lock held around its inference (loaded once; None for
     tabular models, which predict in each task with the task's own threads)."""
-    key = str(ctx.recipe.model_path)
+    key = ctx.recipe.model_key
     with _LOAD:
         if key not in _MODELS:
             if ctx.recipe.family == "torch" and threads:
