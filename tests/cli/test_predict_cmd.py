@@ -21,7 +21,7 @@ CELL = "FRA__harmonic__rf__none__s0"
 def cell(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "r"
     spec = {"data": {"simulate": SIM}, "sources": ["FRA"], "cells": [{"feature": "harmonic", "model": "rf"}],
-            "model_options": {"rf": {"n_estimators": 15}}}
+            "model_options": {"rf": {"n_estimators": 15}}, "seeds": [0, 1]}
     experiment.run(experiment.parse_spec(spec), run_dir, progress=False)
     return run_dir / "cells" / CELL
 
@@ -83,3 +83,17 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cell, bel, tmp_path, ca
     assert "Traceback" not in proc.stderr
     left = [p.name for p in tmp_path.iterdir() if not p.name.endswith(".zarr")]
     assert left == [], left
+
+
+def test_member_and_prior_adaptation_options(cell, bel, tmp_path):
+    _, store = bel
+    out = tmp_path / "e.parquet"
+    other = cell.parent / CELL.replace("__s0", "__s1")
+    res = CliRunner().invoke(app, ["predict", str(cell), str(store), "--out", str(out), "--member", str(other),
+                                   "--adapt", "prior"], env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    assert "seed ensemble of 2 cells" in res.output and "class prior of these samples (EM, no labels)" in res.output
+    assert "target_prior" in json.loads((tmp_path / "e.metrics.json").read_text())
+    bad = _main("predict", str(cell), str(store), "--out", str(tmp_path / "b.parquet"), "--adapt", "tent")
+    assert bad.returncode == 2 and "adapt='tent'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b.parquet").exists()

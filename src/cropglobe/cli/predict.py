@@ -24,6 +24,12 @@ def register(app: typer.Typer) -> None:
         remaps: Annotated[str, typer.Option(help="Per-target label remaps of the scores: 'run' (the cell's run "
                                                  "config), 'paper', 'none' or a YAML file {ISO3: {keep: [...]}}.")
                           ] = "run",
+        member: Annotated[list[Path] | None, typer.Option(
+            "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. The prediction is "
+                             "the mean probability of all the cells (a seed ensemble).")] = None,
+        adapt: Annotated[str, typer.Option(help="'prior': re-weight the probabilities by the class prior of these "
+                                                "samples, estimated by EM from their inputs (labels unused); "
+                                                "'none'.")] = "none",
     ) -> None:
         """Predict every sample of a SampleSet with a cell: class, confidence, probabilities (+ metrics with labels)."""
         from rich.console import Console
@@ -31,12 +37,18 @@ def register(app: typer.Typer) -> None:
 
         from cropglobe.mapping.samples import predict_file
 
-        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps)
+        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
+                              adapt=adapt)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""
         console.print(f"predicted {len(t) - result.n_dropped:,} of {len(t):,} samples{tag} with "
                       f"{result.recipe.model} on {result.recipe.feature} ({result.recipe.path.parent})")
+        if member:
+            console.print(f"  seed ensemble of {1 + len(member)} cells (mean probability)")
+        if result.target_prior is not None:
+            shares = ", ".join(f"{c} {v:.3f}" for c, v in result.target_prior.items() if v >= 0.0005)
+            console.print(f"  class prior of these samples (EM, no labels): {shares}")
         for reason, count in result.dropped.items():
             console.print(f"  no prediction for {count:,} samples: {reason} (listed with a null prediction)")
         m = result.metrics
