@@ -45,6 +45,12 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "
                                                                   "that are not a previous map.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        member: Annotated[list[str] | None, typer.Option(
+            "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. Each pixel gets the "
+                             "mean probability of all the cells (a seed ensemble).")] = None,
+        adapt: Annotated[str, typer.Option(help="'prior': estimate the region's class prior by EM from the model's "
+                                                "probabilities on a sample of its pixels (no labels) and re-weight "
+                                                "every pixel by it (an extra pass); 'none'.")] = "none",
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
         from rich.console import Console
@@ -54,9 +60,14 @@ def register(app: typer.Typer) -> None:
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
                           end=end, stac=stac, collection=collection, resolution=resolution,
-                          overwrite=overwrite, progress=not quiet)
+                          overwrite=overwrite, progress=not quiet, members=tuple(member or ()), adapt=adapt)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")
+        if member:
+            console.print(f"  seed ensemble of {1 + len(member)} cells (mean probability)")
+        if result.target_prior is not None:
+            shares = ", ".join(f"{c} {v:.3f}" for c, v in result.target_prior.items() if v >= 0.0005)
+            console.print(f"  class prior of the region (EM, no labels): {shares}")
         for kind, path in result.paths.items():
             console.print(f"  {kind:<10} {path}")

@@ -50,7 +50,11 @@ def _scl_lut(scl_keep: tuple[int, ...]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BlockContext:
-    """What every block shares: the recipe, dates, bands, region and season year."""
+    """What every block shares: the recipe, dates, bands, region and season year.
+
+    ``collect_proba``: tiles also return the class probabilities of their valid pixels
+    (:class:`cropglobe.mapping.tiles.TileResult`), e.g. to estimate the region's class prior.
+    """
 
     recipe: Recipe
     times: np.ndarray
@@ -61,6 +65,7 @@ class BlockContext:
     bin_days: np.ndarray | None = None
     decoding: Decoding = Decoding()
     bands: tuple[str, ...] | None = None
+    collect_proba: bool = False
 
     @property
     def read_bands(self) -> list[str]:
@@ -324,7 +329,8 @@ def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
 
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
                   lat: np.ndarray, ctx: BlockContext, model: Any, lock: Any = None,
-                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  threads: int | None = None, proba_out: list[np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Classify the pixels of one block.
 
     Args:
@@ -337,6 +343,7 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         model: The loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
         threads: Threads of a tabular model's call (:func:`predict_proba`), or None.
+        proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it.
 
     Returns:
         ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
@@ -353,4 +360,6 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
             proba = predict_proba(model, ctx.recipe, x, threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
+    if proba_out is not None:
+        proba_out.append(np.asarray(proba, dtype=np.float32))
     return classes, conf

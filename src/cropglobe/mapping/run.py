@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from cropglobe import geography, season
 from cropglobe.checks import whole_number
@@ -24,9 +27,10 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext
-from cropglobe.mapping.recipe import Recipe, load_recipe
+from cropglobe.mapping.recipe import Recipe, load_cells, load_recipe
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
+from cropglobe.models.ensemble import ADAPT, prior_shift
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class MapResult:
     seconds: float
     country: str
     year: int
+    target_prior: dict[str, float] | None = None
 
     @property
     def pixels_per_second(self) -> float:
@@ -63,6 +68,14 @@ class MapOptions:
         nodata: Raw value meaning missing.
         overwrite: Replace files or folders at the output paths that are not a previous map.
         progress: Show a progress bar over the tiles (on stderr).
+        members: Other cells of the same inputs (e.g. the other seeds of the cell): each pixel gets
+            the mean probability of all the cells (a seed ensemble).
+        adapt: ``"none"`` or ``"prior"``: before mapping, estimate the region's class prior by EM
+            from the model's probabilities on a spread sample of its pixels (no labels;
+            :func:`cropglobe.models.ensemble.prior_shift`) and re-weight every pixel's
+            probabilities by it (a first pass over ``prior_pixels`` pixels).
+        prior_pixels: Pixels the prior is estimated on (whole tiles spread over the region; every
+            tile when the region is smaller).
     """
 
     tile: int = 256
@@ -76,6 +89,9 @@ class MapOptions:
     nodata: float | None = None
     overwrite: bool = False
     progress: bool = False
+    members: tuple[str, ...] = ()
+    adapt: str = "none"
+    prior_pixels: int = 262_144
 
 
 @dataclass(frozen=True)
@@ -105,15 +121,18 @@ _QUERY = {f.name for f in dataclasses.fields(StacQuery)}
 
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
             year: int | None = None, min_clear: int | None = None, scale: float | None = None,
-            nodata: float | None = None) -> tuple[Recipe, Cube, BlockContext]:
+            nodata: float | None = None, members: tuple[str, ...] = ()) -> tuple[Recipe, Cube, BlockContext]:
     """Load and cross-check the recipe and the cube; return the context every tile shares.
+
+    ``members`` are further cells of the same inputs whose probabilities are averaged with the
+    model's (:func:`cropglobe.mapping.recipe.load_cells`).
 
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
     from cropglobe.features import get_feature
 
-    recipe = load_recipe(model)
+    recipe = load_cells([model, *members])
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
     check_feature_options(recipe)
     used = get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)  # e.g. 6 bands for harmonic
@@ -185,6 +204,9 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite)
+    if opts.adapt not in ADAPT:
+        raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
+    whole_number(opts.prior_pixels, "prior_pixels", 1)
     tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
     if cube is None and query.get("bbox") is not None and query.get("start") is not None \
             and query.get("end") is not None:
@@ -209,11 +231,23 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
 def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Path, opts: MapOptions,
               t0: float) -> MapResult:
     """Check the inputs, then map every tile of the cube into the outputs at ``out``."""
-    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata)
+    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
+                                opts.members)
     windows = tile_grid(cube.shape, opts.tile)
+    prior = None
+    if opts.adapt == "prior":
+        with dask_client(opts.scheduler, opts.workers) as client:
+            prior = estimate_prior(client, cube, ctx, windows, opts)
+        recipe = recipe.with_weights(prior)
+        ctx = dataclasses.replace(ctx, recipe=recipe)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
             "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
+    if opts.members:
+        tags["ENSEMBLE"] = json.dumps([str(recipe.model_path), *map(str, recipe.members)])
+    if prior is not None:
+        tags["ADAPT"] = "prior"
+        tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})
     with dask_client(opts.scheduler, opts.workers) as client, \
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
         with _tile_progress(len(windows), opts.progress) as advance:
@@ -221,8 +255,31 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
                 writer.write(res.rows, res.cols, res.classes, res.confidence)
                 advance()
     rows, cols = cube.shape
+    shares = None if prior is None else {c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)}
     return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,
-                     ctx.country, ctx.year)
+                     ctx.country, ctx.year, shares)
+
+
+def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],
+                   opts: MapOptions) -> np.ndarray:
+    """The region's class prior by EM on the model's probabilities over a spread sample of tiles.
+
+    Every ``k``-th tile (``k`` chosen so that the tiles hold at least ``opts.prior_pixels`` pixels)
+    is classified with probabilities kept; :func:`cropglobe.models.ensemble.prior_shift` estimates
+    the prior the model's (class-balanced) probabilities imply for these pixels. No label is read.
+
+    Raises:
+        CropGlobeError: When no sampled pixel has enough clear observations.
+    """
+    sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
+    step = max(1, int(sum(sizes) // opts.prior_pixels))
+    probe = dataclasses.replace(ctx, collect_proba=True)
+    probas = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
+                                             opts.block_pixels) if res.proba is not None and len(res.proba)]
+    if not probas:
+        raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {ctx.min_clear} clear "
+                             "observations in the season window; cannot estimate the class prior (--adapt prior)")
+    return prior_shift(np.concatenate(probas))[1]
 
 
 @contextlib.contextmanager

@@ -40,10 +40,7 @@ from cropglobe.checks import whole_number
 from cropglobe.contract import CompositeSettings
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.recipe import Recipe, load_cells
-from cropglobe.models.ensemble import prior_shift
-
-#: Unlabelled adaptation of ``cropglobe predict`` / ``cropglobe map`` (see :func:`predict_samples`).
-ADAPT = ("none", "prior")
+from cropglobe.models.ensemble import ADAPT, prior_shift
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"

@@ -39,12 +39,17 @@ _LOAD = threading.Lock()
 
 @dataclass(frozen=True)
 class TileResult:
-    """One finished tile: its window and the class / confidence arrays (h, w)."""
+    """One finished tile: its window and the class / confidence arrays (h, w).
+
+    ``proba``: the class probabilities of its valid pixels (P_valid, C) when the context asked for
+    them (``BlockContext.collect_proba``), else None.
+    """
 
     rows: slice
     cols: slice
     classes: np.ndarray
     confidence: np.ndarray
+    proba: np.ndarray | None = None
 
 
 def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
@@ -83,6 +88,7 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
+    probas: list[np.ndarray] | None = [] if ctx.collect_proba else None
     strip = max(1, block_pixels // w)
     rows_per_chunk = source.chunk_rows
     if rows_per_chunk and strip % rows_per_chunk and rows_per_chunk * w <= 4 * block_pixels:
@@ -95,10 +101,12 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
         t, b, hh, ww = refl.shape
         sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
         c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
-                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock, task_threads)
+                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock, task_threads,
+                             probas)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
-    return TileResult(rows, cols, classes, conf)
+    proba = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
+    return TileResult(rows, cols, classes, conf, proba)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,10 @@ from torch import nn
 
 from cropglobe.errors import CropGlobeError
 
+#: Unlabelled adaptation at inference (``cropglobe predict`` / ``cropglobe map --adapt``): none, or
+#: the class prior of the samples / region estimated by :func:`prior_shift`.
+ADAPT = ("none", "prior")
+
 
 class ProbabilityEnsemble(nn.Module):
     """Log of the members' mean softmax probability (members: torch classifiers of the same inputs)."""
