@@ -240,3 +240,14 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     rf = run_dir / "cells" / "FRA__median1d__rf__none__s0"
     bad = CliRunner().invoke(app, ["adapt-cell", str(rf), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "d")])
     assert bad.exit_code != 0 and "AdaBN needs a torch" in str(bad.exception)
+
+
+def test_posthoc_adaptation_of_some_seeds(two_runs, tmp_path) -> None:
+    from cropglobe.experiment.posthoc import adapt_run
+
+    run_dir, res = two_runs["true"]
+    post = adapt_run(run_dir, methods=["prior"], seeds=[1], out=tmp_path / "one")
+    assert set(post["seed"]) == {1} and post.loc[post["adaptation"] == "none", "matches_run"].all()
+    assert "ensemble" not in set(post["adaptation"])  # one seed: no ensemble
+    with pytest.raises(CropGlobeError, match="seeds of the run"):
+        adapt_run(run_dir, seeds=[7], out=tmp_path / "bad")

@@ -19,13 +19,15 @@ def register(app: typer.Typer) -> None:
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,
+        seed: Annotated[list[int] | None, typer.Option("--seed", help="Only these seeds of the run (repeat it); "
+                                                                        "ensembles average them.")] = None,
     ) -> None:
         """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no target labels)."""
         from rich.console import Console
 
         from cropglobe.experiment.posthoc import adapt_run
 
-        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out)
+        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed)
         folder = out or run_dir / "adaptation"
         mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
         console = Console()

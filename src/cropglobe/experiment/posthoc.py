@@ -65,7 +65,8 @@ def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
 
 
 def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ensemble: bool = True,
-              batch_size: int = 512, out: str | os.PathLike | None = None) -> pd.DataFrame:
+              batch_size: int = 512, out: str | os.PathLike | None = None,
+              seeds: list[int] | None = None) -> pd.DataFrame:
     """Score the finished cells of a run with and without unlabelled-target adaptation.
 
     Args:
@@ -78,6 +79,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             depend on the seed (other countries), for every method, when all seeds are finished.
         batch_size: AdaBN statistics batch size.
         out: Output folder (default ``RUN_DIR/adaptation``).
+        seeds: Score (and ensemble) only these seeds of the run (default: all of the config's), e.g.
+            the seeds that finished in a run still going.
 
     Returns:
         The rows (columns as the run's results plus ``adaptation``, ``matches_run``).
@@ -91,6 +94,11 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     if not (run_dir / "config.yaml").exists():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
     spec = load_spec(run_dir / "config.yaml")
+    if seeds is not None:
+        unknown = sorted(set(seeds) - set(spec.seeds))
+        if unknown or not seeds:
+            raise CropGlobeError(f"--seed {unknown or seeds}: expected seeds of the run {spec.seeds}")
+        spec = spec.model_copy(update={"seeds": [s for s in spec.seeds if s in set(seeds)]})
     chosen = list(dict.fromkeys(["none", *(methods or ["adabn"])]))
     for m in chosen:
         if m not in adapt.METHODS:
