@@ -87,7 +87,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _SHA[key]
 
 
-def _check_sha(path: Path, sha: str, expected: str | None) -> None:
+def check_sha(path: Path, sha: str, expected: str | None) -> None:
     if expected is not None and str(expected).lower() != sha:
         raise CropGlobeError(
             f"presto: weights {path} have sha256 {sha} but this model was trained on Presto weights with sha256 "
@@ -188,7 +188,7 @@ def presto_features(ds: xr.Dataset, weights: str | None = None, weights_sha256: 
     """
     path = resolve_weights(weights)
     sha = file_sha256(path)
-    _check_sha(path, sha, weights_sha256)
+    check_sha(path, sha, weights_sha256)
     inputs = build_inputs(ds, latlon=bool(latlon))
     dim = 128
     target = None
@@ -223,7 +223,7 @@ def record_options(**options: Any) -> dict[str, Any]:
     """
     path = resolve_weights(options.get("weights"))
     sha = file_sha256(path)
-    _check_sha(path, sha, options.get("weights_sha256"))
+    check_sha(path, sha, options.get("weights_sha256"))
     out = {k: v for k, v in options.items() if k not in ("cache_dir", "progress")}
     out.update(weights_sha256=sha, cache=False)
     return out
