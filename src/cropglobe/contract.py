@@ -30,8 +30,9 @@ from cropglobe.errors import CropGlobeError
 
 #: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
 SCL_KEEP: tuple[int, ...] = (4, 5, 6)
-#: The recipe format this version writes (1: no ``format_version`` field, settings partly recorded).
-RECIPE_VERSION = 2
+#: The recipe format this version writes (1: no ``format_version`` field, settings partly recorded;
+#: 3 adds ``model_options``).
+RECIPE_VERSION = 3
 #: Fields every recipe has (format 1 and later).
 REQUIRED = ("model", "feature", "bands", "classes", "composite", "window_bins")
 
@@ -137,6 +138,9 @@ class RecipeSpec(Strict):
         format_version: Recipe format (1: written before the compositing settings were complete).
         model_file: The model file, relative to the recipe.
         model: Registry model name (``cropnet-lite``, ``lightgbm`` ...).
+        model_options: The model's options as its saved file records them (e.g. ``presto-ft``: the
+            path and sha256 of the pretrained Presto weights it started from); provenance only, the
+            model file holds the trained weights. Empty in recipes before format 3.
         feature: Feature family name (``median2d``, ``harmonic``, ``presto`` ...).
         feature_options: Options of the feature function, as the family records them
             (:meth:`cropglobe.features.FeatureSpec.recorded_options`, e.g. the sha256 of Presto's weights).
@@ -157,6 +161,7 @@ class RecipeSpec(Strict):
     format_version: WholeNumber = Field(1, ge=1)
     model_file: str = "model"
     model: str
+    model_options: dict[str, Any] = Field(default_factory=dict)
     feature: str
     feature_options: dict[str, Any] = Field(default_factory=dict)
     flatten: bool = False
@@ -170,7 +175,7 @@ class RecipeSpec(Strict):
     distilled_from: str | None = None
     distillation: str | None = None
 
-    @field_validator("feature_options", mode="before")
+    @field_validator("feature_options", "model_options", mode="before")
     @classmethod
     def _options(cls, v: Any) -> Any:
         return {} if v is None else v

@@ -10,7 +10,9 @@ Families (Tong & Wang, arXiv:2509.03497, Sec. "Invariant features"):
   CropNet and the 2D CNN baselines);
 * ``median1d`` - the same values flattened band-major to B*T (the paper's 1D input);
 * ``harmonic`` - least-squares harmonic coefficients (:mod:`cropglobe.harmonic`, 35 by default);
-* ``presto`` - frozen Presto embeddings (Tseng et al., arXiv:2304.14065; :mod:`cropglobe.presto`).
+* ``presto`` - frozen Presto embeddings (Tseng et al., arXiv:2304.14065; :mod:`cropglobe.presto`);
+* ``presto-input`` - Presto's model inputs packed per pixel (:func:`cropglobe.presto.inputs.pack`),
+  the input of the fine-tuned ``presto-ft`` model, which runs the encoder itself.
 
 A new family is one more entry: ``FEATURES["emit"] = FeatureSpec("emit", emit_fn, "vector")``.
 """
@@ -35,6 +37,13 @@ def _presto(ds: xr.Dataset, **options: object) -> np.ndarray:
     from cropglobe.presto.embed import presto_features
 
     return presto_features(ds, **options)  # type: ignore[arg-type]
+
+
+def _presto_input(ds: xr.Dataset, **options: object) -> np.ndarray:
+    """Packed Presto inputs (Tseng et al., arXiv:2304.14065), see :func:`cropglobe.presto.inputs.presto_input`."""
+    from cropglobe.presto.inputs import presto_input
+
+    return presto_input(ds, **options)  # type: ignore[arg-type]
 
 
 def _presto_uses(bands: list[str], **options: object) -> list[str]:
@@ -126,6 +135,9 @@ FEATURES: dict[str, FeatureSpec] = {
     "presto": FeatureSpec("presto", _presto, "vector",
                           "frozen Presto encoder embeddings of monthly S2 series (N, 128); needs its weights",
                           _presto_uses, _presto_record),
+    "presto-input": FeatureSpec("presto-input", _presto_input, "vector",
+                                "Presto inputs packed per pixel (N, 35 x months + 3): normalised monthly S2 channels, "
+                                "masks, month index, lat/lon; the input of presto-ft", _presto_uses),
 }
 
 

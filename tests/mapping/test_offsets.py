@@ -13,7 +13,7 @@ import pytest
 import rasterio
 
 from cropglobe import composite, experiment, samples, season, simulate
-from cropglobe.contract import CompositeSettings
+from cropglobe.contract import RECIPE_VERSION, CompositeSettings
 from cropglobe.mapping import NODATA_CLASS, load_recipe, make_map, simulated_cube, write_cube
 from cropglobe.mapping.predict import predict_proba, recipe_features
 from cropglobe.mapping.samples import predict_samples
@@ -51,7 +51,7 @@ def _pixel_samples(cube, lon: np.ndarray, lat: np.ndarray):
 
 def test_the_recipe_records_every_compositing_setting(cell):
     recipe = load_recipe(cell)
-    assert recipe.format_version == 2
+    assert recipe.format_version == RECIPE_VERSION
     assert recipe.composite == experiment.parse_spec(SPEC).composite
     assert recipe.composite.offsets == OFFSETS and recipe.composite.min_clear == 2
     assert recipe.composite.scl_keep == composite.SCL_KEEP

@@ -12,7 +12,7 @@ MATRIX = {"cropnet", "cropnet-lite", "resnet50", "efficientnet-v2-s", "cropnet1d
 
 
 def test_registry_lists_every_model_with_family_kind_and_source():
-    assert set(list_models()) == MATRIX | {"mlp", "rf", "lightgbm"}
+    assert set(list_models()) == MATRIX | {"mlp", "rf", "lightgbm", "presto-ft"}
     for name in list_models():
         info = model_info(name)
         assert info.input_kind == ("matrix" if name in MATRIX else "vector")

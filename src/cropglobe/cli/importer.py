@@ -1,4 +1,4 @@
-"""``cropglobe import FORMAT SRC --out PATH`` and ``cropglobe download``: real data -> SampleSets."""
+"""``cropglobe import FORMAT SRC --out PATH`` and ``cropglobe download [cropglobe|presto]``: real data and weights."""
 
 from __future__ import annotations
 
@@ -129,11 +129,34 @@ def register(app: typer.Typer) -> None:
 
     @app.command("download")
     def download_cmd(
-        dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder for the downloaded files.")],
-        countries: Annotated[list[str] | None, typer.Option("--country", "-c", help="ISO3 code(s) to fetch (default: all).")] = None,
-        revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the dataset repository.")] = None,
+        what: Annotated[str, typer.Argument(help="What to download: 'cropglobe' (the CropGlobe release, the default) "
+                                                 "or 'presto' (Presto's pretrained default_model.pt).")] = "cropglobe",
+        dest: Annotated[Path | None, typer.Option("--out", "--dest", "-o", "-d", help=(
+            "cropglobe: folder for the downloaded files (required); presto: weights file or folder (default: "
+            "~/.cache/cropglobe/presto/default_model.pt)."))] = None,
+        countries: Annotated[list[str] | None, typer.Option("--country", "-c", help="cropglobe: ISO3 code(s) to fetch (default: all).")] = None,
+        revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the hub repository.")] = None,
+        any_sha256: Annotated[bool, typer.Option("--any-sha256", help="presto: accept a file that is not the published default_model.pt.")] = False,
     ) -> None:
-        """Download the CropGlobe release (x-ytong/CropGlobe) from the Hugging Face hub."""
+        """Download the CropGlobe release (x-ytong/CropGlobe) or Presto's weights (nasaharvest/presto) from the Hugging Face hub."""
+        from cropglobe.errors import CropGlobeError
+
+        kind = what.strip().lower()
+        if kind == "presto":
+            if countries:
+                raise CropGlobeError("cropglobe download presto: --country is for the CropGlobe release; expected "
+                                     "`cropglobe download presto [--out PATH]`")
+            from cropglobe.presto.download import PRESTO_SHA256, download_presto
+
+            path = download_presto(dest, revision=revision, sha256=None if any_sha256 else PRESTO_SHA256)
+            typer.echo(f"downloaded Presto weights to {path}")
+            return
+        if kind != "cropglobe":
+            raise CropGlobeError(f"cropglobe download: unknown item {what!r}; expected 'cropglobe' (the CropGlobe "
+                                 "release) or 'presto' (Presto's pretrained weights)")
+        if dest is None:
+            raise CropGlobeError("cropglobe download: the CropGlobe release needs a destination folder; expected "
+                                 "`cropglobe download [cropglobe] --out FOLDER`")
         from cropglobe.readers import download_cropglobe
 
         codes = [c for item in countries or [] for c in item.split(",") if c]

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the repository.")] = None,
         any_sha256: Annotated[bool, typer.Option("--any-sha256", help="Accept a file that is not the published default_model.pt.")] = False,
     ) -> None:
-        """Download Presto's default_model.pt (checked against its published sha256)."""
+        """Download Presto's default_model.pt (checked against its published sha256); same as `cropglobe download presto`."""
         from cropglobe.presto.download import PRESTO_SHA256, download_presto
 
         path = download_presto(dest, repo_id=repo, filename=filename, revision=revision,

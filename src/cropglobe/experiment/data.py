@@ -135,6 +135,7 @@ def check_cells(cells: list[CellSpec]) -> None:
                 f"{info.input_kind} inputs but feature {cell.feature!r} gives {feat.kind} features; "
                 f"pair {info.input_kind} models with {'median2d' if info.input_kind == 'matrix' else 'median1d/harmonic'}"
             )
+        models.check_pair(cell.feature, cell.model, f"config: cell {cell.feature} x {cell.model}")
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
         if not augment.resolve(cell.augmentation, where=where).is_identity:
             augment.label(cell.augmentation)  # an empty 'name' fails here, before training

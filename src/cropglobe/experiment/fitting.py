@@ -58,7 +58,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
                 return feats[idx]
         clf.save(cell_dir / "model", _bands(prepared) if cell.feature == "median2d" else None,
                  list(taxonomy.CLASSES))
-        write_recipe(cell_dir, prepared, spec, cell)
+        write_recipe(cell_dir, prepared, spec, cell, clf.net.cropglobe_spec.options)
         return clf, inputs, clf.fit_info
     # tabular models: the same fit / predict_proba interface; augmentation as offline copies
     feats = cache.features(cell.feature)
@@ -73,7 +73,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     model = models.get_model(cell.model, feats.shape[1], 1, N_CLASSES, seed=seed, **options)
     model.fit(x_train, y_train)
     model.save(cell_dir / "model", None, list(taxonomy.CLASSES))
-    write_recipe(cell_dir, prepared, spec, cell)
+    write_recipe(cell_dir, prepared, spec, cell, model.spec.options)
 
     def tab_inputs(idx: np.ndarray) -> np.ndarray:
         return feats[idx]
@@ -92,10 +92,13 @@ def _bands(prepared: Prepared) -> list[str]:
     return [str(b) for b in prepared.full["band"].values]
 
 
-def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec) -> Path:
+def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec,
+                 model_options: dict | None = None) -> Path:
     """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
 
-    It is a :class:`cropglobe.contract.RecipeSpec`: the model file, feature family and options (as
+    It is a :class:`cropglobe.contract.RecipeSpec`: the model file and the options it was built
+    with (``model_options``, e.g. the sha256 of the Presto weights ``presto-ft`` started from),
+    feature family and options (as
     the family records them, e.g. with the sha256 of Presto's weights), the compositing settings
     of the study (``composite: null``: those the data were composited with), the season window
     bins, the band order and the class names.
@@ -105,7 +108,8 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
 
     settings = spec.composite or CompositeSettings.from_attrs(prepared.full.attrs, where="data")
     recipe = RecipeSpec(
-        format_version=RECIPE_VERSION, model_file="model", model=cell.model, feature=cell.feature,
+        format_version=RECIPE_VERSION, model_file="model", model=cell.model, model_options=dict(model_options or {}),
+        feature=cell.feature,
         feature_options=features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
         flatten=cell.feature == "median1d", bands=_bands(prepared), classes=list(taxonomy.CLASSES),
         composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days, trained_on=spec.sources,

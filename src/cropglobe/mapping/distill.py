@@ -65,6 +65,7 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
     student.save(out / "model", None, list(t.classes))  # atomic
     recipe = RecipeSpec.model_validate({
         **t.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model", "model": "lightgbm",
+        "model_options": dict(student.spec.options),
         "feature": "median1d", "feature_options": {}, "flatten": False, "distilled_from": str(t.path.parent),
         "distillation": f"LightGBM {n_estimators} trees x {num_leaves} leaves on the teacher's arg-max "
                         f"classes (confidence-weighted) over {full.sizes['sample']} source samples"})

@@ -275,8 +275,13 @@ def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.nda
     return out.reshape(centre.size, nb, p)
 
 
-def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, int] | None = None) -> xr.Dataset:
-    """(P, band, bins) composite (the full year, or the bins ``window=(start, count)``) -> dataset for features."""
+def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, int] | None = None,
+                      lon: np.ndarray | None = None, lat: np.ndarray | None = None) -> xr.Dataset:
+    """(P, band, bins) composite (the full year, or the bins ``window=(start, count)``) -> dataset for features.
+
+    With the pixels' ``lon``/``lat`` (degrees, (P,)) the dataset carries them and each pixel's
+    ``shift_days`` as a composite of samples does (features such as Presto's read them).
+    """
     from cropglobe import season
 
     bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
@@ -285,6 +290,9 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     n = values.shape[0]
     coords = {"band": ("band", ctx.read_bands), "time": ("time", bin_start), "bin_days": ("time", bin_days),
               "sample_id": ("sample", np.arange(n))}
+    if lon is not None and lat is not None:
+        coords.update(lon=("sample", np.asarray(lon, dtype=np.float64)), lat=("sample", np.asarray(lat, dtype=np.float64)),
+                      shift_days=("sample", _shifts(np.asarray(lat, dtype=np.float64), ctx).astype(np.int32)))
     attrs = {"time_kind": "composite", "season_window": ctx.recipe.composite.window}
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
@@ -302,8 +310,12 @@ def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None
 
 
 def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
-                 ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs of the mappable pixels of one block and their positions: ``(x, keep)``."""
+                 ctx: BlockContext, lon: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs of the mappable pixels of one block and their positions: ``(x, keep)``.
+
+    ``lon`` (with ``lat``, the pixel centres from the cube's CRS and transform) gives the features
+    each pixel's location (Presto's location token); without it the block carries no lon/lat.
+    """
     r = ctx.recipe
     start, count = r.window_bins
     win, n_clear, filled = window_block(refl, clear, scl, lat, ctx)
@@ -312,7 +324,8 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     if not keep.size:
         return np.empty((0,), dtype=np.float32), keep
     win = win[:, :, keep] if keep.size < ok.size else win
-    win_ds = composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count))
+    where = (None, None) if lon is None else (np.asarray(lon)[keep], np.asarray(lat)[keep])
+    win_ds = composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count), *where)
     return recipe_features(win_ds, r), keep
 
 
@@ -350,7 +363,7 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     """
     classes = np.full(refl.shape[2], NODATA_CLASS, dtype=np.uint8)
     conf = np.full(refl.shape[2], np.nan, dtype=np.float32)
-    x, keep = block_inputs(refl, clear, scl, lat, ctx)
+    x, keep = block_inputs(refl, clear, scl, lat, ctx, lon)
     if not keep.size:
         return classes, conf
     if lock is None:

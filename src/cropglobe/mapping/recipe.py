@@ -122,6 +122,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     if info.input_kind != feat.kind:
         raise CropGlobeError(f"{where}: model {info.name!r} takes {info.input_kind} inputs but feature "
                              f"{feat.name!r} (flatten={spec.flatten}) gives {feat.kind} features")
+    models.check_pair(feat.name, info.name, where)
     try:  # e.g. presto: the weights found now must have the recorded sha256
         options = feat.recorded_options(spec.feature_options)
     except CropGlobeError as err:

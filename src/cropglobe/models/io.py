@@ -91,7 +91,7 @@ def load_torch(path: str | os.PathLike, expect_bands: Sequence[str] | int | None
     state = blob.get("state_dict")
     if not isinstance(state, dict):
         raise CropGlobeError(f"{where}: state_dict missing")
-    model = build(spec)
+    model = build(spec, init=False)  # the saved weights replace any pretrained ones
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

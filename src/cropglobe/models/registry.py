@@ -9,6 +9,7 @@ here carries its :class:`~cropglobe.models.spec.ModelSpec` (``model.cropglobe_sp
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 from collections.abc import Callable
@@ -29,6 +30,11 @@ class ModelInfo:
     source: str
     builder: str  # "module:function"
     description: str
+    #: "module:function" ``init(model, options) -> options to record`` run on a newly built model
+    #: (pretrained weights); never when a saved model is loaded (its file holds the trained weights).
+    init: str | None = None
+    #: The only feature families the model takes (empty: any family of its input kind).
+    features: tuple[str, ...] = ()
 
 
 _PAPER = "Tong & Wang 2025, arXiv:2509.03497"
@@ -51,6 +57,9 @@ _REGISTRY: dict[str, ModelInfo] = {m.name: m for m in (
               "tabular:TabularClassifier", "random forest, 500 trees, class_weight balanced"),
     ModelInfo("lightgbm", "tabular", "vector", "Ke et al. 2017, NeurIPS (LightGBM)",
               "tabular:TabularClassifier", "gradient-boosted trees, class-balanced, deterministic"),
+    ModelInfo("presto-ft", "torch", "vector", "Tseng et al. 2023, arXiv:2304.14065 (Presto, fine-tuned)",
+              "presto_ft:presto_ft", "pretrained Presto encoder + linear head, fine-tuned end to end on "
+              "presto-input rows; needs Presto's weights", "presto_ft:init_pretrained", ("presto-input",)),
 )}
 
 
@@ -71,9 +80,24 @@ def model_info(name: str) -> ModelInfo:
         raise CropGlobeError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}") from None
 
 
-def _builder(info: ModelInfo) -> Callable[..., Any]:
-    module, func = info.builder.split(":")
+def _builder(info: ModelInfo, target: str | None = None) -> Callable[..., Any]:
+    module, func = (target or info.builder).split(":")
     return getattr(importlib.import_module(f"cropglobe.models.{module}"), func)
+
+
+def check_pair(feature: str, model: str, where: str) -> None:
+    """Raise unless ``model`` takes feature family ``feature`` (a model or family tied to the other).
+
+    Raises:
+        CropGlobeError: E.g. ``presto-ft`` with ``harmonic``, or ``presto-input`` with ``rf``.
+    """
+    info = model_info(model)
+    if info.features and feature not in info.features:
+        raise CropGlobeError(f"{where}: model {model!r} takes the feature famil{'y' if len(info.features) == 1 else 'ies'} "
+                             f"{', '.join(info.features)}, not {feature!r}")
+    owners = [m.name for m in _REGISTRY.values() if feature in m.features]
+    if owners and model not in owners:
+        raise CropGlobeError(f"{where}: feature {feature!r} is the input of {', '.join(owners)} only, not of {model!r}")
 
 
 def model_options(name: str) -> dict[str, Any]:
@@ -87,8 +111,13 @@ def model_options(name: str) -> dict[str, Any]:
     return {**{p.name: p.default for p in params}, "seed": None}
 
 
-def build(spec: ModelSpec) -> Any:
-    """Build the (untrained) model a spec describes; see :func:`get_model`."""
+def build(spec: ModelSpec, init: bool = True) -> Any:
+    """Build the (untrained) model a spec describes; see :func:`get_model`.
+
+    With ``init`` a model that has an ``init`` hook (pretrained weights) runs it and records the
+    options it returns (e.g. the weights' sha256) in ``model.cropglobe_spec``; loading a saved
+    model builds with ``init=False`` and then copies the saved weights in.
+    """
     info = model_info(spec.name)
     for key in ("n_bands", "n_times", "n_classes"):
         value = getattr(spec, key)
@@ -116,6 +145,9 @@ def build(spec: ModelSpec) -> Any:
             model = _builder(info)(spec.n_bands, spec.n_times, spec.n_classes, **options)
     except (ValueError, TypeError, RuntimeError) as exc:
         raise CropGlobeError(f"model {spec.name!r}: invalid options {spec.options}: {exc}") from None
+    if init and info.init is not None:
+        recorded = _builder(info, info.init)(model, dict(spec.options))
+        spec = dataclasses.replace(spec, options=recorded)
     model.cropglobe_spec = spec
     return model
 

@@ -6,7 +6,7 @@ encoder's pooled 128-d output (LayerNorm of the mean over the kept tokens) goes 
 (random forest, LightGBM, MLP ...). Inputs are built by :func:`cropglobe.presto.inputs.build_inputs`.
 
 Weights: the ``weights`` option, else the ``CROPGLOBE_PRESTO_WEIGHTS`` environment variable, else
-the file ``cropglobe presto download`` writes (:func:`default_weights_path`). Their sha256 is
+the file ``cropglobe download presto`` writes (:func:`default_weights_path`). Their sha256 is
 recorded in a transfer cell's recipe (:func:`record_options`); a recipe with a ``weights_sha256``
 refuses any other file, so ``cropglobe map`` uses the weights the classifier was trained on.
 
@@ -43,7 +43,7 @@ _ENCODERS: dict[tuple[str, str], Any] = {}
 
 
 def default_weights_path() -> Path:
-    """Where ``cropglobe presto download`` puts ``default_model.pt`` (``~/.cache/cropglobe/presto``)."""
+    """Where ``cropglobe download presto`` puts ``default_model.pt`` (``~/.cache/cropglobe/presto``)."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(root) / "cropglobe" / "presto" / "default_model.pt"
 
@@ -65,11 +65,11 @@ def resolve_weights(weights: str | os.PathLike | None = None) -> Path:
         if not path.is_file():
             raise CropGlobeError(
                 "presto: no Presto weights; pass feature_options {presto: {weights: PATH/default_model.pt}}, set "
-                f"{ENV_WEIGHTS}, or run `cropglobe presto download` (expected {path})")
+                f"{ENV_WEIGHTS}, or run `cropglobe download presto` (expected {path})")
         return path
     if not path.is_file():
         raise CropGlobeError(f"presto: weights file {path} (from {where}) not found; expected Presto's "
-                             "default_model.pt (`cropglobe presto download` fetches it)")
+                             "default_model.pt (`cropglobe download presto` fetches it)")
     return path
 
 
@@ -87,7 +87,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _SHA[key]
 
 
-def _check_sha(path: Path, sha: str, expected: str | None) -> None:
+def check_sha(path: Path, sha: str, expected: str | None) -> None:
     if expected is not None and str(expected).lower() != sha:
         raise CropGlobeError(
             f"presto: weights {path} have sha256 {sha} but this model was trained on Presto weights with sha256 "
@@ -188,7 +188,7 @@ def presto_features(ds: xr.Dataset, weights: str | None = None, weights_sha256: 
     """
     path = resolve_weights(weights)
     sha = file_sha256(path)
-    _check_sha(path, sha, weights_sha256)
+    check_sha(path, sha, weights_sha256)
     inputs = build_inputs(ds, latlon=bool(latlon))
     dim = 128
     target = None
@@ -223,7 +223,7 @@ def record_options(**options: Any) -> dict[str, Any]:
     """
     path = resolve_weights(options.get("weights"))
     sha = file_sha256(path)
-    _check_sha(path, sha, options.get("weights_sha256"))
+    check_sha(path, sha, options.get("weights_sha256"))
     out = {k: v for k, v in options.items() if k not in ("cache_dir", "progress")}
     out.update(weights_sha256=sha, cache=False)
     return out

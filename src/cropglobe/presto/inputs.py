@@ -20,7 +20,8 @@ the normalised B8 and B4 (0 where B8 + B4 <= 0).
   masked otherwise) and where a month has no value for it (missing steps); the encoder then drops
   every channel group with a masked channel;
 * **lat/lon** - the sample's coordinates; the location token is masked where they are NaN or when
-  ``latlon=False`` (data without ``lat``/``lon`` coordinates need ``latlon=False``). Dynamic World
+  ``latlon=False`` (data without ``lat``/``lon`` coordinates need ``latlon=False``; map blocks carry
+  each pixel's lat/lon from the cube's CRS and transform). Dynamic World
   is always missing (class 9, masked).
 """
 
@@ -153,10 +154,9 @@ def build_inputs(ds: xr.Dataset, latlon: bool = True) -> PrestoInputs:
     mid = (_MONTH_START[months - 1] + _MONTH_START[months]) // 2
     month = (month_of_day(mid[None, :] + shift[:, None]) - 1).astype(np.int64)
     if latlon and not {"lat", "lon"} <= set(ds.coords):
-        # map blocks carry no coordinates yet: masking the location token there would silently give
-        # other features than the ones the classifier was trained on
-        raise CropGlobeError("presto: the data have no lat/lon coordinates but latlon=True; use feature_options "
-                             "{presto: {latlon: false}} (e.g. to map with `cropglobe map`, whose blocks carry none)")
+        # masking the location token here would silently give other features than training's
+        raise CropGlobeError("presto: the data have no lat/lon coordinates but latlon=True; expected per-sample "
+                             "lat/lon coords, or feature_options {presto: {latlon: false}} to drop the location token")
     lat = ds["lat"].values.astype(np.float64) if latlon else np.full(n, np.nan)
     lon = ds["lon"].values.astype(np.float64) if latlon else np.full(n, np.nan)
     ll_mask = np.isnan(lat) | np.isnan(lon) | (not latlon)
@@ -164,3 +164,44 @@ def build_inputs(ds: xr.Dataset, latlon: bool = True) -> PrestoInputs:
     present = tuple(CHANNELS[c] for c in sorted(cmap)) + (("NDVI",) if _NDVI not in cmap and _B8 in cmap
                                                           and _B4 in cmap else ())
     return PrestoInputs(x, mask, month, ll, ll_mask, months.astype(np.int64), present)
+
+
+#: Values per pixel of :func:`pack`: ``PACK_PER_STEP * T + PACK_STATIC`` for T monthly steps.
+PACK_PER_STEP = 2 * len(CHANNELS) + 1
+PACK_STATIC = 3
+
+
+def pack(inputs: PrestoInputs) -> np.ndarray:
+    """All Presto inputs of a pixel in one float32 row, (N, 35 T + 3): the ``presto-input`` feature family.
+
+    Layout (T steps): ``x`` (T x 17, step-major), ``mask`` (T x 17, 1.0 = missing), ``month``
+    (T, 0-11), then ``lat``, ``lon`` (degrees) and the location mask (1.0 = dropped). Every value
+    is exact in float32, so :func:`steps_of_width` and :class:`cropglobe.models.presto_ft.PrestoClassifier`
+    unpack the same arrays; a torch model trained on these rows sees what :func:`build_inputs` built.
+    """
+    n, t, c = inputs.x.shape
+    return np.concatenate([inputs.x.reshape(n, t * c), inputs.mask.reshape(n, t * c).astype(np.float32),
+                           inputs.month.astype(np.float32), inputs.latlon,
+                           inputs.latlon_mask[:, None].astype(np.float32)], axis=1).astype(np.float32)
+
+
+def steps_of_width(width: int) -> int:
+    """Monthly steps T of packed rows of ``width`` values (see :func:`pack`).
+
+    Raises:
+        CropGlobeError: If ``width`` is not ``35 T + 3`` for some T in 1..24.
+    """
+    t, rest = divmod(int(width) - PACK_STATIC, PACK_PER_STEP)
+    if rest or not 1 <= t <= MAX_STEPS:
+        raise CropGlobeError(f"presto: {width} input values per sample are not packed Presto inputs; expected "
+                             f"{PACK_PER_STEP} x months + {PACK_STATIC} (the presto-input feature family)")
+    return t
+
+
+def presto_input(ds: xr.Dataset, latlon: bool = True) -> np.ndarray:
+    """The ``presto-input`` feature family: :func:`pack` of :func:`build_inputs` (N, 35 T + 3) float32.
+
+    Source: the input pipeline of Presto (Tseng et al., arXiv:2304.14065), for models that run the
+    encoder themselves (``presto-ft``).
+    """
+    return pack(build_inputs(ds, latlon=latlon))
