@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
         remaps: Annotated[str, typer.Option(help="Per-target label remaps of the scores: 'run' (the cell's run "
                                                  "config), 'paper', 'none' or a YAML file {ISO3: {keep: [...]}}.")
                           ] = "run",
+        precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, default), "
+                                                    "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
+                                                    "(bf16 where the CPU has it); tabular models ignore it.")
+                             ] = "32-true",
     ) -> None:
         """Predict every sample of a SampleSet with a cell: class, confidence, probabilities (+ metrics with labels)."""
         from rich.console import Console
@@ -31,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
         from cropglobe.mapping.samples import predict_file
 
-        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps)
+        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, precision=precision)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

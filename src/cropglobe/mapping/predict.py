@@ -41,6 +41,36 @@ from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
 
+#: ``--precision`` of ``cropglobe map`` / ``cropglobe predict`` (torch models; tabular models ignore it).
+PRECISIONS = ("auto", "bf16-mixed", "32-true")
+
+
+def inference_precision(precision: str | None, family: str = "torch") -> str:
+    """Check a ``--precision`` and resolve it to the one torch inference uses.
+
+    ``"32-true"`` (the default) is float32 throughout: the classes of training's evaluation.
+    ``"bf16-mixed"`` runs the forward pass under bfloat16 autocast
+    (:func:`cropglobe.train.predict_proba_torch`): faster on AMX-BF16 / AVX512-BF16 CPUs and bf16
+    GPUs, probabilities move by about 1e-2 and near-ties can flip. ``"auto"`` is ``"bf16-mixed"``
+    where this machine's CPU has bfloat16 instructions (:func:`cropglobe.train.resolve_precision`),
+    else ``"32-true"``. Tabular models always predict in float64/float32 as trained (``"32-true"``).
+
+    Raises:
+        CropGlobeError: For a value outside :data:`PRECISIONS`.
+    """
+    from cropglobe.errors import CropGlobeError
+
+    precision = "32-true" if precision is None else str(precision)
+    if precision not in PRECISIONS:
+        raise CropGlobeError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
+    if family != "torch":
+        return "32-true"
+    if precision == "auto":
+        from cropglobe.train import resolve_precision
+
+        return resolve_precision("auto", "cpu")
+    return precision
+
 
 @lru_cache(maxsize=8)
 def _scl_lut(scl_keep: tuple[int, ...]) -> np.ndarray:
@@ -61,6 +91,7 @@ class BlockContext:
     bin_days: np.ndarray | None = None
     decoding: Decoding = Decoding()
     bands: tuple[str, ...] | None = None
+    precision: str = "32-true"
 
     @property
     def read_bands(self) -> list[str]:
@@ -284,15 +315,18 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
 
-def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None,
+                  precision: str = "32-true") -> np.ndarray:
     """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise.
 
-    ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting).
+    ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting);
+    ``precision`` (``"32-true"`` or ``"bf16-mixed"``, see :func:`inference_precision`) is the torch
+    forward pass's; tabular models ignore it.
     """
     if recipe.family == "torch":
         from cropglobe.train import predict_proba_torch
 
-        return predict_proba_torch(model, x, batch_size=2048)
+        return predict_proba_torch(model, x, batch_size=2048, precision=precision)
     return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
 
 
@@ -347,10 +381,10 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     if not keep.size:
         return classes, conf
     if lock is None:
-        proba = predict_proba(model, ctx.recipe, x, threads)
+        proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
     else:
         with lock:
-            proba = predict_proba(model, ctx.recipe, x, threads)
+            proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     return classes, conf

@@ -23,7 +23,7 @@ from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, open_cube
-from cropglobe.mapping.predict import BlockContext
+from cropglobe.mapping.predict import BlockContext, inference_precision
 from cropglobe.mapping.recipe import Recipe, load_recipe
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
@@ -63,6 +63,9 @@ class MapOptions:
         nodata: Raw value meaning missing.
         overwrite: Replace files or folders at the output paths that are not a previous map.
         progress: Show a progress bar over the tiles (on stderr).
+        precision: Torch inference: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16
+            autocast) or ``"auto"`` (bf16 where the CPU has it); tabular models ignore it
+            (:func:`cropglobe.mapping.predict.inference_precision`).
     """
 
     tile: int = 256
@@ -76,6 +79,7 @@ class MapOptions:
     nodata: float | None = None
     overwrite: bool = False
     progress: bool = False
+    precision: str = "32-true"
 
 
 @dataclass(frozen=True)
@@ -105,14 +109,16 @@ _QUERY = {f.name for f in dataclasses.fields(StacQuery)}
 
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
             year: int | None = None, min_clear: int | None = None, scale: float | None = None,
-            nodata: float | None = None) -> tuple[Recipe, Cube, BlockContext]:
+            nodata: float | None = None, precision: str | None = None) -> tuple[Recipe, Cube, BlockContext]:
     """Load and cross-check the recipe and the cube; return the context every tile shares.
+
+    ``precision`` is the ``--precision`` of torch inference (default float32; see :class:`MapOptions`).
 
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
     from cropglobe.features import get_feature
-
+    inference_precision(precision)  # a bad value fails before anything is read
     recipe = load_recipe(model)
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
     check_feature_options(recipe)
@@ -135,7 +141,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
         raise CropGlobeError(f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
                              f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
-                       cube.bin_days, cube.source.decoding, tuple(used))
+                       cube.bin_days, cube.source.decoding, tuple(used), inference_precision(precision, recipe.family))
     return recipe, cube, ctx
 
 
@@ -185,6 +191,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite)
+    inference_precision(opts.precision)
     tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
     if cube is None and query.get("bbox") is not None and query.get("start") is not None \
             and query.get("end") is not None:
@@ -209,11 +216,12 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
 def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Path, opts: MapOptions,
               t0: float) -> MapResult:
     """Check the inputs, then map every tile of the cube into the outputs at ``out``."""
-    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata)
+    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
+                                opts.precision)
     windows = tile_grid(cube.shape, opts.tile)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
-            "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
+            "MIN_CLEAR": str(ctx.min_clear), "PRECISION": ctx.precision, "SOFTWARE": "cropglobe map"}
     with dask_client(opts.scheduler, opts.workers) as client, \
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
         with _tile_progress(len(windows), opts.progress) as advance:
