@@ -232,7 +232,8 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         margin: Bins composited on each side of the window.
 
     Returns:
-        ``(window (count, band, P) float32, n_clear (P,), filled (P,) bool)``; ``filled`` is False
+        ``(window (P, band, count) float32, n_clear (P,), filled (P,) bool)``: the window sample-major
+        (the layout of the feature functions, so no transposing copy follows); ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
     from cropglobe import season
@@ -241,7 +242,8 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-        return values[start:start + count], n_clear, ~np.isnan(values).any(axis=(0, 1))
+        win = np.ascontiguousarray(values[start:start + count].transpose(2, 1, 0))
+        return win, n_clear, ~np.isnan(values).any(axis=(0, 1))
     c, dec = ctx.recipe.composite, ctx.decoding
     interval = c.interval
     bin_start, _ = season.axis(interval)
@@ -270,14 +272,14 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
                             f32(dec.clear_fill), f32(c.clear_threshold), edges[:-1], edges[1:], w_lo, w_hi, *part)
         if not isinstance(cols, slice):
             medians[:, :, cols], n_clear[cols] = part
-    out = np.empty((count, nb, n), dtype=np.float32)
+    out = np.empty((n, nb, count), dtype=np.float32)
     filled, edge = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
     kernels.fill_window(medians, bin_start[a0:a1].astype(np.float64), start - a0, count, out, filled, edge)
     edge = np.flatnonzero(edge & (n_clear >= ctx.min_clear))
     if edge.size:
         values, _ = composite_block(refl[:, :, edge], None if clear is None else clear[:, edge],
                                     None if scl is None else scl[:, edge], lat[edge], ctx)
-        out[:, :, edge] = values[start:start + count]
+        out[edge] = values[start:start + count].transpose(2, 1, 0)
         filled[edge] = ~np.isnan(values).any(axis=(0, 1))
     return out, n_clear, filled
 
@@ -340,8 +342,8 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     keep = np.flatnonzero(ok)
     if not keep.size:
         return np.empty((0,), dtype=np.float32), keep
-    win = win[:, :, keep] if keep.size < ok.size else win
-    win_ds = composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count))
+    win = win[keep] if keep.size < ok.size else win  # whole rows of the sample-major window
+    win_ds = composite_dataset(win, ctx, (start, count))
     return recipe_features(win_ds, r), keep
 
 
