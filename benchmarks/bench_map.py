@@ -292,8 +292,9 @@ def run(quick: bool = False) -> dict:
                            "end to end also reads the cube and writes the outputs, so its ratio to the bare model "
                            "falls as the model gets cheaper (fewer trees). cpu_share: each stage's share of the "
                            "map process's CPU seconds (thread time of the stage's calls; 'other' = Dask's event "
-                           "loop, tiling, locating, opening). With both cores busy (cores_busy ~2) the map is "
-                           "CPU-bound: its ratio to the bare model (all cores, the model alone) is then at most the "
+                           "loop, tiling, locating, opening; for torch also its intra-op threads, so a CNN's model share "
+                           "reads low). With both cores busy (cores_busy ~2) the map is "
+                           "CPU-bound: its ratio to the bare model (all cores, the model alone) is then about the "
                            f"model's share, {share.get('model', 0):.3f} for lightgbm_harmonic here. "
                            "cpu_bound_px_per_s_2_cores = 2 x pixels / CPU seconds: the rate with both cores to "
                            "itself and busy (on a shared machine other processes take cores and the wall rate is lower)")

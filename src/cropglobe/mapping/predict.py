@@ -293,7 +293,7 @@ def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.nda
     centre = (bin_start - 1) + bin_days / 2.0
     masked = np.where(ok[:, None, :], refl, np.float32(np.nan)).reshape(t, -1)
     if rel.size == centre.size and np.array_equal(rel, centre):  # already on the aligned bins
-        out = masked.copy()
+        out = masked  # np.where made a new array: fill its gaps in place
         rows = np.flatnonzero(np.isnan(masked).any(axis=0))
     else:
         out = np.full((centre.size, nb * p), np.nan, dtype=np.float32)
