@@ -23,7 +23,7 @@ inputs (read excluded) and of the model itself, the fast path's px/s and its BEL
 CropNet's on the same simulated BEL samples, and each map's accuracy against the cube's truth.
 Each map also reports its process CPU seconds, how many cores it kept busy and each stage's share
 of the CPU (read, composite, features, model, write, other): with both cores busy the map is
-CPU-bound and its ratio to the bare model is at most the model's share.
+CPU-bound and its ratio to the bare model is about the model's share.
 """
 
 from __future__ import annotations
