@@ -19,7 +19,7 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,9 +126,41 @@ def _features_block(window: xr.Dataset, families: Sequence[str], options: dict[s
     return xr.Dataset(data, coords=coords)
 
 
+def check_composite_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check :func:`cropglobe.composite.composite` keyword arguments before any block is read.
+
+    Offsets given as a YAML path are read here; the settings are validated as
+    :class:`cropglobe.contract.CompositeSettings` (so a bad ``window`` or threshold fails once, not
+    in every block).
+
+    Raises:
+        CropGlobeError: For an unknown option or an invalid value.
+    """
+    from pydantic import ValidationError
+
+    from cropglobe.checks import validation_error
+    from cropglobe.contract import CompositeSettings
+    from cropglobe.season import load_offsets, parse_window
+
+    opts = dict(options or {})
+    known = set(CompositeSettings.model_fields)
+    unknown = sorted(set(opts) - known - {"chunk"})
+    if unknown:
+        raise CropGlobeError(f"composite options {unknown}: unknown; expected some of {sorted(known)}")
+    if opts.get("offsets") is not None:
+        opts["offsets"] = load_offsets(opts["offsets"]) or None
+    try:
+        settings = CompositeSettings(**{k: v for k, v in opts.items() if k in known})
+    except ValidationError as err:
+        raise validation_error("composite options", err) from None
+    parse_window(settings.window)
+    return opts
+
+
 def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[str] = ("median2d", "harmonic"),
            *, block: int = DEFAULT_BLOCK, composite_options: dict[str, Any] | None = None,
-           feature_options: dict[str, dict] | None = None, overwrite: bool = False) -> StreamResult:
+           feature_options: dict[str, dict] | None = None, overwrite: bool = False,
+           progress: Callable[[int], None] | None = None) -> StreamResult:
     """Composite an observation-level Zarr SampleSet and compute features, ``block`` samples at a time.
 
     Args:
@@ -141,6 +173,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
         composite_options: Keyword arguments of :func:`cropglobe.composite.composite`.
         feature_options: Per-family keyword arguments.
         overwrite: Replace ``out`` even when it is not a previous cropglobe store.
+        progress: Called with the number of samples of each block once it is done (progress bars).
 
     Returns:
         Counts, seconds and the output path.
@@ -152,9 +185,13 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
     from cropglobe.composite import composite, season
     from cropglobe.features import get_feature
 
+    if not families:
+        raise CropGlobeError("stream: no feature family given; expected some of median2d, harmonic, ...")
     for name in families:
         get_feature(name)
-    copts = dict(composite_options or {})
+    if block < 1:
+        raise CropGlobeError(f"block={block!r}: expected a positive number of samples")
+    copts = check_composite_options(composite_options)
     fopts = dict(feature_options or {})
     t0 = time.perf_counter()
     lazy = open_lazy(src)
@@ -166,6 +203,8 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
     with atomic_path(out) as tmp:
         for i, part in enumerate(iter_blocks(lazy, block, where=str(src))):
             result.blocks += 1
+            if progress is not None and i:
+                progress(block)
             try:
                 comp = composite(part, **copts)
             except CropGlobeError as err:
@@ -189,6 +228,8 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
             table.attrs = attrs
             append_zarr(table, tmp, first=result.samples_out == 0, block=block)
             result.samples_out += table.sizes["sample"]
+        if progress is not None and result.blocks:
+            progress(result.samples_in - (result.blocks - 1) * block)
         if result.samples_out == 0:
             raise CropGlobeError(f"stream {src}: no block kept a sample ({first_error})")
         _finish_attrs(tmp, attrs or {}, result, families, block)

@@ -33,7 +33,11 @@ def test_bench_map_quick_plumbing():
         assert fig["end_to_end_px_per_s"] > 0 and fig["bare_model_px_per_s"] > 0
         assert fig["ratio_end_to_end_vs_bare"] == round(fig["end_to_end_px_per_s"] / fig["bare_model_px_per_s"], 4)
         assert 0 <= fig["map_accuracy_vs_truth"] <= 1
+        share = fig["cpu_share"]  # the CPU breakdown by stage
+        assert {"read", "composite", "features", "model", "write", "other"} <= set(share)
+        assert abs(sum(share.values()) - 1) < 0.01 and share["other"] > -0.05 and fig["cpu_seconds"] > 0
     fast = result["figures"]["fast_path"]
     assert fast["end_to_end_px_per_s"] > 0 and "distilled" in fast["model"]
     assert set(fast["FRA_to_BEL_accuracy"]) == {"oa", "macro_f1"}
+    assert fast["observation_cube"]["cpu_bound_px_per_s_2_cores"] > 0
     assert fast["cropnet_FRA_to_BEL_accuracy_same_samples"] == result["figures"]["cropnet-lite_median2d"]["transfer_FRA_to_BEL"]

@@ -85,12 +85,12 @@ def test_fill_window_equals_fill_gaps(seed):
     x = (np.arange(n_bins) * interval + 1).astype(np.float64)
     w0, count = 6, 18
     want = gapfill.fill_gaps(np.ascontiguousarray(medians.transpose(2, 1, 0)), x).transpose(2, 1, 0)[w0:w0 + count]
-    out = np.empty((count,) + medians.shape[1:], dtype=np.float32)
+    out = np.empty((medians.shape[2], medians.shape[1], count), dtype=np.float32)  # sample-major
     filled, edge = np.empty(medians.shape[2], dtype=np.bool_), np.empty(medians.shape[2], dtype=np.bool_)
     before = medians.copy()
     kernels.fill_window(medians, x, w0, count, out, filled, edge)
     np.testing.assert_array_equal(medians, before)  # input untouched
-    np.testing.assert_allclose(out, want, rtol=0, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(out.transpose(2, 1, 0), want, rtol=0, atol=1e-6, equal_nan=True)
     has = ~np.isnan(medians)  # (bins, band, P)
     np.testing.assert_array_equal(filled, has.any(axis=0).all(axis=0))
     want_edge = ~(has[:w0 + 1].any(axis=0).all(axis=0) & has[w0 + count - 1:].any(axis=0).all(axis=0))

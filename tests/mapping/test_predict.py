@@ -104,6 +104,7 @@ def test_window_block_equals_the_full_composite_window(block, min_clear, margin)
     ok = n_clear >= min_clear
     np.testing.assert_array_equal(filled[ok], ~np.isnan(values).any(axis=(0, 1))[ok])
     # float32 vs float64 interpolation where a pixel's bands differ in gaps only outside the window
+    win = win.transpose(2, 1, 0)  # sample-major -> (count, band, P) as composite_block
     np.testing.assert_allclose(win[:, :, ok], values[start:start + count][:, :, ok], rtol=0, atol=1e-6)
     assert not np.isnan(win[:, :, ok & filled]).any()
 

@@ -44,6 +44,11 @@ def register(app: typer.Typer) -> None:
         resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "
                                                                   "that are not a previous map.")] = False,
+        precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, the classes of "
+                                                    "training's evaluation), bf16-mixed (bfloat16 autocast: faster "
+                                                    "on AMX/AVX512-BF16 CPUs, near-ties may flip) or auto (bf16 "
+                                                    "where the CPU has it); tabular models ignore it.")
+                             ] = "32-true",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
         member: Annotated[list[str] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. Each pixel gets the "
@@ -60,7 +65,8 @@ def register(app: typer.Typer) -> None:
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
                           end=end, stac=stac, collection=collection, resolution=resolution,
-                          overwrite=overwrite, progress=not quiet, members=tuple(member or ()), adapt=adapt)
+                          overwrite=overwrite, progress=not quiet, members=tuple(member or ()), adapt=adapt,
+                          precision=precision)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")

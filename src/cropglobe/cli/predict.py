@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
         adapt: Annotated[str, typer.Option(help="'prior': re-weight the probabilities by the class prior of these "
                                                 "samples, estimated by EM from their inputs (labels unused); "
                                                 "'none'.")] = "none",
+        precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, default), "
+                                                    "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
+                                                    "(bf16 where the CPU has it); tabular models ignore it.")
+                             ] = "32-true",
     ) -> None:
         """Predict every sample of a SampleSet with a cell: class, confidence, probabilities (+ metrics with labels)."""
         from rich.console import Console
@@ -38,7 +42,7 @@ def register(app: typer.Typer) -> None:
         from cropglobe.mapping.samples import predict_file
 
         result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
-                              adapt=adapt)
+                              adapt=adapt, precision=precision)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

@@ -137,15 +137,26 @@ class CubeSource:
         ds = self.open()
         window = {"y": rows, "x": cols, "time": time}
         order = [self._band_index(b) for b in bands]
-        refl = ds["reflectance"].variable
         # one slice per run of adjacent bands (orthogonal list selection is far slower in zarr); with one band
         # per chunk (write_cube) only the bands asked for are decompressed
         runs = np.split(np.asarray(order), np.flatnonzero(np.diff(order) != 1) + 1)
-        parts = [refl.isel(band=slice(int(r[0]), int(r[-1]) + 1), **window).values for r in runs]
+        parts = [self._window(ds, "reflectance", {**window, "band": slice(int(r[0]), int(r[-1]) + 1)}) for r in runs]
         refl = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        clear = ds["clear"].variable.isel(**window).values if "clear" in ds else None
-        scl = ds["scl"].variable.isel(**window).values.astype(np.uint8, copy=False) if "scl" in ds else None
+        clear = self._window(ds, "clear", window) if "clear" in ds else None
+        scl = self._window(ds, "scl", window).astype(np.uint8, copy=False) if "scl" in ds else None
         return refl, clear, scl
+
+    def _window(self, ds: xr.Dataset, name: str, window: dict[str, slice]) -> np.ndarray:
+        """Raw values of one variable over a window: from the chunk files of a local Zarr v2 store
+        (:mod:`cropglobe.mapping.zarrwindow`), else through xarray."""
+        var = ds[name].variable
+        if self.kind == "dataset" and Path(self.path).is_dir():
+            from cropglobe.mapping.zarrwindow import read_window
+
+            values = read_window(self.path, name, window, var.dims, var.dtype)
+            if values is not None:
+                return values
+        return var.isel(**window).values
 
     def read(self, rows: slice, cols: slice, bands: list[str],
              time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

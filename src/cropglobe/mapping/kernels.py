@@ -59,7 +59,7 @@ def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clea
         kmax = max(kmax, bin_hi[j] - bin_lo[j])
     buf = np.empty(kmax, dtype=np.float32)
     half = np.float32(0.5)
-    chunk = 128  # pixels per pass: a chunk's observations stay in cache between the two passes
+    chunk = 1024  # pixels per pass: long contiguous runs per date and band (measured fastest from 1,024 up)
     valid = np.zeros((max(t1 - t0, 0), chunk), dtype=np.bool_)
     seen = np.empty(chunk, dtype=np.bool_)
     for c0 in range(0, npx, chunk):
@@ -108,6 +108,23 @@ def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clea
                         both = (x + y) * half
                         one = x if ox else y
                         out[j, b, p] = both if (ox & oy) else (one if (ox | oy) else np.float32(np.nan))
+                elif m == 3:  # where orbits overlap: three dates per bin (branch-free; the sort's middle value)
+                    for p in range(c0, c1):
+                        x = np.float32(refl[lo, b, p])
+                        y = np.float32(refl[lo + 1, b, p])
+                        z = np.float32(refl[lo + 2, b, p])
+                        ox = valid[lo - t0, p - c0] & (x == x) & (x != nodata)
+                        oy = valid[lo + 1 - t0, p - c0] & (y == y) & (y != nodata)
+                        oz = valid[lo + 2 - t0, p - c0] & (z == z) & (z != nodata)
+                        x = x * scale + offset
+                        y = y * scale + offset
+                        z = z * scale + offset
+                        k = np.int32(ox) + np.int32(oy) + np.int32(oz)
+                        lo_xy = min(x, y)
+                        mid = max(lo_xy, min(max(x, y), z))  # median of three = sorted middle
+                        two = ((x + y) if oz == 0 else ((x + z) if oy == 0 else (y + z))) * half
+                        one = x if ox else (y if oy else z)
+                        out[j, b, p] = mid if k == 3 else (two if k == 2 else (one if k == 1 else np.float32(np.nan)))
                 else:
                     for p in range(c0, c1):
                         k = 0
@@ -143,16 +160,18 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
         x: (n_bins,) float64 bin positions (bin start days).
         w0: First window bin.
         count: Number of window bins.
-        out: (count, B, P) float32 output, NaN where a band has no value at all.
+        out: (P, B, count) float32 output, sample-major (the layout features take), NaN where a band has
+            no value at all.
         filled: (P,) bool output, every band has at least one value.
         edge: (P,) bool output, some band has no value in ``[0, w0]`` or none in
             ``[w0 + count - 1, n_bins)`` (or none at all): its window may depend on bins outside
             ``values``.
     """
     n, nb, npx = values.shape
-    chunk = 256
+    chunk = 128  # pixels per pass (measured: 64-128 fastest)
     prev = np.empty((n, chunk), dtype=np.int32)
     last = np.empty(chunk, dtype=np.int32)
+    win = np.empty((count, chunk), dtype=np.float32)  # one band's window bins, time-major (written sample-major)
     for p in range(npx):
         filled[p] = True
         edge[p] = False
@@ -177,20 +196,23 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
                     if v == v:
                         last[p - c0] = j
                         if inside:
-                            out[j - w0, b, p] = v
+                            win[j - w0, p - c0] = v
                     elif inside:
                         lo, hi = prev[j, p - c0], last[p - c0]
                         if lo < 0 and hi >= n:
-                            out[j - w0, b, p] = np.nan
+                            win[j - w0, p - c0] = np.nan
                         elif lo < 0:
-                            out[j - w0, b, p] = values[hi, b, p]
+                            win[j - w0, p - c0] = values[hi, b, p]
                         elif hi >= n:
-                            out[j - w0, b, p] = values[lo, b, p]
+                            win[j - w0, p - c0] = values[lo, b, p]
                         else:
                             vp = np.float64(values[lo, b, p])
                             vq = np.float64(values[hi, b, p])
                             frac = (x[j] - x[lo]) / (x[hi] - x[lo])
-                            out[j - w0, b, p] = np.float32(vp + frac * (vq - vp))
+                            win[j - w0, p - c0] = np.float32(vp + frac * (vq - vp))
+            for p in range(c0, c1):
+                for j in range(count):
+                    out[p, b, j] = win[j, p - c0]
             for p in range(c0, c1):
                 if last[p - c0] == n:  # no value in these bins: the full year may have one
                     filled[p] = False

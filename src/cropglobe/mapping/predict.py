@@ -41,6 +41,36 @@ from cropglobe.mapping.recipe import Recipe
 
 NODATA_CLASS = 255
 
+#: ``--precision`` of ``cropglobe map`` / ``cropglobe predict`` (torch models; tabular models ignore it).
+PRECISIONS = ("auto", "bf16-mixed", "32-true")
+
+
+def inference_precision(precision: str | None, family: str = "torch") -> str:
+    """Check a ``--precision`` and resolve it to the one torch inference uses.
+
+    ``"32-true"`` (the default) is float32 throughout: the classes of training's evaluation.
+    ``"bf16-mixed"`` runs the forward pass under bfloat16 autocast
+    (:func:`cropglobe.train.predict_proba_torch`): faster on AMX-BF16 / AVX512-BF16 CPUs and bf16
+    GPUs, probabilities move by about 1e-2 and near-ties can flip. ``"auto"`` is ``"bf16-mixed"``
+    where this machine's CPU has bfloat16 instructions (:func:`cropglobe.train.resolve_precision`),
+    else ``"32-true"``. Tabular models always predict in float64/float32 as trained (``"32-true"``).
+
+    Raises:
+        CropGlobeError: For a value outside :data:`PRECISIONS`.
+    """
+    from cropglobe.errors import CropGlobeError
+
+    precision = "32-true" if precision is None else str(precision)
+    if precision not in PRECISIONS:
+        raise CropGlobeError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
+    if family != "torch":
+        return "32-true"
+    if precision == "auto":
+        from cropglobe.train import resolve_precision
+
+        return resolve_precision("auto", "cpu")
+    return precision
+
 
 @lru_cache(maxsize=8)
 def _scl_lut(scl_keep: tuple[int, ...]) -> np.ndarray:
@@ -66,6 +96,7 @@ class BlockContext:
     decoding: Decoding = Decoding()
     bands: tuple[str, ...] | None = None
     collect_proba: bool = False
+    precision: str = "32-true"
 
     @property
     def read_bands(self) -> list[str]:
@@ -206,7 +237,8 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         margin: Bins composited on each side of the window.
 
     Returns:
-        ``(window (count, band, P) float32, n_clear (P,), filled (P,) bool)``; ``filled`` is False
+        ``(window (P, band, count) float32, n_clear (P,), filled (P,) bool)``: the window sample-major
+        (the layout of the feature functions, so no transposing copy follows); ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
     from cropglobe import season
@@ -215,7 +247,8 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-        return values[start:start + count], n_clear, ~np.isnan(values).any(axis=(0, 1))
+        win = np.ascontiguousarray(values[start:start + count].transpose(2, 1, 0))
+        return win, n_clear, ~np.isnan(values).any(axis=(0, 1))
     c, dec = ctx.recipe.composite, ctx.decoding
     interval = c.interval
     bin_start, _ = season.axis(interval)
@@ -244,14 +277,14 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
                             f32(dec.clear_fill), f32(c.clear_threshold), edges[:-1], edges[1:], w_lo, w_hi, *part)
         if not isinstance(cols, slice):
             medians[:, :, cols], n_clear[cols] = part
-    out = np.empty((count, nb, n), dtype=np.float32)
+    out = np.empty((n, nb, count), dtype=np.float32)
     filled, edge = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
     kernels.fill_window(medians, bin_start[a0:a1].astype(np.float64), start - a0, count, out, filled, edge)
     edge = np.flatnonzero(edge & (n_clear >= ctx.min_clear))
     if edge.size:
         values, _ = composite_block(refl[:, :, edge], None if clear is None else clear[:, edge],
                                     None if scl is None else scl[:, edge], lat[edge], ctx)
-        out[:, :, edge] = values[start:start + count]
+        out[edge] = values[start:start + count].transpose(2, 1, 0)
         filled[edge] = ~np.isnan(values).any(axis=(0, 1))
     return out, n_clear, filled
 
@@ -265,7 +298,7 @@ def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.nda
     centre = (bin_start - 1) + bin_days / 2.0
     masked = np.where(ok[:, None, :], refl, np.float32(np.nan)).reshape(t, -1)
     if rel.size == centre.size and np.array_equal(rel, centre):  # already on the aligned bins
-        out = masked.copy()
+        out = masked  # np.where made a new array: fill its gaps in place
         rows = np.flatnonzero(np.isnan(masked).any(axis=0))
     else:
         out = np.full((centre.size, nb * p), np.nan, dtype=np.float32)
@@ -297,15 +330,18 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)
 
 
-def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None,
+                  precision: str = "32-true") -> np.ndarray:
     """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise.
 
-    ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting).
+    ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting);
+    ``precision`` (``"32-true"`` or ``"bf16-mixed"``, see :func:`inference_precision`) is the torch
+    forward pass's; tabular models ignore it.
     """
     if recipe.family == "torch":
         from cropglobe.train import predict_proba_torch
 
-        return predict_proba_torch(model, x, batch_size=2048)
+        return predict_proba_torch(model, x, batch_size=2048, precision=precision)
     return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
 
 
@@ -323,9 +359,9 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     keep = np.flatnonzero(ok)
     if not keep.size:
         return np.empty((0,), dtype=np.float32), keep
-    win = win[:, :, keep] if keep.size < ok.size else win
+    win = win[keep] if keep.size < ok.size else win  # whole rows of the sample-major window
     where = (None, None) if lon is None else (np.asarray(lon)[keep], np.asarray(lat)[keep])
-    win_ds = composite_dataset(np.ascontiguousarray(win.transpose(2, 1, 0)), ctx, (start, count), *where)
+    win_ds = composite_dataset(win, ctx, (start, count), *where)
     return recipe_features(win_ds, r), keep
 
 
@@ -367,10 +403,10 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     if not keep.size:
         return classes, conf
     if lock is None:
-        proba = predict_proba(model, ctx.recipe, x, threads)
+        proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
     else:
         with lock:
-            proba = predict_proba(model, ctx.recipe, x, threads)
+            proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     if proba_out is not None:

@@ -26,7 +26,7 @@ from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, open_cube
-from cropglobe.mapping.predict import BlockContext
+from cropglobe.mapping.predict import BlockContext, inference_precision
 from cropglobe.mapping.recipe import Recipe, load_cells, load_recipe
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
@@ -76,6 +76,9 @@ class MapOptions:
             probabilities by it (a first pass over ``prior_pixels`` pixels).
         prior_pixels: Pixels the prior is estimated on (whole tiles spread over the region; every
             tile when the region is smaller).
+        precision: Torch inference: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16
+            autocast) or ``"auto"`` (bf16 where the CPU has it); tabular models ignore it
+            (:func:`cropglobe.mapping.predict.inference_precision`).
     """
 
     tile: int = 256
@@ -92,6 +95,7 @@ class MapOptions:
     members: tuple[str, ...] = ()
     adapt: str = "none"
     prior_pixels: int = 262_144
+    precision: str = "32-true"
 
 
 @dataclass(frozen=True)
@@ -121,17 +125,19 @@ _QUERY = {f.name for f in dataclasses.fields(StacQuery)}
 
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
             year: int | None = None, min_clear: int | None = None, scale: float | None = None,
-            nodata: float | None = None, members: tuple[str, ...] = ()) -> tuple[Recipe, Cube, BlockContext]:
+            nodata: float | None = None, members: tuple[str, ...] = (), precision: str | None = None
+            ) -> tuple[Recipe, Cube, BlockContext]:
     """Load and cross-check the recipe and the cube; return the context every tile shares.
 
     ``members`` are further cells of the same inputs whose probabilities are averaged with the
-    model's (:func:`cropglobe.mapping.recipe.load_cells`).
+    model's (:func:`cropglobe.mapping.recipe.load_cells`); ``precision`` is the ``--precision`` of
+    torch inference (default float32; see :class:`MapOptions`).
 
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
     from cropglobe.features import get_feature
-
+    inference_precision(precision)  # a bad value fails before anything is read
     recipe = load_cells([model, *members])
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
     check_feature_options(recipe)
@@ -154,7 +160,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
         raise CropGlobeError(f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
                              f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
-                       cube.bin_days, cube.source.decoding, tuple(used))
+                       cube.bin_days, cube.source.decoding, tuple(used), inference_precision(precision, recipe.family))
     return recipe, cube, ctx
 
 
@@ -207,6 +213,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if opts.adapt not in ADAPT:
         raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)
+    inference_precision(opts.precision)
     tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
     if cube is None and query.get("bbox") is not None and query.get("start") is not None \
             and query.get("end") is not None:
@@ -232,7 +239,7 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
               t0: float) -> MapResult:
     """Check the inputs, then map every tile of the cube into the outputs at ``out``."""
     recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
-                                opts.members)
+                                opts.members, opts.precision)
     windows = tile_grid(cube.shape, opts.tile)
     prior = None
     if opts.adapt == "prior":
@@ -242,7 +249,7 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
         ctx = dataclasses.replace(ctx, recipe=recipe)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
-            "MIN_CLEAR": str(ctx.min_clear), "SOFTWARE": "cropglobe map"}
+            "MIN_CLEAR": str(ctx.min_clear), "PRECISION": ctx.precision, "SOFTWARE": "cropglobe map"}
     if opts.members:
         tags["ENSEMBLE"] = json.dumps([str(recipe.model_path), *map(str, recipe.members)])
     if prior is not None:

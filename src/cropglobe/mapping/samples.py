@@ -169,7 +169,7 @@ def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarr
 def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
                     min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                     where: str = "samples", members: Sequence[str | os.PathLike] = (),
-                    adapt: str = "none") -> SamplePredictions:
+                    adapt: str = "none", precision: str | None = None) -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
     Args:
@@ -187,6 +187,8 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
             none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
             ``{ISO3: {"keep": [classes]}}``.
         where: Name of the samples for error messages.
+        precision: Torch inference ``"32-true"`` (default), ``"bf16-mixed"`` or ``"auto"``
+            (:func:`cropglobe.mapping.predict.inference_precision`); tabular models ignore it.
 
     Returns:
         The :class:`SamplePredictions`.
@@ -194,11 +196,13 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     Raises:
         CropGlobeError: For a bad recipe, model, band set, calendar or remap.
     """
-    from cropglobe.mapping.predict import predict_proba
+    from cropglobe.mapping.predict import inference_precision, predict_proba
 
     if adapt not in ADAPT:
         raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
+    inference_precision(precision)
     recipe = load_cells([cell, *members])
+    precision = inference_precision(precision, recipe.family)
     table_remaps, offsets = _run_settings(recipe, remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
@@ -206,7 +210,7 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     x, keep = model_inputs(full, recipe)
     proba = np.zeros((0, len(recipe.classes)), dtype=np.float32)
     if keep.size:
-        proba = np.asarray(predict_proba(recipe.load_model(), recipe, x), dtype=np.float64)
+        proba = np.asarray(predict_proba(recipe.load_model(), recipe, x, precision=precision), dtype=np.float64)
     if proba.shape != (keep.size, len(recipe.classes)):
         raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
                              f"its recipe names {len(recipe.classes)} classes")
@@ -388,7 +392,8 @@ def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
 
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
                  min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
-                 members: Sequence[str | os.PathLike] = (), adapt: str = "none") -> SamplePredictions:
+                 members: Sequence[str | os.PathLike] = (), adapt: str = "none",
+                 precision: str | None = None) -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 
     Every input is checked before anything is written.
@@ -399,6 +404,6 @@ def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: 
     check_out(out)
     ds, labelled = load_samples(samples_path)
     result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
-                             members=members, adapt=adapt)
+                             members=members, adapt=adapt, precision=precision)
     write(result, out)
     return result
