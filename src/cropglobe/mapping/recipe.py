@@ -68,14 +68,14 @@ class Recipe(RecipeSpec):
 
 
 #: Recipe fields that may differ between the members of an ensemble (everything else must match).
-_MEMBER_FREE = ("model_file", "trained_on", "data", "distilled_from", "distillation")
+_MEMBER_FREE = ("model_file", "model_options", "trained_on", "data", "distilled_from", "distillation")
 
 
 def load_cells(paths: list[str | os.PathLike]) -> Recipe:
     """The recipe of the first cell with the other cells' models as ensemble members.
 
-    The members must be cells of the same inputs: every recipe field but the model file and the
-    training provenance (e.g. the seeds of one study cell) must be equal.
+    The members must be cells of the same inputs: every recipe field but the model file, the model
+    options (e.g. the seed) and the training provenance must be equal (e.g. the seeds of one study cell).
 
     Raises:
         CropGlobeError: For an empty list, a bad cell, or cells whose inputs differ (naming the field).

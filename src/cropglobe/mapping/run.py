@@ -160,7 +160,8 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
         raise CropGlobeError(f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
                              f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
-                       cube.bin_days, cube.source.decoding, tuple(used), inference_precision(precision, recipe.family))
+                       cube.bin_days, cube.source.decoding, tuple(used),
+                       precision=inference_precision(precision, recipe.family))
     return recipe, cube, ctx
 
 
