@@ -1,4 +1,4 @@
-"""Compositing + gap filling: cropglobe.composite against the xarray recipe on the same input.
+"""Compositing + gap filling: cropglobe.temporal.composite against the xarray recipe on the same input.
 
 Input: SIMULATED observation series (cropglobe simulator, northern countries, calendar year 2023:
 ~146 irregular observations per pixel from two orbits, clear-sky score per observation), 10 bands.
@@ -19,7 +19,7 @@ _NORTH = ("USA", "FRA", "BEL", "NLD", "GBR", "CHN")
 
 
 def _input(pixels: int):
-    from cropglobe import simulate
+    from cropglobe.sources import simulate
 
     per_class = -(-pixels // 39)  # 39 country x class blocks in the northern countries
     ds = simulate.simulate(countries=list(_NORTH), samples_per_class=per_class, seed=0)
@@ -37,8 +37,8 @@ def _reference(ds, threshold: float):
 
 
 def run(quick: bool = False) -> dict:
-    """Time cropglobe.composite and the xarray reference on the same simulated observations."""
-    from cropglobe import composite
+    """Time cropglobe.temporal.composite and the xarray reference on the same simulated observations."""
+    from cropglobe.temporal import composite
 
     pixels = 300 if quick else 20_000
     ds = _input(pixels)

@@ -1,4 +1,4 @@
-"""Harmonic features: batched least squares (cropglobe.harmonic.fit) vs a per-pixel lstsq loop.
+"""Harmonic features: batched least squares (cropglobe.features.harmonic.fit) vs a per-pixel lstsq loop.
 
 Input: synthetic series (2 harmonics + constant + noise) for 100,000 pixels x 7 inputs x 73
 five-day steps with 15 % of observations masked, so most series have their own gap pattern.
@@ -31,7 +31,7 @@ def _series(pixels: int, inputs: int, steps: int, rng: np.random.Generator):
 
 def run(quick: bool = False) -> dict:
     """Time the batched fit on all pixels and the lstsq loop on a subset; compare coefficients."""
-    from cropglobe import harmonic
+    from cropglobe.features import harmonic
 
     pixels, inputs, steps = (2_000, 7, 73) if quick else (100_000, 7, 73)
     ref_pixels = 100 if quick else 2_000

@@ -42,7 +42,7 @@ def make_table(n_samples: int, n_times: int, seed: int = 0) -> pd.DataFrame:
 def naive_import(path: Path):
     """The README recipe: read_parquet + pivot_table to a cube, then labels and build (the reference)."""
     from cropglobe import samples
-    from cropglobe.readers import labels
+    from cropglobe.sources.readers import labels
 
     d = pd.read_parquet(path)
     cols = [f"S2-L2A-{b}" for b in BANDS if f"S2-L2A-{b}" in d.columns and (d[f"S2-L2A-{b}"] != 65535).any()]
@@ -68,7 +68,7 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 
 def run(quick: bool = False) -> dict:
     """Time both imports of the same generated file; check they agree."""
-    from cropglobe.readers import read_worldcereal
+    from cropglobe.sources.readers import read_worldcereal
 
     n_samples, n_times = (100, 17) if quick else (3900, 17)  # 3900 x 17 = 66,300 rows
     df = make_table(n_samples, n_times)

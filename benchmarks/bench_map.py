@@ -83,10 +83,10 @@ def _precomposited(cube, path: Path, repeat: int = 1):
 
     import xarray as xr
 
-    from cropglobe import season
-    from cropglobe.contract import CompositeSettings
     from cropglobe.mapping import write_cube
     from cropglobe.mapping.predict import BlockContext, composite_block
+    from cropglobe.recipe import CompositeSettings
+    from cropglobe.temporal import season
 
     t, b, h, w = cube["reflectance"].shape
     recipe = SimpleNamespace(composite=CompositeSettings())  # composite_block reads only the compositing settings
@@ -211,11 +211,11 @@ def run(quick: bool = False) -> dict:
     import torch
     from distributed import Client, LocalCluster
 
-    from cropglobe import simulate
-    from cropglobe.experiment.config import CellSpec
     from cropglobe.experiment.runner import cell_key
+    from cropglobe.experiment.study import CellSpec
     from cropglobe.mapping import simulated_cube, write_cube
     from cropglobe.mapping.distill import accuracy, distill
+    from cropglobe.sources import simulate
 
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ def run(quick: bool = False) -> dict:
     import torch
 
     from cropglobe.models import get_model
-    from cropglobe.train import _cpu_has_bf16, resolve_precision
+    from cropglobe.training.lightning import _cpu_has_bf16, resolve_precision
 
     batch, steps, rounds, model = (8, 1, 1, "cropnet-lite") if quick else (256, 3, 3, "cropnet")
     torch.manual_seed(0)

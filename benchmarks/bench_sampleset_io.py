@@ -15,7 +15,8 @@ def run(quick: bool = False) -> dict:
     """Time a save+load round trip in both formats on the same simulated set."""
     import xarray as xr
 
-    from cropglobe import samples, simulate
+    from cropglobe import samples
+    from cropglobe.sources import simulate
 
     ds = simulate.simulate(samples_per_class=5 if quick else 100, seed=0)
     repeat = 1 if quick else 3

@@ -1,9 +1,9 @@
 """Scale: streaming composite + median2d + harmonic features at 300,000 vs 30,000 samples (SIMULATED).
 
 Input: observation-level SampleSets written to Zarr block by block by
-:func:`cropglobe.simulate_large.write_tiled` (perturbed repeats of a simulated base set: 10 bands x
+:func:`cropglobe.sources.simulate_large.write_tiled` (perturbed repeats of a simulated base set: 10 bands x
 219 dates, clear-sky scores), 300,000 samples (about the CropGlobe release) and 30,000 for the
-reference. :func:`cropglobe.pipeline.stream` then reads each store 10,000 samples at a time,
+reference. :func:`cropglobe.features.stream.stream` then reads each store 10,000 samples at a time,
 composites (5-day medians, gap filling, hemisphere alignment), cuts the May-November window and
 writes median2d (N, 10, 43) and harmonic (N, 35) features to Zarr. Each step runs in its own fresh
 process so that its peak resident memory (``getrusage``) is its own. Ratio = samples per CPU-second
@@ -39,8 +39,8 @@ def _size_gb(path: Path) -> float:
 
 def run(quick: bool = False) -> dict:
     """Write both simulated sets, stream each through composite + features, report rates and peaks."""
-    from cropglobe.pipeline import stream_measured
-    from cropglobe.simulate_large import write_measured
+    from cropglobe.features.stream import stream_measured
+    from cropglobe.sources.simulate_large import write_measured
 
     big, ref = (3_000, 300) if quick else (300_000, 30_000)
     block, base = (1_000, 5) if quick else (10_000, 100)

@@ -10,12 +10,13 @@ DESCRIPTION = "full Lightning training loop (loader + paper augmentation + step)
 
 
 def run(quick: bool = False) -> dict:
-    """Time one training epoch through ``cropglobe.train.fit_torch`` against bare optimiser steps."""
+    """Time one training epoch through ``cropglobe.training.lightning.fit_torch`` against bare optimiser steps."""
     import lightning as L
     import numpy as np
     import torch
 
-    from cropglobe import augment, models, train
+    from cropglobe import augment, models
+    from cropglobe.training import lightning as train
 
     name = "cropnet-lite"
     batch, n_batches = (16, 2) if quick else (256, 12)

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 
 from cropglobe.augment import diagnostics
-from cropglobe.experiment.config import load_spec
 from cropglobe.experiment.data import prepare
+from cropglobe.experiment.study import load_spec
 
 PRESETS = ["paper", "paper-nowarp", "shift-10d", "shift-30d", "scale-sym10d", "scale-paper", "scale-sym30d",
            "warp-0.05", "warp-0.1", "warp-0.2", "reference-code"]

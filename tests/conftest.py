@@ -22,7 +22,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_observations():
     """A small simulated observation-level SampleSet (8 countries, 6 samples per class)."""
-    from cropglobe import simulate
+    from cropglobe.sources import simulate
 
     return simulate.simulate(samples_per_class=6, seed=1)
 

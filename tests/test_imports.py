@@ -9,12 +9,12 @@ PROBE = """
 import logging, sys
 import matplotlib
 matplotlib.use("svg")
-import cropglobe.report
+import cropglobe.experiment.report
 assert "matplotlib.pyplot" not in sys.modules  # report draws with matplotlib.figure.Figure
-import cropglobe.train, cropglobe.mapping  # (Lightning itself imports pyplot)
+import cropglobe.training.lightning, cropglobe.mapping  # (Lightning itself imports pyplot)
 assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
 assert logging.getLogger("lightning.pytorch.utilities.rank_zero").filters == []
-from cropglobe.train import _hide_tips
+from cropglobe.training.lightning import _hide_tips
 _hide_tips(); _hide_tips()
 assert len(logging.getLogger("lightning.pytorch.utilities.rank_zero").filters) == 1
 print("ok")

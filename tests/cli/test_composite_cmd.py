@@ -7,8 +7,9 @@ import sys
 
 from typer.testing import CliRunner
 
-from cropglobe import samples, simulate
+from cropglobe import samples
 from cropglobe.cli import app
+from cropglobe.sources import simulate
 
 
 def test_simulate_then_composite(tmp_path):

@@ -11,8 +11,11 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from cropglobe import composite, features, samples, simulate
+from cropglobe import samples
 from cropglobe.cli import app, main
+from cropglobe.features import families as features
+from cropglobe.sources import simulate
+from cropglobe.temporal import composite
 
 CLI = [sys.executable, "-c", "from cropglobe.cli import main; main()"]
 

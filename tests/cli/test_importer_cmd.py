@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from tests.readers import data
+from tests.sources.readers import data
 
 from cropglobe import samples
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cropglobe import experiment, samples, simulate
+from cropglobe import experiment, samples
 from cropglobe.cli import app
+from cropglobe.sources import simulate
 
 SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 6, "seed": 4}
 CELL = "FRA__harmonic__rf__none__s0"

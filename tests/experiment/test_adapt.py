@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from cropglobe import experiment, models, samples, simulate, taxonomy
+from cropglobe import experiment, models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import prepare
 from cropglobe.experiment.runner import score_names
 from cropglobe.models.ensemble import prior_shift
+from cropglobe.sources import simulate
 
 
 def _net(name: str = "tempcnn") -> torch.nn.Module:
@@ -217,7 +218,7 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     from typer.testing import CliRunner
 
     from cropglobe.cli import app
-    from cropglobe.mapping.samples import predict_samples
+    from cropglobe.mapping.predict_table import predict_samples
 
     run_dir, _ = two_runs["true"]
     ds = samples.load(run_dir.parent / "true.zarr")

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cropglobe import composite, experiment, samples, simulate, taxonomy
-from cropglobe.readers import read_cropglobe_npz
+from cropglobe import experiment, samples, taxonomy
+from cropglobe.sources import simulate
+from cropglobe.sources.readers import read_cropglobe_npz
+from cropglobe.temporal import composite
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
 SPECS = [p for p in CONFIGS if p.parent.name in ("demo", "paper", "realdata")]

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cropglobe import composite, experiment, samples, simulate
+from cropglobe import experiment, samples
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.data import prepare
+from cropglobe.sources import simulate
+from cropglobe.temporal import composite
 
 
 def _monthly(obs, country: str, months: pd.DatetimeIndex, prefix: str):

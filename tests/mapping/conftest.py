@@ -12,7 +12,10 @@ CLOUDY = (slice(0, 8), slice(0, 5))
 
 def train_cell(cell: Path, model: str = "lightgbm", feature: str = "harmonic", seed: int = 11) -> Path:
     """Train a small tabular model on simulated FRA samples and write model + recipe.json like a transfer cell."""
-    from cropglobe import composite, features, models, samples, season, simulate, taxonomy
+    from cropglobe import models, samples, taxonomy
+    from cropglobe.features import families as features
+    from cropglobe.sources import simulate
+    from cropglobe.temporal import composite, season
 
     obs = simulate.simulate(["FRA"], samples_per_class=60, seed=seed)
     full = composite.composite(obs)

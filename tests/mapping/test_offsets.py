@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 import rasterio
 
-from cropglobe import composite, experiment, samples, season, simulate
-from cropglobe.contract import RECIPE_VERSION, CompositeSettings
+from cropglobe import experiment, samples
 from cropglobe.mapping import NODATA_CLASS, load_recipe, make_map, simulated_cube, write_cube
 from cropglobe.mapping.predict import predict_proba, recipe_features
-from cropglobe.mapping.samples import predict_samples
+from cropglobe.mapping.predict_table import predict_samples
+from cropglobe.recipe import RECIPE_VERSION, CompositeSettings
+from cropglobe.sources import simulate
+from cropglobe.temporal import composite, season
 
 OFFSETS = {"FRA": 24, "BEL": 24}
 SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 8, "seed": 4}

@@ -72,7 +72,7 @@ def monthly_dn(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     fewer than ``min_clear``), pixel 20 lacks every month, one value
     exceeds 15000 DN (reflectance > 1.5: missing, as the WorldCereal importer treats it).
     """
-    from cropglobe import simulate
+    from cropglobe.sources import simulate
 
     obs = simulate.simulate(["BEL"], samples_per_class=12, seed=seed)
     n = GRID[0] * GRID[1]
@@ -97,7 +97,8 @@ def monthly_dn(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def cell9(tmp_path_factory) -> Path:
     """A 9-band (no B8A) median1d + LightGBM cell, May-September, from `cropglobe transfer` on SIMULATED data."""
-    from cropglobe import samples, simulate
+    from cropglobe import samples
+    from cropglobe.sources import simulate
 
     root = tmp_path_factory.mktemp("cell9")
     obs = simulate.simulate(["FRA", "BEL"], samples_per_class=25, seed=2).sel(band=BANDS9)
@@ -159,8 +160,10 @@ def test_open_openeo_layout(openeo_cubes):
 
 def _training_features(cell: Path, dn: np.ndarray, lon: np.ndarray, lat: np.ndarray):
     """The training path: the pixels as a monthly composite SampleSet -> composite with the recipe -> features."""
-    from cropglobe import composite, features, samples, season
+    from cropglobe import samples
+    from cropglobe.features import families as features
     from cropglobe.mapping import load_recipe
+    from cropglobe.temporal import composite, season
 
     recipe = load_recipe(cell)
     t, b, h, w = dn.shape
@@ -287,8 +290,8 @@ def test_season_year_of_monthly_composites_counts_the_last_month_whole():
     """Nov 2020 - Oct 2021 monthly composites cover May-September and May-October 2021, not May-November."""
     from types import SimpleNamespace
 
-    from cropglobe.contract import CompositeSettings
     from cropglobe.mapping import locate
+    from cropglobe.recipe import CompositeSettings
 
     times = pd.date_range("2020-11-01", periods=12, freq="MS")
     widths = times.days_in_month.to_numpy()

@@ -9,12 +9,13 @@ import pytest
 import rasterio
 from typer.testing import CliRunner
 
-from cropglobe import experiment, samples, simulate
+from cropglobe import experiment, samples
 from cropglobe.cli import app, main
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import make_map
 from cropglobe.mapping.predict import inference_precision
-from cropglobe.mapping.samples import predict_file, predict_samples
+from cropglobe.mapping.predict_table import predict_file, predict_samples
+from cropglobe.sources import simulate
 
 SIM = {"countries": ["FRA"], "samples_per_class": 12, "seed": 4}
 SPEC = {

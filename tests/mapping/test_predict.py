@@ -7,10 +7,10 @@ import pytest
 import rasterio
 import xarray as xr
 
-from cropglobe import season
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import make_map, prepare, write_cube
 from cropglobe.mapping.predict import composite_block, reference_composite
+from cropglobe.temporal import season
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +76,8 @@ def test_precomposited_doy_without_year_is_an_error(cell, sim_cube, block, tmp_p
 
 
 def test_distill_needs_a_torch_median2d_teacher(cell, tmp_path):
-    from cropglobe import simulate
     from cropglobe.mapping.distill import distill
+    from cropglobe.sources import simulate
 
     with pytest.raises(CropGlobeError, match="distillation needs a torch model on median2d"):
         distill(cell, simulate.simulate(["FRA"], samples_per_class=5, seed=1), tmp_path / "student")

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from cropglobe import composite, experiment, samples, season
+from cropglobe import experiment, samples
 from cropglobe.mapping import NODATA_CLASS, load_recipe, locate, make_map, prepare, simulated_cube, write_cube
 from cropglobe.mapping.predict import block_inputs, predict_proba, recipe_features
+from cropglobe.temporal import composite, season
 
 CELLS = {"presto": "FRA__presto__rf__none__s0", "presto-ft": "FRA__presto-input__presto-ft__none__s0"}
 

@@ -1,6 +1,6 @@
 """``cropglobe map --bbox --start --end --stac``: a generated static STAC catalog of small COGs, mapped offline.
 
-The catalog comes from the acquisition tests' generator (tests/acquire/scene.py) with a season's
+The catalog comes from the acquisition tests' generator (tests/sources/acquire/scene.py) with a season's
 worth of dates; the model is trained on SIMULATED data (accuracy is not the point here).
 """
 
@@ -13,7 +13,7 @@ import pytest
 import rasterio
 import xarray as xr
 from pyproj import Transformer
-from tests.acquire import scene
+from tests.sources.acquire import scene
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import NODATA_CLASS, make_map, write_cube

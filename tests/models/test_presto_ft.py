@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from cropglobe import composite, experiment, features, models, samples, season, simulate
+from cropglobe import experiment, models, samples
 from cropglobe.errors import CropGlobeError
-from cropglobe.presto import embed
-from cropglobe.presto.inputs import build_inputs, steps_of_width
+from cropglobe.features import families as features
+from cropglobe.features.presto import embed
+from cropglobe.features.presto.inputs import build_inputs, steps_of_width
+from cropglobe.sources import simulate
+from cropglobe.temporal import composite, season
 
 SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 6, "seed": 3}
 CELL = "FRA__presto-input__presto-ft__none__s0"
@@ -97,8 +100,8 @@ def test_a_mismatched_state_dict_is_one_clear_error(window, weights, tmp_path):
 
 
 def test_presto_ft_pairs_only_with_presto_input():
-    from cropglobe.experiment.config import CellSpec
     from cropglobe.experiment.data import check_cells
+    from cropglobe.experiment.study import CellSpec
 
     with pytest.raises(CropGlobeError, match="takes the feature family presto-input, not 'harmonic'"):
         check_cells([CellSpec(feature="harmonic", model="presto-ft")])

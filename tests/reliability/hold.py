@@ -22,7 +22,7 @@ def _wait(ready: Path, release: Path) -> None:
 
 def _install(stage: str, ready: Path, release: Path) -> None:
     if stage == "composite":
-        from cropglobe import composite
+        from cropglobe.temporal import composite
 
         real = composite.composite
 

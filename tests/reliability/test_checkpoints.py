@@ -8,7 +8,7 @@ import torch
 
 from cropglobe import models
 from cropglobe.errors import CropGlobeError
-from cropglobe.train import TrainSettings, fit_torch, load_checkpoint
+from cropglobe.training.lightning import TrainSettings, fit_torch, load_checkpoint
 
 
 class Payload:

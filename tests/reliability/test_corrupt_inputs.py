@@ -63,9 +63,9 @@ def test_all_missing_chunks_are_still_written(tmp_path, tiny_observations, monke
 
 def test_non_numeric_table_cell_names_column_and_row(tmp_path):
     import pandas as pd
-    from tests.readers.test_table import CONFIGS, _gee_table
+    from tests.sources.readers.test_table import CONFIGS, _gee_table
 
-    from cropglobe.readers import read_table
+    from cropglobe.sources.readers import read_table
 
     df = _gee_table().astype({"B4": object})
     df.loc[5, "B4"] = "12,5"

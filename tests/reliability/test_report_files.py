@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cropglobe import report, taxonomy
+from cropglobe import taxonomy
 from cropglobe.cli import app
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import report
 
 runner = CliRunner()
 TARGETS = (("BEL", "cross-country"), ("DEU", "cross-country"), ("ARG", "cross-hemisphere"),

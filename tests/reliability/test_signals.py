@@ -40,7 +40,7 @@ def _signal_mid_job(tmp_path: Path, stage: str, sig: int, *argv: str) -> subproc
 
 @pytest.fixture(scope="module")
 def observations(tmp_path_factory):
-    from cropglobe import simulate
+    from cropglobe.sources import simulate
 
     path = tmp_path_factory.mktemp("obs") / "obs.zarr"
     return samples.save(simulate.simulate(["FRA"], samples_per_class=3, seed=0), path)

@@ -19,11 +19,11 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option(help="Show a progress bar over chunks.")] = True,
     ) -> None:
         """Sample a crop map (60 m inward buffer, 0.1-degree grid) and read Sentinel-2 L2A series at the points."""
-        from cropglobe.acquire import acquire, describe, load_config
+        from cropglobe.sources.acquire import acquire, describe, load_config
 
         cfg = load_config(config)
         if scheduler:
-            from cropglobe.acquire.config import DaskConfig
+            from cropglobe.sources.acquire.config import DaskConfig
 
             cfg.imagery.stac.dask = DaskConfig(**{**cfg.imagery.stac.dask.model_dump(), "scheduler": scheduler})
         result = acquire(cfg, dry_run=dry_run, progress=progress)

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
         """Median-composite observations into fixed bins, fill gaps, align hemispheres (full year kept)."""
-        from cropglobe import composite, samples, verbosity
+        from cropglobe import samples, verbosity
+        from cropglobe.temporal import composite
 
         verbosity.configure(quiet, verbose)
 

@@ -98,10 +98,12 @@ def register(app: typer.Typer) -> None:
         """Offline demo (SIMULATED DATA): simulate 8 countries, composite, train on FRA, evaluate, report, map."""
         from rich.console import Console
 
-        from cropglobe import composite, experiment, samples, simulate, summary, verbosity
+        from cropglobe import experiment, samples, summary, verbosity
         from cropglobe.atomic import atomic_path
         from cropglobe.cli.transfer import print_results
         from cropglobe.experiment.lock import run_lock
+        from cropglobe.sources import simulate
+        from cropglobe.temporal import composite
 
         verbosity.configure(quiet, verbose)
         spec = load_demo_spec(config, out / "composite.zarr", epochs)  # a bad spec fails before any work

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Orthorectify granules through their GLT and sample good-band reflectance at the points."""
         from cropglobe import samples
-        from cropglobe.emit import sample_points
+        from cropglobe.sources.emit import sample_points
 
         samples.check_output(out, overwrite)
         ds = sample_points(granules, points, drop_uncovered=not keep_uncovered)
@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds per HTTP request.")] = 10.0,
     ) -> None:
         """Search NASA CMR for EMIT L2A reflectance granules (needs the internet)."""
-        from cropglobe.emit import search as emit_search
         from cropglobe.errors import CropGlobeError
+        from cropglobe.sources.emit import search as emit_search
 
         try:
             box = [float(v) for v in bbox.split(",")]

@@ -1,6 +1,6 @@
 """``cropglobe features SRC --out FEATURES.zarr``: composite and compute feature families block by block.
 
-The command line of :func:`cropglobe.pipeline.stream`: the observation store is opened lazily and
+The command line of :func:`cropglobe.features.stream.stream`: the observation store is opened lazily and
 read ``--block`` samples at a time, so memory depends on the block, not on the set's size (a
 300,000-sample set fits in well under 1 GB). The compositing options are those of
 ``cropglobe composite``.
@@ -49,9 +49,10 @@ def register(app: typer.Typer) -> None:
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
         """Composite a SampleSet and compute feature families block by block (bounded memory), into one Zarr store."""
-        from cropglobe import pipeline, samples, verbosity
+        from cropglobe import samples, verbosity
         from cropglobe.errors import CropGlobeError
-        from cropglobe.features import get_feature
+        from cropglobe.features import stream as pipeline
+        from cropglobe.features.families import get_feature
 
         verbosity.configure(quiet, verbose)
         if block < 1:

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
-        from cropglobe.readers import read_worldcereal
+        from cropglobe.sources.readers import read_worldcereal
 
         samples.check_output(out, overwrite)
         ds = read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0)
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import the CropGlobe release (median composites as a SampleSet; harmonic files as a feature table)."""
         from cropglobe import samples
-        from cropglobe.readers import read_cropglobe_harmonic, read_cropglobe_npz
+        from cropglobe.sources.readers import read_cropglobe_harmonic, read_cropglobe_npz
 
         samples.check_output(out, overwrite)
         if src.name.startswith("harmonic_"):
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import a generic table (long or wide) described by a YAML mapping."""
         from cropglobe import samples
-        from cropglobe.readers import read_table
+        from cropglobe.sources.readers import read_table
 
         samples.check_output(out, overwrite)
         ds = read_table(src, mapping, unknown=unknown)
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
             if countries:
                 raise CropGlobeError("cropglobe download presto: --country is for the CropGlobe release; expected "
                                      "`cropglobe download presto [--out PATH]`")
-            from cropglobe.presto.download import PRESTO_SHA256, download_presto
+            from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
             path = download_presto(dest, revision=revision, sha256=None if any_sha256 else PRESTO_SHA256)
             typer.echo(f"downloaded Presto weights to {path}")
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         if dest is None:
             raise CropGlobeError("cropglobe download: the CropGlobe release needs a destination folder; expected "
                                  "`cropglobe download [cropglobe] --out FOLDER`")
-        from cropglobe.readers import download_cropglobe
+        from cropglobe.sources.readers import download_cropglobe
 
         codes = [c for item in countries or [] for c in item.split(",") if c]
         path = download_cropglobe(dest, countries=codes or None, revision=revision)

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from cropglobe.mapping.samples import predict_file
+        from cropglobe.mapping.predict_table import predict_file
 
         result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
                               adapt=adapt, precision=precision)

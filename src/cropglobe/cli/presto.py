@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         any_sha256: Annotated[bool, typer.Option("--any-sha256", help="Accept a file that is not the published default_model.pt.")] = False,
     ) -> None:
         """Download Presto's default_model.pt (checked against its published sha256); same as `cropglobe download presto`."""
-        from cropglobe.presto.download import PRESTO_SHA256, download_presto
+        from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
         path = download_presto(dest, repo_id=repo, filename=filename, revision=revision,
                                sha256=None if any_sha256 else PRESTO_SHA256)
@@ -43,9 +43,10 @@ def register(app: typer.Typer) -> None:
 
         import numpy as np
 
-        from cropglobe import samples, season
+        from cropglobe import samples
         from cropglobe.atomic import atomic_path
-        from cropglobe.presto.embed import presto_features
+        from cropglobe.features.presto.embed import presto_features
+        from cropglobe.temporal import season
 
         ds = samples.load(src)
         win = season.season(ds) if ds.attrs.get("season_window") else ds

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
         """Simulate Sentinel-2-like observation series for crop classes (SIMULATED DATA)."""
-        from cropglobe import samples, simulate, summary, verbosity
+        from cropglobe import samples, summary, verbosity
+        from cropglobe.sources import simulate
 
         verbosity.configure(quiet, verbose)
 

@@ -13,7 +13,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
     from rich.console import Console
     from rich.table import Table
 
-    from cropglobe import report
+    from cropglobe.experiment import report
 
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
@@ -83,6 +83,6 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(run_dir: Annotated[Path, typer.Argument(help="A run folder of `cropglobe transfer`.")]) -> None:
         """Rebuild report.md and the figures of a run from its results.parquet."""
-        from cropglobe import report
+        from cropglobe.experiment import report
 
         typer.echo(f"wrote {report.build(run_dir)}")

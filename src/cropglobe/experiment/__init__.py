@@ -4,8 +4,8 @@ Public face: :func:`load_spec` / :func:`parse_spec` (validated config), :func:`p
 checks, before any training) and :func:`run` (train, evaluate, resume, report).
 """
 
-from cropglobe.experiment.config import CellSpec, ExperimentSpec, load_spec, parse_spec
 from cropglobe.experiment.data import Prepared, prepare
 from cropglobe.experiment.runner import run
+from cropglobe.experiment.study import CellSpec, ExperimentSpec, load_spec, parse_spec
 
 __all__ = ["CellSpec", "ExperimentSpec", "Prepared", "load_spec", "parse_spec", "prepare", "run"]

@@ -163,7 +163,7 @@ def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512
     if method == "adabn":
         if not has_bn(model):
             return None, {}
-        from cropglobe.train import predict_proba_torch
+        from cropglobe.training.lightning import predict_proba_torch
 
         return predict_proba_torch(adabn(model.net, x, batch_size), x), {}
     raise CropGlobeError(f"adaptation method {method!r} is unknown; expected one of {', '.join(METHODS)}")

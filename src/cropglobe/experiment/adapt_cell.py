@@ -1,7 +1,7 @@
 """Write an AdaBN-adapted copy of a transfer cell, for ``cropglobe map`` / ``cropglobe predict``.
 
 ``adapt_cell(CELL, SAMPLES, OUT)`` composites an unlabelled SampleSet of the target region exactly
-as the cell's recipe prescribes (:mod:`cropglobe.mapping.samples`, the same inputs ``cropglobe
+as the cell's recipe prescribes (:mod:`cropglobe.mapping.predict_table`, the same inputs ``cropglobe
 predict`` builds), re-estimates the model's BatchNorm running statistics on those inputs (Li et
 al. 2016, AdaBN, arXiv:1603.04779; :func:`cropglobe.experiment.adapt.adabn`) and writes a new
 cell folder: the adapted ``model``, the unchanged ``recipe.json`` and ``adaptation.json`` (what
@@ -41,8 +41,8 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     from cropglobe import models
     from cropglobe.atomic import write_text
     from cropglobe.experiment.adapt import adabn, bn_layers
-    from cropglobe.mapping.recipe import load_recipe
-    from cropglobe.mapping.samples import composite_like_training, load_samples, model_inputs
+    from cropglobe.mapping.cell import load_recipe
+    from cropglobe.mapping.predict_table import composite_like_training, load_samples, model_inputs
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cropglobe import composite, samples, season, taxonomy
+from cropglobe import samples, taxonomy
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment.config import CellSpec, ExperimentSpec
+from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.temporal import composite, season
 
 #: Feature families computed from the composite bands x time values (they support augmentation).
 MEDIAN_FAMILIES = ("median2d", "median1d")
@@ -58,7 +59,7 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         The parts and a description of where the data came from (SIMULATED DATA says so).
     """
     if spec.data.simulate is not None:
-        from cropglobe import simulate
+        from cropglobe.sources import simulate
 
         sim = spec.data.simulate
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
@@ -124,7 +125,8 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
 
 def check_cells(cells: list[CellSpec]) -> None:
     """Raise for unknown features/models/augmentations and for feature/model mismatches."""
-    from cropglobe import augment, features, models
+    from cropglobe import augment, models
+    from cropglobe.features import families as features
 
     for cell in cells:
         feat = features.get_feature(cell.feature)

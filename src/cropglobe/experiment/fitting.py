@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from cropglobe import taxonomy
-from cropglobe.experiment.config import CellSpec, ExperimentSpec
 from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
+from cropglobe.experiment.study import CellSpec, ExperimentSpec
 
 N_CLASSES = len(taxonomy.CLASSES)
 
@@ -31,7 +31,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     tr, va = parts["train"], parts["val"]
     start, count = prepared.window
     if info.family == "torch":
-        from cropglobe.train import TorchClassifier, TrainSettings
+        from cropglobe.training.lightning import TorchClassifier, TrainSettings
 
         t = spec.train
         settings = TrainSettings(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
@@ -96,15 +96,15 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
                  model_options: dict | None = None) -> Path:
     """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
 
-    It is a :class:`cropglobe.contract.RecipeSpec`: the model file and the options it was built
+    It is a :class:`cropglobe.recipe.RecipeSpec`: the model file and the options it was built
     with (``model_options``, e.g. the sha256 of the Presto weights ``presto-ft`` started from),
     feature family and options (as
     the family records them, e.g. with the sha256 of Presto's weights), the compositing settings
     of the study (``composite: null``: those the data were composited with), the season window
     bins, the band order and the class names.
     """
-    from cropglobe import features
-    from cropglobe.contract import RECIPE_VERSION, CompositeSettings, RecipeSpec
+    from cropglobe.features import families as features
+    from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
 
     settings = spec.composite or CompositeSettings.from_attrs(prepared.full.attrs, where="data")
     recipe = RecipeSpec(

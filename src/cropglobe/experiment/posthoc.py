@@ -25,9 +25,9 @@ import pandas as pd
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
-from cropglobe.experiment.config import load_spec
 from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare
 from cropglobe.experiment.runner import FeatureCache, _evaluate, _row, cell_key
+from cropglobe.experiment.study import load_spec
 
 
 class _TorchModel:
@@ -37,7 +37,7 @@ class _TorchModel:
         self.net = net
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        from cropglobe.train import predict_proba_torch
+        from cropglobe.training.lightning import predict_proba_torch
 
         return predict_proba_torch(self.net, x)
 
@@ -153,7 +153,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     if not rows:
         raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
     if ensemble and len(spec.seeds) > 1:
-        from cropglobe.experiment.config import CellSpec
+        from cropglobe.experiment.study import CellSpec
 
         for (group, fold, cell_json, target, method), by_seed in members.items():
             if sorted(by_seed) != sorted(spec.seeds):

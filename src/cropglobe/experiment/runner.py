@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from cropglobe import geography, metrics, samples, splits, taxonomy
+from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
-from cropglobe.experiment.config import CellSpec, ExperimentSpec
 from cropglobe.experiment.data import Prepared, prepare
+from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.training import metrics, splits
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
@@ -64,7 +65,7 @@ class FeatureCache:
 
     def features(self, family: str) -> np.ndarray:
         """Model-ready features of ``family`` on the season window (N, ...)."""
-        from cropglobe import features
+        from cropglobe.features import families as features
 
         if family not in self._features:
             spec = features.get_feature(family)
@@ -311,7 +312,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
                     rows.extend(cell_rows)
     rows.extend(_ensemble_rows(prepared, spec, run_dir))
     results = pd.DataFrame(rows)
-    from cropglobe import report
+    from cropglobe.experiment import report
 
     report.write_results(results, run_dir)
     report.build(run_dir)

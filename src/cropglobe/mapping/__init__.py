@@ -5,10 +5,10 @@ Public face: :func:`make_map` (the ``cropglobe map`` job), :func:`load_recipe`, 
 :func:`demo_map` (the demo's map after its transfer run).
 """
 
+from cropglobe.mapping.cell import Recipe, load_recipe
 from cropglobe.mapping.cube import Cube, CubeSource, open_cube
 from cropglobe.mapping.demo import demo_map
 from cropglobe.mapping.predict import NODATA_CLASS
-from cropglobe.mapping.recipe import Recipe, load_recipe
 from cropglobe.mapping.run import MapOptions, MapResult, StacQuery, make_map, prepare
 from cropglobe.mapping.simcube import simulated_cube
 from cropglobe.mapping.store import write_cube

@@ -26,8 +26,8 @@ def pick_cell(run_dir: Path, country: str) -> Path:
     if results.is_file():
         import pandas as pd
 
-        from cropglobe.experiment.config import CellSpec
         from cropglobe.experiment.runner import cell_key
+        from cropglobe.experiment.study import CellSpec
 
         table = pd.read_parquet(results)
         rows = table[table["target"] == country]

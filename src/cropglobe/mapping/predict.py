@@ -1,16 +1,16 @@
 """Per-pixel prediction of one block: clear-sky mask -> composite -> feature family -> model.
 
 Map features must match training features exactly, so every step applies the training rules
-with the recipe's settings (:class:`cropglobe.contract.CompositeSettings`): the clear-sky test
+with the recipe's settings (:class:`cropglobe.recipe.CompositeSettings`): the clear-sky test
 (``clear`` score and/or ``scl`` codes in ``scl_keep``), the alignment with per-country ``offsets``
-(:func:`cropglobe.season.shifts`), 5-day medians and linear gap filling; then the season
+(:func:`cropglobe.temporal.season.shifts`), 5-day medians and linear gap filling; then the season
 window and the feature family's ``fn``. Raster strips come time-major ``(time, band, P)`` with the
 cube's *raw* values (``ctx.decoding`` turns them into reflectance): :func:`window_block` runs the
-compiled kernels of :mod:`cropglobe.mapping.kernels` (the float32 arithmetic of
-:mod:`cropglobe.gapfill`, bit for bit) on the season window plus a margin of bins; pixels whose gaps
+compiled kernels of :mod:`cropglobe.temporal.kernels` (the float32 arithmetic of
+:mod:`cropglobe.temporal.gapfill`, bit for bit) on the season window plus a margin of bins; pixels whose gaps
 reach past it go through :func:`composite_block` (the time-major numpy kernels of
-:mod:`cropglobe.gapfill` over the full year). No per-pixel ids, strings or SampleSet validation are
-built. :func:`reference_composite` runs the same block through :func:`cropglobe.composite.composite`
+:mod:`cropglobe.temporal.gapfill` over the full year). No per-pixel ids, strings or SampleSet validation are
+built. :func:`reference_composite` runs the same block through :func:`cropglobe.temporal.composite.composite`
 (tests check all three agree). Only the bands the feature family reads are read
 (``ctx.read_bands``, e.g. 6 of 10 for harmonic features); the clear-sky rule's "some band observed"
 then looks at those bands (Sentinel-2 observations are all bands or none, so this changes nothing
@@ -18,7 +18,7 @@ on real scenes).
 
 A PRE-COMPOSITED cube (``bin_days`` along time, e.g. an Earth Engine 5-day median export) skips the
 medians and gap filling: its steps are re-gridded onto the aligned bins with the linear
-interpolation between bin centres of :func:`cropglobe.composite.composite`'s coarse-input path
+interpolation between bin centres of :func:`cropglobe.temporal.composite.composite`'s coarse-input path
 (on 5-day bins that already sit on the aligned calendar this only fills missing steps).
 
 Nodata (class 255, confidence NaN): a pixel with fewer than ``min_clear`` clear observations in
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cropglobe import composite
+from cropglobe.mapping.cell import Recipe
 from cropglobe.mapping.cube import Decoding
-from cropglobe.mapping.recipe import Recipe
+from cropglobe.temporal import composite
 
 NODATA_CLASS = 255
 
@@ -50,9 +50,9 @@ def inference_precision(precision: str | None, family: str = "torch") -> str:
 
     ``"32-true"`` (the default) is float32 throughout: the classes of training's evaluation.
     ``"bf16-mixed"`` runs the forward pass under bfloat16 autocast
-    (:func:`cropglobe.train.predict_proba_torch`): faster on AMX-BF16 / AVX512-BF16 CPUs and bf16
+    (:func:`cropglobe.training.lightning.predict_proba_torch`): faster on AMX-BF16 / AVX512-BF16 CPUs and bf16
     GPUs, probabilities move by about 1e-2 and near-ties can flip. ``"auto"`` is ``"bf16-mixed"``
-    where this machine's CPU has bfloat16 instructions (:func:`cropglobe.train.resolve_precision`),
+    where this machine's CPU has bfloat16 instructions (:func:`cropglobe.training.lightning.resolve_precision`),
     else ``"32-true"``. Tabular models always predict in float64/float32 as trained (``"32-true"``).
 
     Raises:
@@ -66,7 +66,7 @@ def inference_precision(precision: str | None, family: str = "torch") -> str:
     if family != "torch":
         return "32-true"
     if precision == "auto":
-        from cropglobe.train import resolve_precision
+        from cropglobe.training.lightning import resolve_precision
 
         return resolve_precision("auto", "cpu")
     return precision
@@ -128,7 +128,7 @@ def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
 
 def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                         ctx: BlockContext) -> xr.Dataset:
-    """The block through :func:`cropglobe.composite.composite` itself (slow reference for tests and benchmarks)."""
+    """The block through :func:`cropglobe.temporal.composite.composite` itself (slow reference for tests and benchmarks)."""
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
     # every pixel is kept (the map applies min_clear itself) and compared with composite_block
@@ -137,7 +137,7 @@ def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
 
 def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                     ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
-    """Full-year aligned composite of a time-major block, as :func:`cropglobe.composite.composite` computes it.
+    """Full-year aligned composite of a time-major block, as :func:`cropglobe.temporal.composite.composite` computes it.
 
     Args:
         refl: Raw reflectance (time, band, P), decoded with ``ctx.decoding``.
@@ -149,7 +149,7 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     Returns:
         ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
     """
-    from cropglobe import gapfill, season
+    from cropglobe.temporal import gapfill, season
 
     c = ctx.recipe.composite
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
@@ -179,14 +179,14 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
 
 
 def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, ctx: BlockContext) -> np.ndarray:
-    """(time, P) clear-sky test of a time-major block (:func:`cropglobe.composite.usable`)."""
+    """(time, P) clear-sky test of a time-major block (:func:`cropglobe.temporal.composite.usable`)."""
     c = ctx.recipe.composite
     return composite.usable(refl, clear, scl, c.clear_threshold, tuple(c.scl_keep))
 
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
     """Per-pixel day shifts of the aligned calendar: the recipe's ``align`` and per-country ``offsets``."""
-    from cropglobe import season
+    from cropglobe.temporal import season
 
     c = ctx.recipe.composite
     return season.shifts(ctx.country, lat, c.align, c.offsets)[0]
@@ -199,7 +199,7 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
     pixel's aligned 1 January (e.g. the next year's dates of an 18-month cube), so a reader can skip
     them; a pre-composited cube needs every step (interpolation at the edges).
     """
-    from cropglobe import season
+    from cropglobe.temporal import season
 
     if ctx.bin_days is not None:
         return slice(None)
@@ -218,7 +218,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
                  ctx: BlockContext, margin: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The season-window bins of :func:`composite_block`, computing only what the window needs.
 
-    Raw values go to the compiled kernels (:mod:`cropglobe.mapping.kernels`): the clear-sky test,
+    Raw values go to the compiled kernels (:mod:`cropglobe.temporal.kernels`): the clear-sky test,
     the medians of the window's bins plus ``margin`` bins on each side (only observations inside
     them are touched) and the gap filling of the window, decoding each value as it is used. That
     equals the full-year composite's window for every pixel whose bands each have a value among
@@ -241,8 +241,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         (the layout of the feature functions, so no transposing copy follows); ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
-    from cropglobe import season
-    from cropglobe.mapping import kernels
+    from cropglobe.temporal import kernels, season
 
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
@@ -292,7 +291,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
 def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
             bin_days: np.ndarray) -> np.ndarray:
     """Coarse/pre-composited steps (centres ``rel``) -> aligned bins, as composite's regrid path (time-major)."""
-    from cropglobe import gapfill
+    from cropglobe.temporal import gapfill
 
     t, nb, p = refl.shape
     centre = (bin_start - 1) + bin_days / 2.0
@@ -315,7 +314,7 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     With the pixels' ``lon``/``lat`` (degrees, (P,)) the dataset carries them and each pixel's
     ``shift_days`` as a composite of samples does (features such as Presto's read them).
     """
-    from cropglobe import season
+    from cropglobe.temporal import season
 
     bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
     if window is not None:
@@ -339,7 +338,7 @@ def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None
     forward pass's; tabular models ignore it.
     """
     if recipe.family == "torch":
-        from cropglobe.train import predict_proba_torch
+        from cropglobe.training.lightning import predict_proba_torch
 
         return predict_proba_torch(model, x, batch_size=2048, precision=precision)
     return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
@@ -368,9 +367,9 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
 def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
     """Model inputs of a season-window composite: the recipe's feature family and options (flattened if set).
 
-    Shared by the map's blocks and by :mod:`cropglobe.mapping.samples` (sample tables).
+    Shared by the map's blocks and by :mod:`cropglobe.mapping.predict_table` (sample tables).
     """
-    from cropglobe import features
+    from cropglobe.features import families as features
 
     x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)
     return x.reshape(len(x), -1) if recipe.flatten else x

@@ -21,16 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from cropglobe import geography, season
+from cropglobe import geography
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
+from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext, inference_precision
-from cropglobe.mapping.recipe import Recipe, load_cells, load_recipe
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
 from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.temporal import season
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,13 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     """Load and cross-check the recipe and the cube; return the context every tile shares.
 
     ``members`` are further cells of the same inputs whose probabilities are averaged with the
-    model's (:func:`cropglobe.mapping.recipe.load_cells`); ``precision`` is the ``--precision`` of
+    model's (:func:`cropglobe.mapping.cell.load_cells`); ``precision`` is the ``--precision`` of
     torch inference (default float32; see :class:`MapOptions`).
 
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
-    from cropglobe.features import get_feature
+    from cropglobe.features.families import get_feature
     inference_precision(precision)  # a bad value fails before anything is read
     recipe = load_cells([model, *members])
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
@@ -173,7 +174,7 @@ def check_feature_options(recipe: Recipe) -> None:
     """
     import inspect
 
-    from cropglobe.features import get_feature
+    from cropglobe.features.families import get_feature
 
     try:
         inspect.signature(get_feature(recipe.feature).fn).bind(None, **recipe.feature_options)

@@ -1,6 +1,6 @@
 """A SIMULATED raster cube with known per-pixel classes (tests, benchmarks and the demo map).
 
-:func:`simulated_cube` arranges simulator samples (:func:`cropglobe.simulate.simulate`) into a grid
+:func:`simulated_cube` arranges simulator samples (:func:`cropglobe.sources.simulate.simulate`) into a grid
 of square fields, one class per field and a different simulated pixel in every cell, on a 10 m
 UTM grid inside the country's simulated region, and can make a block of pixels fully cloudy
 (clear-sky score below any threshold on every date) so that the map must mark them nodata.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from cropglobe import simulate as _simulate
 from cropglobe import taxonomy
 from cropglobe.errors import CropGlobeError
+from cropglobe.sources import simulate as _simulate
 
 PIXEL_M = 10.0
 

@@ -1,13 +1,13 @@
 """Map input from STAC: a lon/lat bbox and dates fetched into a raster cube through the acquisition loader.
 
-The items come from :func:`cropglobe.acquire.stac.search_items` (a STAC API or a static catalog,
-with retries), asset keys from :func:`~cropglobe.acquire.stac.band_assets` (Earth Search or
+The items come from :func:`cropglobe.sources.acquire.stac.search_items` (a STAC API or a static catalog,
+with retries), asset keys from :func:`~cropglobe.sources.acquire.stac.band_assets` (Earth Search or
 Planetary Computer names), and digital numbers become reflectance with the L2A convention of
-:mod:`cropglobe.acquire.stac` (``(DN + boa_offset) / 10000``, DN 0 = nodata). Each item is read
+:mod:`cropglobe.sources.acquire.stac` (``(DN + boa_offset) / 10000``, DN 0 = nodata). Each item is read
 with :func:`odc.stac.load` onto one grid: the first item's CRS, ``resolution`` metres, snapped to
 multiples of the resolution and covering the bbox; nearest-neighbour resampling. Items of the same
 UTC date (split granules, overlapping tiles) are merged: a pixel takes the first item that
-observed it (SCL code not 0), as :func:`cropglobe.acquire.reader.read_chunk` does for points.
+observed it (SCL code not 0), as :func:`cropglobe.sources.acquire.reader.read_chunk` does for points.
 Everything stays lazy (Dask) and is streamed into a Zarr cube (``reflectance`` + ``scl``), which
 ``make_map`` then maps like any cube; the ``scl`` codes drive the clear-sky mask.
 """
@@ -57,7 +57,7 @@ def _load_item(item: Any, bands: list[str], geobox: Any, chunk: int) -> tuple[xr
     """Lazy reflectance (band, y, x) float32 and SCL (y, x) uint8 of one item on the grid."""
     import odc.stac
 
-    from cropglobe.acquire.stac import band_assets, boa_offset
+    from cropglobe.sources.acquire.stac import band_assets, boa_offset
 
     keys, scl_key = band_assets(item, bands, where="--bands")
     ds = odc.stac.load([item], bands=[*keys.values(), scl_key], geobox=geobox, resampling="nearest",
@@ -90,9 +90,9 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
     from odc.geo.geobox import GeoBox
     from pyproj import Transformer
 
-    from cropglobe.acquire.config import StacConfig
-    from cropglobe.acquire.stac import search_items
     from cropglobe.mapping.store import write_cube
+    from cropglobe.sources.acquire.config import StacConfig
+    from cropglobe.sources.acquire.stac import search_items
 
     box = parse_bbox(bbox)
     d0, d1 = _date(start, "start"), _date(end, "end")

@@ -2,11 +2,11 @@
 
 Source: Tseng et al., "Lightweight, Pre-trained Transformers for Remote Sensing Timeseries"
 (arXiv:2304.14065), Sec. 5: for fine-tuning, a linear layer on the encoder's pooled 128-d output,
-trained with the encoder. The encoder is :class:`cropglobe.presto.encoder.PrestoEncoder`.
+trained with the encoder. The encoder is :class:`cropglobe.features.presto.encoder.PrestoEncoder`.
 
-Inputs: the ``presto-input`` feature family (:func:`cropglobe.presto.inputs.presto_input`), one
+Inputs: the ``presto-input`` feature family (:func:`cropglobe.features.presto.inputs.presto_input`), one
 float32 row per pixel packing the normalised monthly channels, their masks, the month index and the
-location (:func:`cropglobe.presto.inputs.pack`). The model is therefore a ``vector`` model of the
+location (:func:`cropglobe.features.presto.inputs.pack`). The model is therefore a ``vector`` model of the
 registry (``n_bands`` = row width, ``n_times`` = 1) and goes through the same Lightning trainer,
 checkpointing, saving, ``cropglobe predict`` and ``cropglobe map`` as every other torch model; the
 encoder unpacks the row itself, so map blocks and sample tables are turned into inputs by the
@@ -15,8 +15,8 @@ recipe's feature family alone.
 Pretrained weights: the registry calls :func:`init_pretrained` when it builds a *new* model (never
 when it loads a saved one, whose file holds the fine-tuned encoder): the ``weights`` option, else
 ``$CROPGLOBE_PRESTO_WEIGHTS``, else the file ``cropglobe download presto`` writes
-(:func:`cropglobe.presto.embed.resolve_weights`), checked key by key
-(:func:`cropglobe.presto.encoder.load_encoder`, ``weights_only``). The file's sha256 is recorded in
+(:func:`cropglobe.features.presto.embed.resolve_weights`), checked key by key
+(:func:`cropglobe.features.presto.encoder.load_encoder`, ``weights_only``). The file's sha256 is recorded in
 the model's options (``weights_sha256``), hence in the saved model and in the cell's recipe; a
 recorded sha256 refuses other weights when a model is built from it again.
 """
@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cropglobe.presto.encoder import CHANNELS, PrestoEncoder
-from cropglobe.presto.inputs import steps_of_width
+from cropglobe.features.presto.encoder import CHANNELS, PrestoEncoder
+from cropglobe.features.presto.inputs import steps_of_width
 
 
 class PrestoClassifier(nn.Module):
@@ -89,8 +89,8 @@ def init_pretrained(model: PrestoClassifier, options: dict[str, Any]) -> dict[st
         CropGlobeError: For missing weights, a state dict that does not match the architecture
             (the first mismatched key is named) or weights other than a recorded ``weights_sha256``.
     """
-    from cropglobe.presto.embed import check_sha, file_sha256, resolve_weights
-    from cropglobe.presto.encoder import load_encoder
+    from cropglobe.features.presto.embed import check_sha, file_sha256, resolve_weights
+    from cropglobe.features.presto.encoder import load_encoder
 
     path = resolve_weights(options.get("weights"))
     sha = file_sha256(path)

@@ -1,0 +1,410 @@
+"""Predict a sample table (a labelled or unlabelled SampleSet) with a trained transfer cell.
+
+The sample counterpart of the map (:func:`cropglobe.mapping.make_map`): a cell's ``recipe.json``
+(:mod:`cropglobe.mapping.cell`) turns new samples into the model's inputs exactly as training
+did. Observation-level and dated coarse (dekadal, monthly) SampleSets go through
+:func:`cropglobe.temporal.composite.composite` with the recipe's interval, window, alignment and clear-sky
+threshold, ``min_clear``, per-country ``offsets`` and scene classes (:class:`cropglobe.recipe.CompositeSettings`;
+a format-1 recipe, which did not record offsets, takes those of the run's config); a
+set already composited on the recipe's aligned calendar (``cropglobe composite`` output) is used
+as it is. Then come the recipe's season-window bins and feature family
+(:func:`cropglobe.mapping.predict.recipe_features`, the map's own code) and the model's
+probabilities (:func:`cropglobe.mapping.predict.predict_proba`).
+
+Dropped samples stay in the output, listed with a null prediction and a ``status`` naming why:
+fewer than ``min_clear`` clear observations in the season window (``composite`` drops them), or a
+band without any clear value over the year (the map's nodata rule). Their count is reported.
+
+Labels: a SampleSet without a ``label`` coordinate, or with empty labels, holds unlabelled
+samples (no metrics for them). Scores follow the transfer evaluation
+(:func:`cropglobe.experiment.runner.remap_target` and ``score_names``): per target country its
+remap (classes absent from its reference -> ``other``, truth and prediction alike; by default
+the remaps of the run the cell belongs to), and reference classes the model does not know count
+as ``other``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cropglobe.checks import whole_number
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping.cell import Recipe, load_cells
+from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.recipe import CompositeSettings
+
+PREDICTED = "predicted"
+FEW_CLEAR = "too few clear observations in the season window"
+UNFILLED = "a band without any clear observation"
+
+
+@dataclass
+class SamplePredictions:
+    """Predictions of one cell on one SampleSet.
+
+    Attributes:
+        table: One row per input sample (input order): ``sample_id, country, year, lon, lat``,
+            ``label`` (when any sample is labelled; null where unlabelled), ``predicted`` (null
+            where dropped), ``confidence`` (max probability), ``prob_<class>`` per class,
+            ``status`` and ``simulated``.
+        metrics: The scores (see :func:`score`), or None without labelled predicted samples.
+        recipe: The cell's recipe.
+        dropped: Dropped samples per reason.
+        simulated: The samples come from the simulator.
+        paths: Files written (``predictions``, ``metrics``).
+        target_prior: With ``adapt="prior"``: the class prior estimated on these samples' inputs
+            (class -> share), by which the probabilities were re-weighted.
+    """
+
+    table: pd.DataFrame
+    metrics: dict[str, Any] | None
+    recipe: Recipe
+    dropped: dict[str, int]
+    simulated: bool
+    paths: dict[str, Path] = field(default_factory=dict)
+    target_prior: dict[str, float] | None = None
+
+    @property
+    def n_dropped(self) -> int:
+        """Samples without a prediction."""
+        return int(sum(self.dropped.values()))
+
+
+def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
+    """Read a SampleSet Zarr that may lack labels: ``(dataset, labelled (N,) bool)``.
+
+    A missing ``label`` coordinate or empty label values mark unlabelled samples; they get the
+    placeholder ``other`` so that :func:`cropglobe.samples.validate` checks everything else.
+
+    Raises:
+        CropGlobeError: For a missing or unreadable store, or one failing validation.
+    """
+    from cropglobe import samples, taxonomy
+
+    p = Path(path)
+    if not p.exists():
+        raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
+    try:
+        ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    n = int(ds.sizes.get("sample", 0))
+    labels = ds["label"].values.astype(str) if "label" in ds.coords else np.full(n, "")
+    labelled = np.char.strip(labels) != ""
+    ds = ds.assign_coords(label=("sample", np.where(labelled, labels, taxonomy.OTHER)))
+    ds.attrs["history"] = list(ds.attrs.get("history") or [])
+    return samples.validate(ds, where=str(p)), labelled
+
+
+def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | None = None,
+                            offsets: Mapping[str, int] | None = None, where: str = "samples") -> xr.Dataset:
+    """The full-year composite of a SampleSet with the recipe's settings (only the recipe's bands).
+
+    ``min_clear`` (default: the recipe's) replaces the recorded value; ``offsets`` are used only
+    for a format-1 recipe, which did not record them (the run's config held them).
+
+    Raises:
+        CropGlobeError: For a band the feature family reads that the set lacks (naming it), a set
+            composited on another calendar, or any compositing error (window outside the dates,
+            no sample with ``min_clear`` clear observations ...).
+    """
+    from cropglobe.features import families as features
+    from cropglobe.temporal import composite, season
+
+    c = recipe.composite
+    if min_clear is not None or (offsets and recipe.format_version == 1):
+        c = c.model_copy(update={"min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
+                                 "offsets": offsets if recipe.format_version == 1 else c.offsets})
+    needed = features.get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)
+    present = [str(b) for b in ds["band"].values]
+    missing = [b for b in needed if b not in present]
+    if missing:
+        raise CropGlobeError(f"{where}: band{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+                             f"(the SampleSet has {', '.join(present)}); the model ({recipe.path}) needs "
+                             f"{', '.join(needed)}")
+    ds = ds.sel(band=[b for b in recipe.bands if b in present])  # all of them: exactly the training composite
+    if np.issubdtype(ds["time"].dtype, np.datetime64):
+        return composite.composite(ds, **c.composite_kwargs())
+    bin_start, _ = season.axis(c.interval)
+    t = ds["time"].values
+    if not (t.size == bin_start.size and np.array_equal(t, bin_start)):
+        raise CropGlobeError(f"{where}: composited on {t.size} day-of-year bins; the model ({recipe.path}) needs "
+                             f"the aligned {c.interval}-day calendar ({bin_start.size} bins): pass the "
+                             "observation-level or dated coarse set instead, or composite it with "
+                             f"--interval {c.interval} --window {c.window} --align {c.align}")
+    made = CompositeSettings.from_attrs(ds.attrs, where)
+    if not made.same_calendar(c):
+        raise CropGlobeError(f"{where}: composited with alignment {ds.attrs.get('alignment')!r}; the model "
+                             f"({recipe.path}) was trained on align={c.align!r}"
+                             + (f" with per-country offsets {c.offsets}" if c.offsets else ""))
+    return ds
+
+
+def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs of the composited samples that have every band filled: ``(x, keep)``.
+
+    ``keep`` indexes ``full``'s samples; the others hold a band without any clear observation.
+    """
+    from cropglobe.mapping.predict import recipe_features
+
+    start, count = recipe.window_bins
+    if start + count > full.sizes["time"]:
+        raise CropGlobeError(f"{recipe.path}: window bins {start}..{start + count - 1} lie outside the "
+                             f"{full.sizes['time']} composite bins")
+    keep = np.flatnonzero(~np.isnan(full["reflectance"].values).any(axis=(1, 2)))
+    if not keep.size:
+        return np.empty((0,), dtype=np.float32), keep
+    win = full.isel(sample=keep, time=slice(start, start + count))
+    return recipe_features(win, recipe), keep
+
+
+def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
+                    min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
+                    where: str = "samples", members: Sequence[str | os.PathLike] = (),
+                    adapt: str = "none", precision: str | None = None) -> SamplePredictions:
+    """Predict every sample of a SampleSet with a cell (nothing is written).
+
+    Args:
+        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
+            of all the cells' probabilities (a seed ensemble).
+        adapt: ``none`` or ``prior``: re-weight the probabilities by the class prior of these
+            samples, estimated by EM from their inputs alone (labels unused;
+            :func:`cropglobe.models.ensemble.prior_shift`).
+        ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
+        labelled: Which samples carry a reference label (default: all).
+        min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
+            3 for format-1 recipes).
+        remaps: Per-target remaps of the scores: ``"run"`` (those of the run holding the cell,
+            none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
+            ``{ISO3: {"keep": [classes]}}``.
+        where: Name of the samples for error messages.
+        precision: Torch inference ``"32-true"`` (default), ``"bf16-mixed"`` or ``"auto"``
+            (:func:`cropglobe.mapping.predict.inference_precision`); tabular models ignore it.
+
+    Returns:
+        The :class:`SamplePredictions`.
+
+    Raises:
+        CropGlobeError: For a bad recipe, model, band set, calendar or remap.
+    """
+    from cropglobe.mapping.predict import inference_precision, predict_proba
+
+    if adapt not in ADAPT:
+        raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
+    inference_precision(precision)
+    recipe = load_cells([cell, *members])
+    precision = inference_precision(precision, recipe.family)
+    table_remaps, offsets = _run_settings(recipe, remaps)
+    n = ds.sizes["sample"]
+    labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
+    full = composite_like_training(ds, recipe, min_clear, offsets, where)
+    x, keep = model_inputs(full, recipe)
+    proba = np.zeros((0, len(recipe.classes)), dtype=np.float32)
+    if keep.size:
+        proba = np.asarray(predict_proba(recipe.load_model(), recipe, x, precision=precision), dtype=np.float64)
+    if proba.shape != (keep.size, len(recipe.classes)):
+        raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
+                             f"its recipe names {len(recipe.classes)} classes")
+    prior = None
+    if adapt == "prior" and keep.size:
+        proba, pi = prior_shift(proba)
+        prior = {c: round(float(v), 4) for c, v in zip(recipe.classes, pi, strict=True)}
+    ids = ds["sample_id"].values.astype(str)
+    composited = pd.Index(ids).get_indexer(full["sample_id"].values.astype(str))
+    rows = composited[keep]
+    status = np.full(n, FEW_CLEAR, dtype=object)
+    status[composited] = UNFILLED
+    status[rows] = PREDICTED
+    simulated = bool(ds.attrs.get("simulated"))
+    table = _table(ds, labelled, recipe, rows, proba, status, simulated)
+    dropped = {reason: int((status == reason).sum()) for reason in (FEW_CLEAR, UNFILLED) if (status == reason).any()}
+    result = SamplePredictions(table, None, recipe, dropped, simulated, target_prior=prior)
+    result.metrics = score(result, table_remaps, where)
+    if result.metrics is not None and prior is not None:
+        result.metrics["target_prior"] = prior
+    return result
+
+
+def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarray, proba: np.ndarray,
+           status: np.ndarray, simulated: bool) -> pd.DataFrame:
+    n = ds.sizes["sample"]
+    out: dict[str, Any] = {
+        "sample_id": ds["sample_id"].values.astype(str), "country": ds["country"].values.astype(str),
+        "year": ds["year"].values.astype(np.int32), "lon": ds["lon"].values.astype(np.float64),
+        "lat": ds["lat"].values.astype(np.float64),
+    }
+    if labelled.any():
+        out["label"] = np.where(labelled, ds["label"].values.astype(str).astype(object), None)
+    predicted = np.full(n, None, dtype=object)
+    predicted[rows] = np.asarray(recipe.classes, dtype=object)[proba.argmax(1)] if rows.size else []
+    out["predicted"] = predicted
+    conf = np.full(n, np.nan)
+    conf[rows] = proba.max(1) if rows.size else []
+    out["confidence"] = conf
+    for k, name in enumerate(recipe.classes):
+        col = np.full(n, np.nan)
+        col[rows] = proba[:, k]
+        out[f"prob_{name}"] = col
+    out["status"] = status.astype(str)
+    out["simulated"] = np.full(n, simulated)
+    return pd.DataFrame(out)
+
+
+def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "samples") -> dict[str, Any] | None:
+    """Scores of the labelled, predicted samples as the transfer evaluation computes them.
+
+    Returns:
+        None without such samples; else ``{"targets": {ISO3: scores}, "all": scores (several
+        countries only), counts, "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
+        plus the ``remap`` kept classes (None: all).
+    """
+    from cropglobe import taxonomy
+    from cropglobe.experiment.runner import remap_target, score_names
+
+    t = result.table
+    if "label" not in t:
+        return None
+    m = t["label"].notna().to_numpy() & t["predicted"].notna().to_numpy()
+    if not m.any():
+        return None
+    strange = sorted(set(result.recipe.classes) - set(taxonomy.CLASSES))
+    if strange:
+        raise CropGlobeError(f"{result.recipe.path}: classes {', '.join(strange)} are outside the taxonomy "
+                             f"({', '.join(taxonomy.CLASSES)}); scores need taxonomy classes")
+    known = [c for c in result.recipe.classes if c != taxonomy.OTHER]
+    truth = taxonomy.remap_absent(t["label"].to_numpy()[m].astype(str), known)  # unknown to the model -> other
+    pred = t["predicted"].to_numpy()[m].astype(str)
+    countries = t["country"].to_numpy()[m].astype(str)
+    targets: dict[str, Any] = {}
+    pooled_t, pooled_p = [], []
+    for iso in np.unique(countries):
+        sel = countries == iso
+        rt, rp = remap_target(iso, truth[sel], pred[sel], remaps)
+        pooled_t.append(rt)
+        pooled_p.append(rp)
+        targets[str(iso)] = {**score_names(rt, rp).to_dict(), "remap": taxonomy.remap_for(str(iso), remaps)}
+    out: dict[str, Any] = {
+        "cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
+        "samples": where, "data": "SIMULATED DATA" if result.simulated else "", "simulated": result.simulated,
+        "n_samples": len(t), "n_scored": int(m.sum()), "n_dropped": result.n_dropped, "dropped": result.dropped,
+        "n_unlabelled": int(t["label"].isna().sum()), "targets": targets,
+    }
+    if len(targets) > 1:
+        out["all"] = score_names(np.concatenate(pooled_t), np.concatenate(pooled_p)).to_dict()
+    return out
+
+
+def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
+                  ) -> tuple[dict[str, Any], dict[str, int] | None]:
+    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
+    import yaml
+
+    from cropglobe import taxonomy
+    from cropglobe.experiment.study import parse_spec
+
+    cell_dir = recipe.path.parent
+    config = cell_dir.parent.parent / "config.yaml"
+    spec = None
+    if cell_dir.parent.name == "cells" and config.is_file():
+        try:
+            spec = parse_spec(yaml.safe_load(config.read_text(encoding="utf-8")), where=str(config))
+        except (OSError, yaml.YAMLError) as err:
+            raise CropGlobeError(f"{config}: cannot read the run's config ({err})") from None
+    offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
+    if isinstance(remaps, str) and remaps.strip().lower() == "run":
+        return (spec.remap_table() if spec else {}), offsets
+    if remaps is None or (isinstance(remaps, str) and remaps.strip().lower() == "none"):
+        return {}, offsets
+    if isinstance(remaps, str) and remaps.strip().lower() == "paper":
+        return taxonomy.paper_remaps(), offsets
+    if isinstance(remaps, Mapping):
+        table: Any = remaps
+    else:
+        p = Path(remaps)
+        try:
+            table = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as err:
+            raise CropGlobeError(f"{p}: cannot read remaps ({err}); expected 'run', 'paper', 'none' or a YAML "
+                                 "file {ISO3: {keep: [classes]}}") from None
+    if not isinstance(table, Mapping):
+        raise CropGlobeError(f"remaps {remaps}: expected a mapping {{ISO3: {{keep: [classes]}}}}")
+    table = {str(k).upper(): v for k, v in table.items()}
+    for iso, entry in table.items():
+        if not isinstance(entry, Mapping):
+            raise CropGlobeError(f"remap for {iso!r}: expected a mapping with a 'keep' list of classes")
+        taxonomy.remap_for(iso, table)
+    return table, offsets
+
+
+def metrics_path(out: str | os.PathLike) -> Path:
+    """``<out stem>.metrics.json`` next to the predictions file."""
+    out = Path(out)
+    return out.with_name(out.stem + ".metrics.json")
+
+
+def check_out(out: str | os.PathLike) -> Path:
+    """Raise unless ``out`` can take a Parquet file (checked before any work)."""
+    out = Path(out)
+    if out.suffix.lower() != ".parquet":
+        raise CropGlobeError(f"--out {out}: expected a .parquet file name")
+    if out.is_dir():
+        raise CropGlobeError(f"--out {out}: is a folder; expected a .parquet file name")
+    return out
+
+
+def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
+    """Write the predictions Parquet (and the metrics JSON when scored) atomically.
+
+    Without metrics, a stale ``<out stem>.metrics.json`` of an earlier run is removed.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cropglobe.atomic import atomic_path
+
+    out = check_out(out)
+    mpath = metrics_path(out)
+    meta = {"cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
+            "classes": result.recipe.classes, "simulated": result.simulated, "dropped": result.dropped}
+    table = pa.Table.from_pandas(result.table, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"cropglobe": json.dumps(meta).encode()})
+    paths = {"predictions": out}
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
+        if result.metrics is not None:
+            with atomic_path(mpath) as mtmp:
+                mtmp.write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
+            paths["metrics"] = mpath
+    if result.metrics is None and mpath.is_file():
+        mpath.unlink()
+    result.paths = paths
+    return paths
+
+
+def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
+                 min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
+                 members: Sequence[str | os.PathLike] = (), adapt: str = "none",
+                 precision: str | None = None) -> SamplePredictions:
+    """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
+
+    Every input is checked before anything is written.
+
+    Raises:
+        CropGlobeError: For any bad input (see :func:`predict_samples`, :func:`load_samples`).
+    """
+    check_out(out)
+    ds, labelled = load_samples(samples_path)
+    result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
+                             members=members, adapt=adapt, precision=precision)
+    write(result, out)
+    return result

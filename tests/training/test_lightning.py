@@ -1,0 +1,103 @@
+"""Tests for Lightning training: learning, best-epoch selection, determinism and resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cropglobe.training import lightning as train
+from cropglobe.training import metrics
+
+
+def _toy(n: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(0.2, 0.02, (n, 4, 30)).astype(np.float32)
+    t = np.arange(30)
+    for c in range(3):  # class-specific peak date: a phenology signal
+        x[y == c, 2] += 0.4 * np.exp(-0.5 * ((t - 8 - 6 * c) / 2.0) ** 2)
+    return x, y
+
+
+def _settings(**kw) -> train.TrainSettings:
+    return train.TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 3e-3, "progress": False, **kw})
+
+
+def test_fit_learns_and_keeps_best_checkpoint(tmp_path):
+    x, y = _toy()
+    # float32: validation and prediction then run the same arithmetic (bf16 validation may differ slightly)
+    clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=8, precision="32-true"), window=(5, 20),
+                                bin_days=5)
+    clf.fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path)
+    pred = clf.predict_proba(x[120:, :, 5:25]).argmax(1)
+    assert (pred == y[120:]).mean() > 0.6
+    assert (tmp_path / "best.ckpt").exists() and (tmp_path / "last.ckpt").exists()
+    assert 0 <= clf.fit_info["best_epoch"] < 8
+    # the weights in use are those of the best validation epoch
+    assert metrics.macro_f1(y[120:], pred) == pytest.approx(clf.fit_info["best_val_macro_f1"], abs=1e-6)
+
+
+def test_class_weights_balance_classes():
+    w = train.class_weights(np.array([0, 0, 0, 1]), 3)
+    assert w[0] * 3 == pytest.approx(w[1] * 1) and w[2] == 0
+
+
+def _weights(clf: train.TorchClassifier) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in clf.net.state_dict().values()]
+
+
+def test_deterministic_and_resume_identical(tmp_path):
+    x, y = _toy()
+
+    def make() -> train.TorchClassifier:
+        return train.TorchClassifier("cropnet-lite", 4, 20, 3, {}, _settings(epochs=3), augmentation="paper",
+                                     window=(5, 20), bin_days=5)
+
+    a = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "a")
+    b = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "b")
+    for pa, pb in zip(_weights(a), _weights(b), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+
+    class Crash(Exception):
+        pass
+
+    import lightning as L
+
+    class Interrupt(L.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            if trainer.current_epoch == 1:
+                raise Crash("simulated crash")
+
+    c = make()
+    c.settings.callbacks = [Interrupt()]
+    with pytest.raises(Crash):
+        c.fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "c")
+    d = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "c", resume=True)
+    for pa, pd_ in zip(_weights(a), _weights(d), strict=True):
+        torch.testing.assert_close(pa, pd_, rtol=0, atol=0)
+    assert d.fit_info == a.fit_info
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    assert train.resolve_precision("32-true") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: True)
+    assert train.resolve_precision("auto", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: False)
+    assert train.resolve_precision("auto", "cpu") == "32-true"
+    with pytest.raises(ValueError, match="precision='fp8'"):
+        train.resolve_precision("fp8")
+
+
+def test_bf16_and_float32_training_reach_the_same_score(tmp_path):
+    x, y = _toy(240, seed=3)
+    scores = {}
+    for precision in ("bf16-mixed", "32-true"):
+        clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=6, precision=precision),
+                                    window=(5, 20), bin_days=5)
+        clf.fit(x[:160], y[:160], x[160:], y[160:], ckpt_dir=tmp_path / precision)
+        assert clf.fit_info["precision"] == precision
+        scores[precision] = metrics.macro_f1(y[160:], clf.predict_proba(x[160:, :, 5:25]).argmax(1))
+    assert scores["32-true"] > 0.6
+    assert abs(scores["bf16-mixed"] - scores["32-true"]) < 0.1
