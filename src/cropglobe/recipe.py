@@ -25,8 +25,10 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cropglobe.checks import Strict, WholeNumber, error_text
+from cropglobe.atomic import write_text
+from cropglobe.checks import Strict, WholeNumber, validation_error
 from cropglobe.errors import CropGlobeError
+from cropglobe.temporal.season import load_offsets
 
 #: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
 SCL_KEEP: tuple[int, ...] = (4, 5, 6)
@@ -75,7 +77,6 @@ class CompositeSettings(Strict):
     def _offsets(cls, v: dict[str, int] | None) -> dict[str, int] | None:
         if not v:
             return None
-        from cropglobe.temporal.season import load_offsets
 
         return load_offsets(v)
 
@@ -198,8 +199,6 @@ class RecipeSpec(Strict):
 
     def write(self, path: str | os.PathLike) -> Path:
         """Write the recipe atomically (a new recipe is written in the current format)."""
-        from cropglobe.atomic import write_text
-
         return write_text(Path(path), self.to_json())
 
 
@@ -208,8 +207,7 @@ def parse(model: type[Strict], raw: Any, where: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        loc, problem = error_text(err)
-        raise CropGlobeError(f"{where}: field {loc!r}: {problem}") from None
+        raise validation_error(where, err) from None
 
 
 def read_recipe(path: str | os.PathLike) -> RecipeSpec:

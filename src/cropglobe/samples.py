@@ -36,6 +36,7 @@ from cropglobe import bands as _bands
 from cropglobe import geography, taxonomy
 from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
 from cropglobe.errors import CropGlobeError
+from cropglobe.zarrcheck import check_store
 
 DIMS = ("sample", "band", "time")
 SAMPLE_COORDS = ("sample_id", "lon", "lat", "country", "year", "label")
@@ -309,7 +310,6 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     p = Path(path)
     if not p.exists():
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
-    from cropglobe.zarrcheck import check_store
 
     check_store(p)  # missing or truncated chunks: an error, never NaN or a crash in the decompressor
     try:

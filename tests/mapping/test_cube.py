@@ -52,9 +52,9 @@ def test_float_cube_reads_as_stored(sim_cube, tmp_path):
 
 def test_scale_flags_must_agree_with_the_cube(cube_store):
     assert open_cube(cube_store, scale=1e-4, nodata=65535).source.decoding.scale == 1e-4
-    with pytest.raises(CropGlobeError, match=r"declares scale_factor 0.0001 but --scale 0.001"):
+    with pytest.raises(CropGlobeError, match=r"declares scale_factor 0.0001 but scale=0.001"):
         open_cube(cube_store, scale=1e-3)
-    with pytest.raises(CropGlobeError, match=r"declares _FillValue 65535 but --nodata 0"):
+    with pytest.raises(CropGlobeError, match=r"declares _FillValue 65535 but nodata=0"):
         open_cube(cube_store, nodata=0)
 
 

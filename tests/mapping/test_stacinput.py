@@ -97,7 +97,7 @@ def test_stac_bad_inputs(cell, catalog, bbox, tmp_path):
     with pytest.raises(CropGlobeError, match="unknown collection 'nope'"):
         make_map(cell, None, tmp_path / "out" / "m.tif", bbox=bbox, start="2023-04-01", end="2023-12-31",
                  stac=str(catalog), collection="nope", scheduler="synchronous")
-    with pytest.raises(CropGlobeError, match="either an input cube or --bbox"):
+    with pytest.raises(CropGlobeError, match="either an input cube or a bbox"):
         make_map(cell, None, tmp_path / "out" / "m.tif", scheduler="synchronous")
     with pytest.raises(CropGlobeError, match="expected a date"):
         make_map(cell, None, tmp_path / "out" / "m.tif", bbox=bbox, start="2023-13-01", end="2023-12-31",
@@ -112,7 +112,7 @@ def test_cli_bbox_options(cell, catalog, bbox, tmp_path):
 
     out = tmp_path / "cli" / "m.tif"
     res = CliRunner().invoke(app, ["map", str(cell), "--out", str(out), "--scheduler", "synchronous"])
-    assert isinstance(res.exception, CropGlobeError) and "either an input cube or --bbox" in str(res.exception)
+    assert isinstance(res.exception, CropGlobeError) and "either an input cube or a bbox" in str(res.exception)
     assert not out.parent.exists()
     res = CliRunner().invoke(app, ["map", str(cell), "--bbox", bbox, "--start", "2023-04-01", "--end", "2023-12-31",
                                    "--stac", str(catalog), "--resolution", "100", "--country", "FRA",

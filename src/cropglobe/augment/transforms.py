@@ -28,9 +28,10 @@ import operator
 from dataclasses import dataclass
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from cropglobe.augment.spline import Boundary, uniform_knots_basis
+from cropglobe.checks import Strict
 from cropglobe.errors import CropGlobeError
 
 
@@ -55,8 +56,9 @@ def parameter_error(where: str, err: ValidationError) -> ParameterError:
     return ParameterError(where, loc, problem, "" if isinstance(got, dict) else f" (got {got!r})")
 
 
-class _Strict(BaseModel):
-    """Frozen pydantic model whose invalid values raise CropGlobeError naming the field."""
+class _Strict(Strict):
+    """Frozen :class:`~cropglobe.checks.Strict` model whose invalid values raise CropGlobeError naming the field
+    (with the rejected value, and nested transforms' fields joined, see :func:`parameter_error`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

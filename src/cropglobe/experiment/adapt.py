@@ -38,8 +38,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from cropglobe.checks import Strict
 from cropglobe.errors import CropGlobeError
 from cropglobe.models.ensemble import prior_shift
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior")
 
 
-class AdaptationSpec(BaseModel):
+class AdaptationSpec(Strict):
     """The ``adaptation:`` block of an experiment spec.
 
     Attributes:
@@ -66,8 +67,6 @@ class AdaptationSpec(BaseModel):
             in-region hold-out changes with the seed and is skipped).
         batch_size: Batch size of the AdaBN statistics pass.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     methods: list[Literal["none", "adabn", "phenoshift", "prior"]] = Field(default_factory=lambda: ["adabn"])
     ensemble: bool = True

@@ -16,7 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cropglobe import models
+from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment.adapt import adabn, bn_layers
 
 
 def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
@@ -38,9 +41,6 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
         CropGlobeError: For a tabular cell or a model without BatchNorm, an existing non-empty
             ``out``, or fewer than 2 usable samples (and any recipe / SampleSet error).
     """
-    from cropglobe import models
-    from cropglobe.atomic import write_text
-    from cropglobe.experiment.adapt import adabn, bn_layers
     from cropglobe.mapping.cell import load_recipe
     from cropglobe.mapping.predict_table import composite_like_training, load_samples, model_inputs
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cropglobe import samples, taxonomy
+from cropglobe import models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.features import families as features
+from cropglobe.sources import simulate
 from cropglobe.temporal import composite, season
 
 #: Feature families computed from the composite bands x time values (they support augmentation).
@@ -59,8 +61,6 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         The parts and a description of where the data came from (SIMULATED DATA says so).
     """
     if spec.data.simulate is not None:
-        from cropglobe.sources import simulate
-
         sim = spec.data.simulate
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
         return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
@@ -125,8 +125,7 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
 
 def check_cells(cells: list[CellSpec]) -> None:
     """Raise for unknown features/models/augmentations and for feature/model mismatches."""
-    from cropglobe import augment, models
-    from cropglobe.features import families as features
+    from cropglobe import augment
 
     for cell in cells:
         feat = features.get_feature(cell.feature)

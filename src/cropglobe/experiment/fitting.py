@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from cropglobe import taxonomy
+from cropglobe import models, taxonomy
 from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.features import families as features
+from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
 
 N_CLASSES = len(taxonomy.CLASSES)
 
@@ -24,8 +26,6 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
         The fitted model (with ``predict_proba``), a function giving model inputs for sample
         indices, and training info (best epoch and validation macro-F1 for torch models).
     """
-    from cropglobe import models
-
     info = models.model_info(cell.model)
     options = dict(spec.model_options.get(cell.model, {}))
     tr, va = parts["train"], parts["val"]
@@ -33,10 +33,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     if info.family == "torch":
         from cropglobe.training.lightning import TorchClassifier, TrainSettings
 
-        t = spec.train
-        settings = TrainSettings(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
-                                 seed=seed, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
-                                 precision=t.precision, progress=progress, callbacks=list(callbacks))
+        settings = TrainSettings.from_spec(spec.train, seed=seed, progress=progress, callbacks=list(callbacks))
         if cell.feature in MEDIAN_FAMILIES:
             full = cache.full_series()
             flatten = cell.feature == "median1d"
@@ -103,9 +100,6 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
     of the study (``composite: null``: those the data were composited with), the season window
     bins, the band order and the class names.
     """
-    from cropglobe.features import families as features
-    from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
-
     settings = spec.composite or CompositeSettings.from_attrs(prepared.full.attrs, where="data")
     recipe = RecipeSpec(
         format_version=RECIPE_VERSION, model_file="model", model=cell.model, model_options=dict(model_options or {}),

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare
 from cropglobe.experiment.runner import FeatureCache, _evaluate, _row, cell_key
-from cropglobe.experiment.study import load_spec
+from cropglobe.experiment.study import CellSpec, load_spec
 
 
 class _TorchModel:
@@ -43,8 +44,6 @@ class _TorchModel:
 
 
 def _load(cell_dir: Path, family: str) -> Any:
-    from cropglobe import models
-
     model = models.load_model(cell_dir / "model")
     return _TorchModel(model) if family == "torch" else model
 
@@ -88,8 +87,6 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     Raises:
         CropGlobeError: If the folder is not a run or has no finished cell.
     """
-    from cropglobe import models
-
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
@@ -153,8 +150,6 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     if not rows:
         raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
     if ensemble and len(spec.seeds) > 1:
-        from cropglobe.experiment.study import CellSpec
-
         for (group, fold, cell_json, target, method), by_seed in members.items():
             if sorted(by_seed) != sorted(spec.seeds):
                 continue

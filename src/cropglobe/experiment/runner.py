@@ -29,12 +29,14 @@ import pandas as pd
 import yaml
 
 from cropglobe import geography, samples, taxonomy
-from cropglobe.atomic import write_text
+from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt
+from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import Prepared, prepare
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.features import families as features
 from cropglobe.training import metrics, splits
+from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
@@ -65,8 +67,6 @@ class FeatureCache:
 
     def features(self, family: str) -> np.ndarray:
         """Model-ready features of ``family`` on the season window (N, ...)."""
-        from cropglobe.features import families as features
-
         if family not in self._features:
             spec = features.get_feature(family)
             self._features[family] = np.asarray(spec.fn(self.prepared.windowed(), **self.options.get(family, {})),
@@ -158,9 +158,6 @@ def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarra
 def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,
               seed: int, parts: dict[str, np.ndarray], cell_dir: Path, resume: bool,
               callbacks: list[Any], progress: bool) -> list[dict]:
-    from cropglobe.experiment import fitting
-    from cropglobe.verbosity import quiet_training
-
     t0 = time.perf_counter()
     with quiet_training():  # no "GPU available" lines or deprecation warnings per cell
         model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
@@ -210,8 +207,6 @@ def _band_names(prepared: Prepared) -> list[str]:
 
 
 def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
-    from cropglobe.atomic import atomic_path
-
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **probas)
@@ -277,7 +272,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
     config_path = run_dir / "config.yaml"
     if config_path.exists():
         if not resume:
-            raise CropGlobeError(f"{run_dir}: already holds a run; pass --resume {run_dir} to continue it or pick a new folder")
+            raise CropGlobeError(f"{run_dir}: already holds a run; pass resume=True (CLI: --resume {run_dir}) to continue it or pick a new folder")
         if config_path.read_text(encoding="utf-8") != resolved:
             raise CropGlobeError(f"{run_dir}: its config.yaml differs from this spec; cannot resume a different study")
     elif resume:
@@ -331,7 +326,6 @@ def _write_signatures(prepared: Prepared, path: Path) -> None:
             if m.any():
                 keys.append(f"{iso}/{cls}")
                 mats.append(np.nanmean(values[m], axis=0))
-    from cropglobe.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:

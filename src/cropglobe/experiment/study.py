@@ -15,19 +15,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cropglobe import taxonomy
+from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.adapt import AdaptationSpec
 from cropglobe.recipe import CompositeSettings
+from cropglobe.training.settings import TrainSpec
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SimulateSpec(_Strict):
+class SimulateSpec(Strict):
     """Data from the embedded simulator (SIMULATED DATA)."""
 
     countries: list[str] | None = None
@@ -36,7 +34,7 @@ class SimulateSpec(_Strict):
     year: int = 2023
 
 
-class DataSpec(_Strict):
+class DataSpec(Strict):
     """Where the samples come from: a SampleSet path or the simulator."""
 
     path: str | list[str] | None = Field(None, description="a SampleSet, or several concatenated (one per country)")
@@ -56,7 +54,7 @@ class DataSpec(_Strict):
 CompositeSpec = CompositeSettings
 
 
-class CellSpec(_Strict):
+class CellSpec(Strict):
     """One trained configuration: a feature family, a model and an augmentation.
 
     ``augmentation`` is a preset name or an inline mapping of sections (``{shift: {max_days: 10,
@@ -71,7 +69,7 @@ class CellSpec(_Strict):
     copies: int = Field(1, ge=1, description="offline augmented copies for tabular models")
 
 
-class ValidationSpec(_Strict):
+class ValidationSpec(Strict):
     """Validation split of the source (disjoint from training by construction)."""
 
     fraction: float = Field(0.2, gt=0, lt=1)
@@ -79,21 +77,7 @@ class ValidationSpec(_Strict):
     block_deg: float = Field(0.5, gt=0)
 
 
-class TrainSpec(_Strict):
-    """Optimisation settings of torch models (defaults: the paper's protocol)."""
-
-    epochs: int = Field(50, gt=0)
-    batch_size: int = Field(256, gt=0)
-    lr: float = Field(1e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    accelerator: str = "auto"
-    devices: Any = "auto"
-    strategy: str = "auto"
-    precision: Literal["auto", "bf16-mixed", "16-mixed", "32-true"] = Field(
-        "auto", description="Lightning precision; auto = bf16-mixed where the CPU/GPU runs bfloat16 well")
-
-
-class ExperimentSpec(_Strict):
+class ExperimentSpec(Strict):
     """A whole transfer study."""
 
     name: str = "experiment"
@@ -177,8 +161,6 @@ def parse_spec(raw: Any, where: str = "config") -> ExperimentSpec:
         spec.remap_table()
         return spec
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "(root)"
-        raise CropGlobeError(f"{where}: field {loc}: {first['msg']}") from None
+        raise validation_error(where, err) from None
     except CropGlobeError as err:
         raise CropGlobeError(f"{where}: field remaps: {err}") from None

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cropglobe.checks import is_whole
 from cropglobe.errors import CropGlobeError
 from cropglobe.temporal import season
 
@@ -186,7 +187,7 @@ def _pca(x: np.ndarray, n_components: Any, seed: int):
     """An unfitted PCA after checking the number of components against the data."""
     from sklearn.decomposition import PCA
 
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or not 0 < n_components <= min(x.shape):
+    if not is_whole(n_components) or not 0 < n_components <= min(x.shape):
         raise CropGlobeError(f"emit: pca={n_components!r}, expected a whole number in 1..{min(x.shape)} "
                              f"(the fewer of {x.shape[0]} samples and {x.shape[1]} bands)")
     return PCA(n_components=int(n_components), random_state=seed)

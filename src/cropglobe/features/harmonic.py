@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
+from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import indices
+from cropglobe.temporal.composite import clear_mask
 
 #: Default inputs: spectral roles (see :data:`cropglobe.features.indices.ROLES`) and index names.
 DEFAULT_INPUTS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2", "GCVI")
@@ -61,8 +63,7 @@ def fit(y: np.ndarray, t: np.ndarray, mask: np.ndarray | None = None, order: int
         CropGlobeError: If a series has fewer valid points than coefficients, or its points do not
             determine them.
     """
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
-        raise CropGlobeError(f"harmonic order={order!r}: expected a whole number >= 0")
+    order = whole_number(order, "harmonic order", minimum=0)
     if not period > 0:
         raise CropGlobeError(f"harmonic period={period!r}: expected a positive number of days")
     y = np.asarray(y, dtype=np.float64)
@@ -154,8 +155,6 @@ def harmonic(ds: xr.Dataset, order: int = 2, inputs: Sequence[str] = DEFAULT_INP
         t = ds["time"].values.astype(np.float64) - 1.0 + ds["bin_days"].values / 2.0
         groups.append((np.arange(n), t, None))
     else:
-        from cropglobe.temporal.composite import clear_mask
-
         clear = clear_mask(ds, clear_threshold)
         days = ds["time"].values.astype("datetime64[D]")
         years = ds["year"].values.astype(np.int64)

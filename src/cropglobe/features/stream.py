@@ -30,7 +30,9 @@ import xarray as xr
 from cropglobe import samples
 from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
-from cropglobe.temporal.composite import add_drops
+from cropglobe.features.families import get_feature
+from cropglobe.temporal.composite import add_drops, composite, season
+from cropglobe.zarrcheck import check_store
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,6 @@ def open_lazy(path: str | os.PathLike) -> xr.Dataset:
     p = Path(path)
     if not p.exists():
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
-    from cropglobe.zarrcheck import check_store
 
     check_store(p)
     try:
@@ -107,8 +108,6 @@ class StreamResult:
 def _features_block(window: xr.Dataset, families: Sequence[str], options: dict[str, dict],
                     widths: dict[str, np.dtype]) -> xr.Dataset:
     """The feature arrays of one season-windowed composite block, with its per-sample coords."""
-    from cropglobe.features.families import get_feature
-
     data: dict[str, Any] = {}
     for name in families:
         spec = get_feature(name)
@@ -182,9 +181,6 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
         CropGlobeError: On bad input, when no block keeps a sample, or (``coverage="error"``) on an
             uncovered sample.
     """
-    from cropglobe.features.families import get_feature
-    from cropglobe.temporal.composite import composite, season
-
     if not families:
         raise CropGlobeError("stream: no feature family given; expected some of median2d, harmonic, ...")
     for name in families:
@@ -265,9 +261,6 @@ def stream_measured(src: str, out: str, families: Sequence[str] = ("median2d", "
     CPU time (all threads of the process) is what the work costs; on a shared machine wall time
     also counts the time other processes held the cores.
     """
-    import cropglobe.features.families
-    import cropglobe.temporal.composite  # noqa: F401 - imported before the clocks start: timing the work, not imports
-
     cpu = time.process_time()
     res = stream(src, out, families, block=block, overwrite=True)
     return {"samples_in": res.samples_in, "samples_out": res.samples_out, "blocks": res.blocks,

@@ -17,7 +17,10 @@ from typing import Any
 
 from pydantic import Field
 
+from cropglobe import models
 from cropglobe.errors import CropGlobeError
+from cropglobe.features import families as features
+from cropglobe.models.ensemble import combine
 from cropglobe.recipe import RecipeSpec, read_recipe
 
 
@@ -53,9 +56,6 @@ class Recipe(RecipeSpec):
         models' probabilities; with ``class_weights`` it multiplies them by the weights
         (:mod:`cropglobe.models.ensemble`).
         """
-        from cropglobe import models
-        from cropglobe.models.ensemble import combine
-
         # only matrix (median2d) models record band names; vector models record their feature count
         expect = self.bands if self.feature == "median2d" else None
         loaded = [models.load_model(p, expect_bands=expect, expect_classes=self.classes)
@@ -102,9 +102,6 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         CropGlobeError: For a missing folder/recipe/model file, invalid JSON, a missing or invalid
             field, or an unknown model/feature name.
     """
-    from cropglobe import models
-    from cropglobe.features import families as features
-
     p = Path(path)
     recipe_path = p / "recipe.json" if p.is_dir() else p
     if not p.exists():

@@ -224,11 +224,11 @@ def _decoding(source: CubeSource) -> Decoding:
     if file_fill is None:
         file_fill = _cf(attrs, "missing_value")
     if source.scale is not None and file_scale is not None and not np.isclose(source.scale, file_scale):
-        raise CropGlobeError(f"{where} declares scale_factor {file_scale:g} but --scale {source.scale:g} was given; "
-                             "expected no --scale (the cube's own is used) or the same value")
+        raise CropGlobeError(f"{where} declares scale_factor {file_scale:g} but scale={source.scale:g} was given; "
+                             "expected no scale (the cube's own is used) or the same value")
     if source.nodata is not None and file_fill is not None and source.nodata != file_fill:
-        raise CropGlobeError(f"{where} declares _FillValue {file_fill:g} but --nodata {source.nodata:g} was given; "
-                             "expected no --nodata (the cube's own is used) or the same value")
+        raise CropGlobeError(f"{where} declares _FillValue {file_fill:g} but nodata={source.nodata:g} was given; "
+                             "expected no nodata (the cube's own is used) or the same value")
     scale = source.scale if source.scale is not None else file_scale
     nodata = source.nodata if source.nodata is not None else file_fill
     clear_attrs = ds["clear"].attrs if "clear" in ds else {}
@@ -394,7 +394,7 @@ def _check_scale(ds: xr.Dataset, source: CubeSource, where: str) -> None:
     probe = dec.reflectance(ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values)
     probe = probe[np.isfinite(probe)]
     if probe.size and float(probe.max()) > 1.5:
-        hint = ("declare the scale (e.g. --scale 1e-4 --nodata 0 for Sentinel-2 L2A digital numbers)"
+        hint = ("declare the scale (e.g. scale=1e-4, nodata=0 for Sentinel-2 L2A digital numbers; CLI: --scale --nodata)"
                 if dec.scale == 1.0 else f"expected reflectance 0-1 after the scale {dec.scale:g}")
         raise CropGlobeError(f"{where}: reflectance values up to {float(probe.max()):.6g} look like scaled integers; "
                              + hint)

@@ -26,7 +26,7 @@ def pick_cell(run_dir: Path, country: str) -> Path:
     if results.is_file():
         import pandas as pd
 
-        from cropglobe.experiment.runner import cell_key
+        from cropglobe.experiment.runner import cell_key  # defers scikit-learn (experiment/__init__)
         from cropglobe.experiment.study import CellSpec
 
         table = pd.read_parquet(results)

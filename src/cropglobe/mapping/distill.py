@@ -21,9 +21,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from cropglobe import models, taxonomy
 from cropglobe.errors import CropGlobeError
+from cropglobe.features import families as features
 from cropglobe.mapping.cell import load_recipe
+from cropglobe.mapping.predict import predict_proba, recipe_features
 from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
+from cropglobe.temporal import composite, season
 
 
 def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLike, n_estimators: int = 40,
@@ -47,9 +51,6 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
     if t.family != "torch" or t.feature != "median2d" or t.flatten:
         raise CropGlobeError(f"{t.path}: distillation needs a torch model on median2d features; got {t.model} "
                              f"on {t.feature}")
-    from cropglobe import models
-    from cropglobe.features import families as features
-    from cropglobe.temporal import composite, season
     from cropglobe.training.lightning import predict_proba_torch
 
     full = composite.composite(source.sel(band=t.bands), **t.composite.composite_kwargs())
@@ -78,10 +79,6 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
 def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
     """Overall accuracy and macro-F1 of a cell on a labelled observation-level SampleSet (its own recipe)."""
     from sklearn.metrics import accuracy_score, f1_score
-
-    from cropglobe import taxonomy
-    from cropglobe.mapping.predict import predict_proba, recipe_features
-    from cropglobe.temporal import composite, season
 
     r = load_recipe(cell)
     full = composite.composite(target.sel(band=r.bands), **r.composite.composite_kwargs())

@@ -15,6 +15,7 @@ import numpy as np
 
 from cropglobe import geography
 from cropglobe.errors import CropGlobeError
+from cropglobe.temporal import season
 
 if TYPE_CHECKING:
     from cropglobe.mapping.cell import Recipe
@@ -55,8 +56,6 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     Raises:
         CropGlobeError: When no year's season window lies inside the dates, naming both.
     """
-    from cropglobe.temporal import season
-
     geography.country(country)
     c = recipe.composite
     shift = int(season.shifts(country, np.array([lat]), c.align, c.offsets)[0][0])

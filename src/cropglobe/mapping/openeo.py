@@ -217,7 +217,7 @@ def decoding(source: CubeSource) -> Decoding:
     if "scale_factor" in var.encoding and not integer:
         if source.scale is not None and not np.isclose(source.scale, 1.0):
             raise CropGlobeError(f"{source.path}: the bands declare scale_factor {var.encoding['scale_factor']} "
-                                 f"(already applied) but --scale {source.scale:g} was given; expected no --scale")
+                                 f"(already applied) but scale={source.scale:g} was given; expected no scale")
         return Decoding(scale=1.0, nodata=float("nan") if source.nodata is None else float(source.nodata))
     scale = DN_SCALE if source.scale is None else float(source.scale)
     nodata = DN_NODATA if source.nodata is None else float(source.nodata)

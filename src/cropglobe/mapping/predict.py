@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cropglobe.features import families as features
 from cropglobe.mapping.cell import Recipe
 from cropglobe.mapping.cube import Decoding
-from cropglobe.temporal import composite
+from cropglobe.temporal import composite, gapfill, season
 
 NODATA_CLASS = 255
 
@@ -149,8 +150,6 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     Returns:
         ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
     """
-    from cropglobe.temporal import gapfill, season
-
     c = ctx.recipe.composite
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     valid = _valid(refl, clear, scl, ctx)
@@ -162,8 +161,7 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     out = np.empty((bin_start.size, refl.shape[1], n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift in np.unique(shifts):
-        cols = slice(None) if (shifts == shift).all() else np.flatnonzero(shifts == shift)
+    for shift, cols in season.calendar_groups(shifts):
         origin = year0 + np.timedelta64(int(shift), "D")
         ok = valid[:, cols]
         if ctx.bin_days is None:
@@ -186,8 +184,6 @@ def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, c
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
     """Per-pixel day shifts of the aligned calendar: the recipe's ``align`` and per-country ``offsets``."""
-    from cropglobe.temporal import season
-
     c = ctx.recipe.composite
     return season.shifts(ctx.country, lat, c.align, c.offsets)[0]
 
@@ -199,8 +195,6 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
     pixel's aligned 1 January (e.g. the next year's dates of an 18-month cube), so a reader can skip
     them; a pre-composited cube needs every step (interpolation at the edges).
     """
-    from cropglobe.temporal import season
-
     if ctx.bin_days is not None:
         return slice(None)
     interval = ctx.recipe.composite.interval
@@ -208,7 +202,7 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
     days = ctx.times.astype("datetime64[D]")
     year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     t0, t1 = days.size, 0
-    for shift in np.unique(_shifts(lat, ctx)):
+    for shift, _ in season.calendar_groups(_shifts(lat, ctx)):
         rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
         t0, t1 = min(t0, int(np.searchsorted(rel, 0))), max(t1, int(np.searchsorted(rel, end)))
     return slice(t0, max(t0, t1))
@@ -241,7 +235,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         (the layout of the feature functions, so no transposing copy follows); ``filled`` is False
         where the full-year composite keeps a NaN (a band without any clear value).
     """
-    from cropglobe.temporal import kernels, season
+    from cropglobe.temporal import kernels
 
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
@@ -262,8 +256,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     lut = _scl_lut(tuple(c.scl_keep))
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift in np.unique(shifts):
-        cols = slice(None) if (shifts == shift).all() else np.flatnonzero(shifts == shift)
+    for shift, cols in season.calendar_groups(shifts):
         rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
         edges = np.searchsorted(rel, a0 * interval + interval * np.arange(a1 - a0 + 1))
         w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [first - 1, last]))
@@ -291,8 +284,6 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
 def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
             bin_days: np.ndarray) -> np.ndarray:
     """Coarse/pre-composited steps (centres ``rel``) -> aligned bins, as composite's regrid path (time-major)."""
-    from cropglobe.temporal import gapfill
-
     t, nb, p = refl.shape
     centre = (bin_start - 1) + bin_days / 2.0
     masked = np.where(ok[:, None, :], refl, np.float32(np.nan)).reshape(t, -1)
@@ -314,8 +305,6 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     With the pixels' ``lon``/``lat`` (degrees, (P,)) the dataset carries them and each pixel's
     ``shift_days`` as a composite of samples does (features such as Presto's read them).
     """
-    from cropglobe.temporal import season
-
     bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
     if window is not None:
         bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
@@ -369,8 +358,6 @@ def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
 
     Shared by the map's blocks and by :mod:`cropglobe.mapping.predict_table` (sample tables).
     """
-    from cropglobe.features import families as features
-
     x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)
     return x.reshape(len(x), -1) if recipe.flatten else x
 

@@ -36,11 +36,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cropglobe import samples, taxonomy
+from cropglobe.atomic import atomic_path
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
+from cropglobe.features import families as features
 from cropglobe.mapping.cell import Recipe, load_cells
+from cropglobe.mapping.predict import inference_precision, predict_proba, recipe_features
 from cropglobe.models.ensemble import ADAPT, prior_shift
 from cropglobe.recipe import CompositeSettings
+from cropglobe.temporal import composite, season
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"
@@ -88,8 +93,6 @@ def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
     Raises:
         CropGlobeError: For a missing or unreadable store, or one failing validation.
     """
-    from cropglobe import samples, taxonomy
-
     p = Path(path)
     if not p.exists():
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
@@ -117,9 +120,6 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | Non
             composited on another calendar, or any compositing error (window outside the dates,
             no sample with ``min_clear`` clear observations ...).
     """
-    from cropglobe.features import families as features
-    from cropglobe.temporal import composite, season
-
     c = recipe.composite
     if min_clear is not None or (offsets and recipe.format_version == 1):
         c = c.model_copy(update={"min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
@@ -140,7 +140,7 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | Non
         raise CropGlobeError(f"{where}: composited on {t.size} day-of-year bins; the model ({recipe.path}) needs "
                              f"the aligned {c.interval}-day calendar ({bin_start.size} bins): pass the "
                              "observation-level or dated coarse set instead, or composite it with "
-                             f"--interval {c.interval} --window {c.window} --align {c.align}")
+                             f"interval={c.interval}, window={c.window}, align={c.align}")
     made = CompositeSettings.from_attrs(ds.attrs, where)
     if not made.same_calendar(c):
         raise CropGlobeError(f"{where}: composited with alignment {ds.attrs.get('alignment')!r}; the model "
@@ -154,8 +154,6 @@ def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarr
 
     ``keep`` indexes ``full``'s samples; the others hold a band without any clear observation.
     """
-    from cropglobe.mapping.predict import recipe_features
-
     start, count = recipe.window_bins
     if start + count > full.sizes["time"]:
         raise CropGlobeError(f"{recipe.path}: window bins {start}..{start + count - 1} lie outside the "
@@ -197,8 +195,6 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     Raises:
         CropGlobeError: For a bad recipe, model, band set, calendar or remap.
     """
-    from cropglobe.mapping.predict import inference_precision, predict_proba
-
     if adapt not in ADAPT:
         raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
     inference_precision(precision)
@@ -268,8 +264,7 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
         countries only), counts, "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
         plus the ``remap`` kept classes (None: all).
     """
-    from cropglobe import taxonomy
-    from cropglobe.experiment.runner import remap_target, score_names
+    from cropglobe.experiment.runner import remap_target, score_names  # defers scikit-learn (experiment/__init__)
 
     t = result.table
     if "label" not in t:
@@ -309,8 +304,7 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
     import yaml
 
-    from cropglobe import taxonomy
-    from cropglobe.experiment.study import parse_spec
+    from cropglobe.experiment.study import parse_spec  # defers scikit-learn (experiment/__init__)
 
     cell_dir = recipe.path.parent
     config = cell_dir.parent.parent / "config.yaml"
@@ -356,9 +350,9 @@ def check_out(out: str | os.PathLike) -> Path:
     """Raise unless ``out`` can take a Parquet file (checked before any work)."""
     out = Path(out)
     if out.suffix.lower() != ".parquet":
-        raise CropGlobeError(f"--out {out}: expected a .parquet file name")
+        raise CropGlobeError(f"out={out}: expected a .parquet file name")
     if out.is_dir():
-        raise CropGlobeError(f"--out {out}: is a folder; expected a .parquet file name")
+        raise CropGlobeError(f"out={out}: is a folder; expected a .parquet file name")
     return out
 
 
@@ -369,8 +363,6 @@ def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from cropglobe.atomic import atomic_path
 
     out = check_out(out)
     mpath = metrics_path(out)

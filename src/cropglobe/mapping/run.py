@@ -24,10 +24,12 @@ import numpy as np
 from cropglobe import geography
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
+from cropglobe.features.families import get_feature
 from cropglobe.mapping import locate
 from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext, inference_precision
+from cropglobe.mapping.stacinput import fetch_cube
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
 from cropglobe.models.ensemble import ADAPT, prior_shift
@@ -137,7 +139,6 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
-    from cropglobe.features.families import get_feature
     inference_precision(precision)  # a bad value fails before anything is read
     recipe = load_cells([model, *members])
     cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
@@ -174,8 +175,6 @@ def check_feature_options(recipe: Recipe) -> None:
     """
     import inspect
 
-    from cropglobe.features.families import get_feature
-
     try:
         inspect.signature(get_feature(recipe.feature).fn).bind(None, **recipe.feature_options)
     except TypeError as err:
@@ -210,7 +209,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     query = {k: v for k, v in settings.items() if k in _QUERY}
     out = Path(out)
     if out.suffix.lower() not in (".tif", ".tiff"):
-        raise CropGlobeError(f"--out {out}: expected a GeoTIFF path ending in .tif")
+        raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite)
     if opts.adapt not in ADAPT:
         raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
@@ -221,13 +220,11 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
             and query.get("end") is not None:
         cube = StacQuery(**query)  # type: ignore[arg-type]
     elif cube is None or (query.get("bbox") is not None and not isinstance(cube, StacQuery)):
-        raise CropGlobeError("map: give either an input cube or --bbox W,S,E,N with --start and --end (STAC); "
+        raise CropGlobeError("map: give either an input cube or a bbox (W, S, E, N) with start and end dates (STAC; CLI: --bbox --start --end); "
                              f"got input={cube!r}, bbox={query.get('bbox')!r}, start={query.get('start')!r}, "
                              f"end={query.get('end')!r}")
     if isinstance(cube, StacQuery):
         import tempfile
-
-        from cropglobe.mapping.stacinput import fetch_cube
 
         bands = load_recipe(model).bands  # a bad model fails before any download
         with tempfile.TemporaryDirectory(prefix="cropglobe-map-") as tmp:

@@ -24,6 +24,9 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe.errors import CropGlobeError
+from cropglobe.mapping.store import write_cube
+from cropglobe.sources.acquire.config import StacConfig
+from cropglobe.sources.acquire.stac import band_assets, first_observed, item_crs, l2a_reflectance, search_items
 
 
 def parse_bbox(text: str | tuple[float, ...] | list[float]) -> tuple[float, float, float, float]:
@@ -37,7 +40,7 @@ def parse_bbox(text: str | tuple[float, ...] | list[float]) -> tuple[float, floa
     except ValueError:
         vals = []
     if len(vals) != 4 or not (-180 <= vals[0] < vals[2] <= 180 and -90 <= vals[1] < vals[3] <= 90):
-        raise CropGlobeError(f"--bbox {text!r}: expected W,S,E,N in degrees with W < E and S < N")
+        raise CropGlobeError(f"bbox={text!r}: expected W,S,E,N in degrees with W < E and S < N")
     return vals[0], vals[1], vals[2], vals[3]
 
 
@@ -45,26 +48,18 @@ def _date(text: str, name: str) -> str:
     try:
         return dt.date.fromisoformat(str(text)).isoformat()
     except ValueError:
-        raise CropGlobeError(f"--{name} {text!r}: expected a date YYYY-MM-DD") from None
-
-
-def _item_crs(item: Any) -> str:
-    epsg = item.properties.get("proj:epsg") or (item.properties.get("proj:code") or "").removeprefix("EPSG:")
-    return f"EPSG:{epsg}" if epsg else "EPSG:4326"
+        raise CropGlobeError(f"{name}={text!r}: expected a date YYYY-MM-DD") from None
 
 
 def _load_item(item: Any, bands: list[str], geobox: Any, chunk: int) -> tuple[xr.DataArray, xr.DataArray]:
     """Lazy reflectance (band, y, x) float32 and SCL (y, x) uint8 of one item on the grid."""
     import odc.stac
 
-    from cropglobe.sources.acquire.stac import band_assets, boa_offset
-
-    keys, scl_key = band_assets(item, bands, where="--bands")
+    keys, scl_key = band_assets(item, bands, where="bands")
     ds = odc.stac.load([item], bands=[*keys.values(), scl_key], geobox=geobox, resampling="nearest",
                        chunks={"x": chunk, "y": chunk}, groupby=None).isel(time=0, drop=True)
     raw = xr.concat([ds[keys[b]].astype(np.float32) for b in bands], dim="band")
-    refl = xr.where(raw == 0, np.float32(np.nan), np.clip(raw + np.float32(boa_offset(item)), 0, None) * np.float32(1e-4))
-    return refl.astype(np.float32).assign_coords(band=bands), ds[scl_key].astype(np.uint8)
+    return l2a_reflectance(raw, item).assign_coords(band=bands), ds[scl_key].astype(np.uint8)
 
 
 def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: str, stac: str, out: str | os.PathLike,
@@ -90,21 +85,17 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
     from odc.geo.geobox import GeoBox
     from pyproj import Transformer
 
-    from cropglobe.mapping.store import write_cube
-    from cropglobe.sources.acquire.config import StacConfig
-    from cropglobe.sources.acquire.stac import search_items
-
     box = parse_bbox(bbox)
     d0, d1 = _date(start, "start"), _date(end, "end")
     if d0 > d1:
-        raise CropGlobeError(f"--start {d0} is after --end {d1}; expected start <= end")
+        raise CropGlobeError(f"start={d0} is after end={d1}; expected start <= end")
     bands = [_bands.canonical_band(b) for b in (bands or list(_bands.S2_BANDS))]
     try:
         scfg = StacConfig(endpoint=str(stac), collection=collection, resolution=resolution, max_cloud=max_cloud)
     except ValueError as err:
-        raise CropGlobeError(f"--stac/--collection/--resolution: {err}") from None
+        raise CropGlobeError(f"stac/collection/resolution: {err}") from None
     items = search_items(scfg, box, d0, d1)
-    crs = _item_crs(items[0])
+    crs = item_crs(items[0])
     x0, y0, x1, y1 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform_bounds(*box)
     r = float(resolution)
     x0, y0, x1, y1 = np.floor(x0 / r) * r, np.floor(y0 / r) * r, np.ceil(x1 / r) * r, np.ceil(y1 / r) * r
@@ -117,11 +108,7 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
         refl, scl = None, None
         for it in by_day[day]:
             r_i, s_i = _load_item(it, bands, geobox, chunk)
-            if refl is None:
-                refl, scl = r_i, s_i
-            else:
-                take = (scl == 0) & (s_i != 0)
-                refl, scl = xr.where(take, r_i, refl), xr.where(take, s_i, scl).astype(np.uint8)
+            refl, scl = (r_i, s_i) if refl is None else first_observed(refl, scl, r_i, s_i)
         refl_t.append(refl.transpose("band", "y", "x"))
         scl_t.append(scl)
     times = np.array(sorted(by_day), dtype="datetime64[ns]")

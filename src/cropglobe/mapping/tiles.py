@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import locate
 from cropglobe.mapping.cube import CubeSource
 from cropglobe.mapping.predict import BlockContext, predict_block, used_dates
 
@@ -55,7 +56,7 @@ class TileResult:
 def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
     """Row/column windows of ``tile`` x ``tile`` pixels covering ``shape`` (edge tiles are smaller)."""
     if tile < 16:
-        raise CropGlobeError(f"--tile {tile}: expected a tile size of at least 16 pixels")
+        raise CropGlobeError(f"tile={tile}: expected a tile size of at least 16 pixels")
     rows, cols = shape
     return [(slice(r, min(r + tile, rows)), slice(c, min(c + tile, cols)))
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
@@ -82,8 +83,6 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     ``threads`` is the torch thread count of the process; ``task_threads`` the threads of a tabular
     model's call in this task (1 when the worker runs several tasks at once).
     """
-    from cropglobe.mapping import locate
-
     model, lock = _model(ctx, threads)
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
@@ -132,7 +131,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     try:
         client = Client(scheduler, timeout=20)
     except (OSError, TimeoutError, ValueError) as err:
-        raise CropGlobeError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({err})") from None
+        raise CropGlobeError(f"scheduler={scheduler}: cannot connect to the Dask scheduler ({err})") from None
     with client:
         yield client
 

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.models.spec import ModelSpec
+from cropglobe.models.tabular import LGBM_DEFAULTS, RF_DEFAULTS, TabularClassifier
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,6 @@ def model_options(name: str) -> dict[str, Any]:
     """Options accepted by ``name`` with their defaults (plus ``seed``)."""
     info = model_info(name)
     if info.family == "tabular":
-        from cropglobe.models.tabular import LGBM_DEFAULTS, RF_DEFAULTS
-
         return {**(RF_DEFAULTS if name == "rf" else LGBM_DEFAULTS), "seed": 0}
     params = list(inspect.signature(_builder(info)).parameters.values())[3:]
     return {**{p.name: p.default for p in params}, "seed": None}
@@ -121,13 +121,10 @@ def build(spec: ModelSpec, init: bool = True) -> Any:
     info = model_info(spec.name)
     for key in ("n_bands", "n_times", "n_classes"):
         value = getattr(spec, key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise CropGlobeError(f"model {spec.name!r}: {key} must be a positive integer, got {value!r}")
+        whole_number(value, f"model {spec.name!r}: {key}", minimum=1)
     if spec.n_classes < 2:
         raise CropGlobeError(f"model {spec.name!r}: n_classes must be at least 2, got {spec.n_classes}")
     if info.family == "tabular":
-        from cropglobe.models.tabular import TabularClassifier
-
         return TabularClassifier(spec)
     allowed = model_options(spec.name)
     unknown = set(spec.options) - set(allowed)

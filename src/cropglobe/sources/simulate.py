@@ -37,20 +37,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from cropglobe import geography, samples, taxonomy
+from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 
 CROPGLOBE_COUNTRIES = ("ARG", "AUS", "BEL", "CHN", "FRA", "GBR", "NLD", "USA")
 SIMULATOR_SOURCE = "cropglobe phenology simulator (SIMULATED DATA)"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Phenology(_Strict):
+class Phenology(Strict):
     """Double-logistic phenology of one class or archetype (dates: northern day of year)."""
 
     sos: float
@@ -70,7 +67,7 @@ class Phenology(_Strict):
     weight: float = Field(1.0, ge=0)
 
 
-class CountryProfile(_Strict):
+class CountryProfile(Strict):
     """Country-level shifts and the sampled region."""
 
     planting_offset: float
@@ -83,7 +80,7 @@ class CountryProfile(_Strict):
     classes: list[str] = Field(default_factory=lambda: list(taxonomy.CLASSES))
 
 
-class Acquisition(_Strict):
+class Acquisition(Strict):
     """Revisit pattern, clouds and noise."""
 
     revisit_days: int = Field(gt=0)
@@ -99,7 +96,7 @@ class Acquisition(_Strict):
     soil_sd: float = Field(ge=0)
 
 
-class SimParams(_Strict):
+class SimParams(Strict):
     """The simulator's whole parameter table (see ``data/simulator.yaml``)."""
 
     bands: list[str]
@@ -147,9 +144,7 @@ def load_params(path: str | os.PathLike | None = None) -> SimParams:
     except OSError as err:
         raise CropGlobeError(f"{where}: cannot read simulator parameters ({err.strerror})") from None
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise CropGlobeError(f"{where}: field {loc or '(root)'}: {first['msg']}") from None
+        raise validation_error(where, err) from None
 
 
 def _logistic(t: np.ndarray, mid: np.ndarray | float, rate: float) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from cropglobe import samples
 from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
-from cropglobe.features.stream import append_zarr
+from cropglobe.features.stream import append_zarr, peak_rss_gb
 from cropglobe.sources import simulate
 
 
@@ -82,8 +82,6 @@ def write_tiled(path: str | os.PathLike, n: int, *, base_per_class: int = 100, b
 def write_measured(path: str, n: int, block: int = 10_000, base_per_class: int = 100, seed: int = 0) -> dict:
     """:func:`write_tiled` plus its wall time and this process's peak memory (run it in a fresh process)."""
     import time
-
-    from cropglobe.features.stream import peak_rss_gb
 
     t0 = time.perf_counter()
     write_tiled(path, n, base_per_class=base_per_class, block=block, seed=seed, overwrite=True)

@@ -183,9 +183,7 @@ def composite(
     covered = np.ones(n, dtype=bool)
     has_data = ~np.isnan(np.fmax.reduce(refl, axis=1))
     ends = days + (ds["bin_days"].values.astype(np.int64) - 1).astype("timedelta64[D]") if coarse else days
-    for start in np.unique(origin):
-        rows = np.flatnonzero(origin == start)
-        take = slice(None) if rows.size == n else rows  # a slice avoids copying the whole block
+    for start, take in _season.calendar_groups(origin):  # one calendar at a time (a slice: no copy)
         covered[take] = covers_window(has_data[take], days, ends, start + (first - 1) * _DAY,
                                       start + (last - 1) * _DAY, 0 if coarse else int(interval) - 1)
         ok = valid[take]
@@ -197,10 +195,10 @@ def composite(
             rel = (days - start).astype(np.int64)
             values = gapfill.bin_median(refl[take], ok, rel, int(interval), bin_start.size, chunk=chunk)
             gaps[take] = np.isnan(values).sum(axis=1)
-        if rows.size == n:
+        if isinstance(take, slice):
             out = values
         else:
-            out[rows] = values
+            out[take] = values
         n_clear[take] = (ok & ((rel >= first - 1) & (rel < last))[None, :]).sum(axis=1)
     if not coarse:
         out = gapfill.fill_gaps(out, bin_start.astype(np.float64), gaps=gaps, inplace=True)

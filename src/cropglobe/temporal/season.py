@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -144,6 +145,22 @@ def load_offsets(offsets: Mapping[str, int] | str | os.PathLike | None) -> dict[
             raise CropGlobeError(f"{where}: {iso}: offset {value!r} is not a whole number of days")
         out[iso] = int(value)
     return out
+
+
+def calendar_groups(origins: np.ndarray) -> Iterator[tuple[Any, slice | np.ndarray]]:
+    """Group points by their aligned calendar (a shift in days or an origin date), one group per value.
+
+    Compositing runs once per calendar; every stage that composites (``composite``, the map's blocks)
+    loops over these groups.
+
+    Yields:
+        ``(value, index)``: the index is ``slice(None)`` when every point shares the value (no copy),
+        else the points' positions.
+    """
+    origins = np.asarray(origins)
+    for value in np.unique(origins):
+        rows = np.flatnonzero(origins == value)
+        yield value, (slice(None) if rows.size == origins.size else rows)
 
 
 def sample_shifts(ds: xr.Dataset, align: str | int = "hemisphere",

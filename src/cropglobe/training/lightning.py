@@ -21,7 +21,6 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from cropglobe import augment, models
+from cropglobe.errors import CropGlobeError
 from cropglobe.training import metrics
+from cropglobe.training.settings import PRECISIONS, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +54,6 @@ def _hide_tips() -> None:
 
 #: An augmentation callable: (x_full, window=(start, count), bin_days=..., generator=...) -> x_window.
 Augmenter = Callable[..., torch.Tensor]
-
-
-@dataclass
-class TrainSettings:
-    """Optimisation settings (defaults: the paper's protocol).
-
-    ``batch_size`` is the global batch: under DDP each of the ``world_size`` processes takes
-    ``ceil(batch_size / world_size)`` samples per step.
-    """
-
-    epochs: int = 50
-    batch_size: int = 256
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    seed: int = 0
-    accelerator: str = "auto"
-    devices: Any = "auto"
-    strategy: str = "auto"
-    precision: str = "auto"
-    progress: bool = True
-    callbacks: list[Any] = field(default_factory=list)
-
-
-#: Lightning precision settings accepted by :class:`TrainSettings` (``"auto"`` picks one of them).
-PRECISIONS = ("auto", "bf16-mixed", "16-mixed", "32-true")
 
 
 @functools.lru_cache(maxsize=1)
@@ -309,8 +286,6 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """
     import pickle
 
-    from cropglobe.errors import CropGlobeError
-
     remedy = f"delete {path.parent} to restart this cell from scratch"
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -380,14 +355,10 @@ class TorchClassifier:
     def __init__(self, name: str, n_bands: int, n_times: int, n_classes: int, options: dict[str, Any],
                  settings: TrainSettings, augmentation: str = "none", window: tuple[int, int] | None = None,
                  bin_days: float = 5.0, flatten: bool = False) -> None:
-        from cropglobe import models
-
         self.name, self.n_classes, self.settings = name, n_classes, settings
         self.net = models.get_model(name, n_bands, n_times, n_classes, seed=settings.seed, **options)
         self.augment = None
         if augmentation != "none":
-            from cropglobe import augment
-
             self.augment = augment.get_preset(augmentation)
         self.window, self.bin_days, self.flatten = window, bin_days, flatten
         self.fit_info: dict[str, Any] = {}
@@ -409,6 +380,4 @@ class TorchClassifier:
     def save(self, path: str | os.PathLike, bands: Sequence[str] | None = None,
              class_names: Sequence[str] | None = None) -> Path:
         """Write weights and spec (no pickled code) with :func:`cropglobe.models.save_model`."""
-        from cropglobe import models
-
         return models.save_model(self.net, path, bands, class_names)

@@ -29,7 +29,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cropglobe.atomic import atomic_path
+from cropglobe.bands import canonical_band
+from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
+from cropglobe.features.presto.encoder import CHANNELS, load_encoder
 from cropglobe.features.presto.inputs import PrestoInputs, build_inputs
 
 log = logging.getLogger(__name__)
@@ -96,8 +100,6 @@ def check_sha(path: Path, sha: str, expected: str | None) -> None:
 
 def encoder_for(path: Path, device: str = "cpu") -> Any:
     """The loaded encoder of a weights file (kept per process, keyed by its sha256 and the device)."""
-    from cropglobe.features.presto.encoder import load_encoder
-
     key = (file_sha256(path), device)
     if key not in _ENCODERS:
         _ENCODERS[key] = load_encoder(path, device=device)
@@ -127,8 +129,7 @@ def embed_inputs(inputs: PrestoInputs, encoder: Any, batch_size: int = 512, prog
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise CropGlobeError(f"presto: batch_size={batch_size!r}; expected a positive whole number")
+    whole_number(batch_size, "presto: batch_size", minimum=1)
     dev = next(encoder.parameters()).device
     n = len(inputs)
     out = np.empty((n, encoder.dim), dtype=np.float32)
@@ -201,8 +202,6 @@ def presto_features(ds: xr.Dataset, weights: str | None = None, weights_sha256: 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     out = embed_inputs(inputs, encoder_for(path, _device(str(device))), batch_size=batch_size, progress=show)
     if target is not None:
-        from cropglobe.atomic import atomic_path
-
         try:
             with atomic_path(target) as tmp:
                 with open(tmp, "wb") as f:
@@ -231,9 +230,6 @@ def record_options(**options: Any) -> dict[str, Any]:
 
 def presto_uses(bands: list[str], **options: Any) -> list[str]:
     """The bands the presto family reads: the Sentinel-2 bands Presto knows (and NDVI)."""
-    from cropglobe.bands import canonical_band
-    from cropglobe.features.presto.encoder import CHANNELS
-
     def known(b: str) -> bool:
         try:
             return canonical_band(b) in CHANNELS

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cropglobe import bands as _bands
 from cropglobe import geography, taxonomy
+from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 
 #: Named STAC API endpoints (``imagery.stac.endpoint``); anything else is a URL or a catalog path.
@@ -29,11 +30,7 @@ ENDPOINTS: dict[str, str] = {
 CLEAR_SCL: tuple[int, ...] = (4, 5, 6)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Region(_Model):
+class Region(Strict):
     """Where to sample: a lon/lat ``bbox`` and the ISO-3 ``country`` recorded on the samples.
 
     Without a bbox the region is the whole label map (a national crop map covers its country).
@@ -59,7 +56,7 @@ class Region(_Model):
         return v
 
 
-class Labels(_Model):
+class Labels(Strict):
     """The crop map: a raster (GeoTIFF codes) or vector parcels (a crop column), mapped to classes."""
 
     kind: Literal["raster", "vector"]
@@ -101,7 +98,7 @@ class Labels(_Model):
         return self
 
 
-class Sampling(_Model):
+class Sampling(Strict):
     """Grid sampling: at most ``per_cell`` samples per class per ``grid_deg`` cell, optional caps."""
 
     grid_deg: float = Field(0.1, gt=0)
@@ -123,7 +120,7 @@ class Sampling(_Model):
         return out
 
 
-class DaskConfig(_Model):
+class DaskConfig(Strict):
     """Where chunks run: ``local-cluster`` (default), ``threads``, ``synchronous`` or a scheduler address."""
 
     scheduler: str = "local-cluster"
@@ -140,7 +137,7 @@ class DaskConfig(_Model):
                          "or a scheduler address such as tcp://10.0.0.1:8786")
 
 
-class StacConfig(_Model):
+class StacConfig(Strict):
     """STAC source: a named endpoint, an API URL or a static catalog path/URL, and the collection."""
 
     endpoint: str = "earth-search"
@@ -159,7 +156,7 @@ class StacConfig(_Model):
         return ENDPOINTS.get(self.endpoint, self.endpoint)
 
 
-class GeeConfig(_Model):
+class GeeConfig(Strict):
     """Earth Engine export: batches of points exported as CSV to Drive or Cloud Storage."""
 
     destination: Literal["drive", "gcs"] = "drive"
@@ -180,7 +177,7 @@ class GeeConfig(_Model):
         return self
 
 
-class Imagery(_Model):
+class Imagery(Strict):
     """The imagery backend and its options."""
 
     backend: Literal["stac", "gee"] = "stac"
@@ -188,14 +185,14 @@ class Imagery(_Model):
     gee: GeeConfig = Field(default_factory=GeeConfig)
 
 
-class Clear(_Model):
+class Clear(Strict):
     """Clear-sky rule: SCL codes kept; other observations are NaN (their SCL code is still stored)."""
 
     scl_keep: list[int] = Field(default_factory=lambda: list(CLEAR_SCL))
     mask: bool = True
 
 
-class Composite(_Model):
+class Composite(Strict):
     """Optional compositing after acquisition (arguments of :func:`cropglobe.temporal.composite.composite`)."""
 
     interval: int = 5
@@ -205,7 +202,7 @@ class Composite(_Model):
     min_clear: int = Field(3, ge=0)
 
 
-class AcquireConfig(_Model):
+class AcquireConfig(Strict):
     """The whole ``cropglobe acquire`` config."""
 
     region: Region
@@ -288,10 +285,7 @@ def load_config(path: str | os.PathLike) -> AcquireConfig:
     try:
         cfg = AcquireConfig.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        msg = str(first["msg"]).removeprefix("Value error, ")
-        raise CropGlobeError(f"{p}: field {field}: {msg}") from None
+        raise validation_error(str(p), err, root="(top level)") from None
     except CropGlobeError as err:
         raise CropGlobeError(f"{p}: {err}") from None
     base = p.resolve().parent

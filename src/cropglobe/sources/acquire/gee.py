@@ -29,6 +29,8 @@ import xarray as xr
 from cropglobe import samples
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.sources.readers.table import TableMapping, read_table
+from cropglobe.temporal import season
 
 S2_COLLECTION = "COPERNICUS/S2_SR_HARMONIZED"
 CS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
@@ -40,8 +42,9 @@ DONE, FAILED_STATES, ACTIVE = "COMPLETED", ("FAILED", "CANCELLED", "CANCEL_REQUE
 
 
 def bin_starts(interval: int = 5) -> np.ndarray:
-    """Return bin-start days of year (1, 6, ..., 361 for 5 days: 73 bins)."""
-    return np.arange(1, 366, interval, dtype=np.int32)
+    """Return bin-start days of year (1, 6, ..., 361 for 5 days: 73 bins): the aligned calendar of
+    :func:`cropglobe.temporal.season.axis`."""
+    return season.axis(interval)[0]
 
 
 def column_names(bands: Sequence[str], interval: int = 5) -> list[str]:
@@ -124,8 +127,6 @@ class TaskTracker:
 
 def export_mapping(bands: Sequence[str], country: str, year: int, interval: int = 5) -> Any:
     """Return the generic-table-reader mapping of this module's CSV exports (wide layout, DN x 1e4)."""
-    from cropglobe.sources.readers.table import TableMapping
-
     names = "|".join(sorted(bands, key=len, reverse=True))
     return TableMapping.model_validate({
         "description": "cropglobe GEE export: 5-day Cloud Score+ median composites (S2_SR_HARMONIZED)",
@@ -148,8 +149,6 @@ def read_export_csv(paths: Sequence[str | os.PathLike], *, bands: Sequence[str],
     Raises:
         CropGlobeError: On a missing file or a missing column (named with the file).
     """
-    from cropglobe.sources.readers.table import read_table
-
     for p in paths:
         if not Path(p).is_file():
             raise CropGlobeError(f"{p}: exported CSV batch not found (download it from Drive/GCS first)")
@@ -170,12 +169,11 @@ def season_shift(country: str | None, lat: np.ndarray) -> int:
     The southern season (November-May) then lies inside one exported year (July-June), whose bins
     are the aligned calendar of :mod:`cropglobe.temporal.season` (bin 1 = 1 July).
     """
-    from cropglobe import geography
-    from cropglobe.temporal.season import HEMISPHERE_SHIFT_DAYS
-
     lat = np.asarray(lat, dtype=float)
-    hemi = geography.hemisphere_of(country, lat) if country else ("S" if np.nanmedian(lat) < 0 else "N")
-    return HEMISPHERE_SHIFT_DAYS if hemi == "S" else 0
+    if not country:  # no country: the points' median latitude decides (as for a country on both sides)
+        return season.HEMISPHERE_SHIFT_DAYS if float(np.nanmedian(lat)) < 0 else 0
+    shifts, _ = season.shifts(country, lat, "hemisphere")  # one country, one hemisphere: one shift
+    return int(shifts[0])
 
 
 def build_image(ee: Any, bbox: Sequence[float], year: int, bands: Sequence[str], interval: int = 5,

@@ -17,10 +17,11 @@ import numpy as np
 import xarray as xr
 
 from cropglobe import samples
-from cropglobe.errors import CropGlobeError
 from cropglobe.sources.acquire.config import AcquireConfig
+from cropglobe.sources.acquire.gee import run_gee
 from cropglobe.sources.acquire.plan import Plan, make_plan
 from cropglobe.sources.acquire.reader import ChunkResult, read_all
+from cropglobe.temporal.composite import composite
 
 
 @dataclass
@@ -79,13 +80,7 @@ def apply_composite(ds: xr.Dataset, cfg: AcquireConfig) -> xr.Dataset:
     """Composite the observation-level set as the config asks (``cropglobe.temporal.composite.composite``)."""
     if cfg.composite is None:
         return ds
-    try:
-        from cropglobe.temporal.composite import composite
-    except ImportError:
-        raise CropGlobeError(
-            "composite: the compositing module cropglobe.temporal.composite is not available in this install; "
-            "remove the 'composite' section to write the observation-level set"
-        ) from None
+
     c = cfg.composite
     out = composite(ds, interval=c.interval, window=c.window, align=c.align, clear_threshold=c.clear_threshold,
                     min_clear=c.min_clear, scl_keep=tuple(int(x) for x in cfg.clear.scl_keep))
@@ -115,8 +110,6 @@ def acquire(cfg: AcquireConfig, *, dry_run: bool = False, progress: bool = True,
     if dry_run:
         return AcquireResult(plan)
     if cfg.imagery.backend == "gee":
-        from cropglobe.sources.acquire.gee import run_gee
-
         report = run_gee(plan)
         return AcquireResult(plan, output=cfg.output if "output" in report else None, gee=report)
     cache = cfg.cache_dir()

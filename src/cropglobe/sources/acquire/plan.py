@@ -14,7 +14,7 @@ import pystac
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.acquire import cropmap as labels
-from cropglobe.sources.acquire import stac
+from cropglobe.sources.acquire import gee, stac
 from cropglobe.sources.acquire.config import AcquireConfig
 
 
@@ -40,8 +40,6 @@ def make_plan(cfg: AcquireConfig) -> Plan:
     """
     points = labels.sample_points(cfg)
     if cfg.imagery.backend == "gee":
-        from cropglobe.sources.acquire import gee
-
         return Plan(cfg, points, batches=gee.plan_batches(points, cfg.imagery.gee.batch_size))
     if cfg.region.bbox is None:
         cfg = cfg.model_copy(deep=True)

@@ -28,7 +28,7 @@ import pandas as pd
 from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.acquire.config import DaskConfig, StacConfig
-from cropglobe.sources.acquire.stac import Chunk, band_assets, boa_offset
+from cropglobe.sources.acquire.stac import Chunk, band_assets, first_observed, item_crs, l2a_reflectance
 
 CACHE_VERSION = 1
 
@@ -63,12 +63,10 @@ def _read_item(item: Any, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray, b
     from pyproj import Transformer
 
     keys, scl_key = band_assets(item, bands)
-    epsg = item.properties.get("proj:epsg") or (item.properties.get("proj:code") or "").removeprefix("EPSG:")
-    crs = f"EPSG:{epsg}" if epsg else "EPSG:4326"
+    crs = item_crs(item)
     to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     values = np.full((lon.size, len(bands)), np.nan, dtype=np.float32)
     scl = np.zeros(lon.size, dtype=np.uint8)
-    offset = boa_offset(item)
     pad = 3 * resolution / 111_000.0 if crs != "EPSG:4326" else 3 * resolution
     for cell in np.unique(cells):
         idx = np.flatnonzero(cells == cell)
@@ -78,8 +76,7 @@ def _read_item(item: Any, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray, b
         xs, ys = to_crs.transform(lon[idx], lat[idx])
         at = ds.isel(time=0).sel(x=xr.DataArray(xs, dims="p"), y=xr.DataArray(ys, dims="p"), method="nearest")
         raw = np.stack([at[k].to_numpy().astype(np.float64) for k in keys.values()], axis=1)
-        refl = np.where(raw == 0, np.nan, np.clip(raw + offset, 0, None) * 1e-4)
-        values[idx] = refl.astype(np.float32)
+        values[idx] = l2a_reflectance(raw, item).astype(np.float32)
         scl[idx] = at[scl_key].to_numpy().astype(np.uint8)
     return values, scl
 
@@ -107,9 +104,8 @@ def read_chunk(chunk: Chunk, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray
                 values = np.full((lon.size, len(bands)), np.nan, dtype=np.float32)
                 scl = np.zeros(lon.size, dtype=np.uint8)
                 for item in chunk.items:
-                    v, s = _read_item(item, lon, lat, cells, bands, stac.resolution)
-                    take = (scl == 0) & (s != 0)
-                    values[take], scl[take] = v[take], s[take]
+                    values, scl = first_observed(values, scl, *_read_item(item, lon, lat, cells, bands,
+                                                                        stac.resolution))
                 return values, scl
         except CropGlobeError:
             raise

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pystac
+import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe.errors import CropGlobeError
@@ -206,6 +207,41 @@ def boa_offset(item: pystac.Item) -> float:
         return -1000.0 if baseline is not None and float(baseline) >= 4.0 else 0.0
     except ValueError:
         raise CropGlobeError(f"item {item.id}: s2:processing_baseline={baseline!r}, expected a number like '05.09'") from None
+
+
+def item_crs(item: pystac.Item) -> str:
+    """The item's CRS (``proj:epsg`` or ``proj:code``; EPSG:4326 when it declares none)."""
+    epsg = item.properties.get("proj:epsg") or (item.properties.get("proj:code") or "").removeprefix("EPSG:")
+    return f"EPSG:{epsg}" if epsg else "EPSG:4326"
+
+
+def l2a_reflectance(raw: Any, item: pystac.Item) -> Any:
+    """Sentinel-2 L2A digital numbers of ``item`` -> reflectance: ``(DN + boa_offset) / 10000``, DN 0 -> NaN.
+
+    ``raw`` is a float numpy array (computed in its precision) or a lazy float32 ``xarray.DataArray``
+    (kept lazy, float32 arithmetic): the one decoding of acquisition points and STAC map cubes.
+    """
+    offset = boa_offset(item)
+    if isinstance(raw, xr.DataArray):
+        f32 = np.float32
+        return xr.where(raw == 0, f32(np.nan), np.clip(raw + f32(offset), 0, None) * f32(1e-4)).astype(f32)
+    return np.where(raw == 0, np.nan, np.clip(raw + offset, 0, None) * 1e-4)
+
+
+def first_observed(values: Any, scl: Any, new_values: Any, new_scl: Any) -> tuple[Any, Any]:
+    """Merge one more item of the same day: a pixel (or point) keeps the first item that observed it (SCL not 0).
+
+    Works on numpy arrays (values (N, B), scl (N,); merged in place) and on xarray DataArrays
+    (broadcast by dimension name, kept lazy).
+
+    Returns:
+        The merged ``(values, scl)``.
+    """
+    take = (scl == 0) & (new_scl != 0)
+    if isinstance(values, xr.DataArray):
+        return xr.where(take, new_values, values), xr.where(take, new_scl, scl).astype(np.uint8)
+    values[take], scl[take] = new_values[take], new_scl[take]
+    return values, scl
 
 
 def tile_of(item: pystac.Item) -> str:

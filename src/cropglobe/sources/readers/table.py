@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from cropglobe import bands as _bands
 from cropglobe import samples
+from cropglobe.checks import Strict, error_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import labels as _labels
 from cropglobe.sources.readers.pivot import check_scales, long_to_cube, require_columns
@@ -42,24 +43,20 @@ def _text(v: Any) -> Any:
     return None if v is None else str(v)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReadOptions(_Model):
+class ReadOptions(Strict):
     """How to parse a CSV file (ignored for Parquet)."""
 
     sep: str | None = None
     header: bool = True
 
 
-class Join(_Model):
+class Join(Strict):
     """A table aligned row by row with the source (path relative to the source file)."""
 
     path: str
 
 
-class ValueOrColumn(_Model):
+class ValueOrColumn(Strict):
     """One value for every sample, or a column (optionally mapped through ``map``)."""
 
     value: str | int | None = None
@@ -75,7 +72,7 @@ class ValueOrColumn(_Model):
         return self
 
 
-class LabelSpec(_Model):
+class LabelSpec(Strict):
     """The label column, an optional raw value -> class map and the unknown-label policy."""
 
     column: str
@@ -90,7 +87,7 @@ class LabelSpec(_Model):
         return None if v is None else {str(k): str(x) for k, x in dict(v).items()}
 
 
-class TimeSpec(_Model):
+class TimeSpec(Strict):
     """How to read time: a column (long) or the ``time`` group of wide column names."""
 
     column: str | None = None
@@ -109,7 +106,7 @@ class TimeSpec(_Model):
         return self
 
 
-class WideSpec(_Model):
+class WideSpec(Strict):
     """Wide layout: a regex over column names with a ``time`` group and a ``band`` group or ``band``."""
 
     pattern: str
@@ -128,7 +125,7 @@ class WideSpec(_Model):
         return self
 
 
-class LongSpec(_Model):
+class LongSpec(Strict):
     """Long layout: band name -> column."""
 
     bands: dict[str, str]
@@ -139,7 +136,7 @@ class LongSpec(_Model):
         return {str(k): str(x) for k, x in dict(v).items()}
 
 
-class TableMapping(_Model):
+class TableMapping(Strict):
     """A YAML mapping describing a CSV/Parquet table of labelled time series."""
 
     description: str = ""
@@ -185,9 +182,8 @@ def load_mapping(path: str | os.PathLike) -> TableMapping:
     try:
         return TableMapping.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        raise CropGlobeError(f"{p}: field {loc!r}: {first['msg']} ({err.error_count()} problem(s) in the mapping)") from None
+        loc, problem = error_text(err, root="(top level)")
+        raise CropGlobeError(f"{p}: field {loc!r}: {problem} ({err.error_count()} problem(s) in the mapping)") from None
 
 
 def _read_file(path: Path, opts: ReadOptions) -> pd.DataFrame:
