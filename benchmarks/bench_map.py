@@ -48,14 +48,23 @@ _TILE = 128  # one 128 x 128 px Zarr chunk per band and tile: 16 tasks on the 48
 def _transfer(run_dir: Path, quick: bool):
     from cropglobe import experiment
 
-    spec = experiment.parse_spec({
-        "name": "bench-map", "data": {"simulate": {"countries": ["FRA", "BEL"], "samples_per_class": 30 if quick else 80}},
-        "sources": ["FRA"], "targets": ["BEL"], "in_region_fraction": 0.0,
-        "cells": [{"feature": f, "model": m} for f, m in _CELLS],
-        "train": {"epochs": 6 if quick else 10, "batch_size": 32 if quick else 64, "lr": 0.005 if quick else 0.002,
-                  "precision": "32-true" if quick else "auto"},  # the tiny quick teacher is tuned in float32
-        "model_options": {"lightgbm": {"n_estimators": 30}} if quick else {},
-    })
+    spec = experiment.parse_spec(
+        {
+            "name": "bench-map",
+            "data": {"simulate": {"countries": ["FRA", "BEL"], "samples_per_class": 30 if quick else 80}},
+            "sources": ["FRA"],
+            "targets": ["BEL"],
+            "in_region_fraction": 0.0,
+            "cells": [{"feature": f, "model": m} for f, m in _CELLS],
+            "train": {
+                "epochs": 6 if quick else 10,
+                "batch_size": 32 if quick else 64,
+                "lr": 0.005 if quick else 0.002,
+                "precision": "32-true" if quick else "auto",
+            },  # the tiny quick teacher is tuned in float32
+            "model_options": {"lightgbm": {"n_estimators": 30}} if quick else {},
+        }
+    )
     return experiment.run(spec, run_dir, progress=False)
 
 
@@ -68,7 +77,9 @@ def _tiled(ds, repeat: int):
     data = {v: (ds[v].dims, np.tile(ds[v].values, (1,) * (ds[v].ndim - 2) + (repeat, repeat)), ds[v].attrs)
             for v in ds.data_vars}
     coords = {k: c.variable for k, c in ds.coords.items() if not {"y", "x"} & set(c.dims) and k != "spatial_ref"}
-    coords.update(y=ds["y"].values[0] - step * np.arange(h * repeat), x=ds["x"].values[0] + step * np.arange(w * repeat))
+    coords.update(
+        y=ds["y"].values[0] - step * np.arange(h * repeat), x=ds["x"].values[0] + step * np.arange(w * repeat)
+    )
     out = xr.Dataset(data, coords=coords, attrs=ds.attrs)
     return out.rio.write_crs(ds.rio.crs).rio.write_transform()
 
@@ -165,8 +176,8 @@ def _stage_clock() -> Iterator[dict[str, float]]:
                (write.MapWriter, "write", "write"), (write.MapWriter, "_finish", "write")]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
 
-    def timed(fn, stage):  # noqa: ANN001, ANN202
-        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def timed(fn, stage):
+        def call(*args, **kwargs):
             t0 = time.thread_time()
             try:
                 return fn(*args, **kwargs)
@@ -235,10 +246,14 @@ def run(quick: bool = False) -> dict:
         target = simulate.simulate(["BEL"], samples_per_class=15 if quick else 80, seed=22)
         n_trees = 10 if quick else 40
         student = distill(cells["cropnet-lite_median2d"], source, tmp / "student", n_estimators=n_trees)
-        figures: dict = {"data": "SIMULATED (cropglobe phenology simulator)", "pixels": int(truth.size),
-                         "observation_dates": int(cube.sizes["time"]), "bands": int(cube.sizes["band"]),
-                         "cube_storage": "uint16 digital numbers x 10000 (scale_factor 1e-4), one band per 128 px chunk",
-                         "torch_threads": torch.get_num_threads()}
+        figures: dict = {
+            "data": "SIMULATED (cropglobe phenology simulator)",
+            "pixels": int(truth.size),
+            "observation_dates": int(cube.sizes["time"]),
+            "bands": int(cube.sizes["band"]),
+            "cube_storage": "uint16 digital numbers x 10000 (scale_factor 1e-4), one band per 128 px chunk",
+            "torch_threads": torch.get_num_threads(),
+        }
         ratios = {}
         with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
                           silence_logs=40) as cluster, Client(cluster):
@@ -292,14 +307,18 @@ def run(quick: bool = False) -> dict:
                            "end to end also reads the cube and writes the outputs, so its ratio to the bare model "
                            "falls as the model gets cheaper (fewer trees). cpu_share: each stage's share of the "
                            "map process's CPU seconds (thread time of the stage's calls; 'other' = Dask's event "
-                           "loop, tiling, locating, opening; for torch also its intra-op threads, so a CNN's model share "
+                           "loop, tiling, locating, opening; for torch also its intra-op threads, so a CNN's "
+                           "model share "
                            "reads low). With both cores busy (cores_busy ~2) the map is "
                            "CPU-bound: its ratio to the bare model (all cores, the model alone) is then about the "
                            f"model's share, {share.get('model', 0):.3f} for lightgbm_harmonic here. "
                            "cpu_bound_px_per_s_2_cores = 2 x pixels / CPU seconds: the rate with both cores to "
-                           "itself and busy (on a shared machine other processes take cores and the wall rate is lower)")
+                           "itself and busy (on a shared machine other processes take cores and the wall rate "
+                           "is lower)")
         figures["machine_load_1min"] = round(os.getloadavg()[0], 2)  # other processes share the 2 cores
         figures["benchmark_seconds"] = round(time.perf_counter() - t_start, 1)
-    return {"ratio": min(ratios.values()),
-            "reference": "bare model inference (predict_proba on precomputed model inputs of the same pixels), same run",
-            "figures": figures}
+    return {
+        "ratio": min(ratios.values()),
+        "reference": "bare model inference (predict_proba on precomputed model inputs of the same pixels), same run",
+        "figures": figures,
+    }

@@ -53,7 +53,10 @@ def run(quick: bool = False) -> dict:
     x = torch.rand(batch, bands, times)
     y = torch.arange(batch) % classes
     a, b = torch.randn(n_mm, n_mm), torch.randn(n_mm, n_mm)
-    matmul = lambda: a @ b  # noqa: E731
+
+    def matmul() -> torch.Tensor:
+        return a @ b
+
     matmul()
     figures: dict = {"batch": batch, "input": f"{bands}x{times}", "threads": torch.get_num_threads(),
                      "mkldnn": torch.backends.mkldnn.is_available(), "matmul_n": n_mm}

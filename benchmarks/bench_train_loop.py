@@ -6,7 +6,9 @@ import tempfile
 import time
 
 NAME = "train-loop"
-DESCRIPTION = "full Lightning training loop (loader + paper augmentation + step) vs bare model steps (ratio of samples/s)"
+DESCRIPTION = (
+    "full Lightning training loop (loader + paper augmentation + step) vs bare model steps (ratio of samples/s)"
+)
 
 
 def run(quick: bool = False) -> dict:
@@ -68,15 +70,15 @@ def run(quick: bool = False) -> dict:
 class _EpochTimer:
     """Lightning callback: wall time from epoch start to its last training batch (loading + augmentation + steps)."""
 
-    def __new__(cls, L):  # noqa: ANN001, N803 - build a Callback subclass lazily
+    def __new__(cls, L):  # build a Callback subclass lazily
         class Timer(L.Callback):
             def __init__(self) -> None:
                 self.seconds: list[float] = []
 
-            def on_train_epoch_start(self, trainer, module) -> None:  # noqa: ANN001
+            def on_train_epoch_start(self, trainer, module) -> None:
                 self._t = time.perf_counter()
 
-            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
                 if batch_idx == trainer.num_training_batches - 1:  # training part only, no validation
                     self.seconds.append(time.perf_counter() - self._t)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt  # after matplotlib.use: the backend is chosen before pyplot loads
 
 
 def main(argv: list[str]) -> None:
@@ -24,7 +24,9 @@ def main(argv: list[str]) -> None:
     df = df[df["seed"] >= 0].assign(pair=lambda d: d["source"] + "→" + d["target"])
     cells = list(dict.fromkeys(df["augmentation"]))
     pairs = list(dict.fromkeys(df["pair"]))
-    stats = df.groupby(["pair", "augmentation"])["macro_f1"].agg(mean="mean", std=lambda v: v.std(ddof=0), count="count")
+    stats = df.groupby(["pair", "augmentation"])["macro_f1"].agg(
+        mean="mean", std=lambda v: v.std(ddof=0), count="count"
+    )
     fig, ax = plt.subplots(figsize=(1.6 * len(pairs) + 3, 4))
     width = 0.8 / len(cells)
     for k, cell in enumerate(cells):

@@ -17,11 +17,13 @@ PRESETS = ["paper", "paper-nowarp", "shift-10d", "shift-30d", "scale-sym10d", "s
            "warp-0.05", "warp-0.1", "warp-0.2", "reference-code"]
 
 
-def _md(df) -> str:  # noqa: ANN001 - pandas frame; no tabulate dependency
+def _md(df) -> str:  # pandas frame; no tabulate dependency
     cols = list(df.columns)
     fmt = [lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)] * len(cols)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(f(v) for f, v in zip(fmt, row, strict=True)) + " |" for row in df.itertuples(index=False)]
+    lines += [
+        "| " + " | ".join(f(v) for f, v in zip(fmt, row, strict=True)) + " |" for row in df.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 

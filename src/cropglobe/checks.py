@@ -31,7 +31,7 @@ class Strict(BaseModel):
 
 
 def error_text(err: ValidationError, root: str = "(root)") -> tuple[str, str]:
-    """``(location, problem)`` of the first problem of a pydantic error (``"a.b"``, message without pydantic's prefix)."""
+    """``(location, problem)`` of a pydantic error's first problem (``"a.b"``; message without pydantic's prefix)."""
     first = err.errors()[0]
     loc = ".".join(str(x) for x in first["loc"]) or root
     return loc, str(first["msg"]).removeprefix("Value error, ")

@@ -198,7 +198,9 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = ", ".join(repr(str(u)) for u in uniq[counts > 1][:5])
-        raise CropGlobeError(f"{where}: duplicate sample_id values ({int((counts > 1).sum())}): {dup}; expected unique ids")
+        raise CropGlobeError(
+            f"{where}: duplicate sample_id values ({int((counts > 1).sum())}): {dup}; expected unique ids"
+        )
     taxonomy.check_labels(ds["label"].values, where=f"{where}: coordinate 'label'")
     for code in np.unique(ds["country"].values.astype(str)):
         try:
@@ -209,7 +211,9 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
     if np.issubdtype(t.dtype, np.datetime64):
         t = t.astype("datetime64[ns]").astype(np.int64)
     elif not np.issubdtype(t.dtype, np.number):
-        raise CropGlobeError(f"{where}: time coordinate has dtype {t.dtype}, expected datetime64 or integer day of year")
+        raise CropGlobeError(
+            f"{where}: time coordinate has dtype {t.dtype}, expected datetime64 or integer day of year"
+        )
     if (np.diff(t) <= 0).any():
         raise CropGlobeError(f"{where}: the time axis is not strictly increasing; expected sorted, unique dates")
     kind = ds.attrs.get("time_kind", "observations")
@@ -314,7 +318,7 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     check_store(p)  # missing or truncated chunks: an error, never NaN or a crash in the decompressor
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
     ds.attrs["history"] = list(ds.attrs.get("history") or [])
     return validate(ds, where=str(p))

@@ -63,7 +63,9 @@ def quiet_training() -> Iterator[None]:
             warnings.simplefilter("ignore", FutureWarning)
             warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=r".*treespec.*")
-            warnings.filterwarnings("ignore", message=r".*number of training batches.*smaller than the logging interval.*")
+            warnings.filterwarnings(
+                "ignore", message=r".*number of training batches.*smaller than the logging interval.*"
+            )
             yield
     finally:
         for lg in loggers:

@@ -54,7 +54,12 @@ def test_bench_list_and_quick_json():
 
 
 def test_info_shows_readme_counts_of_the_sw_france_file(shared_data, tmp_path):
-    src = shared_data / "worldcereal_extractions" / "worldcereal-classification" / "2023_FRA_LPIS_POLY_110_dekad.geoparquet"
+    src = (
+        shared_data
+        / "worldcereal_extractions"
+        / "worldcereal-classification"
+        / "2023_FRA_LPIS_POLY_110_dekad.geoparquet"
+    )
     out = tmp_path / "fr.zarr"
     assert runner.invoke(app, ["import", "worldcereal", str(src), "--out", str(out)]).exit_code == 0
     info = runner.invoke(app, ["info", str(out)], env={"COLUMNS": "200"})

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from cropglobe import samples
 from cropglobe.cli import app
 
-_spec = importlib.util.spec_from_file_location("emit_test_data", Path(__file__).parents[1] / "sources" / "emit" / "data.py")
+_spec = importlib.util.spec_from_file_location(
+    "emit_test_data", Path(__file__).parents[1] / "sources" / "emit" / "data.py"
+)
 data = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(data)  # the EMIT granule generator of tests/emit
 

@@ -38,19 +38,37 @@ def test_import_errors_are_one_line_and_write_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "dropped samples with WorldCereal code 0 (unknown): 1" in r.stdout
     assert samples.load(tmp_path / "x.zarr").sizes["sample"] == 3
-    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "k.zarr", "--unknown", "other", "--keep-code0")
+    r = _cli(
+        "import",
+        "worldcereal",
+        tmp_path / "x.parquet",
+        "--out",
+        tmp_path / "k.zarr",
+        "--unknown",
+        "other",
+        "--keep-code0",
+    )
     assert r.returncode == 0, r.stderr
     assert "code 0" not in r.stdout and samples.load(tmp_path / "k.zarr").sizes["sample"] == 4
 
 
 @pytest.mark.shared_data
 def test_import_worldcereal_canada_file_as_published(shared_data, tmp_path):
-    src = shared_data / "worldcereal_extractions" / "presto-worldcereal" / "test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet"
+    src = (
+        shared_data
+        / "worldcereal_extractions"
+        / "presto-worldcereal"
+        / "test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet"
+    )
     r = _cli("import", "worldcereal", src, "--out", tmp_path / "can.zarr")
     assert r.returncode == 0, r.stderr
     out = " ".join(r.stdout.split())  # rich may wrap long lines
     assert "dropped samples with WorldCereal code 0 (unknown): 200" in out
-    assert "timestamps snapped to month/dekad starts (local time stored as UTC): 65997 rows, 20 distinct values, shift up to 2 h" in out
+    assert (
+        "timestamps snapped to month/dekad starts (local time stored as UTC): 65997 rows, 20 distinct values, "
+        "shift up to 2 h"
+        in out
+    )
     assert "ignored columns (not imported, 18): AGERA5-precipitation-flux" in out and "S1-SIGMA0-VV" in out
     assert "season year from: year of 'valid_date' (3421)" in out
     ds = samples.load(tmp_path / "can.zarr")

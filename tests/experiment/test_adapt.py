@@ -102,7 +102,9 @@ def test_phenology_offset_from_unlabelled_ndvi_peaks() -> None:
         adapt.ndvi_peak_bins(x, ["B2", "B3"], (24, 31))
     how = adapt.method_inputs("phenoshift", "median2d", x[..., 24:55], x, np.arange(2), np.arange(2, 4),
                               (24, 31), 5.0, ["B4", "B8"])
-    assert how is not None and how[1] == "none" and how[2]["phenoshift_days"] == pytest.approx(7.5)  # medians 43.5 -> 45
+    assert (
+        how is not None and how[1] == "none" and how[2]["phenoshift_days"] == pytest.approx(7.5)
+    )  # medians 43.5 -> 45
     assert adapt.method_inputs("phenoshift", "harmonic", x, x, np.arange(2), np.arange(2), (24, 31), 5.0,
                                ["B4", "B8"]) is None
 
@@ -142,7 +144,10 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
     cells = sorted(p.name for p in (dir_a / "cells").iterdir())
     assert "FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0" in cells  # inline augmentation label
     for cell in cells:
-        a, b = np.load(dir_a / "cells" / cell / "target_proba.npz"), np.load(dir_b / "cells" / cell / "target_proba.npz")
+        a, b = (
+            np.load(dir_a / "cells" / cell / "target_proba.npz"),
+            np.load(dir_b / "cells" / cell / "target_proba.npz"),
+        )
         assert sorted(a) == sorted(b)
         for key in a:  # identical predictions (plain and AdaBN) whatever the target's labels
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{cell} {key}")
@@ -225,7 +230,9 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     bel = ds.isel(sample=np.flatnonzero(ds["country"].values == "BEL"))
     samples.save(bel, tmp_path / "bel.zarr")
     cell = run_dir / "cells" / "FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0"
-    result = CliRunner().invoke(app, ["adapt-cell", str(cell), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "c")])
+    result = CliRunner().invoke(
+        app, ["adapt-cell", str(cell), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "c")]
+    )
     assert result.exit_code == 0, result.output
     info = json.loads((tmp_path / "c" / "adaptation.json").read_text())
     assert info["method"] == "adabn" and info["labels_used"] is False

@@ -39,12 +39,19 @@ def test_release_layout_study_with_season_window(tmp_path):
     for iso in ("FRA", "ARG"):
         ds = read_cropglobe_npz(_release_file(tmp_path, iso), year=2023)
         paths.append(str(samples.save(ds, tmp_path / f"{iso}.zarr")))
-    spec = experiment.parse_spec({
-        "name": "release", "data": {"path": paths}, "composite": None, "season_window": "05-01:11-30",
-        "sources": ["FRA"], "targets": ["ARG"], "cells": [{"feature": "median1d", "model": "rf"},
-                                                          {"feature": "harmonic", "model": "lightgbm"}],
-        "model_options": {"rf": {"n_estimators": 30}, "lightgbm": {"n_estimators": 30, "min_child_samples": 2}}, "remaps": "paper",
-    })
+    spec = experiment.parse_spec(
+        {
+            "name": "release",
+            "data": {"path": paths},
+            "composite": None,
+            "season_window": "05-01:11-30",
+            "sources": ["FRA"],
+            "targets": ["ARG"],
+            "cells": [{"feature": "median1d", "model": "rf"}, {"feature": "harmonic", "model": "lightgbm"}],
+            "model_options": {"rf": {"n_estimators": 30}, "lightgbm": {"n_estimators": 30, "min_child_samples": 2}},
+            "remaps": "paper",
+        }
+    )
     prepared = experiment.prepare(spec)
     assert prepared.window == (24, 43) and prepared.full.sizes["time"] == 73
     results = experiment.run(spec, tmp_path / "run", progress=False)

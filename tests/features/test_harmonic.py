@@ -20,7 +20,9 @@ def test_recovers_amplitudes_and_phases_with_gaps():
     y = c[:, None] + sum(amp[:, k, None] * np.cos((k + 1) * w[None] - phase[:, k, None]) for k in range(2))
     y[rng.random(y.shape) < 0.4] = np.nan  # 40 % gaps
     y[:10] = np.where(np.arange(t.size) < 30, y[:10], np.nan)  # long gap in some series
-    y[10:20] = c[10:20, None] + sum(amp[10:20, k, None] * np.cos((k + 1) * w[None] - phase[10:20, k, None]) for k in range(2))
+    y[10:20] = c[10:20, None] + sum(
+        amp[10:20, k, None] * np.cos((k + 1) * w[None] - phase[10:20, k, None]) for k in range(2)
+    )
     coef = harmonic.fit(y, t, order=2)
     np.testing.assert_allclose(coef[:, 0], c, atol=1e-9)
     for k in range(2):

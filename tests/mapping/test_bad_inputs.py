@@ -63,7 +63,9 @@ def test_cube_without_crs(cell, sim_cube, tmp_path):
 
 def test_bands_not_matching_the_model(cell, sim_cube, tmp_path):
     store = write_cube(sim_cube[0].isel(band=slice(0, 6)), tmp_path / "six.zarr")
-    with pytest.raises(CropGlobeError, match=r"B8, B11, B12 missing; .* needs \['B2', 'B3', 'B4', 'B8', 'B11', 'B12'\]"):
+    with pytest.raises(
+        CropGlobeError, match=r"B8, B11, B12 missing; .* needs \['B2', 'B3', 'B4', 'B8', 'B11', 'B12'\]"
+    ):
         make_map(cell, store, tmp_path / "out" / "map.tif", scheduler="synchronous")
     _nothing_written(tmp_path / "out")
 

@@ -40,4 +40,5 @@ def test_bench_map_quick_plumbing():
     assert fast["end_to_end_px_per_s"] > 0 and "distilled" in fast["model"]
     assert set(fast["FRA_to_BEL_accuracy"]) == {"oa", "macro_f1"}
     assert fast["observation_cube"]["cpu_bound_px_per_s_2_cores"] > 0
-    assert fast["cropnet_FRA_to_BEL_accuracy_same_samples"] == result["figures"]["cropnet-lite_median2d"]["transfer_FRA_to_BEL"]
+    assert (fast["cropnet_FRA_to_BEL_accuracy_same_samples"]
+            == result["figures"]["cropnet-lite_median2d"]["transfer_FRA_to_BEL"])

@@ -46,7 +46,9 @@ def _precomposited(sim_cube, block, doy: bool) -> xr.Dataset:
     cube = sim_cube[0]
     values, _ = composite_block(refl, clear, None, lat, ctx)
     start, days = season.axis(5)
-    time = start if doy else (np.datetime64("2023-01-01") + (start - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
+    time = (
+        start if doy else (np.datetime64("2023-01-01") + (start - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
+    )
     ds = xr.Dataset({"reflectance": (("time", "band", "y", "x"), values.reshape(len(start), -1, 32, 32))},
                     coords={"time": time, "bin_days": ("time", days), "band": ctx.read_bands,
                             "y": cube["y"].values, "x": cube["x"].values},

@@ -132,5 +132,7 @@ def test_folder_without_a_cube_is_named(tmp_path, content, message):
     folder.mkdir()
     if content:
         (folder / content).write_text("x")
-    with pytest.raises(CropGlobeError, match=f"not a cube: {message}; expected a Zarr store or a folder of per-date GeoTIFFs"):
+    with pytest.raises(
+        CropGlobeError, match=f"not a cube: {message}; expected a Zarr store or a folder of per-date GeoTIFFs"
+    ):
         open_cube(folder)

@@ -129,7 +129,9 @@ def test_map_refuses_a_user_geotiff_unless_overwrite(tmp_path):
     mine = tmp_path / "photo.tif"
     mine.write_bytes(b"II*\0 not a cropglobe map")
     result = runner.invoke(app, ["map", str(tmp_path / "cell"), str(tmp_path / "cube.zarr"), "--out", str(mine)])
-    assert isinstance(result.exception, CropGlobeError) and "is a file that is not a previous cropglobe map" in str(result.exception)
+    assert isinstance(result.exception, CropGlobeError) and "is a file that is not a previous cropglobe map" in str(
+        result.exception
+    )
     forced = runner.invoke(app, ["map", str(tmp_path / "cell"), str(tmp_path / "cube.zarr"), "--out", str(mine),
                                  "--overwrite"])
     assert "not a previous" not in str(forced.exception)  # past the check (then: no such model)

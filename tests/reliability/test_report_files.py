@@ -1,4 +1,4 @@
-"""`cropglobe report` on damaged run folders is one clear error; the figures are readable; the table is not truncated."""
+"""`cropglobe report` on damaged run folders is one clear error; the figures are readable; the table is whole."""
 
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ def test_parquet_of_something_else_is_named(run_dir):
         report.build(run_dir)
 
 
-@pytest.mark.parametrize("text, message", [("name: [unclosed\n", "not valid YAML"), ("- a\n- b\n", "expected a mapping")])
+@pytest.mark.parametrize(
+    "text, message", [("name: [unclosed\n", "not valid YAML"), ("- a\n- b\n", "expected a mapping")]
+)
 def test_corrupt_config_yaml_is_one_clear_error(run_dir, text, message):
     (run_dir / "config.yaml").write_text(text)
     with pytest.raises(CropGlobeError, match=message):

@@ -36,9 +36,18 @@ def _spec(tmp_path, name, trees):
 
 def test_second_process_fails_at_once_while_the_folder_is_locked(tmp_path):
     run = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from cropglobe.experiment.lock import run_lock\n"
-                               "with run_lock(sys.argv[1]):\n    print('locked', flush=True); sys.stdin.read()", str(run)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from cropglobe.experiment.lock import run_lock\n"
+            "with run_lock(sys.argv[1]):\n    print('locked', flush=True); sys.stdin.read()",
+            str(run),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = runner.invoke(app, ["transfer", str(_spec(tmp_path, "b", 5)), "--out", str(run)])
@@ -76,5 +85,7 @@ def test_transfer_refuses_a_folder_with_other_files(tmp_path):
     mine.mkdir()
     (mine / "thesis.txt").write_text("x")
     result = runner.invoke(app, ["transfer", str(_spec(tmp_path, "a", 5)), "--out", str(mine)])
-    assert isinstance(result.exception, CropGlobeError) and "not a previous cropglobe run folder" in str(result.exception)
+    assert isinstance(result.exception, CropGlobeError) and "not a previous cropglobe run folder" in str(
+        result.exception
+    )
     assert sorted(p.name for p in mine.iterdir()) == ["thesis.txt"]

@@ -94,8 +94,13 @@ def test_sigterm_during_lightning_training_exits_143_and_resumes(tmp_path):
     assert "interrupted by SIGTERM" in done.stderr
     ckpt = next(run.glob("cells/*/checkpoints/last.ckpt"))  # the finished first epoch: resumable
     assert not (run / "results.parquet").exists()
-    resumed = subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", "transfer", "--resume", str(run), "--quiet"],
-                             capture_output=True, text=True, check=False, cwd=tmp_path)
+    resumed = subprocess.run(
+        [sys.executable, "-c", "from cropglobe.cli import main; main()", "transfer", "--resume", str(run), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert (run / "results.parquet").exists() and ckpt.exists()
 

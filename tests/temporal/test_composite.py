@@ -24,9 +24,19 @@ def _obs(values, dates, clear=None, scl=None, country="FRA", year=2023, lat=45.0
     """Observation-level set from a (N, B, T) array (bands B2.. in order)."""
     values = np.asarray(values, dtype=np.float32)
     n, nb, _ = values.shape
-    return samples.build(values, bands=list(simulate.load_params().bands[:nb]), time=np.asarray(dates, "datetime64[ns]"),
-                         sample_id=[f"s{i}" for i in range(n)], label=["corn"] * n, country=country, year=year,
-                         lat=np.full(n, lat), lon=np.zeros(n), clear=clear, scl=scl)
+    return samples.build(
+        values,
+        bands=list(simulate.load_params().bands[:nb]),
+        time=np.asarray(dates, "datetime64[ns]"),
+        sample_id=[f"s{i}" for i in range(n)],
+        label=["corn"] * n,
+        country=country,
+        year=year,
+        lat=np.full(n, lat),
+        lon=np.zeros(n),
+        clear=clear,
+        scl=scl,
+    )
 
 
 def test_simulated_full_year_and_window(sim):
@@ -218,9 +228,18 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
     x[x == 65535] = np.nan
     has_data = ~np.isnan(x).all(axis=(0, 2))  # B8A is nodata throughout this file
     meta = d.groupby("sample_id").first().loc[cube.index]
-    ds = samples.build(x[:, has_data] * 1e-4, bands=[n for n, k in zip(names, has_data, strict=True) if k], time=stamps.values,
-                       sample_id=cube.index, label=["other"] * len(cube), country="FRA", year=meta["year"].to_numpy(),
-                       lon=meta["lon"].to_numpy(), lat=meta["lat"].to_numpy(), bin_days=bin_days)
+    ds = samples.build(
+        x[:, has_data] * 1e-4,
+        bands=[n for n, k in zip(names, has_data, strict=True) if k],
+        time=stamps.values,
+        sample_id=cube.index,
+        label=["other"] * len(cube),
+        country="FRA",
+        year=meta["year"].to_numpy(),
+        lon=meta["lon"].to_numpy(),
+        lat=meta["lat"].to_numpy(),
+        bin_days=bin_days,
+    )
     for interval, bins, window in ((5, 73, 43), (10, 37, 22)):
         c = C.composite(ds, interval=interval)
         assert c.sizes["time"] == bins and C.window_bins(c)[1] == window

@@ -1,4 +1,7 @@
-"""The compiled map kernels equal the training kernels of :mod:`cropglobe.temporal.gapfill` / :mod:`cropglobe.temporal.composite`."""
+"""The compiled map kernels equal the training kernels.
+
+Those of :mod:`cropglobe.temporal.gapfill` / :mod:`cropglobe.temporal.composite`.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +47,9 @@ def _series(seed: int, dn: bool):
 def test_bin_medians_equal_the_training_kernel(seed, dn, with_scl):
     raw, craw, day, interval, n_bins, dec = _series(seed, dn)
     t, _, p = raw.shape
-    scl = np.random.default_rng(seed).choice(np.array([4, 5, 8, 9, 3], dtype=np.uint8), size=(t, p)) if with_scl else None
+    scl = (
+        np.random.default_rng(seed).choice(np.array([4, 5, 8, 9, 3], dtype=np.uint8), size=(t, p)) if with_scl else None
+    )
     refl, clear = dec.reflectance(raw), dec.clear(craw)
     valid = composite.usable(refl, clear, scl, 0.75)
     want = gapfill.bin_median_time_major(refl, valid, day, interval, n_bins)

@@ -62,8 +62,9 @@ def resolve(spec: str | Mapping[str, Any] | PhenologyAugment | None,
     Args:
         spec: None (no augmentation), a preset name, an augmenter, or a mapping with sections
             ``shift`` / ``scale`` / ``warp`` and optionally ``preset`` and ``name`` (a label only,
-            see :func:`label`): the named preset's sections are the base, a given section's fields override them, and a section set to null turns
-            that transform off. Example: ``{"preset": "paper", "warp": {"p": 0.0}}``.
+            see :func:`label`): the named preset's sections are the base, a given section's fields
+            override them, and a section set to null turns that transform off. Example:
+            ``{"preset": "paper", "warp": {"p": 0.0}}``.
         where: Location used in error messages, e.g. ``"configs/x.yaml: augment"``.
 
     Raises:

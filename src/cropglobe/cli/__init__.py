@@ -118,8 +118,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except _click_exceptions() as exc:  # usage errors: unknown option or command, bad value, missing option
         if getattr(exc, "ctx", None) is None and hasattr(exc, "cmd"):  # a parser error without its command's context
             command = " ".join(a for a in (argv if argv is not None else sys.argv[1:])[:2] if not a.startswith("-"))
-            typer.echo(f"Usage: cropglobe {command} [OPTIONS] ...\nTry 'cropglobe {command} -h' for help.\n".replace("  ", " "),
-                       err=True)
+            typer.echo(
+                f"Usage: cropglobe {command} [OPTIONS] ...\nTry 'cropglobe {command} -h' for help.\n".replace(
+                    "  ", " "
+                ),
+                err=True,
+            )
         exc.show()  # type: ignore[attr-defined]
         code = int(getattr(exc, "exit_code", 2))
     except OSError as err:  # the last resort: no traceback for a full disk, a read-only folder ...

@@ -14,8 +14,15 @@ def register(app: typer.Typer) -> None:
     @app.command("acquire")
     def acquire_cmd(
         config: Annotated[Path, typer.Argument(help="Acquisition config YAML (see configs/acquire/).")],
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (points, items, chunks); read no pixels.")] = False,
-        scheduler: Annotated[str | None, typer.Option(help="Override imagery.stac.dask.scheduler (local-cluster, threads, synchronous or an address).")] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Print the plan (points, items, chunks); read no pixels.")
+        ] = False,
+        scheduler: Annotated[
+            str | None,
+            typer.Option(
+                help="Override imagery.stac.dask.scheduler (local-cluster, threads, synchronous or an address)."
+            ),
+        ] = None,
         progress: Annotated[bool, typer.Option(help="Show a progress bar over chunks.")] = True,
     ) -> None:
         """Sample a crop map (60 m inward buffer, 0.1-degree grid) and read Sentinel-2 L2A series at the points."""

@@ -15,14 +15,15 @@ def register(app: typer.Typer) -> None:
     def adapt_cmd(
         run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
         method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
-                                                          "the plain model: adabn (default), phenoshift, prior.")] = None,
+                                                          "the plain model: adabn (default), phenoshift, "
+                                                          "prior.")] = None,
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,
         seed: Annotated[list[int] | None, typer.Option("--seed", help="Only these seeds of the run (repeat it); "
                                                                         "ensembles average them.")] = None,
     ) -> None:
-        """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no target labels)."""
+        """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no labels)."""
         from rich.console import Console
 
         from cropglobe.experiment.posthoc import adapt_run
@@ -35,11 +36,16 @@ def register(app: typer.Typer) -> None:
         if mismatch:
             console.print(f"[bold red]{mismatch} plain rows differ from the run's own result.json[/]")
 
-    @app.command("adapt-cell", epilog="Example:\n\n  cropglobe adapt-cell runs/r/cells/CAN__median2d__cropnet__none__s0 "
-                                      "data/fra_unlabelled.zarr --out runs/r/cells/CAN__cropnet__adabn-FRA\n\n"
-                                      "  cropglobe map runs/r/cells/CAN__cropnet__adabn-FRA cube.zarr --out map.tif")
+    @app.command(
+        "adapt-cell",
+        epilog="Example:\n\n  cropglobe adapt-cell runs/r/cells/CAN__median2d__cropnet__none__s0 "
+        "data/fra_unlabelled.zarr --out runs/r/cells/CAN__cropnet__adabn-FRA\n\n"
+        "  cropglobe map runs/r/cells/CAN__cropnet__adabn-FRA cube.zarr --out map.tif",
+    )
     def adapt_cell_cmd(
-        cell: Annotated[Path, typer.Argument(help="Transfer cell folder (torch model with BatchNorm) or its recipe.json.")],
+        cell: Annotated[
+            Path, typer.Argument(help="Transfer cell folder (torch model with BatchNorm) or its recipe.json.")
+        ],
         samples: Annotated[Path, typer.Argument(help="SampleSet Zarr of the target region (labels are not read).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="New cell folder for the adapted model.")],
     ) -> None:

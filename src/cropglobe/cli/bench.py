@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
     def bench_cmd(
         names: Annotated[list[str] | None, typer.Argument(help="Benchmarks to run (default: all).")] = None,
         list_: Annotated[bool, typer.Option("--list", help="List the benchmarks and exit.")] = False,
-        quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: checks the plumbing, not performance.")] = False,
+        quick: Annotated[
+            bool, typer.Option("--quick", help="Tiny sizes: checks the plumbing, not performance.")
+        ] = False,
     ) -> None:
         """Run performance benchmarks; one JSON object per line with a same-run ratio."""
         from cropglobe import bench

@@ -11,20 +11,33 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the ``composite`` command."""
 
-    @app.command("composite", epilog="Examples:\n\n  cropglobe composite sim.zarr --out composite.zarr\n\n"
-                                     "  cropglobe composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31")
+    @app.command(
+        "composite",
+        epilog="Examples:\n\n  cropglobe composite sim.zarr --out composite.zarr\n\n"
+        "  cropglobe composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31",
+    )
     def composite_cmd(
-        src: Annotated[Path, typer.Argument(help="Input SampleSet (Zarr): observations or dekadal/monthly composites.")],
+        src: Annotated[
+            Path, typer.Argument(help="Input SampleSet (Zarr): observations or dekadal/monthly composites.")
+        ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet (full-year composite).")],
         interval: Annotated[int, typer.Option(help="Bin width in days.")] = 5,
         window: Annotated[str, typer.Option(help="Season window MM-DD:MM-DD on the aligned calendar.")] = "05-01:11-30",
-        align: Annotated[str, typer.Option(help="'hemisphere', 'none' or a number of days for every sample.")] = "hemisphere",
-        offsets: Annotated[Path | None, typer.Option(help="YAML {ISO3: days}: per-country shifts replacing --align for them.")] = None,
+        align: Annotated[
+            str, typer.Option(help="'hemisphere', 'none' or a number of days for every sample.")
+        ] = "hemisphere",
+        offsets: Annotated[
+            Path | None, typer.Option(help="YAML {ISO3: days}: per-country shifts replacing --align for them.")
+        ] = None,
         clear_threshold: Annotated[float, typer.Option(help="Minimum clear-sky score of a usable observation.")] = 0.75,
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
-        coverage: Annotated[str, typer.Option(help="Samples whose data do not span the window: 'drop' (counted per "
-                                                   "country) or 'error'.")] = "drop",
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
+        coverage: Annotated[
+            str,
+            typer.Option(help="Samples whose data do not span the window: 'drop' (counted per country) or 'error'."),
+        ] = "drop",
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
+        ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path written.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:
@@ -69,6 +82,8 @@ def register(app: typer.Typer) -> None:
             if counts:
                 per = ", ".join(f"{k} {v}" for k, v in counts.items())
                 typer.echo(f"dropped {sum(counts.values())} samples {why} ({per})")
-        typer.echo(f"dropped {attrs['dropped_samples']} samples in all, kept {result.sizes['sample']}; mean filled fraction "
-                   f"{float(result['filled_fraction'].mean()):.3f}")
+        typer.echo(
+            f"dropped {attrs['dropped_samples']} samples in all, kept {result.sizes['sample']}; mean filled fraction "
+            f"{float(result['filled_fraction'].mean()):.3f}"
+        )
         typer.echo(f"wrote {out}")

@@ -25,7 +25,7 @@ def resolve_config(config: str) -> Path:
     return packaged_config(config) if config in PACKAGED else Path(config)
 
 
-def load_demo_spec(config: str, composite_path: Path, epochs: int | None) -> Any:  # noqa: ANN401 - ExperimentSpec
+def load_demo_spec(config: str, composite_path: Path, epochs: int | None) -> Any:  # ExperimentSpec
     """Read and validate the demo spec with its data pointed at the demo's composite (before any work).
 
     Raises:
@@ -86,14 +86,20 @@ def register(app: typer.Typer) -> None:
     @app.command("demo", epilog="Examples:\n\n  cropglobe demo --out demo-output\n\n"
                                 "  cropglobe demo --config tiny -n 20 --epochs 2 --out /tmp/quick-demo")
     def demo_cmd(
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (a new folder or a previous demo's).")] = Path("demo-output"),
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="Output folder (a new folder or a previous demo's).")
+        ] = Path("demo-output"),
         samples_per_class: Annotated[int, typer.Option("--samples-per-class", "-n")] = 80,
         seed: Annotated[int, typer.Option()] = 0,
-        config: Annotated[str, typer.Option(help="Experiment spec: 'demo' or 'tiny' (shipped with cropglobe) or a YAML path.")] = "demo",
+        config: Annotated[
+            str, typer.Option(help="Experiment spec: 'demo' or 'tiny' (shipped with cropglobe) or a YAML path.")
+        ] = "demo",
         epochs: Annotated[int | None, typer.Option(help="Override the spec's epochs.")] = None,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Use --out even if it holds other files.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No cell lines or progress bars.")] = False,
-        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")
+        ] = False,
     ) -> None:
         """Offline demo (SIMULATED DATA): simulate 8 countries, composite, train on FRA, evaluate, report, map."""
         from rich.console import Console

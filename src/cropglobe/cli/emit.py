@@ -16,10 +16,16 @@ def register(app: typer.Typer) -> None:
     @emit_app.command("sample")
     def sample_cmd(
         granules: Annotated[list[Path], typer.Argument(help="EMIT L2A RFL NetCDF granules (EMIT_L2A_RFL_*.nc).")],
-        points: Annotated[Path, typer.Option("--points", "-p", help="CSV with sample_id, lon, lat, country, year, label.")],
+        points: Annotated[
+            Path, typer.Option("--points", "-p", help="CSV with sample_id, lon, lat, country, year, label.")
+        ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet.")],
-        keep_uncovered: Annotated[bool, typer.Option("--keep-uncovered", help="Keep points without any valid EMIT pixel (all NaN).")] = False,
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
+        keep_uncovered: Annotated[
+            bool, typer.Option("--keep-uncovered", help="Keep points without any valid EMIT pixel (all NaN).")
+        ] = False,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
+        ] = False,
     ) -> None:
         """Orthorectify granules through their GLT and sample good-band reflectance at the points."""
         from cropglobe import samples
@@ -40,7 +46,12 @@ def register(app: typer.Typer) -> None:
         end: Annotated[str, typer.Option("--end", help="Last date, YYYY-MM-DD.")],
         count: Annotated[int, typer.Option("--count", "-n", help="Most granules to list.")] = 50,
         max_cloud: Annotated[float | None, typer.Option("--max-cloud", help="Maximum cloud cover (%).")] = None,
-        download: Annotated[Path | None, typer.Option("--download", help="Download the found granules into this folder (needs a NASA Earthdata Login).")] = None,
+        download: Annotated[
+            Path | None,
+            typer.Option(
+                "--download", help="Download the found granules into this folder (needs a NASA Earthdata Login)."
+            ),
+        ] = None,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds per HTTP request.")] = 10.0,
     ) -> None:
         """Search NASA CMR for EMIT L2A reflectance granules (needs the internet)."""

@@ -11,8 +11,12 @@ import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release,
                          no_args_is_help=True)
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet (written atomically).")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")]
-Unknown = Annotated[str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
+]
+Unknown = Annotated[
+    str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")
+]
 
 
 def _report(ds, out: Path) -> None:
@@ -52,11 +56,15 @@ def _report_worldcereal(console, a: dict) -> None:
     if a.get("wide_time_rule"):
         console.print(f"wide time columns: {a['wide_time_rule']}", highlight=False)
     if a.get("year_source"):
-        console.print("season year from: " + ", ".join(f"{k} ({v})" for k, v in a["year_source"].items()), highlight=False)
+        console.print(
+            "season year from: " + ", ".join(f"{k} ({v})" for k, v in a["year_source"].items()), highlight=False
+        )
     ignored = list(a.get("ignored_columns") or [])
     if ignored:
         more = f" (+{len(ignored) - 20} more)" if len(ignored) > 20 else ""
-        console.print(f"ignored columns (not imported, {len(ignored)}): {', '.join(ignored[:20])}{more}", highlight=False)
+        console.print(
+            f"ignored columns (not imported, {len(ignored)}): {', '.join(ignored[:20])}{more}", highlight=False
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -68,10 +76,17 @@ def register(app: typer.Typer) -> None:
         src: Annotated[Path, typer.Argument(help="A WorldCereal extraction (.parquet / .geoparquet, long or wide).")],
         out: Out,
         unknown: Unknown = "error",
-        country: Annotated[str | None, typer.Option(help="ISO3 country for every sample (default: from ref_id / lon-lat).")] = None,
+        country: Annotated[
+            str | None, typer.Option(help="ISO3 country for every sample (default: from ref_id / lon-lat).")
+        ] = None,
         overwrite: Overwrite = False,
-        keep_code0: Annotated[bool, typer.Option("--keep-code0", help="Apply --unknown to WorldCereal code 0 "
-                                                 "(unknown) instead of dropping those samples.")] = False,
+        keep_code0: Annotated[
+            bool,
+            typer.Option(
+                "--keep-code0",
+                help="Apply --unknown to WorldCereal code 0 (unknown) instead of dropping those samples.",
+            ),
+        ] = False,
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
@@ -84,13 +99,22 @@ def register(app: typer.Typer) -> None:
 
     @import_app.command("cropglobe")
     def cropglobe_cmd(
-        src: Annotated[Path, typer.Argument(help="A CropGlobe release file: median_S2_{ISO3}_month*_day5.npz or harmonic_{ISO3}_*.npz.")],
+        src: Annotated[
+            Path,
+            typer.Argument(help="A CropGlobe release file: median_S2_{ISO3}_month*_day5.npz or harmonic_{ISO3}_*.npz."),
+        ],
         out: Out,
         year: Annotated[int, typer.Option(help="Season year of the composites (not stored in the release).")],
         country: Annotated[str | None, typer.Option(help="ISO3 code (default: from the file name).")] = None,
-        window: Annotated[str | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")] = None,
-        flatten: Annotated[str, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")] = "band-major",
-        scale: Annotated[float | None, typer.Option(help="Scale of integer values, e.g. 1e-4 (default: already reflectance).")] = None,
+        window: Annotated[
+            str | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")
+        ] = None,
+        flatten: Annotated[
+            str, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")
+        ] = "band-major",
+        scale: Annotated[
+            float | None, typer.Option(help="Scale of integer values, e.g. 1e-4 (default: already reflectance).")
+        ] = None,
         unknown: Unknown = "error",
         overwrite: Overwrite = False,
     ) -> None:
@@ -115,7 +139,10 @@ def register(app: typer.Typer) -> None:
         src: Annotated[list[Path], typer.Argument(help="CSV/TSV/Parquet file(s) with the same layout.")],
         mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping (see configs/tables/).")],
         out: Out,
-        unknown: Annotated[str | None, typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop.")] = None,
+        unknown: Annotated[
+            str | None,
+            typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop."),
+        ] = None,
         overwrite: Overwrite = False,
     ) -> None:
         """Import a generic table (long or wide) described by a YAML mapping."""
@@ -134,11 +161,13 @@ def register(app: typer.Typer) -> None:
         dest: Annotated[Path | None, typer.Option("--out", "--dest", "-o", "-d", help=(
             "cropglobe: folder for the downloaded files (required); presto: weights file or folder (default: "
             "~/.cache/cropglobe/presto/default_model.pt)."))] = None,
-        countries: Annotated[list[str] | None, typer.Option("--country", "-c", help="cropglobe: ISO3 code(s) to fetch (default: all).")] = None,
+        countries: Annotated[list[str] | None, typer.Option(
+            "--country", "-c", help="cropglobe: ISO3 code(s) to fetch (default: all).")] = None,
         revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the hub repository.")] = None,
-        any_sha256: Annotated[bool, typer.Option("--any-sha256", help="presto: accept a file that is not the published default_model.pt.")] = False,
+        any_sha256: Annotated[bool, typer.Option(
+            "--any-sha256", help="presto: accept a file that is not the published default_model.pt.")] = False,
     ) -> None:
-        """Download the CropGlobe release (x-ytong/CropGlobe) or Presto's weights (nasaharvest/presto) from the Hugging Face hub."""
+        """Download the CropGlobe release (x-ytong/CropGlobe) or Presto's weights (nasaharvest/presto) from the hub."""
         from cropglobe.errors import CropGlobeError
 
         kind = what.strip().lower()

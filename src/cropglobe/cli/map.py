@@ -17,29 +17,51 @@ def register(app: typer.Typer) -> None:
     @app.command("map")
     def map_cmd(
         model: Annotated[Path, typer.Argument(help="Transfer cell folder (RUN_DIR/cells/<cell>) or its recipe.json.")],
-        input: Annotated[Path | None, typer.Argument(help="Zarr/NetCDF cube (time, band, y, x + CRS; optional "
-                                                          "bin_days for a pre-composited cube), an openEO / WorldCereal "
-                                                          "NetCDF/Zarr (one variable per band, t, y, x; monthly or "
-                                                          "dekadal composites) or a folder of per-date GeoTIFFs; omit "
-                                                          "it to fetch --bbox from STAC.")] = None,
-        out: Annotated[Path, typer.Option("--out", "-o", help="Class COG; _confidence.tif, .png, _areas.csv "
-                                                             "are written next to it.")] = Path("map.tif"),
+        input: Annotated[
+            Path | None,
+            typer.Argument(
+                help="Zarr/NetCDF cube (time, band, y, x + CRS; optional "
+                "bin_days for a pre-composited cube), an openEO / WorldCereal "
+                "NetCDF/Zarr (one variable per band, t, y, x; monthly or "
+                "dekadal composites) or a folder of per-date GeoTIFFs; omit "
+                "it to fetch --bbox from STAC."
+            ),
+        ] = None,
+        out: Annotated[
+            Path,
+            typer.Option("--out", "-o", help="Class COG; _confidence.tif, .png, _areas.csv are written next to it."),
+        ] = Path("map.tif"),
         tile: Annotated[int, typer.Option(help="Tile size in pixels (one Dask task per tile).")] = 256,
-        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786), 'processes' or "
-                                                           "'synchronous'; default: an in-process LocalCluster "
-                                                           "(threads).")] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option(
+                help="Dask scheduler address (tcp://host:8786), 'processes' or "
+                "'synchronous'; default: an in-process LocalCluster "
+                "(threads)."
+            ),
+        ] = None,
         workers: Annotated[int | None, typer.Option(help="LocalCluster workers.")] = None,
         country: Annotated[str | None, typer.Option(help="ISO3 of the region (default: from its location).")] = None,
         year: Annotated[int | None, typer.Option(help="Season year (default: from the dates).")] = None,
-        min_clear: Annotated[int | None, typer.Option(help="Fewer clear observations in the season -> nodata "
-                                                          "(default: the cell's training setting).")] = None,
-        scale: Annotated[float | None, typer.Option(help="Factor for integer values, e.g. 1e-4 (default: the cube's CF scale_factor).")] = None,
-        nodata: Annotated[float | None, typer.Option(help="Raw value meaning missing (default: the cube's _FillValue).")] = None,
+        min_clear: Annotated[
+            int | None,
+            typer.Option(
+                help="Fewer clear observations in the season -> nodata (default: the cell's training setting)."
+            ),
+        ] = None,
+        scale: Annotated[
+            float | None,
+            typer.Option(help="Factor for integer values, e.g. 1e-4 (default: the cube's CF scale_factor)."),
+        ] = None,
+        nodata: Annotated[
+            float | None, typer.Option(help="Raw value meaning missing (default: the cube's _FillValue).")
+        ] = None,
         bbox: Annotated[str | None, typer.Option(help="W,S,E,N in degrees: fetch the cube from STAC.")] = None,
         start: Annotated[str | None, typer.Option(help="First date to fetch (YYYY-MM-DD).")] = None,
         end: Annotated[str | None, typer.Option(help="Last date to fetch (YYYY-MM-DD).")] = None,
-        stac: Annotated[str, typer.Option(help="STAC API URL, earth-search / planetary-computer, or a static "
-                                               "catalog path/URL.")] = "earth-search",
+        stac: Annotated[
+            str, typer.Option(help="STAC API URL, earth-search / planetary-computer, or a static catalog path/URL.")
+        ] = "earth-search",
         collection: Annotated[str, typer.Option(help="STAC collection (L2A with SCL).")] = "sentinel-2-l2a",
         resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "

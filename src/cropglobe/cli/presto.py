@@ -17,13 +17,22 @@ def register(app: typer.Typer) -> None:
 
     @presto_app.command("download")
     def download_cmd(
-        dest: Annotated[Path | None, typer.Option("--dest", "-d", help="Weights file or folder (default: ~/.cache/cropglobe/presto/default_model.pt).")] = None,
-        repo: Annotated[str, typer.Option(help="Hugging Face hub repository holding the weights.")] = "nasaharvest/presto",
+        dest: Annotated[
+            Path | None,
+            typer.Option(
+                "--dest", "-d", help="Weights file or folder (default: ~/.cache/cropglobe/presto/default_model.pt)."
+            ),
+        ] = None,
+        repo: Annotated[
+            str, typer.Option(help="Hugging Face hub repository holding the weights.")
+        ] = "nasaharvest/presto",
         filename: Annotated[str, typer.Option(help="File inside the repository.")] = "default_model.pt",
         revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the repository.")] = None,
-        any_sha256: Annotated[bool, typer.Option("--any-sha256", help="Accept a file that is not the published default_model.pt.")] = False,
+        any_sha256: Annotated[
+            bool, typer.Option("--any-sha256", help="Accept a file that is not the published default_model.pt.")
+        ] = False,
     ) -> None:
-        """Download Presto's default_model.pt (checked against its published sha256); same as `cropglobe download presto`."""
+        """Download Presto's default_model.pt (checked against its sha256); same as `cropglobe download presto`."""
         from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
         path = download_presto(dest, repo_id=repo, filename=filename, revision=revision,
@@ -34,7 +43,9 @@ def register(app: typer.Typer) -> None:
     def embed_cmd(
         src: Annotated[Path, typer.Argument(help="Composite SampleSet (Zarr) from `cropglobe composite`.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy of (N, 128) float32 embeddings.")],
-        weights: Annotated[str | None, typer.Option(help="Presto default_model.pt (default: $CROPGLOBE_PRESTO_WEIGHTS).")] = None,
+        weights: Annotated[
+            str | None, typer.Option(help="Presto default_model.pt (default: $CROPGLOBE_PRESTO_WEIGHTS).")
+        ] = None,
         batch_size: Annotated[int, typer.Option(help="Samples per forward pass.")] = 512,
         device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     ) -> None:

@@ -15,12 +15,21 @@ def register(app: typer.Typer) -> None:
                                     "  cropglobe simulate --out fra_arg.zarr -c FRA,ARG -n 20 --seed 1")
     def simulate_cmd(
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet.")],
-        countries: Annotated[list[str] | None, typer.Option("--countries", "-c", help="ISO3 codes (repeat or comma-separate); default: the 8 CropGlobe countries.")] = None,
-        samples_per_class: Annotated[int, typer.Option("--samples-per-class", "-n", help="Samples per class and country.")] = 200,
+        countries: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--countries", "-c", help="ISO3 codes (repeat or comma-separate); default: the 8 CropGlobe countries."
+            ),
+        ] = None,
+        samples_per_class: Annotated[
+            int, typer.Option("--samples-per-class", "-n", help="Samples per class and country.")
+        ] = 200,
         year: Annotated[int, typer.Option(help="Season year.")] = 2023,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         params: Annotated[Path | None, typer.Option(help="Simulator parameter YAML (default: embedded table).")] = None,
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")] = False,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
+        ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path written.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also cropglobe's log messages.")] = False,
     ) -> None:

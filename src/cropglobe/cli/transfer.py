@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 
-def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN001 - pandas frame
+def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas frame
     """Print macro-F1 (OA) per target x cell, mean over seeds, in the paper's layout, and the report path."""
     from rich.console import Console
     from rich.table import Table
@@ -17,7 +17,9 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # noqa: ANN
 
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
-    table = Table(title=f"macro-F1 (OA), mean over {report.averaged_over(results)}" + (" — SIMULATED DATA" if simulated else ""))
+    table = Table(
+        title=f"macro-F1 (OA), mean over {report.averaged_over(results)}" + (" — SIMULATED DATA" if simulated else "")
+    )
     headers = ["source → target", "scenario", *(c.replace(" / ", "/").replace(" +aug:", " +") for c in cells)]
     pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"], strict=True))
     widths = [max(len(headers[0]), pair_width), max([len(headers[1]), *map(len, summary["scenario"])]),
@@ -48,10 +50,16 @@ def register(app: typer.Typer) -> None:
                                     "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")
+        ] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")] = False,
-        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")] = False,
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")
+        ] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Also Lightning's messages and cropglobe's log.")
+        ] = False,
     ) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment, verbosity

@@ -66,7 +66,9 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
     paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
     parts = [samples.load(p) for p in paths]
-    label = "; ".join(f"{p} ({d.attrs.get('source') or d.attrs.get('sensor')})" for p, d in zip(paths, parts, strict=True))
+    label = "; ".join(
+        f"{p} ({d.attrs.get('source') or d.attrs.get('sensor')})" for p, d in zip(paths, parts, strict=True)
+    )
     if spec.data.test_path is not None:
         test = samples.load(spec.data.test_path)
         test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
@@ -134,7 +136,8 @@ def check_cells(cells: list[CellSpec]) -> None:
             raise CropGlobeError(
                 f"config: cell {cell.feature} x {cell.model}: model {cell.model!r} takes "
                 f"{info.input_kind} inputs but feature {cell.feature!r} gives {feat.kind} features; "
-                f"pair {info.input_kind} models with {'median2d' if info.input_kind == 'matrix' else 'median1d/harmonic'}"
+                f"pair {info.input_kind} models with "
+                f"{'median2d' if info.input_kind == 'matrix' else 'median1d/harmonic'}"
             )
         models.check_pair(cell.feature, cell.model, f"config: cell {cell.feature} x {cell.model}")
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
@@ -159,14 +162,18 @@ def prepare(spec: ExperimentSpec) -> Prepared:
     for group in groups:
         for iso in group:
             if iso not in present:
-                raise CropGlobeError(f"config: source country {iso} is not in the data (countries: {', '.join(sorted(present))})")
+                raise CropGlobeError(
+                    f"config: source country {iso} is not in the data (countries: {', '.join(sorted(present))})"
+                )
     pooled = {c for g in groups for c in g}
     targets = sorted(present - pooled) if spec.targets == "all" else list(spec.targets)
     if not targets and spec.in_region_fraction == 0:
         raise CropGlobeError("config: no target to evaluate (targets is empty and in_region_fraction is 0)")
     for iso in targets:
         if iso not in present:
-            raise CropGlobeError(f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})")
+            raise CropGlobeError(
+                f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})"
+            )
     remaps = spec.remap_table()
     full, window, bin_days = composite_parts(parts, spec)
     kept = set(np.unique(full["country"].values.astype(str)))

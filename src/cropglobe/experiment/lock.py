@@ -36,7 +36,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOCK_NAME
-        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
+        fh = open(path, "a+", encoding="utf-8")  # held open for the whole block
     except OSError as err:
         raise CropGlobeError(f"{folder}: cannot create the run folder's lock file ({err.strerror}); "
                              "expected a writable folder") from None

@@ -145,8 +145,9 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                                                                bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
                             rows.append(row)
                             if target not in group:
-                                members.setdefault((tuple(group), fold, json.dumps(cell.model_dump(mode="json")),
-                                                    target, method), {})[seed] = proba.astype(np.float32)  # as the runner stores them
+                                members.setdefault(
+                                    (tuple(group), fold, json.dumps(cell.model_dump(mode="json")), target, method), {}
+                                )[seed] = proba.astype(np.float32)  # as the runner stores them
     if not rows:
         raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
     if ensemble and len(spec.seeds) > 1:

@@ -251,7 +251,7 @@ def read_results(path: Path) -> pd.DataFrame:
     remedy = f"re-run `cropglobe transfer --resume {path.parent}` after moving it aside, or restore it"
     try:
         results = pd.read_parquet(path)
-    except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+    except Exception as err:  # pyarrow raises several types for a damaged file
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise CropGlobeError(f"{path}: cannot be read as a Parquet results table ({first}); {remedy}") from None
     missing = [c for c in RESULT_COLUMNS if c not in results.columns]
@@ -273,8 +273,10 @@ def read_config(path: Path) -> dict:
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise CropGlobeError(f"{path}: not valid YAML ({type(err).__name__}); expected the resolved spec written "
-                             "by `cropglobe transfer`: restore it or delete it to rebuild the report without a name") from None
+        raise CropGlobeError(
+            f"{path}: not valid YAML ({type(err).__name__}); expected the resolved spec written "
+            "by `cropglobe transfer`: restore it or delete it to rebuild the report without a name"
+        ) from None
     if config is None:
         return {}
     if not isinstance(config, dict):

@@ -90,7 +90,9 @@ def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: in
             folds = splits.kfold(labels, spec.folds, seed + 101, v.method, lon, lat, v.block_deg)
             tests = [(f"f{k}", test) for k, (_, test) in enumerate(folds)]
         elif spec.in_region_fraction > 0:
-            tests = [("", splits.holdout(labels, spec.in_region_fraction, seed + 101, v.method, lon, lat, v.block_deg)[1])]
+            tests = [
+                ("", splits.holdout(labels, spec.in_region_fraction, seed + 101, v.method, lon, lat, v.block_deg)[1])
+            ]
         else:
             tests = [("", np.array([], dtype=np.int64))]
         pool = None
@@ -272,7 +274,10 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
     config_path = run_dir / "config.yaml"
     if config_path.exists():
         if not resume:
-            raise CropGlobeError(f"{run_dir}: already holds a run; pass resume=True (CLI: --resume {run_dir}) to continue it or pick a new folder")
+            raise CropGlobeError(
+                f"{run_dir}: already holds a run; pass resume=True (CLI: --resume {run_dir}) to continue it "
+                "or pick a new folder"
+            )
         if config_path.read_text(encoding="utf-8") != resolved:
             raise CropGlobeError(f"{run_dir}: its config.yaml differs from this spec; cannot resume a different study")
     elif resume:

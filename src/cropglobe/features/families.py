@@ -33,14 +33,15 @@ KINDS = ("matrix", "vector")
 
 
 def _presto(ds: xr.Dataset, **options: object) -> np.ndarray:
-    """Presto embeddings (Tseng et al., arXiv:2304.14065), see :func:`cropglobe.features.presto.embed.presto_features`."""
+    """Presto embeddings (Tseng et al., arXiv:2304.14065): :func:`cropglobe.features.presto.embed.presto_features`."""
     from cropglobe.features.presto.embed import presto_features
 
     return presto_features(ds, **options)  # type: ignore[arg-type]
 
 
 def _presto_input(ds: xr.Dataset, **options: object) -> np.ndarray:
-    """Packed Presto inputs (Tseng et al., arXiv:2304.14065), see :func:`cropglobe.features.presto.inputs.presto_input`."""
+    """Packed Presto inputs (Tseng et al., arXiv:2304.14065); see :func:`cropglobe.features.presto.inputs.presto_input`.
+    """
     from cropglobe.features.presto.inputs import presto_input
 
     return presto_input(ds, **options)  # type: ignore[arg-type]

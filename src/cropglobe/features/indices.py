@@ -55,7 +55,10 @@ _FORMULAS: dict[str, tuple[tuple[str, ...], Callable[..., np.ndarray]]] = {
     "NDWI": (("green", "nir"), _nd),
     "LSWI": (("nir", "swir1"), _nd),
     "NDRE": (("nir_narrow", "rededge1"), _nd),
-    "EVI": (("nir", "red", "blue"), lambda nir, red, blue: _ratio(2.5 * (nir - red), nir + 6.0 * red - 7.5 * blue + 1.0)),
+    "EVI": (
+        ("nir", "red", "blue"),
+        lambda nir, red, blue: _ratio(2.5 * (nir - red), nir + 6.0 * red - 7.5 * blue + 1.0),
+    ),
     "SAVI": (("nir", "red"), lambda nir, red: _ratio(1.5 * (nir - red), nir + red + 0.5)),
 }
 

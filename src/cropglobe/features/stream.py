@@ -53,7 +53,7 @@ def open_lazy(path: str | os.PathLike) -> xr.Dataset:
     check_store(p)
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None)
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds or "sample" not in ds.dims:
         raise CropGlobeError(f"{p}: not a SampleSet (expected a 'reflectance' variable along 'sample')")

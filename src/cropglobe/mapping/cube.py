@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rioxarray  # noqa: F401 - registers the .rio accessor
+import rioxarray  # also registers the .rio accessor
 import xarray as xr
 
 from cropglobe import bands as _bands
@@ -262,7 +262,7 @@ def _open_dataset(path: Path) -> xr.Dataset:
             ds = xr.open_zarr(path, decode_coords="all", chunks=None, mask_and_scale=False)
         else:
             ds = xr.open_dataset(path, chunks=None, decode_coords="all", mask_and_scale=False)
-    except Exception as err:  # noqa: BLE001 - any reader failure is one input error
+    except Exception as err:  # any reader failure is one input error
         raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:
         raise CropGlobeError(f"{where}: no 'reflectance' variable; expected a cube with reflectance{DIMS} or "
@@ -320,7 +320,9 @@ def _open_geotiffs(folder: Path) -> xr.Dataset:
             raise CropGlobeError(f"{f}: every band needs a description naming it (B2 ... B12, clear or SCL); "
                                  f"found {names or 'none'}")
         if names0 is not None and names != names0:
-            raise CropGlobeError(f"{f}: bands {names} differ from {names0} in {dated[0][1].name}; expected the same bands in every file")
+            raise CropGlobeError(
+                f"{f}: bands {names} differ from {names0} in {dated[0][1].name}; expected the same bands in every file"
+            )
         names0 = names
         layers.append(da.assign_coords(band=names).expand_dims(time=[when]))
     stack = xr.concat(layers, dim="time", join="exact")
@@ -363,7 +365,9 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
     ds = source.open()
     where = str(p)
     if not np.issubdtype(ds["time"].dtype, np.datetime64):
-        raise CropGlobeError(f"{where}: time coordinate has dtype {ds['time'].dtype}, expected observation dates (datetime64)")
+        raise CropGlobeError(
+            f"{where}: time coordinate has dtype {ds['time'].dtype}, expected observation dates (datetime64)"
+        )
     t = ds["time"].values.astype("datetime64[ns]").astype(np.int64)
     if t.size > 1 and not (np.diff(t) > 0).all():
         raise CropGlobeError(f"{where}: the time axis is not strictly increasing; expected sorted, unique dates")
@@ -375,10 +379,12 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
         raise CropGlobeError(f"{where}: the cube is empty ({ds.sizes['y']} x {ds.sizes['x']} pixels)")
     try:
         transform = ds.rio.transform(recalc=True)
-    except Exception as err:  # noqa: BLE001 - rioxarray raises several types for bad coords
+    except Exception as err:  # rioxarray raises several types for bad coords
         raise CropGlobeError(f"{where}: cannot derive the affine transform from x/y ({err})") from None
     if transform.b != 0 or transform.d != 0 or transform.a == 0 or transform.e == 0:
-        raise CropGlobeError(f"{where}: rotated or degenerate transform {tuple(transform)[:6]}; expected a north-up grid")
+        raise CropGlobeError(
+            f"{where}: rotated or degenerate transform {tuple(transform)[:6]}; expected a north-up grid"
+        )
     _check_scale(ds, source, where)
     return Cube(source, ds, crs, transform, bool(ds.attrs.get("simulated", False)))
 
@@ -394,7 +400,10 @@ def _check_scale(ds: xr.Dataset, source: CubeSource, where: str) -> None:
     probe = dec.reflectance(ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values)
     probe = probe[np.isfinite(probe)]
     if probe.size and float(probe.max()) > 1.5:
-        hint = ("declare the scale (e.g. scale=1e-4, nodata=0 for Sentinel-2 L2A digital numbers; CLI: --scale --nodata)"
-                if dec.scale == 1.0 else f"expected reflectance 0-1 after the scale {dec.scale:g}")
+        hint = (
+            "declare the scale (e.g. scale=1e-4, nodata=0 for Sentinel-2 L2A digital numbers; CLI: --scale --nodata)"
+            if dec.scale == 1.0
+            else f"expected reflectance 0-1 after the scale {dec.scale:g}"
+        )
         raise CropGlobeError(f"{where}: reflectance values up to {float(probe.max()):.6g} look like scaled integers; "
                              + hint)

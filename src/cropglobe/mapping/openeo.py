@@ -79,7 +79,7 @@ def _open(path: Path) -> xr.Dataset:
         if path.is_dir() or path.suffix == ".zarr":
             return xr.open_zarr(path, decode_coords="all", chunks=None, mask_and_scale=True)
         return xr.open_dataset(path, chunks=None, decode_coords="all", mask_and_scale=True)
-    except Exception as err:  # noqa: BLE001 - any reader failure is one input error
+    except Exception as err:  # any reader failure is one input error
         raise CropGlobeError(f"{path}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
 
 

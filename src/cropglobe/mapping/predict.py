@@ -129,7 +129,7 @@ def observation_dataset(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
 
 def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                         ctx: BlockContext) -> xr.Dataset:
-    """The block through :func:`cropglobe.temporal.composite.composite` itself (slow reference for tests and benchmarks)."""
+    """The block through :func:`cropglobe.temporal.composite.composite` itself (slow reference: tests, benchmarks)."""
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
     # every pixel is kept (the map applies min_clear itself) and compared with composite_block
@@ -312,7 +312,8 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     coords = {"band": ("band", ctx.read_bands), "time": ("time", bin_start), "bin_days": ("time", bin_days),
               "sample_id": ("sample", np.arange(n))}
     if lon is not None and lat is not None:
-        coords.update(lon=("sample", np.asarray(lon, dtype=np.float64)), lat=("sample", np.asarray(lat, dtype=np.float64)),
+        coords.update(lon=("sample", np.asarray(lon, dtype=np.float64)),
+                      lat=("sample", np.asarray(lat, dtype=np.float64)),
                       shift_days=("sample", _shifts(np.asarray(lat, dtype=np.float64), ctx).astype(np.int32)))
     attrs = {"time_kind": "composite", "season_window": ctx.recipe.composite.window}
     return xr.Dataset({"reflectance": (("sample", "band", "time"), values)}, coords=coords, attrs=attrs)

@@ -98,7 +98,7 @@ def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
     n = int(ds.sizes.get("sample", 0))
     labels = ds["label"].values.astype(str) if "label" in ds.coords else np.full(n, "")
@@ -122,8 +122,12 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | Non
     """
     c = recipe.composite
     if min_clear is not None or (offsets and recipe.format_version == 1):
-        c = c.model_copy(update={"min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
-                                 "offsets": offsets if recipe.format_version == 1 else c.offsets})
+        c = c.model_copy(
+            update={
+                "min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
+                "offsets": offsets if recipe.format_version == 1 else c.offsets,
+            }
+        )
     needed = features.get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)
     present = [str(b) for b in ds["band"].values]
     missing = [b for b in needed if b not in present]

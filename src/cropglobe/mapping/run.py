@@ -159,8 +159,10 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: s
     c = recipe.composite
     bins = season.bins_of_window(*season.axis(c.interval), c.window)
     if bins != tuple(recipe.window_bins):
-        raise CropGlobeError(f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
-                             f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window")
+        raise CropGlobeError(
+            f"{recipe.path}: window {c.window} at {c.interval} days has bins {list(bins)} but "
+            f"the model was trained on {list(recipe.window_bins)}; expected the same interval and window"
+        )
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
                        cube.bin_days, cube.source.decoding, tuple(used),
                        precision=inference_precision(precision, recipe.family))
@@ -220,9 +222,12 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
             and query.get("end") is not None:
         cube = StacQuery(**query)  # type: ignore[arg-type]
     elif cube is None or (query.get("bbox") is not None and not isinstance(cube, StacQuery)):
-        raise CropGlobeError("map: give either an input cube or a bbox (W, S, E, N) with start and end dates (STAC; CLI: --bbox --start --end); "
-                             f"got input={cube!r}, bbox={query.get('bbox')!r}, start={query.get('start')!r}, "
-                             f"end={query.get('end')!r}")
+        raise CropGlobeError(
+            "map: give either an input cube or a bbox (W, S, E, N) with start and end dates "
+            "(STAC; CLI: --bbox --start --end); "
+            f"got input={cube!r}, bbox={query.get('bbox')!r}, start={query.get('start')!r}, "
+            f"end={query.get('end')!r}"
+        )
     if isinstance(cube, StacQuery):
         import tempfile
 
@@ -246,7 +251,8 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             prior = estimate_prior(client, cube, ctx, windows, opts)
         recipe = recipe.with_weights(prior)
         ctx = dataclasses.replace(ctx, recipe=recipe)
-    tags = {"MODEL": recipe.model, "FEATURE": recipe.feature, "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
+    tags = {"MODEL": recipe.model, "FEATURE": recipe.feature,
+            "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
             "MIN_CLEAR": str(ctx.min_clear), "PRECISION": ctx.precision, "SOFTWARE": "cropglobe map"}
     if opts.members:

@@ -115,7 +115,9 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
     cube = xr.Dataset({"reflectance": xr.concat(refl_t, dim="time").astype(np.float32),
                        "scl": xr.concat(scl_t, dim="time").astype(np.uint8)}).assign_coords(time=times)
     cube = cube.drop_vars([v for v in cube.coords if v not in ("time", "band", "y", "x")])
-    cube = cube.chunk({"time": -1, "band": -1, "y": 64, "x": 64}).rio.write_crs(crs).rio.write_transform(geobox.transform)
+    cube = (
+        cube.chunk({"time": -1, "band": -1, "y": 64, "x": 64}).rio.write_crs(crs).rio.write_transform(geobox.transform)
+    )
     cube.attrs.update({"source": f"STAC {scfg.url} collection {collection}", "bbox": list(box),
                        "dates": f"{d0}..{d1}", "items": len(items), "processing_level": "L2A"})
     return write_cube(cube, out)

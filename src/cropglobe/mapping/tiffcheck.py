@@ -28,7 +28,9 @@ def check_folder(folder: str | os.PathLike) -> None:
         return
     entries = sorted(q.name for q in p.iterdir())
     if not any(Path(e).suffix.lower() in (".tif", ".tiff") for e in entries):
-        found = f"it holds {', '.join(entries[:5])}" + (" ..." if len(entries) > 5 else "") if entries else "it is empty"
+        found = (
+            f"it holds {', '.join(entries[:5])}" + (" ..." if len(entries) > 5 else "") if entries else "it is empty"
+        )
         raise CropGlobeError(f"{p}: not a cube: {found}; expected a Zarr store or a folder of per-date GeoTIFFs "
                              "(e.g. S2_2023-06-01.tif)")
 

@@ -73,7 +73,7 @@ def is_map(path: Path) -> bool:
 
         with rasterio.open(path) as src:
             return src.tags().get("SOFTWARE") == "cropglobe map"
-    except Exception:  # noqa: BLE001 - anything unreadable is not a previous map
+    except Exception:  # anything unreadable is not a previous map
         return False
 
 

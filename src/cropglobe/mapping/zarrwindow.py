@@ -44,7 +44,7 @@ def _meta(array_dir: str) -> dict[str, Any] | None:
         return {"shape": tuple(meta["shape"]), "chunks": tuple(meta["chunks"]), "dtype": dtype, "dims": dims,
                 "fill": None if fill is None else np.asarray(fill).astype(dtype), "codec": codec,
                 "sep": meta.get("dimension_separator") or "."}
-    except Exception:  # noqa: BLE001 - anything unexpected: the caller reads through xarray
+    except Exception:
         return None
 
 
@@ -91,6 +91,6 @@ def read_window(store: str | Path, name: str, selection: dict[str, slice], dims:
             raw = path.read_bytes()
             data = codec.decode(raw) if codec is not None else raw
             out[tuple(dst)] = np.frombuffer(data, dtype=meta["dtype"]).reshape(chunks)[tuple(src)]
-    except Exception:  # noqa: BLE001 - a chunk that does not decode: xarray reads (and reports) it
+    except Exception:
         return None
     return out.transpose([meta["dims"].index(d) for d in dims])

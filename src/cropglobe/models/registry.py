@@ -95,7 +95,8 @@ def check_pair(feature: str, model: str, where: str) -> None:
     """
     info = model_info(model)
     if info.features and feature not in info.features:
-        raise CropGlobeError(f"{where}: model {model!r} takes the feature famil{'y' if len(info.features) == 1 else 'ies'} "
+        noun = "family" if len(info.features) == 1 else "families"
+        raise CropGlobeError(f"{where}: model {model!r} takes the feature {noun} "
                              f"{', '.join(info.features)}, not {feature!r}")
     owners = [m.name for m in _REGISTRY.values() if feature in m.features]
     if owners and model not in owners:

@@ -321,11 +321,25 @@ def simulate(
             }))
     table = pd.concat(meta, ignore_index=True)
     return samples.build(
-        np.concatenate(blocks), bands=params.bands, time=dates.astype("datetime64[ns]"),
-        sample_id=table["sample_id"], label=table["label"], country=table["country"], year=year,
-        lon=table["lon"], lat=table["lat"], clear=np.concatenate(scores),
-        attrs={"sensor": "Sentinel-2 (simulated)", "processing_level": "L2A (simulated)",
-               "source": SIMULATOR_SOURCE, "simulated": True, "time_kind": "observations",
-               "history": [f"simulate(countries={countries}, samples_per_class={samples_per_class}, year={year}, seed={seed})"]},
+        np.concatenate(blocks),
+        bands=params.bands,
+        time=dates.astype("datetime64[ns]"),
+        sample_id=table["sample_id"],
+        label=table["label"],
+        country=table["country"],
+        year=year,
+        lon=table["lon"],
+        lat=table["lat"],
+        clear=np.concatenate(scores),
+        attrs={
+            "sensor": "Sentinel-2 (simulated)",
+            "processing_level": "L2A (simulated)",
+            "source": SIMULATOR_SOURCE,
+            "simulated": True,
+            "time_kind": "observations",
+            "history": [
+                f"simulate(countries={countries}, samples_per_class={samples_per_class}, year={year}, seed={seed})"
+            ],
+        },
         where="simulator",
     )

@@ -235,9 +235,15 @@ def composite(
     })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
     settings = CompositeSettings.model_construct(
-        interval=int(interval), window=window, align=int(align) if is_whole(align) else str(align), clear_threshold=float(clear_threshold),
-        min_clear=min_clear, offsets=_season.load_offsets(offsets) or None, scl_keep=tuple(int(c) for c in scl_keep),
-        coverage=coverage)
+        interval=int(interval),
+        window=window,
+        align=int(align) if is_whole(align) else str(align),
+        clear_threshold=float(clear_threshold),
+        min_clear=min_clear,
+        offsets=_season.load_offsets(offsets) or None,
+        scl_keep=tuple(int(c) for c in scl_keep),
+        coverage=coverage,
+    )
     attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "coverage": coverage,
                   "composite_settings": settings.to_attrs()})
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)

@@ -29,7 +29,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clear_fill, threshold,  # noqa: PLR0913
+def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clear_fill, threshold,
                 bin_lo, bin_hi, win_lo, win_hi, out, n_clear):  # pragma: no cover - compiled
     """Medians of the clear observations of each bin, per band and pixel, from raw values.
 

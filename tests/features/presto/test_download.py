@@ -1,4 +1,7 @@
-"""``cropglobe download presto`` (and the older ``cropglobe presto download``): offline is one clear line and writes nothing; a wrong file is refused."""
+"""``cropglobe download presto`` (and the older ``cropglobe presto download``).
+
+Offline is one clear line and writes nothing; a wrong file is refused.
+"""
 
 from __future__ import annotations
 

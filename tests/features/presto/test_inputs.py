@@ -65,7 +65,9 @@ def test_missing_bands_months_and_coordinates_are_masked(window):
 def test_inputs_that_presto_cannot_read_are_clear_errors(window, tiny_observations):
     with pytest.raises(CropGlobeError, match="expected a composite SampleSet"):
         build_inputs(tiny_observations)
-    other = window.assign_coords(band=["MIR", "SWIR1", "SWIR2", "EVI", "GCVI", "LSWI", "SAVI", "NDWI", "NDRE", "R0550.3"])
+    other = window.assign_coords(
+        band=["MIR", "SWIR1", "SWIR2", "EVI", "GCVI", "LSWI", "SAVI", "NDWI", "NDRE", "R0550.3"]
+    )
     with pytest.raises(CropGlobeError, match="is a Presto channel"):
         build_inputs(other)
     bare = window.drop_vars(["lat", "lon"])

@@ -51,7 +51,9 @@ def test_vector_points_lie_60m_inside_their_parcel(tmp_path: Path) -> None:
 def test_vector_unmapped_names_and_missing_column(tmp_path: Path) -> None:
     _parcels(tmp_path / "p.gpkg")
     lab = Labels(kind="vector", path=tmp_path / "p.gpkg", column="crop", classes={"Maize": "corn"})
-    with pytest.raises(CropGlobeError, match=r"2 code\(s\) in the map have no class in labels.classes: 'Soya', 'Winter wheat'"):
+    with pytest.raises(
+        CropGlobeError, match=r"2 code\(s\) in the map have no class in labels.classes: 'Soya', 'Winter wheat'"
+    ):
         vector_candidates(lab, None, seed=0)
     lab = Labels(kind="vector", path=tmp_path / "p.gpkg", column="kultur", classes={"Maize": "corn"})
     with pytest.raises(CropGlobeError, match=r"no column 'kultur' \(labels.column\)"):
@@ -70,7 +72,9 @@ def test_grid_sample_caps_and_seed() -> None:
     assert (out.label == "rice").sum() == 20
     assert (out.label == "corn").sum() == 4 * out[out.label == "corn"].cell.nunique() == 4 * 15
     pd.testing.assert_frame_equal(out, grid_sample(cand, s))
-    assert not grid_sample(cand, Sampling(grid_deg=0.1, per_cell=4, seed=6)).equals(grid_sample(cand, Sampling(grid_deg=0.1, per_cell=4, seed=5)))
+    assert not grid_sample(cand, Sampling(grid_deg=0.1, per_cell=4, seed=6)).equals(
+        grid_sample(cand, Sampling(grid_deg=0.1, per_cell=4, seed=5))
+    )
 
 
 @pytest.mark.parametrize("name", ["usa_cdl_earth_search.yaml", "fra_parcels_planetary_computer.yaml", "arg_gee.yaml"])

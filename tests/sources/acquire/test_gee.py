@@ -53,7 +53,12 @@ def test_task_tracker_submits_resumes_and_resubmits_failures(tmp_path: Path) -> 
 
     tr = gee.TaskTracker(state)
     assert tr.submit(4, start) == [0, 1, 2, 3]
-    counts = tr.refresh(lambda ids: {i: ("COMPLETED" if i.startswith(("T0", "T1")) else "FAILED" if i.startswith("T2") else "RUNNING") for i in ids})
+    counts = tr.refresh(
+        lambda ids: {
+            i: ("COMPLETED" if i.startswith(("T0", "T1")) else "FAILED" if i.startswith("T2") else "RUNNING")
+            for i in ids
+        }
+    )
     assert counts == {"COMPLETED": 2, "FAILED": 1, "RUNNING": 1}
     assert not tr.complete(4)
     # a new process (after a crash) reads the state file: only the failed batch is started again

@@ -88,7 +88,9 @@ def test_no_sample_within_60m_of_a_class_edge(reference: xr.Dataset, scene_dir: 
                 d = math.hypot(max(abs(xi - cx) - half, 0), max(abs(yi - cy) - half, 0))
                 if d < 60.0:
                     inside = 0 <= r < codes.shape[0] and 0 <= c < codes.shape[1]
-                    assert inside and names[r, c] == label, f"sample at ({xi:.0f}, {yi:.0f}) within {d:.0f} m of an edge"
+                    assert inside and names[r, c] == label, (
+                        f"sample at ({xi:.0f}, {yi:.0f}) within {d:.0f} m of an edge"
+                    )
 
 
 def test_grid_cap_holds(reference: xr.Dataset) -> None:

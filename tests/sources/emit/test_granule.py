@@ -73,7 +73,9 @@ def test_orthorectify_matches_the_glt_lookup(granule, scene):
     # sampling equals the orthorectified grid everywhere
     rows, cols = np.meshgrid(np.arange(data.NY), np.arange(data.NX), indexing="ij")
     centres = [data.cell_center(r, c) for r, c in zip(rows.ravel(), cols.ravel(), strict=True)]
-    sampled = sample_granule(open_granule(granule), np.array([c[0] for c in centres]), np.array([c[1] for c in centres]))
+    sampled = sample_granule(
+        open_granule(granule), np.array([c[0] for c in centres]), np.array([c[1] for c in centres])
+    )
     np.testing.assert_array_equal(sampled.reshape(ortho.shape), ortho.values)
 
 

@@ -21,7 +21,10 @@ def test_two_granules_give_an_irregular_time_axis(tmp_path, scene):
     ds = sample_points([late, early], table)
     assert ds.attrs["sensor"] == "EMIT" and ds.attrs["processing_level"] == "L2A"
     assert ds.attrs["time_kind"] == "observations" and not ds.attrs["simulated"]
-    assert list(ds["time"].values) == [np.datetime64("2023-06-11T09:15:00", "ns"), np.datetime64("2023-09-02T11:02:44", "ns")]
+    assert list(ds["time"].values) == [
+        np.datetime64("2023-06-11T09:15:00", "ns"),
+        np.datetime64("2023-09-02T11:02:44", "ns"),
+    ]
     assert list(ds["sample_id"].values) == list(table["sample_id"][:2])  # (0, 0) is the empty GLT corner
     assert any("dropped 1 point" in h for h in ds.attrs["history"])
     assert list(ds["label"].values) == ["corn", "soybean"]

@@ -32,9 +32,16 @@ def worldcereal_wide(path: Path, n: int = 3, n_t: int = 4, label_col: str = "CRO
                      codes=(1200, 1110, 9120), ref_id: str = "2021_BE_LPIS-Flanders", seed: int = 0) -> pd.DataFrame:
     """Write a wide WorldCereal extraction (OPTICAL-Bxx-ts{i}-{10m|20m}); return the frame."""
     rng = np.random.default_rng(seed)
-    data = {"sample_id": [f"s{i}" for i in range(n)], "ref_id": ref_id, "lon": 4.5, "lat": 51.0, "year": 2021,
-            "start_date": "2020-08-01", "end_date": str((pd.Timestamp("2020-08-01") + pd.DateOffset(months=n_t - 1)).date()),
-            label_col: [codes[i % len(codes)] for i in range(n)]}
+    data = {
+        "sample_id": [f"s{i}" for i in range(n)],
+        "ref_id": ref_id,
+        "lon": 4.5,
+        "lat": 51.0,
+        "year": 2021,
+        "start_date": "2020-08-01",
+        "end_date": str((pd.Timestamp("2020-08-01") + pd.DateOffset(months=n_t - 1)).date()),
+        label_col: [codes[i % len(codes)] for i in range(n)],
+    }
     for b in BANDS:
         res = "10m" if b in ("B02", "B03", "B04", "B08") else "20m"
         for t in range(n_t):
@@ -58,8 +65,17 @@ EXTRA_LONG = {"S1-SIGMA0-VV": 3208, "S1-SIGMA0-VH": 1557, "AGERA5-precipitation-
               "AGERA5-temperature-mean": 27307, "DEM-alt-20m": 207.0, "elevation": 12.5, "slope": 0.4}
 
 
-def worldcereal_long_rows(path: Path, times, n: int = 4, label_col: str = "ewoc_code", codes=(1101060000,),
-                          year: int | None = 2017, valid_date=None, extras: bool = False, seed: int = 0) -> pd.DataFrame:
+def worldcereal_long_rows(
+    path: Path,
+    times,
+    n: int = 4,
+    label_col: str = "ewoc_code",
+    codes=(1101060000,),
+    year: int | None = 2017,
+    valid_date=None,
+    extras: bool = False,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Write a long extraction with the given timestamps (one row per sample and time); return the frame.
 
     ``valid_date`` is one value for all samples or one per sample; ``year=None`` leaves the column out.
@@ -91,8 +107,15 @@ def worldcereal_wide_dates(path: Path, start_dates, end_dates, n_t: int = 12, ye
     """Write a wide extraction with one start/end date (and year) per sample; return the frame."""
     rng = np.random.default_rng(seed)
     n = len(start_dates)
-    data = {"sample_id": [f"s{i}" for i in range(n)], "ref_id": "2021_FRA_LPIS_POLY_110", "lon": 1.5, "lat": 44.0,
-            "start_date": list(start_dates), "end_date": list(end_dates), "ewoc_code": [codes[i % len(codes)] for i in range(n)]}
+    data = {
+        "sample_id": [f"s{i}" for i in range(n)],
+        "ref_id": "2021_FRA_LPIS_POLY_110",
+        "lon": 1.5,
+        "lat": 44.0,
+        "start_date": list(start_dates),
+        "end_date": list(end_dates),
+        "ewoc_code": [codes[i % len(codes)] for i in range(n)],
+    }
     if years is not None:
         data["year"] = list(years)
     for b in BANDS:

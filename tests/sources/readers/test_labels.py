@@ -11,7 +11,9 @@ from cropglobe.sources.readers import labels
 
 
 def test_ewoc_rules_exact_prefix_and_unknown():
-    d = labels.decode_worldcereal(np.array([1101060002, 1101010011, 1106000020, 1114060004, 4300000000, 0, 9900000000]), "ewoc")
+    d = labels.decode_worldcereal(
+        np.array([1101060002, 1101010011, 1106000020, 1114060004, 4300000000, 0, 9900000000]), "ewoc"
+    )
     assert list(d.classes) == ["corn", "wheat", "soybean", "other", "other", "", ""]
     assert d.names[0] == "green_silo_maize"
 
@@ -40,14 +42,18 @@ def test_table_agrees_with_worldcereal_dictionaries(shared_data):
     codes = m["ewoc_code"].str.replace("-", "").astype("int64").to_numpy()
     got = labels.decode_worldcereal(codes, "ewoc").classes
     level3 = m["level_3"].fillna("")
-    expect = np.where(level3 == "maize", "corn", np.where(level3 == "wheat", "wheat", np.where(level3 == "rice", "rice", "other")))
+    expect = np.where(
+        level3 == "maize", "corn", np.where(level3 == "wheat", "wheat", np.where(level3 == "rice", "rice", "other"))
+    )
     expect = np.where(m["label_full"] == "soy_soybeans", "soybean", expect)
     expect = np.where(m["label_full"] == "cotton", "cotton", expect)
     expect = np.where(m["label_full"] == "sugar_cane", "sugarcane", expect)
     expect = np.where(codes == 0, "", expect)
     assert (got == expect).all(), m["label_full"][got != expect].tolist()
     legacy = pd.read_csv(folder / "wc2eurocrops_map_legacy_codes.csv")
-    via_ewoc = labels.decode_worldcereal(legacy["ewoc_code"].str.replace("-", "").astype("int64").to_numpy(), "ewoc").classes
+    via_ewoc = labels.decode_worldcereal(
+        legacy["ewoc_code"].str.replace("-", "").astype("int64").to_numpy(), "ewoc"
+    ).classes
     direct = labels.decode_worldcereal(legacy["croptype"].to_numpy(), "legacy").classes
     known = via_ewoc != ""  # legacy rows pointing at ewoc group 13 (absent from the ewoc dictionary) are grass
     assert (direct[known] == via_ewoc[known]).all(), legacy["name"][known & (direct != via_ewoc)].tolist()

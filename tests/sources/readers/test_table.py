@@ -24,7 +24,12 @@ def _gee_table(n: int = 3, n_t: int = 4) -> pd.DataFrame:
             row = {"point_id": f"p{i}", "system:time_start": 1_680_000_000_000 + t * 5 * 86_400_000,
                    "crop": ["maize", "winter wheat", "fallow"][i], "longitude": 5.0, "latitude": 45.0,
                    "country": "FRA", "season": 2023}
-            row.update({b: int(rng.integers(100, 5000)) for b in ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]})
+            row.update(
+                {
+                    b: int(rng.integers(100, 5000))
+                    for b in ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -36,7 +41,9 @@ def test_gee_long_example_mapping(tmp_path):
     assert ds.sizes == {"sample": 3, "band": 10, "time": 4} and ds.attrs["time_kind"] == "observations"
     assert list(ds["label"].values) == ["corn", "wheat", "other"]
     assert str(ds["time"].values[0])[:10] == "2023-03-28"
-    assert ds["reflectance"].sel(band="B4").isel(sample=0, time=0).item() == pytest.approx(df.loc[0, "B4"] * 1e-4, rel=1e-6)
+    assert ds["reflectance"].sel(band="B4").isel(sample=0, time=0).item() == pytest.approx(
+        df.loc[0, "B4"] * 1e-4, rel=1e-6
+    )
     df.to_parquet(tmp_path / "gee.parquet")
     assert read_table(tmp_path / "gee.parquet", CONFIGS / "gee_export_example.yaml").sizes["sample"] == 3
 

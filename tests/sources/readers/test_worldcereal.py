@@ -29,7 +29,9 @@ def test_long_layout_values_labels_and_absent_band(tmp_path):
 def test_long_missing_rows_become_nan_and_dekads(tmp_path):
     df = data.worldcereal_long(tmp_path / "x.parquet")
     dek = df.copy()
-    dek["timestamp"] = np.tile(pd.to_datetime(["2022-09-01", "2022-09-11", "2022-09-21", "2022-10-01", "2022-10-11"]), 4)
+    dek["timestamp"] = np.tile(
+        pd.to_datetime(["2022-09-01", "2022-09-11", "2022-09-21", "2022-10-01", "2022-10-11"]), 4
+    )
     dek = dek.drop(index=[2])  # sample 0 lacks its third dekad
     dek.to_parquet(tmp_path / "d.parquet")
     ds = read_worldcereal(tmp_path / "d.parquet")
@@ -58,7 +60,9 @@ def test_unknown_codes_error_with_counts_or_mapped_code0_dropped(tmp_path):
     with pytest.raises(CropGlobeError, match=r"3 samples with unknown label codes: 0 \(2\), 12345 \(1\)"):
         read_worldcereal(tmp_path / "x.parquet", drop_code0=False)
     kept = read_worldcereal(tmp_path / "x.parquet", unknown="other", drop_code0=False)
-    assert list(kept["label"].values) == ["other", "other", "corn", "other"] and kept.attrs["dropped_unknown_code0"] == 0
+    assert (
+        list(kept["label"].values) == ["other", "other", "corn", "other"] and kept.attrs["dropped_unknown_code0"] == 0
+    )
 
 
 def test_bad_inputs_each_one_clear_error(tmp_path):
@@ -89,12 +93,19 @@ def test_bad_inputs_each_one_clear_error(tmp_path):
 
 FILES = {
     "worldcereal-classification/test_public_extractions.parquet": (500, 12, {"corn": 97, "cotton": 6}),
-    "worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet": (500, 51, {"corn": 88, "wheat": 61, "soybean": 13}),
+    "worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet": (
+        500,
+        51,
+        {"corn": 88, "wheat": 61, "soybean": 13},
+    ),
     "worldcereal-classification/2022_FRA_LPIS_POLY_110_month.geoparquet": (500, 17, {"corn": 6}),
     "worldcereal-classification/2021_BEL_LPIS-Flanders_POLY_110_dummy.parquet": (100, 16, {"corn": 12}),
     "prometheo/worldcereal_dataset.parquet": (31, 16, {"corn": 5}),  # 19 samples with legacy code 0 dropped
     "presto-worldcereal/test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet": (
-        3421, 20, {"other": 1489, "wheat": 853, "soybean": 562, "corn": 517}),
+        3421,
+        20,
+        {"other": 1489, "wheat": 853, "soybean": 562, "corn": 517},
+    ),
 }
 
 
@@ -119,7 +130,12 @@ def test_real_files_match_readme(shared_data, name):
 
 @pytest.mark.shared_data
 def test_real_canada_file_long_cet_legacy_valid_date(shared_data):
-    path = shared_data / "worldcereal_extractions" / "presto-worldcereal" / "test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet"
+    path = (
+        shared_data
+        / "worldcereal_extractions"
+        / "presto-worldcereal"
+        / "test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet"
+    )
     ds = read_worldcereal(path)
     assert ds.sizes["sample"] == 3421 and ds.attrs["dropped_unknown_code0"] == 200
     assert ds.attrs["label_scheme"] == "legacy" and ds.attrs["bands_absent"] == [] and "B8A" not in ds["band"].values
@@ -140,8 +156,15 @@ def test_long_cet_month_starts_snapped_both_dst_cases_and_year_from_valid_date(t
     local = pd.date_range("2017-01-01", periods=6, freq="MS")
     stamps = data.cet_as_utc(local)
     assert str(stamps[0]) == "2016-12-31 23:00:00" and str(stamps[3]) == "2017-03-31 22:00:00"
-    df = data.worldcereal_long_rows(tmp_path / "c.parquet", stamps, n=3, label_col="CROPTYPE_LABEL", codes=(1120, 4100, 1200),
-                                    year=None, valid_date=["2017-07-12T22:00", "2017-12-31T23:00", None])
+    df = data.worldcereal_long_rows(
+        tmp_path / "c.parquet",
+        stamps,
+        n=3,
+        label_col="CROPTYPE_LABEL",
+        codes=(1120, 4100, 1200),
+        year=None,
+        valid_date=["2017-07-12T22:00", "2017-12-31T23:00", None],
+    )
     ds = read_worldcereal(tmp_path / "c.parquet")
     assert list(pd.DatetimeIndex(ds["time"].values)) == list(local)
     assert list(ds["bin_days"].values) == [31, 28, 31, 30, 31, 30] and ds.attrs["composite_period"] == "month"
@@ -174,9 +197,14 @@ def test_timestamps_exact_are_not_snapped_far_ones_are_an_error(tmp_path):
     ds = read_worldcereal(tmp_path / "day.parquet")  # exactly one day after / before a month start
     assert [str(t)[:10] for t in ds["time"].values] == ["2017-01-01", "2017-02-01"]
     assert ds.attrs["timestamps_snapped"]["max_shift_hours"] == 24.0
-    data.worldcereal_long_rows(tmp_path / "mid.parquet", pd.DatetimeIndex(["2017-01-01", "2017-01-15", "2016-12-30T23:00"]), n=2)
-    with pytest.raises(CropGlobeError, match=r"2 'timestamp' values lie more than a day from a month start or dekad start "
-                                             r"\(e\.g\. 2016-12-30 23:00:00, 2017-01-15 00:00:00"):
+    data.worldcereal_long_rows(
+        tmp_path / "mid.parquet", pd.DatetimeIndex(["2017-01-01", "2017-01-15", "2016-12-30T23:00"]), n=2
+    )
+    with pytest.raises(
+        CropGlobeError,
+        match=r"2 'timestamp' values lie more than a day from a month start or dekad start "
+        r"\(e\.g\. 2016-12-30 23:00:00, 2017-01-15 00:00:00",
+    ):
         read_worldcereal(tmp_path / "mid.parquet")
     data.worldcereal_long_rows(tmp_path / "dup.parquet", pd.DatetimeIndex(["2016-12-31T23:00", "2017-01-01"]), n=2)
     with pytest.raises(CropGlobeError, match=r"2 duplicated \(sample_id, timestamp\) rows"):
@@ -203,12 +231,20 @@ def test_wide_mid_month_start_dates_from_several_years(tmp_path):
     assert t[0] == pd.Timestamp("2017-10-01") and t[-1] == pd.Timestamp("2021-12-01") and len(t) == 51
     assert list(ds["year"].values) == [2018, 2019, 2021, 2021]
     b2 = ds["reflectance"].sel(band="B2")
-    assert b2.isel(sample=0).sel(time="2017-10-01").item() == pytest.approx(df.loc[0, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6)
-    assert b2.isel(sample=0).sel(time="2018-09-01").item() == pytest.approx(df.loc[0, "OPTICAL-B02-ts11-10m"] * 1e-4, rel=1e-6)
+    assert b2.isel(sample=0).sel(time="2017-10-01").item() == pytest.approx(
+        df.loc[0, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6
+    )
+    assert b2.isel(sample=0).sel(time="2018-09-01").item() == pytest.approx(
+        df.loc[0, "OPTICAL-B02-ts11-10m"] * 1e-4, rel=1e-6
+    )
     assert np.isnan(b2.isel(sample=0).sel(time="2018-10-01").item())
-    assert b2.isel(sample=1).sel(time="2019-03-01").item() == pytest.approx(df.loc[1, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6)
+    assert b2.isel(sample=1).sel(time="2019-03-01").item() == pytest.approx(
+        df.loc[1, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6
+    )
     # local midnight 2021-01-01 stored as 2020-12-31T23:00: ts0 is January 2021, as for sample 3
-    assert b2.isel(sample=2).sel(time="2021-01-01").item() == pytest.approx(df.loc[2, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6)
+    assert b2.isel(sample=2).sel(time="2021-01-01").item() == pytest.approx(
+        df.loc[2, "OPTICAL-B02-ts0-10m"] * 1e-4, rel=1e-6
+    )
     assert np.isnan(b2.isel(sample=2).sel(time="2020-12-01").item())
     assert int(np.isfinite(b2.values).sum(axis=1).max()) == 12
     assert "2 samples start mid-month" in ds.attrs["wide_time_rule"]
@@ -216,8 +252,11 @@ def test_wide_mid_month_start_dates_from_several_years(tmp_path):
 
 def test_wide_end_date_mismatch_is_an_error(tmp_path):
     data.worldcereal_wide_dates(tmp_path / "w.parquet", ["2017-10-26", "2018-01-01"], ["2018-10-25", "2019-03-01"])
-    with pytest.raises(CropGlobeError, match=r"do not span start_date\.\.end_date as monthly steps for 1 samples \(e\.g\. s1: "
-                                             r"start_date 2018-01-01 00:00:00 gives ts0 = 2018-01 and ts11 = 2018-12"):
+    with pytest.raises(
+        CropGlobeError,
+        match=r"do not span start_date\.\.end_date as monthly steps for 1 samples \(e\.g\. s1: "
+        r"start_date 2018-01-01 00:00:00 gives ts0 = 2018-01 and ts11 = 2018-12",
+    ):
         read_worldcereal(tmp_path / "w.parquet")
     data.worldcereal_wide_dates(tmp_path / "e.parquet", ["2018-01-01"], ["2018-11-30"])
     with pytest.raises(CropGlobeError, match="expected end_date in the month of ts11 or the month after"):
@@ -241,7 +280,9 @@ def test_legacy_codes_with_code0_dropped_and_counted(tmp_path):
 
 
 def test_extra_s1_meteo_dem_columns_ignored_and_listed(tmp_path):
-    data.worldcereal_long_rows(tmp_path / "l.parquet", pd.date_range("2017-01-01", periods=2, freq="MS"), n=2, extras=True)
+    data.worldcereal_long_rows(
+        tmp_path / "l.parquet", pd.date_range("2017-01-01", periods=2, freq="MS"), n=2, extras=True
+    )
     ds = read_worldcereal(tmp_path / "l.parquet")
     assert sorted(ds.attrs["ignored_columns"]) == sorted(data.EXTRA_LONG) and ds.sizes["band"] == 10
     assert any("ignored 7 columns" in h for h in ds.attrs["history"])
@@ -257,7 +298,11 @@ def test_time_zone_aware_timestamps_and_bad_dates(tmp_path):
     ds = read_worldcereal(tmp_path / "tz.parquet")
     assert [str(t)[:10] for t in ds["time"].values] == ["2017-01-01", "2017-04-01"]
     assert ds.attrs["timestamps_snapped"]["max_shift_hours"] == 2.0
-    df = data.worldcereal_long_rows(tmp_path / "v.parquet", pd.date_range("2017-01-01", periods=2, freq="MS"), n=2, year=None)
+    df = data.worldcereal_long_rows(
+        tmp_path / "v.parquet", pd.date_range("2017-01-01", periods=2, freq="MS"), n=2, year=None
+    )
     df.assign(valid_date="summer").to_parquet(tmp_path / "v.parquet")
-    with pytest.raises(CropGlobeError, match=r"column 'valid_date' has 2 values that are not dates \(e\.g\. 'summer'\)"):
+    with pytest.raises(
+        CropGlobeError, match=r"column 'valid_date' has 2 values that are not dates \(e\.g\. 'summer'\)"
+    ):
         read_worldcereal(tmp_path / "v.parquet")

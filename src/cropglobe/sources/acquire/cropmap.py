@@ -174,7 +174,7 @@ def vector_candidates(lab: Labels, bbox: tuple[float, float, float, float] | Non
             gdf = gpd.read_parquet(lab.path, bbox=bbox)
         else:
             gdf = gpd.read_file(lab.path, bbox=bbox)
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{where}: cannot be read as vector parcels ({type(err).__name__}: {err})") from None
     if lab.column not in gdf.columns:
         raise CropGlobeError(f"{where}: no column {lab.column!r} (labels.column); columns are {list(gdf.columns)}")

@@ -3,8 +3,9 @@
 Recipe (Tong & Wang, arXiv:2509.03497, Sect. 3.1; Cloud Score+: Pasquarella et al., CVPR 2023):
 ``COPERNICUS/S2_SR_HARMONIZED`` linked with ``GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED``, pixels
 with ``cs_cdf`` below the threshold (0.75) masked, median composites in 5-day bins over the
-year (73 bins; from 1 July in the southern hemisphere, the aligned calendar), sampled at the points at 10 m, exported as CSV tables (one Earth Engine
-task per batch of points) to Google Drive or Cloud Storage. A JSON state file tracks every
+year (73 bins; from 1 July in the southern hemisphere, the aligned calendar), sampled at the
+points at 10 m, exported as CSV tables (one Earth Engine task per batch of points) to Google
+Drive or Cloud Storage. A JSON state file tracks every
 batch's task id and state, so a re-run only submits batches without a running or finished task.
 
 Split for testing: :func:`plan_batches`, :func:`batch_features`, :class:`TaskTracker` (submit /
@@ -38,7 +39,11 @@ CS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
 EE_BANDS = {"B2": "B2", "B3": "B3", "B4": "B4", "B5": "B5", "B6": "B6", "B7": "B7", "B8": "B8",
             "B8A": "B8A", "B11": "B11", "B12": "B12", "B1": "B1", "B9": "B9"}
 NODATA = -1  # value written for bins without a clear observation (sampleRegions drops masked rows)
-DONE, FAILED_STATES, ACTIVE = "COMPLETED", ("FAILED", "CANCELLED", "CANCEL_REQUESTED"), ("UNSUBMITTED", "READY", "RUNNING")
+DONE, FAILED_STATES, ACTIVE = (
+    "COMPLETED",
+    ("FAILED", "CANCELLED", "CANCEL_REQUESTED"),
+    ("UNSUBMITTED", "READY", "RUNNING"),
+)
 
 
 def bin_starts(interval: int = 5) -> np.ndarray:
@@ -207,8 +212,14 @@ def start_export(ee: Any, image: Any, fc: dict[str, Any], name: str, dest: str, 
     table = image.sampleRegions(collection=ee.FeatureCollection(fc), properties=["sample_id", "label", "lon", "lat"],
                                 scale=scale_m, geometries=False)
     if dest == "gcs":
-        task = ee.batch.Export.table.toCloudStorage(table, description=name, bucket=bucket,
-                                                    fileNamePrefix=f"{folder}/{name}", fileFormat="CSV", selectors=selectors)
+        task = ee.batch.Export.table.toCloudStorage(
+            table,
+            description=name,
+            bucket=bucket,
+            fileNamePrefix=f"{folder}/{name}",
+            fileFormat="CSV",
+            selectors=selectors,
+        )
     else:
         task = ee.batch.Export.table.toDrive(table, description=name, folder=folder, fileNamePrefix=name,
                                              fileFormat="CSV", selectors=selectors)
@@ -242,8 +253,10 @@ def run_gee(plan: Any) -> dict[str, Any]:
 
     try:
         ee.Initialize(project=g.project)
-    except Exception as err:  # noqa: BLE001 - authentication problems are reported as one line
-        raise CropGlobeError(f"imagery.gee: Earth Engine is not available ({err}); run `earthengine authenticate`") from None
+    except Exception as err:  # authentication problems are reported as one line
+        raise CropGlobeError(
+            f"imagery.gee: Earth Engine is not available ({err}); run `earthengine authenticate`"
+        ) from None
     bbox = cfg.region.bbox or (float(plan.points.lon.min()), float(plan.points.lat.min()),
                                float(plan.points.lon.max()), float(plan.points.lat.max()))
     image = build_image(ee, bbox, cfg.year, cfg.bands, g.interval_days, g.cs_threshold, shift)

@@ -109,7 +109,7 @@ def read_chunk(chunk: Chunk, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray
                 return values, scl
         except CropGlobeError:
             raise
-        except Exception as err:  # noqa: BLE001 - I/O errors come as rasterio, OSError or odc wrappers
+        except Exception as err:  # I/O errors come as rasterio, OSError or odc wrappers
             last = err
             if attempt < stac.retries:
                 time.sleep(stac.backoff_s * 2**attempt)
@@ -148,7 +148,7 @@ def _load_cached(path: Path, n: int, n_bands: int) -> tuple[np.ndarray, np.ndarr
     try:
         with np.load(path) as z:
             values, scl = z["values"], z["scl"]
-    except Exception:  # noqa: BLE001 - a damaged cache file is simply re-read
+    except Exception:  # a damaged cache file is simply re-read
         return None
     if values.shape != (n, n_bands) or scl.shape != (n,):
         return None

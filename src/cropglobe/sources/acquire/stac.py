@@ -108,10 +108,14 @@ def _search_static(scfg: StacConfig, bbox: Any, start: str, end: str) -> list[py
     stac_io = RetryStacIO(retry=_retry(scfg)) if "://" in scfg.url else None
     try:
         root = pystac.read_file(scfg.url, stac_io=stac_io)
-    except Exception as err:  # noqa: BLE001 - any failure to read the catalog is reported the same way
-        raise CropGlobeError(f"imagery.stac.endpoint: cannot read STAC catalog {scfg.url} ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any failure to read the catalog is reported the same way
+        raise CropGlobeError(
+            f"imagery.stac.endpoint: cannot read STAC catalog {scfg.url} ({type(err).__name__}: {err})"
+        ) from None
     if not isinstance(root, pystac.Catalog):
-        raise CropGlobeError(f"imagery.stac.endpoint: {scfg.url} is a STAC {type(root).__name__}, expected a catalog or collection")
+        raise CropGlobeError(
+            f"imagery.stac.endpoint: {scfg.url} is a STAC {type(root).__name__}, expected a catalog or collection"
+        )
     collections = {c.id: c for c in root.get_all_collections()}
     if isinstance(root, pystac.Collection):
         collections[root.id] = root
@@ -142,8 +146,10 @@ def _search_api(scfg: StacConfig, bbox: Any, start: str, end: str) -> list[pysta
     try:
         client = Client.open(scfg.url, stac_io=StacApiIO(max_retries=_retry(scfg)))
         ids = [c.id for c in client.get_collections()]
-    except Exception as err:  # noqa: BLE001 - network/API failures are reported as one line
-        raise CropGlobeError(f"imagery.stac.endpoint: cannot open STAC API {scfg.url} ({type(err).__name__}: {err})") from None
+    except Exception as err:  # network/API failures are reported as one line
+        raise CropGlobeError(
+            f"imagery.stac.endpoint: cannot open STAC API {scfg.url} ({type(err).__name__}: {err})"
+        ) from None
     if scfg.collection not in ids:
         raise CropGlobeError(
             f"imagery.stac.collection: unknown collection {scfg.collection!r} at {scfg.url}; "
@@ -188,7 +194,9 @@ def band_assets(item: pystac.Item, bands: list[str], where: str = "bands") -> tu
             f"{', '.join(sorted(found, key=_band_order))}); expected bands the collection provides"
         )
     if not scl:
-        raise CropGlobeError(f"imagery.stac: item {item.id} has no SCL asset; expected an L2A collection with scene classification")
+        raise CropGlobeError(
+            f"imagery.stac: item {item.id} has no SCL asset; expected an L2A collection with scene classification"
+        )
     return {b: found[b] for b in bands}, scl
 
 
@@ -206,7 +214,9 @@ def boa_offset(item: pystac.Item) -> float:
     try:
         return -1000.0 if baseline is not None and float(baseline) >= 4.0 else 0.0
     except ValueError:
-        raise CropGlobeError(f"item {item.id}: s2:processing_baseline={baseline!r}, expected a number like '05.09'") from None
+        raise CropGlobeError(
+            f"item {item.id}: s2:processing_baseline={baseline!r}, expected a number like '05.09'"
+        ) from None
 
 
 def item_crs(item: pystac.Item) -> str:

@@ -127,12 +127,20 @@ def open_granule(path: str | os.PathLike) -> EmitGranule:
         attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
     for name in ("wavelengths", "fwhm", "good_wavelengths"):
         if arrays[name].shape != (shape[2],):
-            raise _fail(p, f"'sensor_band_parameters/{name}' has shape {arrays[name].shape}, expected ({shape[2]},) bands")
+            raise _fail(
+                p, f"'sensor_band_parameters/{name}' has shape {arrays[name].shape}, expected ({shape[2]},) bands"
+            )
     glt_x, glt_y = arrays["glt_x"].astype(np.int64), arrays["glt_y"].astype(np.int64)
     if glt_x.ndim != 2 or glt_x.shape != glt_y.shape:
-        raise _fail(p, f"'location/glt_x' {glt_x.shape} and 'location/glt_y' {glt_y.shape} must be equal 2-D (ortho_y, ortho_x) grids")
+        raise _fail(
+            p,
+            f"'location/glt_x' {glt_x.shape} and 'location/glt_y' {glt_y.shape} must be equal 2-D "
+            "(ortho_y, ortho_x) grids",
+        )
     if glt_x.min() < 0 or glt_y.min() < 0 or glt_x.max() > shape[1] or glt_y.max() > shape[0]:
-        raise _fail(p, f"GLT indices outside 0..{shape[1]} (glt_x) / 0..{shape[0]} (glt_y) for reflectance of shape {shape}")
+        raise _fail(
+            p, f"GLT indices outside 0..{shape[1]} (glt_x) / 0..{shape[0]} (glt_y) for reflectance of shape {shape}"
+        )
     missing = [a for a in ("geotransform", "spatial_ref", "time_coverage_start") if a not in attrs]
     if missing:
         raise _fail(p, f"missing root attribute(s) {missing}")

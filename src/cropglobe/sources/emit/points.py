@@ -35,7 +35,9 @@ def read_points(path: str | os.PathLike) -> pd.DataFrame:
     try:
         table = pd.read_csv(p, dtype={"sample_id": str, "country": str, "label": str})
     except FileNotFoundError:
-        raise CropGlobeError(f"{p}: no such points table (expected a CSV with columns {', '.join(POINT_COLUMNS)})") from None
+        raise CropGlobeError(
+            f"{p}: no such points table (expected a CSV with columns {', '.join(POINT_COLUMNS)})"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise CropGlobeError(f"{p}: cannot be read as a CSV points table ({err})") from None
     missing = [c for c in POINT_COLUMNS if c not in table.columns]
@@ -59,7 +61,9 @@ def read_points(path: str | os.PathLike) -> pd.DataFrame:
     table["year"] = years.astype(int)
     dup = table["sample_id"].duplicated()
     if dup.any():
-        raise CropGlobeError(f"{p}: sample_id {table['sample_id'][dup].iloc[0]!r} appears more than once; expected unique ids")
+        raise CropGlobeError(
+            f"{p}: sample_id {table['sample_id'][dup].iloc[0]!r} appears more than once; expected unique ids"
+        )
     return table.reset_index(drop=True)
 
 

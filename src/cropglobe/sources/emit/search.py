@@ -77,11 +77,15 @@ def check_query(bbox: Sequence[float], start: str, end: str) -> tuple[tuple[floa
         raise CropGlobeError(f"emit search: bbox {bbox!r} must be four numbers west,south,east,north")
     west, south, east, north = box
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise CropGlobeError(f"emit search: bbox {box} must have -180 <= west < east <= 180 and -90 <= south < north <= 90")
+        raise CropGlobeError(
+            f"emit search: bbox {box} must have -180 <= west < east <= 180 and -90 <= south < north <= 90"
+        )
     try:
         t0, t1 = (pd.Timestamp(datetime.fromisoformat(str(v)).replace(tzinfo=None)) for v in (start, end))
     except ValueError as err:
-        raise CropGlobeError(f"emit search: start={start!r} / end={end!r}: expected ISO dates YYYY-MM-DD ({err})") from None
+        raise CropGlobeError(
+            f"emit search: start={start!r} / end={end!r}: expected ISO dates YYYY-MM-DD ({err})"
+        ) from None
     if t1 < t0:
         raise CropGlobeError(f"emit search: end {end} is before start {start}")
     return box, t0.strftime("%Y-%m-%d"), t1.strftime("%Y-%m-%d")  # type: ignore[return-value]
@@ -160,7 +164,9 @@ def login() -> None:
                 f"internet ({type(err).__name__}: {str(err)[:200]})"
             ) from None
         except LoginAttemptFailure as err:
-            raise CropGlobeError(f"emit download: NASA Earthdata Login rejected the credentials ({str(err)[:200]})") from None
+            raise CropGlobeError(
+                f"emit download: NASA Earthdata Login rejected the credentials ({str(err)[:200]})"
+            ) from None
         if auth.authenticated:
             return
     raise CropGlobeError(
@@ -191,7 +197,7 @@ def download(granules: Sequence[GranuleRecord | str], out_dir: str | os.PathLike
         try:
             files = earthaccess.download(urls, local_path=tmp, threads=threads, show_progress=False,
                                          pqdm_kwargs={"exception_behaviour": "immediate"})
-        except Exception as err:  # noqa: BLE001 - earthaccess raises bare Exception for failed downloads
+        except Exception as err:  # earthaccess raises bare Exception for failed downloads
             raise CropGlobeError(f"emit download: fetching {len(urls)} granule(s) failed ({type(err).__name__}: "
                                  f"{str(err)[:300]})") from None
         if len(files) != len(urls):

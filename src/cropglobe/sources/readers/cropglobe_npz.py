@@ -55,7 +55,7 @@ def _load(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             return np.asarray(z["fea"]), np.asarray(z["lbl"])
     except CropGlobeError:
         raise
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as .npz ({type(err).__name__}: {err})") from None
 
 
@@ -172,7 +172,9 @@ def read_cropglobe_harmonic(
     if fea.ndim != 2:
         raise CropGlobeError(f"{where}: 'fea' has shape {fea.shape}, expected (N, n_features) harmonic coefficients")
     if not np.all(np.isfinite(fea)):
-        raise CropGlobeError(f"{where}: 'fea' has {int((~np.isfinite(fea)).sum())} NaN/inf values; expected finite features")
+        raise CropGlobeError(
+            f"{where}: 'fea' has {int((~np.isfinite(fea)).sum())} NaN/inf values; expected finite features"
+        )
     classes, keep, unknown_counts = _labels_of(lbl, len(fea), where, unknown)
     idx = np.flatnonzero(keep)
     n = len(idx)

@@ -40,9 +40,13 @@ def long_to_cube(
     """
     ids = np.asarray(ids)
     if pd.isna(ids).any():
-        raise CropGlobeError(f"{where}: column {id_field!r} has {int(pd.isna(ids).sum())} empty values; expected an id on every row")
+        raise CropGlobeError(
+            f"{where}: column {id_field!r} has {int(pd.isna(ids).sum())} empty values; expected an id on every row"
+        )
     if pd.isna(times).any():
-        raise CropGlobeError(f"{where}: column {time_field!r} has {int(pd.isna(times).sum())} empty values; expected a time on every row")
+        raise CropGlobeError(
+            f"{where}: column {time_field!r} has {int(pd.isna(times).sum())} empty values; expected a time on every row"
+        )
     s_codes, s_uni = pd.factorize(ids, sort=False)
     t_codes, t_uni = pd.factorize(times, sort=True)
     n_s, n_t = len(s_uni), len(t_uni)

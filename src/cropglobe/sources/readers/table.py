@@ -195,8 +195,10 @@ def _read_file(path: Path, opts: ReadOptions) -> pd.DataFrame:
         else:
             sep = opts.sep or ("\t" if path.suffix.lower() == ".tsv" else ",")
             df = pd.read_csv(path, sep=sep, header=0 if opts.header else None)
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
-        raise CropGlobeError(f"{path}: cannot be read as a table ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    except Exception as err:  # any reader failure is a bad input here
+        raise CropGlobeError(
+            f"{path}: cannot be read as a table ({type(err).__name__}: {str(err).splitlines()[0]})"
+        ) from None
     if df.empty:
         raise CropGlobeError(f"{path}: the table has no rows")
     df.columns = [str(c) for c in df.columns]
@@ -208,7 +210,9 @@ def _frame(path: Path, m: TableMapping) -> pd.DataFrame:
     for j in m.join:
         other = _read_file(path.parent / j.path, m.read)
         if len(other) != len(df):
-            raise CropGlobeError(f"{path.parent / j.path}: {len(other)} rows, expected {len(df)} (joined row by row with {path})")
+            raise CropGlobeError(
+                f"{path.parent / j.path}: {len(other)} rows, expected {len(df)} (joined row by row with {path})"
+            )
         clash = [c for c in other.columns if c in df.columns]
         df = pd.concat([df, other.drop(columns=clash)], axis=1)
     if m.id is None:
@@ -244,8 +248,10 @@ def _per_sample(spec: ValueOrColumn, meta: pd.DataFrame, name: str, where: str) 
     if spec.map:
         missing = sorted({str(v) for v in vals} - set(spec.map))
         if missing:
-            raise CropGlobeError(f"{where}: column {spec.column!r} ({name}) has values {missing[:5]} that are not in its map; "
-                                 f"expected one of {sorted(spec.map)[:8]}")
+            raise CropGlobeError(
+                f"{where}: column {spec.column!r} ({name}) has values {missing[:5]} that are not in its map; "
+                f"expected one of {sorted(spec.map)[:8]}"
+            )
         vals = np.array([spec.map[str(v)] for v in vals])
     return vals
 
@@ -284,8 +290,10 @@ def read_table(
         meta = df.iloc[first]
         n = df.groupby(id_col, sort=False)[m.label.column].nunique()
         if (n > 1).any():
-            raise CropGlobeError(f"{where}: column {m.label.column!r} changes within sample(s) {list(n.index[n > 1][:3])}; "
-                                 "expected one label per sample")
+            raise CropGlobeError(
+                f"{where}: column {m.label.column!r} changes within sample(s) {list(n.index[n > 1][:3])}; "
+                "expected one label per sample"
+            )
     else:
         assert m.wide is not None
         require_columns(df.columns, needed, where)
@@ -309,10 +317,19 @@ def read_table(
         attrs["time_assumed"] = (f"evenly spaced steps of {m.time.step_days} days from "
                                  f"{m.time.start or f'day {m.time.start_doy}'} (the table has no dates)")
     ds = samples.build(
-        cube[idx], bands=band_names, time=t_axis, sample_id=np.asarray(ids).astype(str)[idx], label=classes[idx],
-        country=_per_sample(m.country, meta, "country", where)[idx], year=_per_sample(m.year, meta, "year", where).astype(int)[idx],
-        lon=meta[m.lon].to_numpy(float)[idx] if m.lon else None, lat=meta[m.lat].to_numpy(float)[idx] if m.lat else None,
-        bin_days=m.time.bin_days, scale=m.scale, attrs=attrs, where=where,
+        cube[idx],
+        bands=band_names,
+        time=t_axis,
+        sample_id=np.asarray(ids).astype(str)[idx],
+        label=classes[idx],
+        country=_per_sample(m.country, meta, "country", where)[idx],
+        year=_per_sample(m.year, meta, "year", where).astype(int)[idx],
+        lon=meta[m.lon].to_numpy(float)[idx] if m.lon else None,
+        lat=meta[m.lat].to_numpy(float)[idx] if m.lat else None,
+        bin_days=m.time.bin_days,
+        scale=m.scale,
+        attrs=attrs,
+        where=where,
     )
     return samples.add_history(ds, f"import table {where} ({m.layout})")
 
@@ -333,8 +350,10 @@ def numeric(col: pd.Series, where: str) -> np.ndarray:
         bad[np.flatnonzero(bad)[text.isin(_MISSING_TOKENS).to_numpy()]] = False
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise CropGlobeError(f"{where}: column {col.name!r}, data row {i + 1}: {col.iloc[i]!r} is not a number "
-                             f"({int(bad.sum())} such cell(s) in the column); expected numbers, empty cells for missing")
+        raise CropGlobeError(
+            f"{where}: column {col.name!r}, data row {i + 1}: {col.iloc[i]!r} is not a number "
+            f"({int(bad.sum())} such cell(s) in the column); expected numbers, empty cells for missing"
+        )
     return values.to_numpy(np.float32)
 
 
@@ -355,7 +374,9 @@ def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np
     cube = np.full((len(df), len(band_names), len(t_axis)), np.nan, dtype=np.float32)
     for (col, _), b, t in zip(found, band_of, t_vals, strict=True):
         if (b, t) in seen:
-            raise CropGlobeError(f"{where}: two columns give band {b} at time {t} (the second is {col!r}); expected one")
+            raise CropGlobeError(
+                f"{where}: two columns give band {b} at time {t} (the second is {col!r}); expected one"
+            )
         seen.add((b, t))
         cube[:, band_names.index(b), int(np.searchsorted(t_axis, t))] = numeric(df[col], where)
     return df[m.id or "__id"].to_numpy(), t_axis, cube, band_names

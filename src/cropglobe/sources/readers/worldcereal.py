@@ -92,7 +92,7 @@ def read_extraction(path: str | os.PathLike) -> Extraction:
         import pyarrow.parquet as pq
 
         names = [str(c) for c in pq.read_schema(p).names]
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input here
+    except Exception as err:  # any reader failure is a bad input here
         raise CropGlobeError(f"{p}: cannot be read as Parquet ({type(err).__name__}: {err})") from None
     if any(_LONG.match(c) for c in names):
         layout, bands = "long", _LONG
@@ -107,7 +107,7 @@ def read_extraction(path: str | os.PathLike) -> Extraction:
     ignored = list(dict.fromkeys(_TS.sub("-ts*", c) for c in names if c not in keep))
     try:
         df = pd.read_parquet(p, columns=keep)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise CropGlobeError(f"{p}: cannot be read as Parquet ({type(err).__name__}: {err})") from None
     if "sample_id" not in df.columns and df.index.name == "sample_id":
         df = df.reset_index()
@@ -266,4 +266,6 @@ def _check_constant_per_sample(df: pd.DataFrame, fields: list[str], where: str) 
     for f in fields:
         if (n[f] > 1).any():
             bad = ", ".join(map(str, n.index[n[f] > 1][:3]))
-            raise CropGlobeError(f"{where}: column {f!r} changes within a sample ({bad}); expected one value per sample")
+            raise CropGlobeError(
+                f"{where}: column {f!r} changes within a sample ({bad}); expected one value per sample"
+            )

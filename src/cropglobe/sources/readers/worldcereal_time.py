@@ -60,14 +60,20 @@ def naive_utc(values: Any, where: str, field: str) -> pd.DatetimeIndex:
     raw = (values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))).reset_index(drop=True)
     mixed = None if pd.api.types.is_datetime64_any_dtype(raw) else "mixed"  # text dates, with or without a time
     try:
-        t = pd.DatetimeIndex(pd.to_datetime(raw, utc=True, errors="coerce", format=mixed)).tz_localize(None).as_unit("ns")
+        t = (
+            pd.DatetimeIndex(pd.to_datetime(raw, utc=True, errors="coerce", format=mixed))
+            .tz_localize(None)
+            .as_unit("ns")
+        )
     except (ValueError, TypeError, OverflowError) as err:
         raise CropGlobeError(f"{where}: column {field!r} cannot be read as dates ({err})") from None
     bad = t.isna()
     if bad.any():
         example = raw[bad].iloc[0]
-        raise CropGlobeError(f"{where}: column {field!r} has {int(bad.sum())} values that are not dates (e.g. {example!r}); "
-                             "expected a date on every row")
+        raise CropGlobeError(
+            f"{where}: column {field!r} has {int(bad.sum())} values that are not dates (e.g. {example!r}); "
+            "expected a date on every row"
+        )
     return t
 
 
@@ -80,7 +86,9 @@ def _dekad_floor(t: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return _month_start(t) + pd.to_timedelta(offset, unit="D")
 
 
-def snap_to_period_starts(t: pd.DatetimeIndex, where: str, field: str = "timestamp") -> tuple[pd.DatetimeIndex, Snapped | None]:
+def snap_to_period_starts(
+    t: pd.DatetimeIndex, where: str, field: str = "timestamp"
+) -> tuple[pd.DatetimeIndex, Snapped | None]:
     """Move time stamps within one day of a month/dekad start onto that start.
 
     Args:
@@ -138,7 +146,9 @@ def _month_number(t: pd.DatetimeIndex) -> np.ndarray:
 def _month_starts(number: np.ndarray) -> pd.DatetimeIndex:
     """Month start of each month number (months since year 0)."""
     n = np.asarray(number, dtype=np.int64)
-    return pd.DatetimeIndex(pd.to_datetime(pd.DataFrame({"year": n // 12, "month": n % 12 + 1, "day": 1}))).as_unit("ns")
+    return pd.DatetimeIndex(pd.to_datetime(pd.DataFrame({"year": n // 12, "month": n % 12 + 1, "day": 1}))).as_unit(
+        "ns"
+    )
 
 
 def wide_offsets(start: Any, end: Any | None, n_ts: int, ids: np.ndarray, where: str) -> tuple[np.ndarray, str]:
@@ -172,9 +182,11 @@ def wide_offsets(start: Any, end: Any | None, n_ts: int, ids: np.ndarray, where:
         i = int(np.flatnonzero(bad)[0])
         span = _month_starts(np.array([first[i], first[i] + n_ts - 1])).strftime("%Y-%m")
         raise CropGlobeError(
-            f"{where}: columns ts0..ts{n_ts - 1} do not span start_date..end_date as monthly steps for {int(bad.sum())} "
+            f"{where}: columns ts0..ts{n_ts - 1} do not span start_date..end_date as monthly steps for "
+            f"{int(bad.sum())} "
             f"samples (e.g. {ids[i]}: start_date {t0[i]} gives ts0 = {span[0]} and ts{n_ts - 1} = {span[1]}, "
-            f"but end_date is {t1[i]}); expected end_date in the month of ts{n_ts - 1} or the month after")
+            f"but end_date is {t1[i]}); expected end_date in the month of ts{n_ts - 1} or the month after"
+        )
     return first, rule
 
 
@@ -189,7 +201,9 @@ def month_axis(first: np.ndarray, n_ts: int) -> tuple[np.ndarray, np.ndarray]:
     return times.to_numpy("datetime64[ns]"), (first - base).astype(np.int64)
 
 
-def season_years(meta: pd.DataFrame, present: np.ndarray, times: np.ndarray, where: str) -> tuple[np.ndarray, dict[str, int]]:
+def season_years(
+    meta: pd.DataFrame, present: np.ndarray, times: np.ndarray, where: str
+) -> tuple[np.ndarray, dict[str, int]]:
     """Season year per sample from ``year``, else ``valid_date``, else the dates (module doc).
 
     Args:
