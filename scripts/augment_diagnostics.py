@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from cropglobe.augment import diagnostics
-from cropglobe.experiment.data import prepare
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.study import load_spec
 
 PRESETS = ["paper", "paper-nowarp", "shift-10d", "shift-30d", "scale-sym10d", "scale-paper", "scale-sym30d",
@@ -28,7 +28,7 @@ def _md(df) -> str:  # pandas frame; no tabulate dependency
 
 
 def main(argv: list[str]) -> None:
-    prepared = prepare(load_spec(argv[0]))
+    prepared = prepare_study(load_spec(argv[0]))
     full = np.nan_to_num(prepared.full["reflectance"].values).astype(np.float32)
     labels = prepared.full["label"].values.astype(str)
     table = diagnostics.measure(full, labels, prepared.countries, prepared.window, prepared.bin_days,

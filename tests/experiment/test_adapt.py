@@ -12,7 +12,7 @@ import torch
 from cropglobe import experiment, models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
-from cropglobe.experiment.data import prepare
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.runner import score_names
 from cropglobe.models.ensemble import prior_shift
 from cropglobe.sources import simulate
@@ -173,7 +173,7 @@ def test_adaptation_rows_and_ensembles(two_runs) -> None:
     assert res.loc[res["adaptation"] == "phenoshift", "phenoshift_days"].notna().all()
     ens = res[res["seed"] == -1]
     assert set(ens["target"]) == {"BEL"}  # the in-region hold-out differs per seed: no ensemble there
-    prepared = prepare(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
+    prepared = prepare_study(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
     truth = prepared.full["label"].values[prepared.countries == "BEL"].astype(str)
     for _, row in ens.iterrows():
         method = "none" if row["adaptation"] == "ensemble" else row["adaptation"].removesuffix("+ensemble")
@@ -238,7 +238,7 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     assert info["method"] == "adabn" and info["labels_used"] is False
     assert (tmp_path / "c" / "recipe.json").read_text() == (cell / "recipe.json").read_text()
     table = predict_samples(tmp_path / "c", bel).table.set_index("sample_id")
-    prepared = prepare(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
+    prepared = prepare_study(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
     ids = prepared.full["sample_id"].values.astype(str)[prepared.countries == "BEL"]
     got = table.loc[ids, [f"prob_{c}" for c in taxonomy.CLASSES]].to_numpy()
     want = np.load(cell / "target_proba.npz")["BEL|adabn"]

@@ -52,7 +52,7 @@ def test_release_layout_study_with_season_window(tmp_path):
             "remaps": "paper",
         }
     )
-    prepared = experiment.prepare(spec)
+    prepared = experiment.prepare_study(spec)
     assert prepared.window == (24, 43) and prepared.full.sizes["time"] == 73
     results = experiment.run(spec, tmp_path / "run", progress=False)
     assert set(results["target"]) == {"FRA", "ARG"}

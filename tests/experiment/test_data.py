@@ -8,7 +8,7 @@ import pytest
 
 from cropglobe import experiment, samples
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment.data import prepare
+from cropglobe.experiment.data import prepare_study
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite
 
@@ -54,7 +54,7 @@ def _spec(root, **composite_options):
 
 def test_parts_with_different_time_steps_join_on_one_axis(mixed):
     root, fra, bel = mixed
-    prep = prepare(_spec(root))
+    prep = prepare_study(_spec(root))
     full = prep.full
     assert full.sizes["time"] == 73 and set(full["country"].values) == {"FRA", "BEL"}
     # each part equals its own composite: the join changes nothing
@@ -76,12 +76,12 @@ def test_samples_not_covering_the_window_are_dropped_per_country(mixed, tmp_path
     short["reflectance"].values[:] = refl
     samples.save(short, tmp_path / "bel.zarr")
     samples.save(samples.load(root / "fra.zarr"), tmp_path / "fra.zarr")
-    prep = prepare(_spec(tmp_path))
+    prep = prepare_study(_spec(tmp_path))
     assert prep.full.attrs["dropped_coverage"] == {"BEL": 5}
     assert (prep.full["country"].values == "BEL").sum() == short.sizes["sample"] - 5
     assert "BEL 5 not covering the window" in prep.description
     with pytest.raises(CropGlobeError, match=r"lies outside the data's dates for 5 of .*BEL 5.*coverage='drop'"):
-        prepare(_spec(tmp_path, coverage="error"))
+        prepare_study(_spec(tmp_path, coverage="error"))
 
 
 def test_a_country_left_empty_is_one_clear_error(mixed, tmp_path):
@@ -90,7 +90,7 @@ def test_a_country_left_empty_is_one_clear_error(mixed, tmp_path):
     samples.save(early, tmp_path / "bel.zarr")
     samples.save(samples.load(root / "fra.zarr"), tmp_path / "fra.zarr")
     with pytest.raises(CropGlobeError, match=r"lies outside the data's dates for every sample \(BEL 28\)"):
-        prepare(_spec(tmp_path))
+        prepare_study(_spec(tmp_path))
     # one table, two countries: the NLD samples end in June, so NLD is left empty
     two = bel.copy(deep=True)
     nld = np.arange(two.sizes["sample"]) < 8
@@ -103,7 +103,7 @@ def test_a_country_left_empty_is_one_clear_error(mixed, tmp_path):
     spec.targets = ["BEL", "NLD"]
     with pytest.raises(CropGlobeError, match=r"country NLD has no samples left after compositing \(8 dropped because "
                                              r"their data do not cover the season window, 0 with too few clear"):
-        prepare(spec)
+        prepare_study(spec)
 
 
 def test_coverage_uses_the_width_of_coarse_steps():

@@ -84,11 +84,11 @@ def test_the_map_uses_the_training_offsets(cell, tmp_path):
 
 
 def test_predict_uses_the_training_offsets(cell):
-    from cropglobe.experiment.data import prepare
+    from cropglobe.experiment.data import prepare_study
     from cropglobe.experiment.runner import FeatureCache
 
     spec = experiment.parse_spec(SPEC)
-    prepared = prepare(spec)
+    prepared = prepare_study(spec)
     idx = np.flatnonzero(prepared.countries == "BEL")
     recipe = load_recipe(cell)
     x = FeatureCache(prepared, spec.feature_options).features("harmonic")[idx]

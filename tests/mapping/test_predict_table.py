@@ -54,11 +54,11 @@ def stores(obs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def training_inputs():
     """The run's prepared data and feature cache (what the runner feeds its models)."""
-    from cropglobe.experiment.data import prepare
+    from cropglobe.experiment.data import prepare_study
     from cropglobe.experiment.runner import FeatureCache
 
     spec = experiment.parse_spec(SPEC)
-    prepared = prepare(spec)
+    prepared = prepare_study(spec)
     return prepared, FeatureCache(prepared, spec.feature_options)
 
 

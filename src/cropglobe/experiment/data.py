@@ -153,7 +153,7 @@ def check_cells(cells: list[CellSpec]) -> None:
                                  "(torch models augment on the fly)")
 
 
-def prepare(spec: ExperimentSpec) -> Prepared:
+def prepare_study(spec: ExperimentSpec) -> Prepared:
     """Load, check and composite the data of a spec; every input error is raised here."""
     check_cells(spec.cell_list())
     parts, description = load_parts(spec)

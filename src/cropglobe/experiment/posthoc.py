@@ -26,7 +26,7 @@ from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
-from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare
+from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
 from cropglobe.experiment.runner import FeatureCache, _evaluate, _row, cell_key
 from cropglobe.experiment.study import CellSpec, load_spec
 
@@ -100,7 +100,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     for m in chosen:
         if m not in adapt.METHODS:
             raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
-    prepared = prepare(spec)
+    prepared = prepare_study(spec)
     cache = FeatureCache(prepared, spec.feature_options)
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
     start, count = prepared.window

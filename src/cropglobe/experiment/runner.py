@@ -32,7 +32,7 @@ from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting
-from cropglobe.experiment.data import Prepared, prepare
+from cropglobe.experiment.data import Prepared, prepare_study
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.training import metrics, splits
@@ -282,7 +282,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
             raise CropGlobeError(f"{run_dir}: its config.yaml differs from this spec; cannot resume a different study")
     elif resume:
         raise CropGlobeError(f"{run_dir}: nothing to resume (no config.yaml)")
-    prepared = prepare(spec)
+    prepared = prepare_study(spec)
     write_text(config_path, resolved)
     _write_signatures(prepared, run_dir / "signatures.npz")
     cache = FeatureCache(prepared, spec.feature_options)
