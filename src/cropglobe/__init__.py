@@ -5,9 +5,11 @@ Implements and extends Tong & Wang, "Invariant Features for Global Crop Type Cla
 features that stay stable across regions, small models are trained with phenology augmentation on
 one region, and their transfer to other countries, continents and the other hemisphere is measured.
 
-The pipeline is the package layout: ``acquire`` -> ``composite`` -> ``features`` -> ``augment`` ->
-``models`` -> ``train`` / ``experiment`` -> ``report``; ``mapping`` predicts rasters. The in-memory
-and on-disk data model is the :mod:`cropglobe.samples` SampleSet.
+The pipeline is the package layout: ``sources`` (acquire, readers, emit, simulator) -> ``temporal``
+(composites) -> ``features`` -> ``augment`` -> ``models`` -> ``training`` -> ``experiment`` (transfer
+runs, reports); ``mapping`` applies a trained cell to raster cubes. The in-memory and on-disk data
+model is the :mod:`cropglobe.samples` SampleSet; :mod:`cropglobe.recipe` is the training -> mapping
+contract.
 """
 
 from cropglobe.errors import CropGlobeError
