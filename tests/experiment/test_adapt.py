@@ -14,7 +14,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.runner import score_names
-from cropglobe.models.ensemble import prior_shift
+from cropglobe.models.ensemble import Calibration, prior_shift
 from cropglobe.sources import simulate
 
 
@@ -153,6 +153,9 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{cell} {key}")
         if "cropnet" in cell:
             assert (dir_a / "cells" / cell / "model").read_bytes() == (dir_b / "cells" / cell / "model").read_bytes()
+        # the calibration before the prior's EM is fitted on the source validation split only
+        cal = "calibration.json"
+        assert (dir_a / "cells" / cell / cal).read_text() == (dir_b / "cells" / cell / cal).read_text()
     cols = ["best_epoch", "best_val_macro_f1"]
     torch_a = res_a[res_a["model"] == "cropnet-lite"][cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(torch_a, res_b[res_b["model"] == "cropnet-lite"][cols].reset_index(drop=True))
@@ -171,6 +174,8 @@ def test_adaptation_rows_and_ensembles(two_runs) -> None:
     priors = res.loc[res["adaptation"] == "prior", "target_prior"].map(json.loads)
     assert all(len(p) == len(taxonomy.CLASSES) and sum(p) == pytest.approx(1, abs=1e-3) for p in priors)
     assert res.loc[res["adaptation"] == "phenoshift", "phenoshift_days"].notna().all()
+    assert (res.loc[res["adaptation"] == "prior", "calibration_t"] > 0).all()
+    assert res.loc[res["adaptation"] != "prior", "calibration_t"].isna().all()
     ens = res[res["seed"] == -1]
     assert set(ens["target"]) == {"BEL"}  # the in-region hold-out differs per seed: no ensemble there
     prepared = prepare_study(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
@@ -180,9 +185,12 @@ def test_adaptation_rows_and_ensembles(two_runs) -> None:
         key = f"{row['source']}__{row['feature']}__{row['model']}__{row['augmentation']}"
         members = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")[f"BEL|{method}"] for s in (0, 1)]
         mean = (members[0].astype(np.float64) + members[1]) / 2
-        if method == "prior":  # the prior is estimated once, on the mean of the unadapted members
-            plain = [np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")["BEL|none"] for s in (0, 1)]
-            mean = prior_shift((plain[0].astype(np.float64) + plain[1]) / 2)[0]
+        if method == "prior":  # the prior is estimated once, on the mean of the calibrated unadapted members
+            files = [run_dir / "cells" / f"{key}__s{s}" / "calibration.json" for s in (0, 1)]
+            cals = [Calibration.from_dict(json.loads(f.read_text())) for f in files]
+            plain = [cals[s].apply(np.load(run_dir / "cells" / f"{key}__s{s}" / "target_proba.npz")["BEL|none"])
+                     for s in (0, 1)]
+            mean = prior_shift((plain[0] + plain[1]) / 2)[0]
         scores = score_names(truth, np.asarray(taxonomy.CLASSES)[mean.argmax(1)])
         assert json.loads(row["confusion"]) == scores.confusion
         assert row["macro_f1"] == pytest.approx(scores.macro_f1)
@@ -214,6 +222,8 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     both = post.merge(res, on=key, suffixes=("_post", "_run"))
     assert len(both) == len(res)  # every row of the run, AdaBN and ensembles included
     np.testing.assert_allclose(both["macro_f1_post"], both["macro_f1_run"])
+    prior = both["adaptation"] == "prior"  # the same source-validation calibration as the run's
+    np.testing.assert_allclose(both.loc[prior, "calibration_t_post"], both.loc[prior, "calibration_t_run"], rtol=1e-2)
     table = (tmp_path / "post" / "adaptation.md").read_text()
     assert "| median2d / cropnet-lite +aug:shift-max_days10-p0.5 |" in table and "best epochs" in table
     assert "SIMULATED DATA" in table
@@ -259,3 +269,32 @@ def test_posthoc_adaptation_of_some_seeds(two_runs, tmp_path) -> None:
     assert "ensemble" not in set(post["adaptation"])  # one seed: no ensemble
     with pytest.raises(CropGlobeError, match="seeds of the run"):
         adapt_run(run_dir, seeds=[7], out=tmp_path / "bad")
+
+
+def test_predict_with_prior_uses_the_cells_calibration(two_runs, tmp_path) -> None:
+    from cropglobe.mapping.cell import load_cells
+    from cropglobe.mapping.predict_table import predict_samples
+
+    run_dir, _ = two_runs["true"]
+    ds = samples.load(run_dir.parent / "true.zarr")
+    bel = ds.isel(sample=np.flatnonzero(ds["country"].values == "BEL"))
+    prepared = prepare_study(experiment.parse_spec(_spec(str(run_dir.parent / "true.zarr"))))
+    ids = prepared.full["sample_id"].values.astype(str)[prepared.countries == "BEL"]
+    cols = [f"prob_{c}" for c in taxonomy.CLASSES]
+    for name in ("FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0", "FRA__median1d__rf__none__s0"):
+        cell = run_dir / "cells" / name
+        assert load_cells([cell]).calibration() is not None
+        result = predict_samples(cell, bel, adapt="prior")
+        got = result.table.set_index("sample_id").loc[ids, cols].to_numpy()
+        # the same calibrated EM as the runner's prior rows (the calibration.json it wrote)
+        np.testing.assert_allclose(got, np.load(cell / "target_proba.npz")["BEL|prior"], atol=1e-4)
+        assert result.metrics is not None and result.metrics["calibration_t"] > 0
+    ensemble = load_cells([cell]).model_copy(update={"members": (cell / "model",)})
+    assert ensemble.calibration() is None  # an ensemble: EM on the raw mean probability
+    (cell / "calibration.json").rename(tmp_path / "calibration.json")  # older cells: EM on the raw probabilities
+    try:
+        raw = predict_samples(cell, bel, adapt="prior").table.set_index("sample_id").loc[ids, cols].to_numpy()
+        plain = np.load(cell / "target_proba.npz")["BEL|none"].astype(np.float64)
+        np.testing.assert_allclose(raw, prior_shift(plain)[0], atol=1e-4)
+    finally:
+        (tmp_path / "calibration.json").rename(cell / "calibration.json")

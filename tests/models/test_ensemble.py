@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from cropglobe import models
 from cropglobe.errors import CropGlobeError
-from cropglobe.models.ensemble import PriorWeighted, ProbabilityEnsemble, TabularCombination, combine, prior_shift
+from cropglobe.models.ensemble import (
+    Calibration,
+    PriorWeighted,
+    ProbabilityEnsemble,
+    TabularCombination,
+    combine,
+    fit_calibration,
+    prior_shift,
+)
 
 
 def _bayes_posteriors(prior: list[float], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +54,71 @@ def test_prior_shift_errors() -> None:
         prior_shift(np.zeros((0, 3)))
     with pytest.raises(CropGlobeError, match="source prior"):
         prior_shift(np.full((4, 3), 1 / 3), source_prior=np.array([0.5, 0.5]))
+
+
+def _tempered(proba: np.ndarray, k: float) -> np.ndarray:
+    """``softmax(k * log p)``: over-confident for k > 1, under-confident for k < 1."""
+    q = proba ** k
+    return q / q.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("k", [0.4, 1.0, 2.5])
+def test_calibration_recovers_the_temperature(k: float) -> None:
+    proba, y = _bayes_posteriors([0.5, 0.3, 0.2], 8000, seed=3)  # imbalanced validation, uniform-prior posteriors
+    seen = _tempered(proba, k)
+    for bias in (False, True):
+        cal = fit_calibration(seen, y, 3, bias=bias)
+        assert cal.t == pytest.approx(k, rel=0.05)  # softmax(log p^k / t) = p for t = k
+        assert np.abs(cal.bias).max() < 0.05  # the class-balanced NLL keeps the uniform prior
+        np.testing.assert_allclose(cal.apply(seen), proba, atol=0.02)
+    again = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    np.testing.assert_allclose(again.apply(seen), cal.apply(seen))
+
+
+def test_calibration_corrects_a_class_bias_and_handles_absent_classes_and_zeros() -> None:
+    proba, y = _bayes_posteriors([1 / 3] * 3, 8000, seed=4)
+    biased = proba * np.array([3.0, 1.0, 1.0])  # the model favours class 0
+    biased /= biased.sum(1, keepdims=True)
+    cal = fit_calibration(biased, y)
+    np.testing.assert_allclose(cal.apply(biased), proba, atol=0.04)
+    assert cal.bias[0] - cal.bias[1:].mean() == pytest.approx(-np.log(3), abs=0.1)
+    # a fourth class never in the validation data, with exact zeros: stays ~0, nothing is NaN
+    padded = np.hstack([_tempered(proba, 0.5), np.zeros((len(proba), 1))])
+    cal4 = fit_calibration(padded, y, 4)
+    out = cal4.apply(padded)
+    assert np.isfinite(out).all() and cal4.bias[3] == 0 and out[:, 3].max() < 1e-5
+    # the absent class changes nothing
+    assert cal4.t == pytest.approx(fit_calibration(_tempered(proba, 0.5), y).t, rel=1e-3)
+
+
+def test_calibration_errors() -> None:
+    with pytest.raises(CropGlobeError, match="at least 2 classes"):
+        fit_calibration(np.full((5, 3), 1 / 3), np.zeros(5, dtype=int))
+    with pytest.raises(CropGlobeError, match="class indices"):
+        fit_calibration(np.full((5, 3), 1 / 3), np.array([0, 1, 2, 3, 0]))
+    with pytest.raises(CropGlobeError, match="N labels"):
+        fit_calibration(np.full((5, 3), 1 / 3), np.zeros(4, dtype=int))
+    with pytest.raises(CropGlobeError, match="calibration"):
+        Calibration(0.0, [0.0, 0.0])
+    with pytest.raises(CropGlobeError, match="fitted for 2 classes"):
+        Calibration.identity(2).apply(np.full((4, 3), 1 / 3))
+
+
+def test_calibrated_em_recovers_the_prior_where_under_confident_em_overshoots() -> None:
+    truth = np.array([0.7, 0.2, 0.1])
+    val, y_val = _bayes_posteriors([1 / 3] * 3, 6000, seed=5)  # labelled source validation
+    target, _ = _bayes_posteriors(list(truth), 20000, seed=6)  # unlabelled target
+    k = 1 / 3  # under-confident model (e.g. RF vote fractions)
+    raw = prior_shift(_tempered(target, k))[1]
+    assert np.abs(raw - truth).max() > 0.08  # EM runs away: the rare class vanishes
+    assert raw[2] < 0.01
+    cal = fit_calibration(_tempered(val, k), y_val)
+    adapted, fixed = prior_shift(cal.apply(_tempered(target, k)))
+    np.testing.assert_allclose(fixed, truth, atol=0.03)
+    # the map's class weights on the raw probabilities give the same classes
+    w = cal.prior_weights(fixed)
+    np.testing.assert_array_equal((_tempered(target, k) * w).argmax(1), adapted.argmax(1))
+    assert cal.prior_weights(np.array([0.5, 0.5, 0.0]))[2] == 0
 
 
 def _nets() -> list[torch.nn.Module]:

@@ -19,7 +19,12 @@ sees a target label (the functions here take inputs only, never labels):
   Prairies 44 %). Expectation-maximisation over the model's probabilities on the unlabelled target
   estimates the target's class prior and re-weights each probability by the ratio of target to
   training prior. Every model here is trained class-balanced, so the training prior is uniform
-  and the re-weighting is ``p(c|x) * pi_t(c)`` renormalised.
+  and the re-weighting is ``p(c|x) * pi_t(c)`` renormalised. EM needs calibrated probabilities
+  (Alexandari, Kundaje & Shrikumar, ICML 2020, arXiv:1901.06852): under-confident ones (RF vote
+  fractions, nets trained with heavy augmentation) make it run away to a degenerate prior. So
+  the probabilities are first calibrated by bias-corrected temperature scaling fitted on the
+  *source validation* split with a class-balanced NLL
+  (:func:`cropglobe.models.ensemble.fit_calibration`; ``calibration_t`` in the rows), then EM.
 * **Seed ensembles**: average the class probabilities of the models trained with different seeds
   (Lakshminarayanan, Pritzel & Blundell, "Simple and Scalable Predictive Uncertainty Estimation
   using Deep Ensembles", NeurIPS 2017, arXiv:1612.01474). The members differ in their
@@ -42,7 +47,7 @@ from pydantic import Field
 
 from cropglobe.checks import Strict
 from cropglobe.errors import CropGlobeError
-from cropglobe.models.ensemble import prior_shift
+from cropglobe.models.ensemble import Calibration, fit_calibration, prior_shift
 
 if TYPE_CHECKING:
     from torch import nn
@@ -136,8 +141,16 @@ def has_bn(model: Any) -> bool:
     return net is not None and bool(bn_layers(net))
 
 
-def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512
-                 ) -> tuple[np.ndarray | None, dict[str, Any]]:
+def source_calibration(model: Any, x_val: np.ndarray, y_val: np.ndarray, n_classes: int) -> Calibration:
+    """The calibration of ``model`` for ``prior``, fitted on its *source* validation inputs and labels.
+
+    See :func:`cropglobe.models.ensemble.fit_calibration` (BCTS, class-balanced NLL).
+    """
+    return fit_calibration(model.predict_proba(x_val), y_val, n_classes)
+
+
+def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512,
+                 calibration: Calibration | None = None) -> tuple[np.ndarray | None, dict[str, Any]]:
     """Class probabilities (N, C) of ``model`` on the target inputs ``x`` after ``method``, and what to record.
 
     Args:
@@ -145,11 +158,14 @@ def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512
         x: The target's model-ready inputs (no labels).
         method: ``none``, ``adabn`` or ``prior``.
         batch_size: Batch size of the AdaBN statistics pass.
+        calibration: For ``prior``: applied to the probabilities before EM (fitted on the source
+            validation split, :func:`source_calibration`); None: EM on the raw probabilities.
 
     Returns:
         The probabilities, or None when the method does not apply to this model (AdaBN on a model
         without BatchNorm layers); and a dict to add to the result row (``prior``: the estimated
-        target prior as a JSON list over the model's class columns).
+        target prior as a JSON list over the model's class columns, and ``calibration_t``, the
+        fitted temperature, when calibrated).
 
     Raises:
         CropGlobeError: For an unknown method.
@@ -157,8 +173,12 @@ def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512
     if method == "none":
         return model.predict_proba(x), {}
     if method == "prior":
-        proba, prior = prior_shift(model.predict_proba(x))
-        return proba, {"target_prior": json.dumps([round(float(v), 4) for v in prior])}
+        raw = model.predict_proba(x)
+        proba, prior = prior_shift(raw if calibration is None else calibration.apply(raw))
+        record: dict[str, Any] = {"target_prior": json.dumps([round(float(v), 4) for v in prior])}
+        if calibration is not None:
+            record["calibration_t"] = round(calibration.t, 4)
+        return proba, record
     if method == "adabn":
         if not has_bn(model):
             return None, {}
@@ -187,15 +207,24 @@ def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), axis=0)
 
 
-def ensemble_method_proba(members: dict[str, Sequence[np.ndarray]], method: str) -> np.ndarray:
+def ensemble_method_proba(members: dict[str, Sequence[np.ndarray]], method: str,
+                          calibrations: Sequence[Calibration] | None = None) -> np.ndarray:
     """The ensemble probability of ``method`` from the members' probabilities per method.
 
     For ``prior`` the class prior is estimated once, on the mean of the members' *unadapted*
-    probabilities (``members["none"]``, better calibrated than any member), rather than averaging
-    separately re-weighted members; every other method averages its own members.
+    probabilities (``members["none"]``), rather than averaging separately re-weighted members.
+    With ``calibrations`` (one per member, in the members' order, each fitted on that member's
+    own source validation split) each member is calibrated first and EM runs on the mean of the
+    calibrated members: the seeds' validation splits differ, so no single calibration of the mean
+    could be fitted on held-out source data. Every other method averages its own members.
     """
     if method == "prior" and "none" in members:
-        return prior_shift(ensemble_proba(members["none"]))[0]
+        plain = members["none"]
+        if calibrations is not None:
+            if len(calibrations) != len(plain):
+                raise CropGlobeError(f"ensemble: {len(calibrations)} calibrations for {len(plain)} members")
+            plain = [c.apply(p) for c, p in zip(calibrations, plain, strict=True)]
+        return prior_shift(ensemble_proba(plain))[0]
     return ensemble_proba(members[method])
 
 

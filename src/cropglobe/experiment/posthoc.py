@@ -3,7 +3,8 @@
 ``adapt_run(RUN_DIR)`` (CLI: ``cropglobe adapt RUN_DIR``) reloads every finished cell's saved
 model, rebuilds the inputs of its targets exactly as the runner did (same config, same split
 manifests), and scores the methods of :mod:`cropglobe.experiment.adapt` — the unadapted model,
-AdaBN (Li et al. 2016, arXiv:1603.04779) and the seed ensemble — side by side. Adaptation reads
+AdaBN (Li et al. 2016, arXiv:1603.04779), the class-prior shift (calibrated on each cell's
+source validation split, as in the runner) and the seed ensemble — side by side. Adaptation reads
 only the target's inputs; target labels are used for scoring only. The unadapted rows are
 checked against the run's own ``result.json`` rows (``matches_run``), so a table made here is
 comparable with the run's report.
@@ -27,7 +28,7 @@ from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
-from cropglobe.experiment.runner import FeatureCache, _evaluate, _row, cell_key
+from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key
 from cropglobe.experiment.study import CellSpec, load_spec
 
 
@@ -107,6 +108,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     bands = [str(b) for b in prepared.full["band"].values]
     rows: list[dict] = []
     members: dict[tuple, dict[int, np.ndarray]] = {}
+    calibrations: dict[tuple, Any] = {}
     for seed in spec.seeds:
         for group in prepared.sources:
             for fold in _folds(run_dir, group, seed):
@@ -123,17 +125,26 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                            if r.get("adaptation", "none") == "none"}
                     targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
                         (t, np.flatnonzero(prepared.countries == t)) for t in prepared.targets if t not in group]
-                    for target, idx in targets:
-                        if family == "torch" and cell.feature in MEDIAN_FAMILIES:
+
+                    def inputs(idx: np.ndarray, feature: str = cell.feature, family: str = family) -> np.ndarray:
+                        if family == "torch" and feature in MEDIAN_FAMILIES:
                             x = cache.full_series()[idx][..., start:start + count]
-                            x = x.reshape(len(idx), -1) if cell.feature == "median1d" else x
-                        else:
-                            x = cache.features(cell.feature)[idx]
+                            return x.reshape(len(idx), -1) if feature == "median1d" else x
+                        return cache.features(feature)[idx]
+
+                    cell_json = json.dumps(cell.model_dump(mode="json"))
+                    calibration = None
+                    if "prior" in chosen:  # as the runner: the source validation split only
+                        calibration = adapt.source_calibration(model, inputs(parts["val"]),
+                                                               cache.labels[parts["val"]], N_CLASSES)
+                        calibrations[(tuple(group), fold, cell_json, seed)] = calibration
+                    for target, idx in targets:
+                        x = inputs(idx)
                         for method in chosen:
                             how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"],
                                                       idx, prepared.window, prepared.bin_days, bands)
                             proba, record = (None, {}) if how is None else adapt.predict_info(
-                                model, how[0], how[1], batch_size)
+                                model, how[0], how[1], batch_size, calibration)
                             if proba is None:
                                 continue
                             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
@@ -145,9 +156,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                                                                bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
                             rows.append(row)
                             if target not in group:
-                                members.setdefault(
-                                    (tuple(group), fold, json.dumps(cell.model_dump(mode="json")), target, method), {}
-                                )[seed] = proba.astype(np.float32)  # as the runner stores them
+                                members.setdefault((tuple(group), fold, cell_json, target, method), {}
+                                                   )[seed] = proba.astype(np.float32)  # as the runner stores them
     if not rows:
         raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
     if ensemble and len(spec.seeds) > 1:
@@ -159,7 +169,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             same = {m: [members[(group, fold, cell_json, target, m)][s] for s in spec.seeds]
                     for m in {k[4] for k in members}
                     if sorted(members.get((group, fold, cell_json, target, m), {})) == sorted(spec.seeds)}
-            proba = adapt.ensemble_method_proba(same, method)
+            cals = [calibrations.get((group, fold, cell_json, s)) for s in spec.seeds]
+            proba = adapt.ensemble_method_proba(same, method, None if None in cals else cals)
             row = _row(prepared, list(group), cell, -1, target, _evaluate(prepared, target, idx, proba),
                        adapt.ensemble_label(method))
             row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))

@@ -7,6 +7,7 @@ Layout of a run folder::
     RUN_DIR/cells/<cell>/result.json    rows of one finished cell (written last, atomically)
     RUN_DIR/cells/<cell>/checkpoints/   Lightning last/best checkpoints (torch models)
     RUN_DIR/cells/<cell>/model*         the trained model (safe formats, see cropglobe.models)
+    RUN_DIR/cells/<cell>/calibration.json source-validation calibration for ``prior`` (if configured)
     RUN_DIR/signatures.npz              mean bands x time matrices per class and country
     RUN_DIR/results.parquet, report.md, figures/
 
@@ -40,6 +41,9 @@ from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
+#: Per cell (with ``prior`` adaptation): the calibration fitted on the source validation split
+#: (:meth:`cropglobe.models.ensemble.Calibration.to_dict`), applied before the EM prior estimate.
+CALIBRATION_FILE = "calibration.json"
 
 
 def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> str:
@@ -168,6 +172,10 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     adaptation = spec.adaptation
     methods = adaptation.single_methods() if adaptation is not None else ["none"]
     rows, probas = [], {}
+    calibration = None
+    if "prior" in methods:  # fitted on the source validation split only (never a target label)
+        calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]], N_CLASSES)
+        write_text(cell_dir / CALIBRATION_FILE, json.dumps(calibration.to_dict(), indent=1))
     for target, idx in _targets(prepared, group, parts):
         x = inputs(idx)  # the target's inputs only: adaptation never sees its labels
         for method in methods:
@@ -175,7 +183,7 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
                                       prepared.window, prepared.bin_days, _band_names(prepared),
                                       adaptation.max_shift_days if adaptation else 60.0)
             proba, record = (None, {}) if how is None else adapt.predict_info(
-                model, how[0], how[1], adaptation.batch_size if adaptation else 512)
+                model, how[0], how[1], adaptation.batch_size if adaptation else 512, calibration)
             if proba is None:  # e.g. AdaBN on a model without BatchNorm
                 continue
             probas[f"{target}|{method}"] = proba.astype(np.float32)
@@ -214,6 +222,16 @@ def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
             np.savez(fh, **probas)
 
 
+def load_calibrations(cell_dirs: list[Path]) -> list[Any] | None:
+    """The cells' source-validation calibrations (``calibration.json``), or None unless every cell has one."""
+    from cropglobe.models.ensemble import Calibration
+
+    paths = [Path(d) / CALIBRATION_FILE for d in cell_dirs]
+    if not all(p.exists() for p in paths):
+        return None
+    return [Calibration.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in paths]
+
+
 def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> list[dict]:
     """Rows scoring the mean of the seeds' target probabilities of each cell (``seed`` = -1).
 
@@ -231,6 +249,7 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
                 if not all(f.exists() for f in files):
                     continue
                 members = [dict(np.load(f)) for f in files]
+                calibrations = load_calibrations([f.parent for f in files])
                 for key in members[0]:
                     target, method = key.split("|")
                     if target in group or "+" in target or not all(key in m for m in members):
@@ -238,7 +257,7 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
                     idx = np.flatnonzero(prepared.countries == target)
                     proba = adapt.ensemble_method_proba(
                         {k.split("|")[1]: [m[k] for m in members] for k in members[0]
-                         if k.split("|")[0] == target and all(k in m for m in members)}, method)
+                         if k.split("|")[0] == target and all(k in m for m in members)}, method, calibrations)
                     row = _row(prepared, group, cell, -1, target, _evaluate(prepared, target, idx, proba),
                                adapt.ensemble_label(method))
                     row.update({"fold": fold, "ensemble_seeds": ",".join(str(s) for s in spec.seeds)})

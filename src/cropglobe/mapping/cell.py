@@ -62,6 +62,31 @@ class Recipe(RecipeSpec):
                   for p in (self.model_path, *self.members)]
         return combine(loaded, self.family, self.class_weights)
 
+    def calibration(self) -> Any:
+        """The cell's source-validation calibration (``calibration.json`` next to the recipe), or None.
+
+        Written by ``cropglobe transfer`` for cells with ``prior`` adaptation
+        (:func:`cropglobe.models.ensemble.fit_calibration`). None for an ensemble (``members``):
+        its members' validation splits differ, and the mean probability has no calibration of its own.
+
+        Raises:
+            CropGlobeError: For an unreadable or invalid ``calibration.json``.
+        """
+        import json
+
+        from cropglobe.models.ensemble import Calibration
+
+        path = self.path.parent / "calibration.json"
+        if self.members or not path.is_file():
+            return None
+        try:
+            cal = Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CropGlobeError(f"{path}: not a valid calibration ({exc})") from exc
+        if cal.bias.size != len(self.classes):
+            raise CropGlobeError(f"{path}: {cal.bias.size} class biases; the recipe names {len(self.classes)} classes")
+        return cal
+
     def with_weights(self, weights: Any) -> Recipe:
         """A copy whose model multiplies its probabilities by ``weights`` (one per class)."""
         return self.model_copy(update={"class_weights": tuple(float(w) for w in weights)})

@@ -181,7 +181,10 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
             of all the cells' probabilities (a seed ensemble).
         adapt: ``none`` or ``prior``: re-weight the probabilities by the class prior of these
             samples, estimated by EM from their inputs alone (labels unused;
-            :func:`cropglobe.models.ensemble.prior_shift`).
+            :func:`cropglobe.models.ensemble.prior_shift`). A single cell with a
+            ``calibration.json`` (fitted on its source validation split by ``cropglobe transfer``)
+            has its probabilities calibrated first, as in the run's ``prior`` rows; ensembles
+            (``members``) and older cells use EM on the raw probabilities.
         ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
         labelled: Which samples carry a reference label (default: all).
         min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
@@ -216,8 +219,9 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
         raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
                              f"its recipe names {len(recipe.classes)} classes")
     prior = None
+    calibration = recipe.calibration() if adapt == "prior" else None
     if adapt == "prior" and keep.size:
-        proba, pi = prior_shift(proba)
+        proba, pi = prior_shift(proba if calibration is None else calibration.apply(proba))
         prior = {c: round(float(v), 4) for c, v in zip(recipe.classes, pi, strict=True)}
     ids = ds["sample_id"].values.astype(str)
     composited = pd.Index(ids).get_indexer(full["sample_id"].values.astype(str))
@@ -232,6 +236,8 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     result.metrics = score(result, table_remaps, where)
     if result.metrics is not None and prior is not None:
         result.metrics["target_prior"] = prior
+        if calibration is not None:
+            result.metrics["calibration_t"] = round(calibration.t, 4)
     return result
 
 

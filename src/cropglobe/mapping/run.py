@@ -75,7 +75,8 @@ class MapOptions:
             the mean probability of all the cells (a seed ensemble).
         adapt: ``"none"`` or ``"prior"``: before mapping, estimate the region's class prior by EM
             from the model's probabilities on a spread sample of its pixels (no labels;
-            :func:`cropglobe.models.ensemble.prior_shift`) and re-weight every pixel's
+            :func:`cropglobe.models.ensemble.prior_shift`; calibrated first when the single cell
+            holds a ``calibration.json``, see :func:`estimate_prior`) and re-weight every pixel's
             probabilities by it (a first pass over ``prior_pixels`` pixels).
         prior_pixels: Pixels the prior is estimated on (whole tiles spread over the region; every
             tile when the region is smaller).
@@ -247,9 +248,10 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
     windows = tile_grid(cube.shape, opts.tile)
     prior = None
     if opts.adapt == "prior":
+        calibration = recipe.calibration()
         with dask_client(opts.scheduler, opts.workers) as client:
-            prior = estimate_prior(client, cube, ctx, windows, opts)
-        recipe = recipe.with_weights(prior)
+            prior = estimate_prior(client, cube, ctx, windows, opts, calibration)
+        recipe = recipe.with_weights(prior if calibration is None else calibration.prior_weights(prior))
         ctx = dataclasses.replace(ctx, recipe=recipe)
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature,
             "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
@@ -273,12 +275,16 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
 
 
 def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],
-                   opts: MapOptions) -> np.ndarray:
+                   opts: MapOptions, calibration: Any = None) -> np.ndarray:
     """The region's class prior by EM on the model's probabilities over a spread sample of tiles.
 
     Every ``k``-th tile (``k`` chosen so that the tiles hold at least ``opts.prior_pixels`` pixels)
     is classified with probabilities kept; :func:`cropglobe.models.ensemble.prior_shift` estimates
-    the prior the model's (class-balanced) probabilities imply for these pixels. No label is read.
+    the prior the model's (class-balanced) probabilities imply for these pixels, after the cell's
+    source-validation ``calibration`` when given (:meth:`cropglobe.mapping.cell.Recipe.calibration`).
+    No label is read. The map then multiplies the raw probabilities by
+    :meth:`~cropglobe.models.ensemble.Calibration.prior_weights`, which gives every pixel the class
+    of the calibrated, re-weighted probabilities (its confidence stays on the model's raw scale).
 
     Raises:
         CropGlobeError: When no sampled pixel has enough clear observations.
@@ -291,7 +297,8 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
     if not probas:
         raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {ctx.min_clear} clear "
                              "observations in the season window; cannot estimate the class prior (--adapt prior)")
-    return prior_shift(np.concatenate(probas))[1]
+    proba = np.concatenate(probas)
+    return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
 
 
 @contextlib.contextmanager

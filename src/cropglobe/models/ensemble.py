@@ -133,3 +133,142 @@ def prior_shift(proba: np.ndarray, source_prior: np.ndarray | None = None, max_i
             break
     q = p * (pi_t / pi_s)
     return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300), pi_t
+
+
+#: Smallest probability before the log of :class:`Calibration` (RF vote fractions are often exactly 0).
+CALIBRATION_EPS = 1e-6
+
+
+class Calibration:
+    """Temperature (and per-class bias) calibration of class probabilities: ``softmax(log p / t + b)``.
+
+    ``t > 1`` softens over-confident probabilities, ``t < 1`` sharpens under-confident ones (RF vote
+    fractions, nets trained with heavy augmentation). Fitted by :func:`fit_calibration` on the
+    source's validation split; identity: ``t = 1``, ``b = 0`` (up to the clipping of zeros).
+
+    Attributes:
+        t: Temperature (> 0).
+        bias: Per-class additive bias on the log scale (C,); zero for plain temperature scaling and
+            for the classes absent from the validation data.
+        method: ``ts`` (temperature only) or ``bcts`` (bias-corrected temperature scaling).
+        eps: Probabilities are clipped to at least ``eps`` before the log.
+    """
+
+    def __init__(self, t: float, bias: Sequence[float] | np.ndarray, method: str = "bcts",
+                 eps: float = CALIBRATION_EPS) -> None:
+        self.t = float(t)
+        self.bias = np.asarray(bias, dtype=np.float64)
+        self.method, self.eps = method, float(eps)
+        if not np.isfinite(self.t) or self.t <= 0 or self.bias.ndim != 1 or not np.isfinite(self.bias).all():
+            raise CropGlobeError(f"calibration: need a temperature > 0 and finite biases, got t={t}, bias={bias}")
+
+    @classmethod
+    def identity(cls, n_classes: int) -> Calibration:
+        """No change (``t = 1``, ``b = 0``)."""
+        return cls(1.0, np.zeros(n_classes), "identity")
+
+    def logits(self, proba: np.ndarray) -> np.ndarray:
+        """Calibrated logits ``log(max(p, eps)) / t + b`` (N, C)."""
+        p = np.asarray(proba, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != self.bias.size:
+            raise CropGlobeError(f"calibration: fitted for {self.bias.size} classes, got probabilities of "
+                                 f"shape {p.shape}")
+        return np.log(np.maximum(p, self.eps)) / self.t + self.bias
+
+    def apply(self, proba: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities ``softmax(log p / t + b)`` (N, C), rows summing to 1."""
+        z = self.logits(proba)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def prior_weights(self, prior: np.ndarray) -> np.ndarray:
+        """Class weights ``w`` on the *raw* probabilities with ``argmax(p * w) = argmax(apply(p) * prior)``.
+
+        ``log(apply(p) * prior) = (log p + t * (b + log prior)) / t + const``, so
+        ``w = exp(t * (b + log prior))`` (scaled to a largest weight of 1); a zero prior gives a
+        zero weight. For models that can only multiply their probabilities by class weights (the map).
+        """
+        with np.errstate(divide="ignore"):
+            logw = self.t * (self.bias + np.log(np.asarray(prior, dtype=np.float64)))
+        return np.exp(logw - logw[np.isfinite(logw)].max())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (see :meth:`from_dict`)."""
+        return {"method": self.method, "t": self.t, "bias": [float(v) for v in self.bias], "eps": self.eps}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        """Inverse of :meth:`to_dict`."""
+        return cls(d["t"], d["bias"], d.get("method", "bcts"), d.get("eps", CALIBRATION_EPS))
+
+
+def fit_calibration(proba_val: np.ndarray, y_val: np.ndarray, n_classes: int | None = None, bias: bool = True,
+                    eps: float = CALIBRATION_EPS) -> Calibration:
+    """Fit a temperature (and per-class biases) on labelled *source* validation probabilities.
+
+    Minimises the class-balanced negative log-likelihood (sample weights ``n / (k * count_c)``
+    over the ``k`` classes present) of ``softmax(log p / t + b)``, so that the calibrated
+    probabilities still refer to the uniform prior every model here is trained for, as
+    :func:`prior_shift` assumes. With ``bias`` this is bias-corrected temperature scaling (BCTS),
+    the calibration Alexandari, Kundaje & Shrikumar (ICML 2020, arXiv:1901.06852) found EM
+    label-shift estimation to need; without it, plain temperature scaling (Guo et al. 2017).
+    Classes absent from the validation data keep a zero bias (their probabilities are only
+    tempered); the biases carry a tiny L2 penalty (1e-6) that fixes their common offset. Never pass target labels here.
+
+    Args:
+        proba_val: The model's probabilities on the source validation samples (N, C).
+        y_val: Their class indices (N,), in ``[0, C)``.
+        n_classes: C (default ``proba_val.shape[1]``).
+        bias: Also fit per-class biases (BCTS); False: temperature only.
+        eps: Clip probabilities to at least ``eps`` before the log.
+
+    Returns:
+        The fitted :class:`Calibration`.
+
+    Raises:
+        CropGlobeError: For mismatched shapes, labels outside ``[0, C)``, or fewer than two classes
+            present in the validation data (nothing to calibrate against).
+    """
+    from scipy.optimize import minimize
+
+    p = np.asarray(proba_val, dtype=np.float64)
+    y = np.asarray(y_val).astype(np.int64)
+    c = p.shape[1] if n_classes is None and p.ndim == 2 else n_classes
+    if p.ndim != 2 or p.shape[1] != c or y.shape != (len(p),):
+        raise CropGlobeError(f"calibration: need probabilities (N, {c}) and N labels, got {p.shape} and {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= c):
+        raise CropGlobeError(f"calibration: labels must be class indices in [0, {c}), got {y.min()}..{y.max()}")
+    counts = np.bincount(y, minlength=c)
+    present = np.flatnonzero(counts)
+    if present.size < 2:
+        raise CropGlobeError(f"calibration: the validation data must hold at least 2 classes, got {present.size}")
+    z = np.log(np.maximum(p, eps))
+    w = len(y) / (present.size * counts[y])  # class-balanced weights, mean 1
+    onehot = np.zeros_like(z)
+    onehot[np.arange(len(y)), y] = 1.0
+    n, ridge = float(len(y)), 1e-6
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        t = np.exp(theta[0])
+        b = np.zeros(c)
+        if bias:
+            b[present] = theta[1:]
+        logits = z / t + b
+        logits -= logits.max(axis=1, keepdims=True)
+        logs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        value = float(-(w * logs[np.arange(len(y)), y]).sum() / n)
+        g_logits = w[:, None] * (np.exp(logs) - onehot) / n  # dL / d logits
+        grad = [float(-(g_logits * z).sum() / t)]  # d logits / d log t = -z / t
+        if bias:
+            value += ridge * float((theta[1:] ** 2).sum())
+            grad += list(g_logits.sum(axis=0)[present] + 2 * ridge * theta[1:])
+        return value, np.asarray(grad)
+
+    theta0 = np.zeros(1 + (present.size if bias else 0))
+    bounds = [(np.log(1e-2), np.log(1e2))] + [(-30.0, 30.0)] * (len(theta0) - 1)
+    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
+    b = np.zeros(c)
+    if bias:
+        b[present] = res.x[1:]
+    return Calibration(float(np.exp(res.x[0])), b, "bcts" if bias else "ts", eps)
