@@ -36,3 +36,12 @@ def shared_models() -> Path:
     if not SHARED_MODELS.is_dir():
         pytest.skip(f"pretrained models folder {SHARED_MODELS} is absent (set CROPGLOBE_SHARED_MODELS)")
     return SHARED_MODELS
+
+
+@pytest.fixture(scope="session")
+def presto_weights(shared_models: Path) -> Path:
+    """Presto's pretrained ``default_model.pt`` in ../shared/models; skips when absent."""
+    path = shared_models / "presto" / "default_model.pt"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path

@@ -24,11 +24,8 @@ CELL = "FRA__presto-input__presto-ft__none__s0"
 
 
 @pytest.fixture(scope="module")
-def weights(shared_models: Path) -> Path:
-    path = shared_models / "presto" / "default_model.pt"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return path
+def weights(presto_weights: Path) -> Path:
+    return presto_weights
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,8 @@ from cropglobe.temporal import composite, season
 
 
 @pytest.fixture(scope="module")
-def weights(shared_models: Path) -> Path:
-    path = shared_models / "presto" / "default_model.pt"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return path
+def weights(presto_weights: Path) -> Path:
+    return presto_weights
 
 
 @pytest.fixture(scope="module")

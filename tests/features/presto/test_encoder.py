@@ -23,11 +23,8 @@ EXPECTED_SUMS = [-4.6656, -1.6922, -0.7987]
 
 
 @pytest.fixture(scope="module")
-def weights(shared_models: Path) -> Path:
-    path = shared_models / "presto" / "default_model.pt"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return path
+def weights(presto_weights: Path) -> Path:
+    return presto_weights
 
 
 def _fixed_inputs() -> tuple[torch.Tensor, ...]:
