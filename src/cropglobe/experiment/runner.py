@@ -36,14 +36,12 @@ from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import Prepared, prepare_study
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
+from cropglobe.models.ensemble import Calibration
 from cropglobe.training import metrics, splits
 from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
-#: Per cell (with ``prior`` adaptation): the calibration fitted on the source validation split
-#: (:meth:`cropglobe.models.ensemble.Calibration.to_dict`), applied before the EM prior estimate.
-CALIBRATION_FILE = "calibration.json"
 
 
 def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> str:
@@ -175,7 +173,7 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     calibration = None
     if "prior" in methods:  # fitted on the source validation split only (never a target label)
         calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]], N_CLASSES)
-        write_text(cell_dir / CALIBRATION_FILE, json.dumps(calibration.to_dict(), indent=1))
+        calibration.write(cell_dir)
     for target, idx in _targets(prepared, group, parts):
         x = inputs(idx)  # the target's inputs only: adaptation never sees its labels
         for method in methods:
@@ -224,12 +222,8 @@ def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
 
 def load_calibrations(cell_dirs: list[Path]) -> list[Any] | None:
     """The cells' source-validation calibrations (``calibration.json``), or None unless every cell has one."""
-    from cropglobe.models.ensemble import Calibration
-
-    paths = [Path(d) / CALIBRATION_FILE for d in cell_dirs]
-    if not all(p.exists() for p in paths):
-        return None
-    return [Calibration.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in paths]
+    cals = [Calibration.read(d) for d in cell_dirs]
+    return None if any(c is None for c in cals) else cals
 
 
 def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> list[dict]:

@@ -20,7 +20,7 @@ from pydantic import Field
 from cropglobe import models
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
-from cropglobe.models.ensemble import combine
+from cropglobe.models.ensemble import Calibration, combine
 from cropglobe.recipe import RecipeSpec, read_recipe
 
 
@@ -72,20 +72,7 @@ class Recipe(RecipeSpec):
         Raises:
             CropGlobeError: For an unreadable or invalid ``calibration.json``.
         """
-        import json
-
-        from cropglobe.models.ensemble import Calibration
-
-        path = self.path.parent / "calibration.json"
-        if self.members or not path.is_file():
-            return None
-        try:
-            cal = Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CropGlobeError(f"{path}: not a valid calibration ({exc})") from exc
-        if cal.bias.size != len(self.classes):
-            raise CropGlobeError(f"{path}: {cal.bias.size} class biases; the recipe names {len(self.classes)} classes")
-        return cal
+        return None if self.members else Calibration.read(self.path.parent, len(self.classes))
 
     def with_weights(self, weights: Any) -> Recipe:
         """A copy whose model multiplies its probabilities by ``weights`` (one per class)."""

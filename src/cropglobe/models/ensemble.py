@@ -16,18 +16,24 @@ sample prediction with an ensemble or an adapted prior goes through the same cod
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 
 #: Unlabelled adaptation at inference (``cropglobe predict`` / ``cropglobe map --adapt``): none, or
 #: the class prior of the samples / region estimated by :func:`prior_shift`.
 ADAPT = ("none", "prior")
+
+#: A cell's source-validation calibration, next to its ``recipe.json`` (written by ``cropglobe transfer``).
+CALIBRATION_FILE = "calibration.json"
 
 
 class ProbabilityEnsemble(nn.Module):
@@ -201,6 +207,30 @@ class Calibration:
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         """Inverse of :meth:`to_dict`."""
         return cls(d["t"], d["bias"], d.get("method", "bcts"), d.get("eps", CALIBRATION_EPS))
+
+    def write(self, cell_dir: str | Path) -> Path:
+        """Write ``CALIBRATION_FILE`` into a cell folder (atomically); returns its path."""
+        path = Path(cell_dir) / CALIBRATION_FILE
+        write_text(path, json.dumps(self.to_dict(), indent=1))
+        return path
+
+    @classmethod
+    def read(cls, cell_dir: str | Path, n_classes: int | None = None) -> Calibration | None:
+        """The calibration of a cell folder, or None when it has none.
+
+        Raises:
+            CropGlobeError: For an unreadable or invalid file, or one for another number of classes.
+        """
+        path = Path(cell_dir) / CALIBRATION_FILE
+        if not path.is_file():
+            return None
+        try:
+            cal = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CropGlobeError(f"{path}: not a valid calibration ({exc})") from None
+        if n_classes is not None and cal.bias.size != n_classes:
+            raise CropGlobeError(f"{path}: {cal.bias.size} class biases; expected {n_classes} classes")
+        return cal
 
 
 def fit_calibration(proba_val: np.ndarray, y_val: np.ndarray, n_classes: int | None = None, bias: bool = True,
