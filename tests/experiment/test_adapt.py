@@ -118,7 +118,8 @@ def _spec(path: str) -> dict:
                   {"feature": "median1d", "model": "rf"}],
         "seeds": [0, 1], "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
         "model_options": {"rf": {"n_estimators": 10}},
-        "adaptation": {"methods": ["adabn", "phenoshift", "prior"], "ensemble": True},
+        "adaptation": {"methods": ["adabn", "phenoshift", "prior", "selftrain"], "ensemble": True,
+                       "selftrain": {"portions": [0.5], "epochs": 1}},
     }
 
 
@@ -167,10 +168,15 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
 def test_adaptation_rows_and_ensembles(two_runs) -> None:
     run_dir, res = two_runs["true"]
     lite, rf = res[res["model"] == "cropnet-lite"], res[res["model"] == "rf"]
-    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "prior", "ensemble", "adabn+ensemble",
-                                       "phenoshift+ensemble", "prior+ensemble"}
-    assert set(rf["adaptation"]) == {"none", "phenoshift", "prior", "ensemble", "phenoshift+ensemble",
-                                     "prior+ensemble"}  # no BatchNorm in RF
+    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "prior", "selftrain", "ensemble",
+                                       "adabn+ensemble", "phenoshift+ensemble", "prior+ensemble",
+                                       "selftrain+ensemble"}
+    assert set(rf["adaptation"]) == {"none", "phenoshift", "prior", "selftrain", "ensemble", "phenoshift+ensemble",
+                                     "prior+ensemble", "selftrain+ensemble"}  # no BatchNorm in RF
+    st = res[res["adaptation"] == "selftrain"]  # half of each predicted class of the target pseudo-labelled
+    assert (st["selftrain_pseudo"] > 0).all() and st.loc[st["model"] == "rf", "selftrain_best_epochs"].isna().all()
+    assert st.loc[st["model"] == "cropnet-lite", "selftrain_best_epochs"].eq("0").all()  # 1 epoch per round
+    assert not any(p.name.startswith("selftrain") for p in (run_dir / "cells").glob("*/*"))  # scratch removed
     priors = res.loc[res["adaptation"] == "prior", "target_prior"].map(json.loads)
     assert all(len(p) == len(taxonomy.CLASSES) and sum(p) == pytest.approx(1, abs=1e-3) for p in priors)
     assert res.loc[res["adaptation"] == "phenoshift", "phenoshift_days"].notna().all()
@@ -213,8 +219,8 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     from cropglobe.cli import app
 
     run_dir, res = two_runs["true"]
-    result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "-m", "prior", "--out",
-                                       str(tmp_path / "post")])
+    result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "-m", "prior",
+                                       "-m", "selftrain", "--out", str(tmp_path / "post")])
     assert result.exit_code == 0, result.output
     post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")
     assert post.loc[post["adaptation"] == "none", "matches_run"].all()
@@ -227,6 +233,7 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     table = (tmp_path / "post" / "adaptation.md").read_text()
     assert "| median2d / cropnet-lite +aug:shift-max_days10-p0.5 |" in table and "best epochs" in table
     assert "SIMULATED DATA" in table
+    assert sorted(p.name for p in (tmp_path / "post").iterdir()) == ["adaptation.md", "adaptation.parquet"]
 
 
 def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> None:
@@ -269,6 +276,10 @@ def test_posthoc_adaptation_of_some_seeds(two_runs, tmp_path) -> None:
     assert "ensemble" not in set(post["adaptation"])  # one seed: no ensemble
     with pytest.raises(CropGlobeError, match="seeds of the run"):
         adapt_run(run_dir, seeds=[7], out=tmp_path / "bad")
+    rf = adapt_run(run_dir, methods=["selftrain"], cells=["median1d__rf__none"], out=tmp_path / "rf")
+    assert set(rf["model"]) == {"rf"} and "selftrain+ensemble" in set(rf["adaptation"])
+    with pytest.raises(CropGlobeError, match="expected cells of the run"):
+        adapt_run(run_dir, cells=["median2d__rf__none"], out=tmp_path / "bad")
 
 
 def test_predict_with_prior_uses_the_cells_calibration(two_runs, tmp_path) -> None:

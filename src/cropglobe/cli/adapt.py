@@ -16,19 +16,23 @@ def register(app: typer.Typer) -> None:
         run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
         method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
                                                           "the plain model: adabn (default), phenoshift, "
-                                                          "prior.")] = None,
+                                                          "prior, selftrain (fine-tunes a copy of each "
+                                                          "model: minutes per cell).")] = None,
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,
         seed: Annotated[list[int] | None, typer.Option("--seed", help="Only these seeds of the run (repeat it); "
                                                                         "ensembles average them.")] = None,
+        cell: Annotated[list[str] | None, typer.Option("--cell", help="Only these cells (repeat it), named "
+                                                       "FEATURE__MODEL__AUGMENTATION as in the cell folders, "
+                                                       "e.g. median2d__cropnet__paper-nowarp.")] = None,
     ) -> None:
         """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no labels)."""
         from rich.console import Console
 
         from cropglobe.experiment.posthoc import adapt_run
 
-        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed)
+        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed, cells=cell)
         folder = out or run_dir / "adaptation"
         mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
         console = Console()

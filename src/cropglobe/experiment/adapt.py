@@ -47,13 +47,14 @@ from pydantic import Field
 
 from cropglobe.checks import Strict
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment.selftrain import SelfTrainSpec
 from cropglobe.models.ensemble import Calibration, fit_calibration, prior_shift
 
 if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
-METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior")
+METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior", "selftrain")
 
 
 class AdaptationSpec(Strict):
@@ -65,18 +66,24 @@ class AdaptationSpec(Strict):
             the target's inputs (torch models with BatchNorm layers; skipped for others);
             ``phenoshift`` reads the target's window moved by the NDVI-peak offset (median
             feature families only; see :func:`phenology_offset`); ``prior`` re-weights the
-            probabilities by the target's class prior estimated by EM (:func:`cropglobe.models.ensemble.prior_shift`).
+            probabilities by the target's class prior estimated by EM (:func:`cropglobe.models.ensemble.prior_shift`);
+            ``selftrain`` fine-tunes the model on the source plus class-balanced pseudo-labels of
+            the target (:mod:`cropglobe.experiment.selftrain`; retrains, so it costs a few epochs
+            per cell and target).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
             Only on targets whose samples are the same for every seed (the other countries; the
             in-region hold-out changes with the seed and is skipped).
         batch_size: Batch size of the AdaBN statistics pass.
+        selftrain: Settings of ``selftrain`` (rounds, epochs, learning rate), fixed in advance.
     """
 
-    methods: list[Literal["none", "adabn", "phenoshift", "prior"]] = Field(default_factory=lambda: ["adabn"])
+    methods: list[Literal["none", "adabn", "phenoshift", "prior", "selftrain"]] = Field(
+        default_factory=lambda: ["adabn"])
     ensemble: bool = True
     batch_size: int = Field(512, gt=0)
     max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift offset")
+    selftrain: SelfTrainSpec = Field(default_factory=SelfTrainSpec)
 
     def single_methods(self) -> list[str]:
         """``none`` first, then the configured methods without repeats."""

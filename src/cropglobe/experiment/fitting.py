@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe import models, taxonomy
+from cropglobe.experiment import selftrain
 from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
@@ -109,3 +111,73 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
         composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days, trained_on=spec.sources,
         data=prepared.description)
     return recipe.write(cell_dir / "recipe.json")
+
+
+def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any, window: tuple[int, int],
+                   bin_days: float, parts: dict[str, np.ndarray], target_idx: np.ndarray, seed: int,
+                   work_dir: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """Self-train one cell's fitted model on one target, as the runner trained it; its target probabilities.
+
+    Used by the transfer runner (``adaptation.methods: [selftrain]``) and by ``cropglobe adapt``
+    on saved cells. Torch models on median families train on full-year series cut to the window
+    with the cell's augmentation; other torch models and tabular models train on the family's
+    features (tabular models are refitted from scratch on the combined set, without the cell's
+    offline augmentation copies). The checkpoints in ``work_dir`` are removed afterwards.
+
+    Args:
+        model: The cell's fitted model (a ``TorchClassifier``, any object with a torch ``net``, or a
+            tabular classifier).
+        cell: Its :class:`cropglobe.experiment.study.CellSpec`.
+        spec: The :class:`cropglobe.experiment.study.ExperimentSpec` (``train``, ``model_options``,
+            ``adaptation.selftrain``).
+        cache: The study's feature cache (``full_series()``, ``features(family)``, ``labels``).
+        window: ``(start, count)`` of the season window on the full-year axis.
+        bin_days: Bin width in days.
+        parts: The cell's ``train`` / ``val`` source indices.
+        target_idx: The target's sample indices (its inputs only are read).
+        seed: The cell's seed.
+        work_dir: Scratch folder for fine-tuning checkpoints.
+
+    Returns:
+        The adapted model's class probabilities on the target and the record of
+        :func:`cropglobe.experiment.selftrain.self_train`.
+    """
+    settings_spec = spec.adaptation.selftrain if spec.adaptation is not None else selftrain.SelfTrainSpec()
+    options = dict(spec.model_options.get(cell.model, {}))
+    family = models.model_info(cell.model).family
+    tr, va = parts["train"], parts["val"]
+    start, count = window
+    labels = cache.labels
+    median = family == "torch" and cell.feature in MEDIAN_FAMILIES
+    data = cache.full_series() if median else cache.features(cell.feature)
+    flatten = cell.feature == "median1d"
+
+    def target_inputs(_model: Any) -> np.ndarray:
+        if not median:
+            return data[target_idx]
+        x = data[target_idx][..., start:start + count]
+        return x.reshape(len(x), -1) if flatten else x
+
+    refit = None
+    if family == "torch":
+        from cropglobe.training.lightning import TorchClassifier, TrainSettings
+
+        if not isinstance(model, TorchClassifier):  # a saved net (``cropglobe adapt``): wrap it for training
+            settings = TrainSettings.from_spec(spec.train, seed=seed, progress=False)
+            n_bands, n_times = ((data.shape[1] * count, 1) if flatten else (data.shape[1], count)) if median \
+                else (data.shape[1], 1)
+            clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings,
+                                  window=(start, count) if median else None, bin_days=bin_days, flatten=flatten)
+            clf.net = model.net
+            clf.augment = augmenter(cell) if median else None
+            model = clf
+    else:
+        def refit(_model: Any, x: np.ndarray, y: np.ndarray) -> Any:
+            return models.get_model(cell.model, data.shape[1], 1, N_CLASSES, seed=seed, **options).fit(x, y)
+    work_dir = Path(work_dir)
+    if work_dir.exists():
+        shutil.rmtree(work_dir)  # a scratch folder of this cell left by an interrupted run
+    adapted, record = selftrain.self_train(model, data[tr], labels[tr], data[va], labels[va], data[target_idx],
+                                           target_inputs, settings_spec, work_dir, refit)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return adapted.predict_proba(target_inputs(adapted)), record

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,11 @@ import pandas as pd
 from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt
+from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
 from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key
 from cropglobe.experiment.study import CellSpec, load_spec
+from cropglobe.verbosity import quiet_training
 
 
 class _TorchModel:
@@ -66,7 +68,7 @@ def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
 
 def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ensemble: bool = True,
               batch_size: int = 512, out: str | os.PathLike | None = None,
-              seeds: list[int] | None = None) -> pd.DataFrame:
+              seeds: list[int] | None = None, cells: list[str] | None = None) -> pd.DataFrame:
     """Score the finished cells of a run with and without unlabelled-target adaptation.
 
     Args:
@@ -81,6 +83,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         out: Output folder (default ``RUN_DIR/adaptation``).
         seeds: Score (and ensemble) only these seeds of the run (default: all of the config's), e.g.
             the seeds that finished in a run still going.
+        cells: Score only these cells, named ``FEATURE__MODEL__AUGMENTATION`` as in the cell folders
+            (``median2d__cropnet__paper-nowarp``), e.g. to self-train a few cells of a large run.
 
     Returns:
         The rows (columns as the run's results plus ``adaptation``, ``matches_run``).
@@ -98,11 +102,20 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             raise CropGlobeError(f"--seed {unknown or seeds}: expected seeds of the run {spec.seeds}")
         spec = spec.model_copy(update={"seeds": [s for s in spec.seeds if s in set(seeds)]})
     chosen = list(dict.fromkeys(["none", *(methods or ["adabn"])]))
+    out_dir = Path(out) if out is not None else run_dir / "adaptation"
+    cell_list = spec.cell_list()
+    if cells is not None:
+        names = {_cell_name(c): c for c in cell_list}
+        unknown = sorted(set(cells) - set(names))
+        if unknown or not cells:
+            raise CropGlobeError(f"--cell {unknown or cells}: expected cells of the run ({', '.join(names)})")
+        cell_list = [c for c in cell_list if _cell_name(c) in set(cells)]
     for m in chosen:
         if m not in adapt.METHODS:
             raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
     prepared = prepare_study(spec)
     cache = FeatureCache(prepared, spec.feature_options)
+    scratch = tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-")  # fine-tuning checkpoints; removed
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
     start, count = prepared.window
     bands = [str(b) for b in prepared.full["band"].values]
@@ -113,7 +126,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         for group in prepared.sources:
             for fold in _folds(run_dir, group, seed):
                 parts = None
-                for cell in spec.cell_list():
+                for cell in cell_list:
                     cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
                     done = cell_dir / "result.json"
                     if not done.exists():
@@ -143,8 +156,14 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                         for method in chosen:
                             how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"],
                                                       idx, prepared.window, prepared.bin_days, bands)
-                            proba, record = (None, {}) if how is None else adapt.predict_info(
-                                model, how[0], how[1], batch_size, calibration)
+                            if method == "selftrain":  # as the runner: a fine-tuned copy
+                                with quiet_training():
+                                    proba, record = fitting.selftrain_cell(
+                                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts, idx,
+                                        seed, Path(scratch.name) / cell_dir.name / target)
+                            else:
+                                proba, record = (None, {}) if how is None else adapt.predict_info(
+                                    model, how[0], how[1], batch_size, calibration)
                             if proba is None:
                                 continue
                             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
@@ -158,6 +177,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                             if target not in group:
                                 members.setdefault((tuple(group), fold, cell_json, target, method), {}
                                                    )[seed] = proba.astype(np.float32)  # as the runner stores them
+    scratch.cleanup()
     if not rows:
         raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
     if ensemble and len(spec.seeds) > 1:
@@ -176,12 +196,16 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))
             rows.append(row)
     results = pd.DataFrame(rows)
-    out_dir = Path(out) if out is not None else run_dir / "adaptation"
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "adaptation.parquet") as tmp:
         results.to_parquet(tmp, index=False)
     write_text(out_dir / "adaptation.md", "\n".join(markdown(results, title=f"Adaptation of {run_dir}")))
     return results
+
+
+def _cell_name(cell: CellSpec) -> str:
+    """``FEATURE__MODEL__AUGMENTATION``: a cell folder's name without source and seed."""
+    return cell_key(["X"], cell, 0).removeprefix("X__").removesuffix("__s0")
 
 
 def _fmt(values: pd.Series) -> str:
@@ -202,8 +226,8 @@ def markdown(results: pd.DataFrame, title: str = "Results") -> list[str]:
         df["adaptation"] = "none"
     df["cell"] = df["feature"] + " / " + df["model"] + np.where(df["augmentation"] == "none", "",
                                                                 " +aug:" + df["augmentation"])
-    known = ("none", "adabn", "phenoshift", "prior", "ensemble", "adabn+ensemble", "phenoshift+ensemble",
-             "prior+ensemble")
+    known = ("none", "adabn", "phenoshift", "prior", "selftrain", "ensemble", "adabn+ensemble",
+             "phenoshift+ensemble", "prior+ensemble", "selftrain+ensemble")
     order = [m for m in known if m in set(df["adaptation"])]
     order += sorted(set(df["adaptation"]) - set(order))
     lines = [f"# {title}", "", "Macro-F1, mean ± std over seeds (ensemble columns: one model, the mean "

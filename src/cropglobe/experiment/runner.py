@@ -180,8 +180,14 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
             how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
                                       prepared.window, prepared.bin_days, _band_names(prepared),
                                       adaptation.max_shift_days if adaptation else 60.0)
-            proba, record = (None, {}) if how is None else adapt.predict_info(
-                model, how[0], how[1], adaptation.batch_size if adaptation else 512, calibration)
+            if method == "selftrain":  # fine-tunes a copy of the model on the target's pseudo-labels
+                with quiet_training():
+                    proba, record = fitting.selftrain_cell(model, cell, spec, cache, prepared.window,
+                                                           prepared.bin_days, parts, idx, seed,
+                                                           cell_dir / f"selftrain-{target}")
+            else:
+                proba, record = (None, {}) if how is None else adapt.predict_info(
+                    model, how[0], how[1], adaptation.batch_size if adaptation else 512, calibration)
             if proba is None:  # e.g. AdaBN on a model without BatchNorm
                 continue
             probas[f"{target}|{method}"] = proba.astype(np.float32)

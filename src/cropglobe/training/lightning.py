@@ -240,6 +240,7 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     ckpt_dir = Path(ckpt_dir)
     precision = resolve_precision(settings.precision, settings.accelerator)
     L.seed_everything(settings.seed, workers=True, verbose=False)
+    net.train()  # Lightning keeps each module's mode: a fitted (eval-mode) net fine-tuned again must train
     module = CropClassifierModule(net, class_weights(y, n_classes), settings.lr, settings.weight_decay,
                                   settings.seed, window, bin_days, flatten, augment)
     train_set = ArrayPairs(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
