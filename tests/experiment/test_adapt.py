@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,23 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     rf = run_dir / "cells" / "FRA__median1d__rf__none__s0"
     bad = CliRunner().invoke(app, ["adapt-cell", str(rf), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "d")])
     assert bad.exit_code != 0 and "AdaBN needs a torch" in str(bad.exception)
+    # self-training for the map: the same fine-tuned model as the runner's selftrain rows, torch and tabular
+    for name in ("FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s1", "FRA__median1d__rf__none__s0"):
+        st = CliRunner().invoke(app, ["adapt-cell", str(run_dir / "cells" / name), str(tmp_path / "bel.zarr"),
+                                      "-m", "selftrain", "--out", str(tmp_path / name)])
+        assert st.exit_code == 0, st.output
+        info = json.loads((tmp_path / name / "adaptation.json").read_text())
+        assert info["method"] == "selftrain" and info["labels_used"] is False and info["n_samples"] == len(ids)
+        table = predict_samples(tmp_path / name, bel).table.set_index("sample_id")
+        got = table.loc[ids, [f"prob_{c}" for c in taxonomy.CLASSES]].to_numpy()
+        want = np.load(run_dir / "cells" / name / "target_proba.npz")["BEL|selftrain"]
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    moved = tmp_path / "lone" / "cell"
+    shutil.copytree(cell, moved)
+    lone = CliRunner().invoke(app, ["adapt-cell", str(moved), str(tmp_path / "bel.zarr"), "-m", "selftrain",
+                                    "--out", str(tmp_path / "e")])
+    assert lone.exit_code != 0 and "needs the cell's transfer run" in str(lone.exception)
+    assert not (tmp_path / "e").exists()
 
 
 def test_posthoc_adaptation_of_some_seeds(two_runs, tmp_path) -> None:

@@ -52,11 +52,18 @@ def register(app: typer.Typer) -> None:
         ],
         samples: Annotated[Path, typer.Argument(help="SampleSet Zarr of the target region (labels are not read).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="New cell folder for the adapted model.")],
+        method: Annotated[str, typer.Option("--method", "-m", help="adabn: re-estimate BatchNorm statistics; "
+                                            "selftrain: fine-tune on the source plus pseudo-labelled samples "
+                                            "(needs the cell's run folder and data).")] = "adabn",
     ) -> None:
-        """AdaBN: re-estimate a cell's BatchNorm statistics on unlabelled target samples; map with the new cell."""
+        """Adapt a cell to unlabelled target samples (AdaBN or self-training); map with the new cell."""
         from rich.console import Console
 
         from cropglobe.experiment.adapt_cell import adapt_cell
 
-        info = adapt_cell(cell, samples, out)
-        Console().print(f"adapted {info['n_bn_layers']} BatchNorm layers on {info['n_samples']:,} samples -> {out}")
+        info = adapt_cell(cell, samples, out, method=method)
+        if info["method"] == "adabn":
+            Console().print(f"adapted {info['n_bn_layers']} BatchNorm layers on {info['n_samples']:,} samples -> {out}")
+        else:
+            Console().print(f"self-trained on {info['n_samples']:,} samples ({info['selftrain_pseudo']:,} "
+                            f"pseudo-labelled in the last round) -> {out}")

@@ -1,4 +1,4 @@
-"""Write an AdaBN-adapted copy of a transfer cell, for ``cropglobe map`` / ``cropglobe predict``.
+"""Write an adapted copy of a transfer cell (AdaBN or self-training), for ``cropglobe map`` / ``predict``.
 
 ``adapt_cell(CELL, SAMPLES, OUT)`` composites an unlabelled SampleSet of the target region exactly
 as the cell's recipe prescribes (:mod:`cropglobe.mapping.predict_table`, the same inputs ``cropglobe
@@ -7,24 +7,38 @@ al. 2016, AdaBN, arXiv:1603.04779; :func:`cropglobe.experiment.adapt.adabn`) and
 cell folder: the adapted ``model``, the unchanged ``recipe.json`` and ``adaptation.json`` (what
 was done, on how many samples). ``cropglobe map OUT CUBE`` then maps with the adapted model and
 needs no change. Labels in SAMPLES, if any, are ignored.
+
+``method="selftrain"`` instead fine-tunes the cell's model on its source training split plus
+class-balanced pseudo-labels of SAMPLES (CBST, Zou et al. 2018, arXiv:1810.07911;
+:mod:`cropglobe.experiment.selftrain`), with the settings of the run's ``adaptation.selftrain``
+block (or the defaults). It needs the cell's transfer run beside it (``RUN_DIR/config.yaml``, the
+split manifests and the run's data), as the source samples are part of the training.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from cropglobe import models
+import numpy as np
+
+from cropglobe import models, taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
+from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
+from cropglobe.experiment.posthoc import load_saved, split_parts
+from cropglobe.experiment.runner import FeatureCache, cell_key
+from cropglobe.experiment.study import load_spec
 
 
 def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
-               batch_size: int = 512, min_clear: int | None = None) -> dict[str, Any]:
-    """AdaBN-adapt a torch cell to the region of an unlabelled SampleSet and write it to ``out``.
+               batch_size: int = 512, min_clear: int | None = None, method: str = "adabn") -> dict[str, Any]:
+    """Adapt a cell to the region of an unlabelled SampleSet (AdaBN or self-training) and write it to ``out``.
 
     Args:
         cell: Transfer cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
@@ -33,13 +47,15 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
         out: New cell folder (must not exist or be empty).
         batch_size: AdaBN statistics batch size.
         min_clear: Minimum clear observations per sample (default: the recipe's).
+        method: ``adabn`` (torch models with BatchNorm) or ``selftrain`` (any model of a transfer run).
 
     Returns:
         The ``adaptation.json`` content.
 
     Raises:
-        CropGlobeError: For a tabular cell or a model without BatchNorm, an existing non-empty
-            ``out``, or fewer than 2 usable samples (and any recipe / SampleSet error).
+        CropGlobeError: For an unknown method; for AdaBN, a tabular cell or a model without
+            BatchNorm; for selftrain, a cell outside its transfer run; an existing non-empty ``out``,
+            or fewer than 2 usable samples (and any recipe / SampleSet error).
     """
     from cropglobe.mapping.cell import load_recipe
     from cropglobe.mapping.predict_table import composite_like_training, load_samples, model_inputs
@@ -47,7 +63,18 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CropGlobeError(f"{out}: exists and is not an empty folder; pick a new folder for the adapted cell")
+    if method not in ("adabn", "selftrain"):
+        raise CropGlobeError(f"--method {method!r}: expected adabn or selftrain")
     recipe = load_recipe(cell)
+    if method == "selftrain":
+        run = _source_run(recipe.path.parent)  # checked before the samples are composited
+        ds, _ = load_samples(samples_path)
+        full = composite_like_training(ds, recipe, min_clear, where=str(samples_path))
+        x, keep = model_inputs(full, recipe)
+        if keep.size < 2:
+            raise CropGlobeError(f"{samples_path}: {keep.size} usable sample(s) after compositing; selftrain needs "
+                                 "at least 2")
+        return _selftrain_cell(recipe, run, full, x, keep, samples_path, out)
     if recipe.family != "torch":
         raise CropGlobeError(f"{recipe.path}: {recipe.model!r} is a {recipe.family} model; AdaBN needs a torch "
                              "model with BatchNorm layers")
@@ -66,5 +93,53 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     info = {"method": "adabn", "source": "Li et al. 2016, arXiv:1603.04779", "cell": str(recipe.path.parent),
             "samples": str(samples_path), "n_samples": int(keep.size), "n_bn_layers": len(bn_layers(adapted)),
             "batch_size": int(batch_size), "labels_used": False}
+    write_text(out / "adaptation.json", json.dumps(info, indent=1))
+    return info
+
+
+def _source_run(cell_dir: Path) -> tuple[Any, ...]:
+    """The cell's run: ``(spec, cell spec, seed, source group, fold, run_dir)`` from ``RUN_DIR/cells/<cell>``."""
+    run_dir = cell_dir.parent.parent
+    if not (run_dir / "config.yaml").is_file():
+        raise CropGlobeError(f"{cell_dir}: selftrain needs the cell's transfer run (RUN_DIR/cells/<cell> with "
+                             f"RUN_DIR/config.yaml) for its source training samples; {run_dir / 'config.yaml'} "
+                             "not found")
+    spec = load_spec(run_dir / "config.yaml")
+    folds = [""] + [f"f{k}" for k in range(spec.folds or 0)]
+    for seed in spec.seeds:
+        for group in spec.sources:
+            for cell in spec.cell_list():
+                for fold in folds:
+                    if cell_key(group.split("+"), cell, seed, fold) == cell_dir.name:
+                        return spec, cell, seed, group.split("+"), fold, run_dir
+    raise CropGlobeError(f"{cell_dir}: not a cell of the run in {run_dir} (no source, cell and seed of its "
+                         "config.yaml gives this folder name)")
+
+
+def _selftrain_cell(recipe: Any, run: tuple[Any, ...], full: Any, x: np.ndarray, keep: np.ndarray,
+                    samples_path: str | os.PathLike, out: Path) -> dict[str, Any]:
+    """Self-train the cell of ``run`` on the composited target samples and write the new cell."""
+    spec, cell, seed, group, fold, run_dir = run
+    prepared = prepare_study(spec)
+    cache = FeatureCache(prepared, spec.feature_options)
+    index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
+    parts = split_parts(run_dir, group, seed, fold, index)
+    median = recipe.family == "torch" and cell.feature in MEDIAN_FAMILIES
+    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if median else x
+    with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
+        adapted, _, record = fitting.selftrain_cell(load_saved(recipe.path.parent, recipe.family), cell, spec, cache,
+                                                    prepared.window, prepared.bin_days, parts, x_target, seed,
+                                                    Path(scratch) / "work")
+    out.mkdir(parents=True, exist_ok=True)
+    if recipe.family == "torch":
+        models.save_model(adapted.net, out / recipe.model_file)
+    else:
+        adapted.save(out / recipe.model_file, None, list(taxonomy.CLASSES))
+    write_text(out / "recipe.json", recipe.path.read_text(encoding="utf-8"))
+    settings = spec.adaptation.selftrain if spec.adaptation is not None else None
+    info = {"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",
+            "cell": str(recipe.path.parent), "samples": str(samples_path), "n_samples": int(keep.size),
+            "settings": settings.model_dump(mode="json") if settings is not None else "defaults",
+            "labels_used": False, **record}
     write_text(out / "adaptation.json", json.dumps(info, indent=1))
     return info

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe import models, taxonomy
+from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import selftrain
 from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
@@ -114,15 +115,16 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
 
 
 def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any, window: tuple[int, int],
-                   bin_days: float, parts: dict[str, np.ndarray], target_idx: np.ndarray, seed: int,
-                   work_dir: Path) -> tuple[np.ndarray, dict[str, Any]]:
+                   bin_days: float, parts: dict[str, np.ndarray], x_target: np.ndarray, seed: int,
+                   work_dir: Path) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """Self-train one cell's fitted model on one target, as the runner trained it; its target probabilities.
 
-    Used by the transfer runner (``adaptation.methods: [selftrain]``) and by ``cropglobe adapt``
-    on saved cells. Torch models on median families train on full-year series cut to the window
-    with the cell's augmentation; other torch models and tabular models train on the family's
-    features (tabular models are refitted from scratch on the combined set, without the cell's
-    offline augmentation copies). The checkpoints in ``work_dir`` are removed afterwards.
+    Used by the transfer runner (``adaptation.methods: [selftrain]``), by ``cropglobe adapt`` on
+    saved cells and by ``cropglobe adapt-cell --method selftrain`` (a cell for ``cropglobe map``).
+    Torch models on median families train on full-year series cut to the window with the cell's
+    augmentation; other torch models and tabular models train on the family's features (tabular
+    models are refitted from scratch on the combined set, without the cell's offline augmentation
+    copies). The checkpoints in ``work_dir`` are removed afterwards.
 
     Args:
         model: The cell's fitted model (a ``TorchClassifier``, any object with a torch ``net``, or a
@@ -134,12 +136,13 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
         window: ``(start, count)`` of the season window on the full-year axis.
         bin_days: Bin width in days.
         parts: The cell's ``train`` / ``val`` source indices.
-        target_idx: The target's sample indices (its inputs only are read).
+        x_target: The target's unlabelled inputs in the layout the cell trains on
+            (:func:`training_inputs`).
         seed: The cell's seed.
         work_dir: Scratch folder for fine-tuning checkpoints.
 
     Returns:
-        The adapted model's class probabilities on the target and the record of
+        The adapted model, its class probabilities on the target and the record of
         :func:`cropglobe.experiment.selftrain.self_train`.
     """
     settings_spec = spec.adaptation.selftrain if spec.adaptation is not None else selftrain.SelfTrainSpec()
@@ -152,10 +155,14 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
     data = cache.full_series() if median else cache.features(cell.feature)
     flatten = cell.feature == "median1d"
 
+    if x_target.shape[1:] != data.shape[1:]:
+        raise CropGlobeError(f"selftrain: target inputs of shape {x_target.shape[1:]} per sample, the cell trains "
+                             f"on {data.shape[1:]}")
+
     def target_inputs(_model: Any) -> np.ndarray:
         if not median:
-            return data[target_idx]
-        x = data[target_idx][..., start:start + count]
+            return x_target
+        x = x_target[..., start:start + count]
         return x.reshape(len(x), -1) if flatten else x
 
     refit = None
@@ -177,7 +184,14 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
     work_dir = Path(work_dir)
     if work_dir.exists():
         shutil.rmtree(work_dir)  # a scratch folder of this cell left by an interrupted run
-    adapted, record = selftrain.self_train(model, data[tr], labels[tr], data[va], labels[va], data[target_idx],
+    adapted, record = selftrain.self_train(model, data[tr], labels[tr], data[va], labels[va], x_target,
                                            target_inputs, settings_spec, work_dir, refit)
     shutil.rmtree(work_dir, ignore_errors=True)
-    return adapted.predict_proba(target_inputs(adapted)), record
+    return adapted, adapted.predict_proba(target_inputs(adapted)), record
+
+
+def training_inputs(cell: CellSpec, cache: Any, idx: np.ndarray) -> np.ndarray:
+    """Samples ``idx`` in the layout the cell's model trains on (torch on median families: full-year series)."""
+    if models.model_info(cell.model).family == "torch" and cell.feature in MEDIAN_FAMILIES:
+        return cache.full_series()[idx]
+    return cache.features(cell.feature)[idx]

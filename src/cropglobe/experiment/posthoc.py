@@ -46,12 +46,15 @@ class _TorchModel:
         return predict_proba_torch(self.net, x)
 
 
-def _load(cell_dir: Path, family: str) -> Any:
+def load_saved(cell_dir: Path, family: str) -> Any:
+    """A cell's saved model behind ``predict_proba`` (torch ones also expose ``net``)."""
     model = models.load_model(cell_dir / "model")
     return _TorchModel(model) if family == "torch" else model
 
 
-def _manifest(run_dir: Path, group: list[str], seed: int, fold: str, index: dict[str, int]) -> dict[str, np.ndarray]:
+def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
+                index: dict[str, int]) -> dict[str, np.ndarray]:
+    """The train / val (/ test) sample indices of one source, seed and fold, from the run's split manifest."""
     tag = f"{'+'.join(group)}_seed{seed}" + (f"_{fold}" if fold else "")
     path = run_dir / "splits" / f"{tag}.json"
     if not path.exists():
@@ -131,9 +134,9 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                     done = cell_dir / "result.json"
                     if not done.exists():
                         continue
-                    parts = parts or _manifest(run_dir, group, seed, fold, index)
+                    parts = parts or split_parts(run_dir, group, seed, fold, index)
                     family = models.model_info(cell.model).family
-                    model = _load(cell_dir, family)
+                    model = load_saved(cell_dir, family)
                     ran = {r["target"]: r for r in json.loads(done.read_text(encoding="utf-8"))
                            if r.get("adaptation", "none") == "none"}
                     targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
@@ -158,9 +161,10 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                                                       idx, prepared.window, prepared.bin_days, bands)
                             if method == "selftrain":  # as the runner: a fine-tuned copy
                                 with quiet_training():
-                                    proba, record = fitting.selftrain_cell(
-                                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts, idx,
-                                        seed, Path(scratch.name) / cell_dir.name / target)
+                                    _, proba, record = fitting.selftrain_cell(
+                                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
+                                        fitting.training_inputs(cell, cache, idx), seed,
+                                        Path(scratch.name) / cell_dir.name / target)
                             else:
                                 proba, record = (None, {}) if how is None else adapt.predict_info(
                                     model, how[0], how[1], batch_size, calibration)

@@ -182,9 +182,9 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
                                       adaptation.max_shift_days if adaptation else 60.0)
             if method == "selftrain":  # fine-tunes a copy of the model on the target's pseudo-labels
                 with quiet_training():
-                    proba, record = fitting.selftrain_cell(model, cell, spec, cache, prepared.window,
-                                                           prepared.bin_days, parts, idx, seed,
-                                                           cell_dir / f"selftrain-{target}")
+                    _, proba, record = fitting.selftrain_cell(
+                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
+                        fitting.training_inputs(cell, cache, idx), seed, cell_dir / f"selftrain-{target}")
             else:
                 proba, record = (None, {}) if how is None else adapt.predict_info(
                     model, how[0], how[1], adaptation.batch_size if adaptation else 512, calibration)
