@@ -27,11 +27,10 @@ import pandas as pd
 from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting
+from cropglobe.experiment import adapt
 from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
-from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key
+from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key, method_probas
 from cropglobe.experiment.study import CellSpec, load_spec
-from cropglobe.verbosity import quiet_training
 
 
 class _TorchModel:
@@ -116,12 +115,14 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     for m in chosen:
         if m not in adapt.METHODS:
             raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
+    # the run's adaptation settings (phenoshift limit, selftrain), with this call's AdaBN batch size
+    spec = spec.model_copy(update={"adaptation": (spec.adaptation or adapt.AdaptationSpec()).model_copy(
+        update={"batch_size": batch_size})})
     prepared = prepare_study(spec)
     cache = FeatureCache(prepared, spec.feature_options)
     scratch = tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-")  # fine-tuning checkpoints; removed
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
     start, count = prepared.window
-    bands = [str(b) for b in prepared.full["band"].values]
     rows: list[dict] = []
     members: dict[tuple, dict[int, np.ndarray]] = {}
     calibrations: dict[tuple, Any] = {}
@@ -155,25 +156,13 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                                                                cache.labels[parts["val"]], N_CLASSES)
                         calibrations[(tuple(group), fold, cell_json, seed)] = calibration
                     for target, idx in targets:
-                        x = inputs(idx)
-                        for method in chosen:
-                            how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"],
-                                                      idx, prepared.window, prepared.bin_days, bands)
-                            if method == "selftrain":  # as the runner: a fine-tuned copy
-                                with quiet_training():
-                                    _, proba, record = fitting.selftrain_cell(
-                                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
-                                        fitting.training_inputs(cell, cache, idx), seed,
-                                        Path(scratch.name) / cell_dir.name / target)
-                            else:
-                                proba, record = (None, {}) if how is None else adapt.predict_info(
-                                    model, how[0], how[1], batch_size, calibration)
-                            if proba is None:
-                                continue
+                        for method, proba, record in method_probas(
+                                model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed, chosen,
+                                calibration, Path(scratch.name) / cell_dir.name / target):
                             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
                                        method)
                             base = ran.get(target, {})
-                            row.update({**how[2], **record})
+                            row.update(record)
                             row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
                                        fold=fold, matches_run=(None if method != "none" or not base else
                                                                bool(np.isclose(row["macro_f1"], base["macro_f1"]))))

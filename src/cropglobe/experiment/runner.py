@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,29 +175,46 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
         calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]], N_CLASSES)
         calibration.write(cell_dir)
     for target, idx in _targets(prepared, group, parts):
-        x = inputs(idx)  # the target's inputs only: adaptation never sees its labels
-        for method in methods:
-            how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
-                                      prepared.window, prepared.bin_days, _band_names(prepared),
-                                      adaptation.max_shift_days if adaptation else 60.0)
-            if method == "selftrain":  # fine-tunes a copy of the model on the target's pseudo-labels
-                with quiet_training():
-                    _, proba, record = fitting.selftrain_cell(
-                        model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
-                        fitting.training_inputs(cell, cache, idx), seed, cell_dir / f"selftrain-{target}")
-            else:
-                proba, record = (None, {}) if how is None else adapt.predict_info(
-                    model, how[0], how[1], adaptation.batch_size if adaptation else 512, calibration)
-            if proba is None:  # e.g. AdaBN on a model without BatchNorm
-                continue
+        for method, proba, record in method_probas(model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed,
+                                                   methods, calibration, cell_dir / f"selftrain-{target}"):
             probas[f"{target}|{method}"] = proba.astype(np.float32)
             row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba), method)
-            row.update({"train_seconds": round(train_seconds, 2), **how[2], **record,
+            row.update({"train_seconds": round(train_seconds, 2), **record,
                         **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
         _save_probas(cell_dir / "target_proba.npz", probas)
     return rows
+
+
+def method_probas(model: Any, x: np.ndarray, idx: np.ndarray, prepared: Prepared, spec: ExperimentSpec,
+                  cache: FeatureCache, cell: CellSpec, parts: dict[str, np.ndarray], seed: int, methods: list[str],
+                  calibration: Calibration | None, work_dir: Path) -> Iterator[tuple[str, np.ndarray, dict]]:
+    """Each adaptation method's class probabilities on one target: ``(method, proba, record)``.
+
+    The one scoring loop of the runner and of ``cropglobe adapt``. ``x`` holds the target's model
+    inputs (sample indices ``idx``); adaptation reads them, never the target's labels. Methods that
+    do not apply to the model (AdaBN without BatchNorm, phenoshift on non-median features) are
+    skipped; ``selftrain`` fine-tunes a copy of the model (scratch checkpoints in ``work_dir``).
+    """
+    adaptation = spec.adaptation
+    for method in methods:
+        if method == "selftrain":
+            with quiet_training():
+                _, proba, record = fitting.selftrain_cell(
+                    model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
+                    fitting.training_inputs(cell, cache, idx), seed, work_dir)
+            yield method, proba, record
+            continue
+        how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
+                                  prepared.window, prepared.bin_days, _band_names(prepared),
+                                  adaptation.max_shift_days if adaptation else 60.0)
+        if how is None:
+            continue
+        proba, record = adapt.predict_info(model, how[0], how[1], adaptation.batch_size if adaptation else 512,
+                                           calibration)
+        if proba is not None:
+            yield method, proba, {**how[2], **record}
 
 
 def _row(prepared: Prepared, group: list[str], cell: CellSpec, seed: int, target: str, scores: metrics.Scores,
