@@ -223,6 +223,7 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
     result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "-m", "prior",
                                        "-m", "selftrain", "--out", str(tmp_path / "post")])
     assert result.exit_code == 0, result.output
+    assert "adapting FRA__median1d__rf__none__s1 (none, adabn, phenoshift, prior, selftrain)" in result.output
     post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")
     assert post.loc[post["adaptation"] == "none", "matches_run"].all()
     key = ["source", "target", "model", "seed", "adaptation"]

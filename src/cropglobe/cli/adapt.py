@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
 
         from cropglobe.experiment.posthoc import adapt_run
 
-        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed, cells=cell)
+        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed, cells=cell,
+                            report_cell=typer.echo)
         folder = out or run_dir / "adaptation"
         mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
         console = Console()

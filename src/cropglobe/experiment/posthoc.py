@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,8 @@ def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
 
 def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ensemble: bool = True,
               batch_size: int = 512, out: str | os.PathLike | None = None,
-              seeds: list[int] | None = None, cells: list[str] | None = None) -> pd.DataFrame:
+              seeds: list[int] | None = None, cells: list[str] | None = None,
+              report_cell: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Score the finished cells of a run with and without unlabelled-target adaptation.
 
     Args:
@@ -87,6 +89,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             the seeds that finished in a run still going.
         cells: Score only these cells, named ``FEATURE__MODEL__AUGMENTATION`` as in the cell folders
             (``median2d__cropnet__paper-nowarp``), e.g. to self-train a few cells of a large run.
+        report_cell: Called with one line per finished cell as the scoring proceeds (progress).
 
     Returns:
         The rows (columns as the run's results plus ``adaptation``, ``matches_run``).
@@ -135,6 +138,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                     done = cell_dir / "result.json"
                     if not done.exists():
                         continue
+                    if report_cell is not None:
+                        report_cell(f"adapting {cell_dir.name} ({', '.join(chosen)})")
                     parts = parts or split_parts(run_dir, group, seed, fold, index)
                     family = models.model_info(cell.model).family
                     model = load_saved(cell_dir, family)
