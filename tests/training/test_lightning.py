@@ -101,3 +101,16 @@ def test_bf16_and_float32_training_reach_the_same_score(tmp_path):
         scores[precision] = metrics.macro_f1(y[160:], clf.predict_proba(x[160:, :, 5:25]).argmax(1))
     assert scores["32-true"] > 0.6
     assert abs(scores["bf16-mixed"] - scores["32-true"]) < 0.1
+
+
+def test_a_trailing_single_sample_batch_is_dropped_and_a_fitted_net_trains_again(tmp_path):
+    x, y = _toy(n=73)  # 33 training samples, batch 32: the last batch would hold one sample
+    clf = train.TorchClassifier("tempcnn", 4, 30, 3, {}, _settings(epochs=1, precision="32-true"))
+    clf.fit(x[:33], y[:33], x[33:], y[33:], ckpt_dir=tmp_path / "a")  # BatchNorm fails on a batch of one
+    assert not clf.net.training
+    before = [p.detach().clone() for p in clf.net.parameters()]
+    bn = next(m for m in clf.net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
+    seen = bn.num_batches_tracked.item()
+    clf.fit(x[:64], y[:64], x[64:], y[64:], ckpt_dir=tmp_path / "b")  # fine-tuning the fitted (eval-mode) net
+    assert bn.num_batches_tracked.item() == seen + 2  # trained in train mode: running statistics updated
+    assert any(not torch.equal(a, b) for a, b in zip(before, clf.net.parameters(), strict=True))

@@ -258,7 +258,8 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     )
     world = trainer.num_devices * trainer.num_nodes  # DDP processes (world_size is set only inside fit)
     batch = -(-settings.batch_size // world)  # the global batch split across them
-    train_loader = DataLoader(train_set, batch_size=batch,
+    # a trailing batch of one sample is dropped: BatchNorm cannot train on it (any other size is kept)
+    train_loader = DataLoader(train_set, batch_size=batch, drop_last=len(train_set) % batch == 1,
                               sampler=EpochSeededSampler(len(train_set), settings.seed), collate_fn=_keep_batch)
     val_loader = DataLoader(val_set, batch_size=max(batch, 512), collate_fn=_keep_batch)
     last = ckpt_dir / "last.ckpt"
