@@ -30,7 +30,7 @@ from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
-from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.posthoc import load_saved, split_parts
 from cropglobe.experiment.runner import FeatureCache, cell_key
 from cropglobe.experiment.study import load_spec
@@ -124,8 +124,9 @@ def _selftrain_cell(recipe: Any, run: tuple[Any, ...], full: Any, x: np.ndarray,
     cache = FeatureCache(prepared, spec.feature_options)
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
     parts = split_parts(run_dir, group, seed, fold, index)
-    median = recipe.family == "torch" and cell.feature in MEDIAN_FAMILIES
-    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if median else x
+    # the target in the layout the cell trains on (full-year series for torch median cells), as the study's
+    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if fitting.trains_on_series(cell) \
+        else x
     with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
         adapted, _, record = fitting.selftrain_cell(load_saved(recipe.path.parent, recipe.family), cell, spec, cache,
                                                     prepared.window, prepared.bin_days, parts, x_target, seed,

@@ -16,6 +16,7 @@ from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
+from cropglobe.verbosity import quiet_training
 
 N_CLASSES = len(taxonomy.CLASSES)
 
@@ -34,28 +35,15 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     tr, va = parts["train"], parts["val"]
     start, count = prepared.window
     if info.family == "torch":
-        from cropglobe.training.lightning import TorchClassifier, TrainSettings
+        from cropglobe.training.lightning import TrainSettings
 
         settings = TrainSettings.from_spec(spec.train, seed=seed, progress=progress, callbacks=list(callbacks))
-        if cell.feature in MEDIAN_FAMILIES:
-            full = cache.full_series()
-            flatten = cell.feature == "median1d"
-            n_bands, n_times = (full.shape[1] * count, 1) if flatten else (full.shape[1], count)
-            clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings,
-                                  window=(start, count), bin_days=prepared.bin_days, flatten=flatten)
-            clf.augment = augmenter(cell)  # a preset name or an inline mapping (None: identity)
-            clf.fit(full[tr], y[tr], full[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
+        data = _training_data(cell, cache)
+        clf = _torch_classifier(cell, options, settings, data, prepared.window, prepared.bin_days)
+        clf.fit(data[tr], y[tr], data[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
 
-            def inputs(idx: np.ndarray) -> np.ndarray:
-                x = full[idx][..., start:start + count]
-                return x.reshape(len(idx), -1) if flatten else x
-        else:
-            feats = cache.features(cell.feature)
-            clf = TorchClassifier(cell.model, feats.shape[1], 1, N_CLASSES, options, settings)
-            clf.fit(feats[tr], y[tr], feats[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
-
-            def inputs(idx: np.ndarray) -> np.ndarray:
-                return feats[idx]
+        def inputs(idx: np.ndarray) -> np.ndarray:
+            return cell_inputs(cell, cache, idx, prepared.window)
         clf.save(cell_dir / "model", _bands(prepared) if cell.feature == "median2d" else None,
                  list(taxonomy.CLASSES))
         write_recipe(cell_dir, prepared, spec, cell, clf.net.cropglobe_spec.options)
@@ -147,36 +135,24 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
     """
     settings_spec = spec.adaptation.selftrain if spec.adaptation is not None else selftrain.SelfTrainSpec()
     options = dict(spec.model_options.get(cell.model, {}))
-    family = models.model_info(cell.model).family
     tr, va = parts["train"], parts["val"]
-    start, count = window
     labels = cache.labels
-    median = family == "torch" and cell.feature in MEDIAN_FAMILIES
-    data = cache.full_series() if median else cache.features(cell.feature)
-    flatten = cell.feature == "median1d"
-
+    data = _training_data(cell, cache)
     if x_target.shape[1:] != data.shape[1:]:
         raise CropGlobeError(f"selftrain: target inputs of shape {x_target.shape[1:]} per sample, the cell trains "
                              f"on {data.shape[1:]}")
 
     def target_inputs(_model: Any) -> np.ndarray:
-        if not median:
-            return x_target
-        x = x_target[..., start:start + count]
-        return x.reshape(len(x), -1) if flatten else x
+        return _model_inputs(cell, x_target, window)
 
     refit = None
-    if family == "torch":
+    if models.model_info(cell.model).family == "torch":
         from cropglobe.training.lightning import TorchClassifier, TrainSettings
 
         if not isinstance(model, TorchClassifier):  # a saved net (``cropglobe adapt``): wrap it for training
             settings = TrainSettings.from_spec(spec.train, seed=seed, progress=False)
-            n_bands, n_times = ((data.shape[1] * count, 1) if flatten else (data.shape[1], count)) if median \
-                else (data.shape[1], 1)
-            clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings,
-                                  window=(start, count) if median else None, bin_days=bin_days, flatten=flatten)
+            clf = _torch_classifier(cell, options, settings, data, window, bin_days)
             clf.net = model.net
-            clf.augment = augmenter(cell) if median else None
             model = clf
     else:
         def refit(_model: Any, x: np.ndarray, y: np.ndarray) -> Any:
@@ -184,14 +160,53 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
     work_dir = Path(work_dir)
     if work_dir.exists():
         shutil.rmtree(work_dir)  # a scratch folder of this cell left by an interrupted run
-    adapted, record = selftrain.self_train(model, data[tr], labels[tr], data[va], labels[va], x_target,
-                                           target_inputs, settings_spec, work_dir, refit)
+    with quiet_training():  # no Lightning banner per round
+        adapted, record = selftrain.self_train(model, data[tr], labels[tr], data[va], labels[va], x_target,
+                                               target_inputs, settings_spec, work_dir, refit)
     shutil.rmtree(work_dir, ignore_errors=True)
     return adapted, adapted.predict_proba(target_inputs(adapted)), record
 
 
 def training_inputs(cell: CellSpec, cache: Any, idx: np.ndarray) -> np.ndarray:
     """Samples ``idx`` in the layout the cell's model trains on (torch on median families: full-year series)."""
-    if models.model_info(cell.model).family == "torch" and cell.feature in MEDIAN_FAMILIES:
-        return cache.full_series()[idx]
-    return cache.features(cell.feature)[idx]
+    return _training_data(cell, cache)[idx]
+
+
+def cell_inputs(cell: CellSpec, cache: Any, idx: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Model inputs of samples ``idx`` for the cell's model (season windows or the family's features)."""
+    return _model_inputs(cell, training_inputs(cell, cache, idx), window)
+
+
+def trains_on_series(cell: CellSpec) -> bool:
+    """True when the cell's model trains on full-year series cut to the window (torch on median families)."""
+    return models.model_info(cell.model).family == "torch" and cell.feature in MEDIAN_FAMILIES
+
+
+def _training_data(cell: CellSpec, cache: Any) -> np.ndarray:
+    """Every sample in the layout the cell's model trains on (full-year series or the family's features)."""
+    return cache.full_series() if trains_on_series(cell) else cache.features(cell.feature)
+
+
+def _model_inputs(cell: CellSpec, x: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Model inputs from rows of :func:`training_inputs`: the season window (flattened for median1d)."""
+    if not trains_on_series(cell):
+        return x
+    start, count = window
+    x = x[..., start:start + count]
+    return x.reshape(len(x), -1) if cell.feature == "median1d" else x
+
+
+def _torch_classifier(cell: CellSpec, options: dict[str, Any], settings: Any, data: np.ndarray,
+                      window: tuple[int, int], bin_days: float) -> Any:
+    """The cell's untrained ``TorchClassifier`` for training data ``data``: sizes, window, flattening, augmentation."""
+    from cropglobe.training.lightning import TorchClassifier
+
+    if cell.feature not in MEDIAN_FAMILIES:
+        return TorchClassifier(cell.model, data.shape[1], 1, N_CLASSES, options, settings)
+    start, count = window
+    flatten = cell.feature == "median1d"
+    n_bands, n_times = (data.shape[1] * count, 1) if flatten else (data.shape[1], count)
+    clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings, window=(start, count),
+                          bin_days=bin_days, flatten=flatten)
+    clf.augment = augmenter(cell)  # a preset name or an inline mapping (None: identity)
+    return clf

@@ -28,8 +28,8 @@ import pandas as pd
 from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt
-from cropglobe.experiment.data import MEDIAN_FAMILIES, prepare_study
+from cropglobe.experiment import adapt, fitting
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key, method_probas
 from cropglobe.experiment.study import CellSpec, load_spec
 
@@ -125,7 +125,6 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     cache = FeatureCache(prepared, spec.feature_options)
     scratch = tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-")  # fine-tuning checkpoints; removed
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
-    start, count = prepared.window
     rows: list[dict] = []
     members: dict[tuple, dict[int, np.ndarray]] = {}
     calibrations: dict[tuple, Any] = {}
@@ -148,11 +147,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                     targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
                         (t, np.flatnonzero(prepared.countries == t)) for t in prepared.targets if t not in group]
 
-                    def inputs(idx: np.ndarray, feature: str = cell.feature, family: str = family) -> np.ndarray:
-                        if family == "torch" and feature in MEDIAN_FAMILIES:
-                            x = cache.full_series()[idx][..., start:start + count]
-                            return x.reshape(len(idx), -1) if feature == "median1d" else x
-                        return cache.features(feature)[idx]
+                    def inputs(idx: np.ndarray, cell: CellSpec = cell) -> np.ndarray:
+                        return fitting.cell_inputs(cell, cache, idx, prepared.window)
 
                     cell_json = json.dumps(cell.model_dump(mode="json"))
                     calibration = None

@@ -200,10 +200,8 @@ def method_probas(model: Any, x: np.ndarray, idx: np.ndarray, prepared: Prepared
     adaptation = spec.adaptation
     for method in methods:
         if method == "selftrain":
-            with quiet_training():
-                _, proba, record = fitting.selftrain_cell(
-                    model, cell, spec, cache, prepared.window, prepared.bin_days, parts,
-                    fitting.training_inputs(cell, cache, idx), seed, work_dir)
+            _, proba, record = fitting.selftrain_cell(model, cell, spec, cache, prepared.window, prepared.bin_days,
+                                                      parts, fitting.training_inputs(cell, cache, idx), seed, work_dir)
             yield method, proba, record
             continue
         how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
