@@ -40,6 +40,8 @@ class Scenario(str, enum.Enum):
     """How far a model transfers from its source to a target (the paper's scenario types)."""
 
     IN_REGION = "in-region"
+    CROSS_YEAR = "cross-year"
+    CROSS_REGION = "cross-region"
     CROSS_COUNTRY = "cross-country"
     CROSS_CONTINENT = "cross-continent"
     CROSS_HEMISPHERE = "cross-hemisphere"

@@ -9,6 +9,7 @@ A SampleSet is an :class:`xarray.Dataset` with
   ``scl`` (uint8 Sentinel-2 scene-classification codes);
 * per-sample coords ``sample_id`` (str, unique), ``lon``, ``lat`` (float, NaN when unknown),
   ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year) and ``label`` (class name);
+  optionally ``region`` (str, a name given at import, e.g. ``arkansas``; studies select on it);
 * the ``band`` index (canonical band names, see :mod:`cropglobe.bands`);
 * the ``time`` index: observation or bin-start dates (``datetime64``), or, for composites on an
   aligned season axis, the bin start as an integer day of year (> 365 after the year boundary);
@@ -378,6 +379,20 @@ def concat(sets: Sequence[xr.Dataset]) -> xr.Dataset:
     out["reflectance"] = out["reflectance"].astype(np.float32)
     out.attrs["simulated"] = any(bool(s.attrs.get("simulated")) for s in sets)
     return validate(_add_doy(out), where="concat")
+
+
+def with_region(ds: xr.Dataset, region: str) -> xr.Dataset:
+    """Name the region of every sample (the optional per-sample ``region`` coordinate, lower case).
+
+    Raises:
+        CropGlobeError: For an empty name, or one with ``:`` or ``+`` (they join region names in studies).
+    """
+    name = str(region).strip().lower()
+    if not name or ":" in name or "+" in name or "/" in name:
+        raise CropGlobeError(f"region {region!r}: expected a non-empty name without ':', '+' or '/' "
+                             "(e.g. arkansas, sw-france)")
+    out = ds.assign_coords(region=("sample", np.full(ds.sizes["sample"], name)))
+    return add_history(out, f"region {name}")
 
 
 def label_codes(ds: xr.Dataset) -> np.ndarray:

@@ -119,7 +119,7 @@ def _spec(path: str) -> dict:
                   {"feature": "median1d", "model": "rf"}],
         "seeds": [0, 1], "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
         "model_options": {"rf": {"n_estimators": 10}},
-        "adaptation": {"methods": ["adabn", "phenoshift", "prior", "selftrain"], "ensemble": True,
+        "adaptation": {"methods": ["adabn", "phenoshift", "prior", "selftrain", "align"], "ensemble": True,
                        "selftrain": {"portions": [0.5], "epochs": 1}},
     }
 
@@ -169,11 +169,14 @@ def test_target_labels_never_reach_training_or_adaptation(two_runs) -> None:
 def test_adaptation_rows_and_ensembles(two_runs) -> None:
     run_dir, res = two_runs["true"]
     lite, rf = res[res["model"] == "cropnet-lite"], res[res["model"] == "rf"]
-    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "prior", "selftrain", "ensemble",
+    assert set(lite["adaptation"]) == {"none", "adabn", "phenoshift", "prior", "selftrain", "align", "ensemble",
                                        "adabn+ensemble", "phenoshift+ensemble", "prior+ensemble",
-                                       "selftrain+ensemble"}
-    assert set(rf["adaptation"]) == {"none", "phenoshift", "prior", "selftrain", "ensemble", "phenoshift+ensemble",
-                                     "prior+ensemble", "selftrain+ensemble"}  # no BatchNorm in RF
+                                       "selftrain+ensemble", "align+ensemble"}
+    assert set(rf["adaptation"]) == {"none", "phenoshift", "prior", "selftrain", "align", "ensemble",
+                                     "phenoshift+ensemble", "prior+ensemble", "selftrain+ensemble",
+                                     "align+ensemble"}  # no BatchNorm in RF
+    al = res[res["adaptation"] == "align"]
+    assert al["align_start_days"].notna().all() and (al["align_start_days"].abs() <= 60).all()
     st = res[res["adaptation"] == "selftrain"]  # half of each predicted class of the target pseudo-labelled
     assert (st["selftrain_pseudo"] > 0).all() and st.loc[st["model"] == "rf", "selftrain_best_epochs"].isna().all()
     assert st.loc[st["model"] == "cropnet-lite", "selftrain_best_epochs"].eq("0").all()  # 1 epoch per round
@@ -221,9 +224,9 @@ def test_posthoc_adaptation_of_a_finished_run_matches_the_run(two_runs, tmp_path
 
     run_dir, res = two_runs["true"]
     result = CliRunner().invoke(app, ["adapt", str(run_dir), "-m", "adabn", "-m", "phenoshift", "-m", "prior",
-                                       "-m", "selftrain", "--out", str(tmp_path / "post")])
+                                       "-m", "selftrain", "-m", "align", "--out", str(tmp_path / "post")])
     assert result.exit_code == 0, result.output
-    assert "adapting FRA__median1d__rf__none__s1 (none, adabn, phenoshift, prior, selftrain)" in result.output
+    assert "adapting FRA__median1d__rf__none__s1 (none, adabn, phenoshift, prior, selftrain, align)" in result.output
     post = pd.read_parquet(tmp_path / "post" / "adaptation.parquet")
     assert post.loc[post["adaptation"] == "none", "matches_run"].all()
     key = ["source", "target", "model", "seed", "adaptation"]

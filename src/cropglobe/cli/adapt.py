@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
                                                           "the plain model: adabn (default), phenoshift, "
                                                           "prior, selftrain (fine-tunes a copy of each "
-                                                          "model: minutes per cell).")] = None,
+                                                          "model: minutes per cell), align (test-time season "
+                                                          "offset / stretch).")] = None,
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,

@@ -17,6 +17,16 @@ Overwrite = Annotated[
 Unknown = Annotated[
     str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")
 ]
+Region = Annotated[
+    str | None, typer.Option("--region", help="Name the region of every sample (e.g. arkansas): studies can use "
+                             "it as a source/target (sources: [arkansas], [USA:arkansas]).")
+]
+
+
+def _named(ds, region: str | None):
+    from cropglobe import samples
+
+    return ds if region is None else samples.with_region(ds, region)
 
 
 def _report(ds, out: Path) -> None:
@@ -87,13 +97,14 @@ def register(app: typer.Typer) -> None:
                 help="Apply --unknown to WorldCereal code 0 (unknown) instead of dropping those samples.",
             ),
         ] = False,
+        region: Region = None,
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
         from cropglobe.sources.readers import read_worldcereal
 
         samples.check_output(out, overwrite)
-        ds = read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0)
+        ds = _named(read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
@@ -117,6 +128,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         unknown: Unknown = "error",
         overwrite: Overwrite = False,
+        region: Region = None,
     ) -> None:
         """Import the CropGlobe release (median composites as a SampleSet; harmonic files as a feature table)."""
         from cropglobe import samples
@@ -129,8 +141,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"harmonic feature table: {table.sizes['sample']} samples x {table.sizes['feature']} features")
             typer.echo(f"wrote {out}")
             return
-        ds = read_cropglobe_npz(src, year=year, country=country, window=window, flatten=flatten,  # type: ignore[arg-type]
-                                scale=scale, unknown=unknown)
+        ds = _named(read_cropglobe_npz(src, year=year, country=country, window=window,  # type: ignore[arg-type]
+                                       flatten=flatten, scale=scale, unknown=unknown), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
@@ -144,13 +156,14 @@ def register(app: typer.Typer) -> None:
             typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop."),
         ] = None,
         overwrite: Overwrite = False,
+        region: Region = None,
     ) -> None:
         """Import a generic table (long or wide) described by a YAML mapping."""
         from cropglobe import samples
         from cropglobe.sources.readers import read_table
 
         samples.check_output(out, overwrite)
-        ds = read_table(src, mapping, unknown=unknown)
+        ds = _named(read_table(src, mapping, unknown=unknown), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
-METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior", "selftrain")
+METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior", "selftrain", "align")
 
 
 class AdaptationSpec(Strict):
@@ -69,7 +69,9 @@ class AdaptationSpec(Strict):
             probabilities by the target's class prior estimated by EM (:func:`cropglobe.models.ensemble.prior_shift`);
             ``selftrain`` fine-tunes the model on the source plus class-balanced pseudo-labels of
             the target (:mod:`cropglobe.experiment.selftrain`; retrains, so it costs a few epochs
-            per cell and target).
+            per cell and target); ``align`` reads the target's window at the offset / stretch that
+            maximises the information of the model's own predictions (:mod:`cropglobe.experiment.align`;
+            median feature families only).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
             Only on targets whose samples are the same for every seed (the other countries; the
@@ -78,11 +80,11 @@ class AdaptationSpec(Strict):
         selftrain: Settings of ``selftrain`` (rounds, epochs, learning rate), fixed in advance.
     """
 
-    methods: list[Literal["none", "adabn", "phenoshift", "prior", "selftrain"]] = Field(
+    methods: list[Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]] = Field(
         default_factory=lambda: ["adabn"])
     ensemble: bool = True
     batch_size: int = Field(512, gt=0)
-    max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift offset")
+    max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift and align offsets")
     selftrain: SelfTrainSpec = Field(default_factory=SelfTrainSpec)
 
     def single_methods(self) -> list[str]:

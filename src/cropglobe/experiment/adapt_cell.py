@@ -30,7 +30,7 @@ from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
-from cropglobe.experiment.data import prepare_study
+from cropglobe.experiment.data import prepare_study, source_groups
 from cropglobe.experiment.posthoc import load_saved, split_parts
 from cropglobe.experiment.runner import FeatureCache, cell_key
 from cropglobe.experiment.study import load_spec
@@ -110,8 +110,8 @@ def _source_run(cell_dir: Path) -> tuple[Any, ...]:
         for group in spec.sources:
             for cell in spec.cell_list():
                 for fold in folds:
-                    if cell_key(group.split("+"), cell, seed, fold) == cell_dir.name:
-                        return spec, cell, seed, group.split("+"), fold, run_dir
+                    if cell_key(source_groups([group])[0], cell, seed, fold) == cell_dir.name:
+                        return spec, cell, seed, source_groups([group])[0], fold, run_dir
     raise CropGlobeError(f"{cell_dir}: not a cell of the run in {run_dir} (no source, cell and seed of its "
                          "config.yaml gives this folder name)")
 

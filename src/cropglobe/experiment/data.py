@@ -13,6 +13,7 @@ import xarray as xr
 
 from cropglobe import models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import harmonise, regions
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.sources import simulate
@@ -35,9 +36,27 @@ class Prepared:
     description: str
     simulated: bool
     countries: np.ndarray = field(init=False)
+    units: regions.UnitTable = field(init=False)
 
     def __post_init__(self) -> None:
         self.countries = self.full["country"].values.astype(str)
+        self.units = regions.UnitTable.of(self.full)
+
+    def indices(self, unit: str) -> np.ndarray:
+        """Sample indices of a unit (``FRA``, ``FRA:2023``, ``arkansas``, ``CAN+USA`` ...)."""
+        return np.flatnonzero(regions.mask(unit, self.units))
+
+    def group_indices(self, group: list[str]) -> np.ndarray:
+        """Sample indices of a pooled source group."""
+        return self.indices("+".join(group))
+
+    def overlaps(self, target: str, group: list[str]) -> bool:
+        """Whether a target shares samples with a source group (it is then scored by the hold-out only)."""
+        return bool((regions.mask(target, self.units) & regions.mask("+".join(group), self.units)).any())
+
+    def country(self, unit: str) -> str:
+        """The country of a unit's samples (per-country remaps, scenario)."""
+        return regions.country_of(unit, self.units)
 
     def windowed(self) -> xr.Dataset:
         """The season-window slice of the full-year composite."""
@@ -46,8 +65,13 @@ class Prepared:
 
 
 def source_groups(sources: list[str]) -> list[list[str]]:
-    """Parse ``["FRA", "USA+CAN"]`` into ``[["FRA"], ["USA", "CAN"]]`` (``+`` pools countries)."""
-    return [[c.strip().upper() for c in s.split("+") if c.strip()] for s in sources]
+    """Parse ``["FRA", "USA+CAN"]`` into ``[["FRA"], ["USA", "CAN"]]`` (``+`` pools units, see :mod:`.regions`)."""
+    return [regions.members(s) for s in sources]
+
+
+def split_tag(group: list[str], seed: int, fold: str = "") -> str:
+    """Name of a source group's split manifest (``RUN_DIR/splits/<tag>.json``) for one seed and fold."""
+    return f"{regions.label('+'.join(group))}_seed{seed}" + (f"_{fold}" if fold else "")
 
 
 def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
@@ -65,7 +89,7 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
         return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
     paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
-    parts = [samples.load(p) for p in paths]
+    parts = harmonise.align_sample_coords(harmonise.namespace_ids([samples.load(p) for p in paths], paths))
     label = "; ".join(
         f"{p} ({d.attrs.get('source') or d.attrs.get('sensor')})" for p, d in zip(paths, parts, strict=True)
     )
@@ -74,7 +98,12 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
         parts = [d.assign_coords(is_test=("sample", np.zeros(d.sizes["sample"], bool))) for d in parts]
         parts.append(test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool))))
+        parts = harmonise.align_sample_coords(parts)
         label += f" + test set {spec.data.test_path}"
+    parts, note = harmonise.common_bands(parts, paths + ([spec.data.test_path] if spec.data.test_path else []),
+                                         spec.bands)
+    if note:
+        label += f"; {note}"
     if any(d.attrs.get("simulated") for d in parts):
         label = f"SIMULATED DATA: {label}"
     return parts, label
@@ -157,44 +186,67 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
     """Load, check and composite the data of a spec; every input error is raised here."""
     check_cells(spec.cell_list())
     parts, description = load_parts(spec)
-    present = {str(c) for d in parts for c in np.unique(d["country"].values.astype(str))}
+    table = regions.UnitTable.of(parts[0] if len(parts) == 1 else _fields(parts))
     groups = source_groups(spec.sources)
     for group in groups:
-        for iso in group:
-            if iso not in present:
-                raise CropGlobeError(
-                    f"config: source country {iso} is not in the data (countries: {', '.join(sorted(present))})"
-                )
-    pooled = {c for g in groups for c in g}
-    targets = sorted(present - pooled) if spec.targets == "all" else list(spec.targets)
+        for unit in group:
+            regions.mask(unit, table, where="config: source")
+    pooled = "+".join(u for g in groups for u in g)
+    if spec.targets == "all":
+        targets = [u for u in regions.all_units(table, spec.group_by)
+                   if not (regions.mask(u, table) & regions.mask(pooled, table)).any()]
+    else:
+        targets = [regions.normalize(t) for t in spec.targets]
     if not targets and spec.in_region_fraction == 0:
         raise CropGlobeError("config: no target to evaluate (targets is empty and in_region_fraction is 0)")
-    for iso in targets:
-        if iso not in present:
-            raise CropGlobeError(
-                f"config: target country {iso} is not in the data (countries: {', '.join(sorted(present))})"
-            )
+    for unit in targets:
+        regions.mask(unit, table, where="config: target")
     remaps = spec.remap_table()
     full, window, bin_days = composite_parts(parts, spec)
-    kept = set(np.unique(full["country"].values.astype(str)))
+    kept = regions.UnitTable.of(full)
     cover = full.attrs.get("dropped_coverage") or {}
     few = full.attrs.get("dropped_min_clear") or {}
-    for iso in sorted(pooled | set(targets)):
-        if iso not in kept:
+    for unit in [u for g in groups for u in g] + targets:
+        if not _selects(unit, kept):
+            iso = regions.country_of(unit, table)
+            what = f"country {unit}" if unit == iso else f"{unit} (country {iso}: counts for the whole country)"
             raise CropGlobeError(
-                f"config: country {iso} has no samples left after compositing ({cover.get(iso, 0)} dropped "
+                f"config: {what} has no samples left after compositing ({cover.get(iso, 0)} dropped "
                 f"because their data do not cover the season window, {few.get(iso, 0)} with too few clear "
                 "observations); it cannot be a source or target: check the composite window and the data's dates")
     if cover or few:
         description += "; dropped before training: " + ", ".join(
             f"{iso} {cover.get(iso, 0)} not covering the window + {few.get(iso, 0)} too few clear observations"
             for iso in sorted(set(cover) | set(few)))
-    for iso in targets:
-        labels = full["label"].values[full["country"].values == iso]
-        keep = taxonomy.remap_for(iso, remaps)
+    for unit in targets:
+        labels = full["label"].values[regions.mask(unit, kept)]
+        keep = taxonomy.remap_for(remap_key(unit, remaps, kept), remaps)
         if keep is not None and labels.size:
             labels = taxonomy.remap_absent(labels, keep)
         if labels.size == 0:
-            raise CropGlobeError(f"config: target {iso} is empty")
+            raise CropGlobeError(f"config: target {unit} is empty")
     return Prepared(full, window, bin_days, groups, targets, remaps, description,
                     any(bool(d.attrs.get("simulated")) for d in parts))
+
+
+def _selects(unit: str, table: regions.UnitTable) -> bool:
+    try:
+        regions.mask(unit, table)
+    except CropGlobeError:
+        return False
+    return True
+
+
+def _fields(parts: list[xr.Dataset]) -> xr.Dataset:
+    """The per-sample unit fields of several parts, joined (before compositing, for the config checks)."""
+    names = [n for n in regions.GROUP_FIELDS if any(n in d.coords for d in parts)]
+    cols = {n: np.concatenate([d[n].values.astype(str) if n in d.coords else np.full(d.sizes["sample"], "")
+                               for d in parts]) for n in names}
+    return xr.Dataset(coords={n: ("sample", v) for n, v in cols.items()})
+
+
+def remap_key(target: str, remaps: dict[str, dict[str, list[str]]], table: regions.UnitTable) -> str:
+    """The key of a target in the per-target remaps: the unit itself if listed, else its country."""
+    if target.upper() in remaps or target in remaps:
+        return target.upper() if target.upper() in remaps else target
+    return regions.country_of(target, table)

@@ -23,8 +23,12 @@ N_CLASSES = len(taxonomy.CLASSES)
 
 def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellSpec, seed: int,
                parts: dict[str, np.ndarray], y: np.ndarray, cell_dir: Path, resume: bool,
-               callbacks: list[Any], progress: bool) -> tuple[Any, Callable[[np.ndarray], np.ndarray], dict]:
+               callbacks: list[Any], progress: bool,
+               group: list[str] | None = None) -> tuple[Any, Callable[[np.ndarray], np.ndarray], dict]:
     """Fit the cell's model on the source's training part (best epoch chosen on its validation part).
+
+    ``group`` is the cell's source (its units, pooled), recorded as ``trained_on`` in the recipe
+    (default: every source of the study).
 
     Returns:
         The fitted model (with ``predict_proba``), a function giving model inputs for sample
@@ -46,7 +50,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
             return cell_inputs(cell, cache, idx, prepared.window)
         clf.save(cell_dir / "model", _bands(prepared) if cell.feature == "median2d" else None,
                  list(taxonomy.CLASSES))
-        write_recipe(cell_dir, prepared, spec, cell, clf.net.cropglobe_spec.options)
+        write_recipe(cell_dir, prepared, spec, cell, clf.net.cropglobe_spec.options, group)
         return clf, inputs, clf.fit_info
     # tabular models: the same fit / predict_proba interface; augmentation as offline copies
     feats = cache.features(cell.feature)
@@ -61,7 +65,7 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     model = models.get_model(cell.model, feats.shape[1], 1, N_CLASSES, seed=seed, **options)
     model.fit(x_train, y_train)
     model.save(cell_dir / "model", None, list(taxonomy.CLASSES))
-    write_recipe(cell_dir, prepared, spec, cell, model.spec.options)
+    write_recipe(cell_dir, prepared, spec, cell, model.spec.options, group)
 
     def tab_inputs(idx: np.ndarray) -> np.ndarray:
         return feats[idx]
@@ -81,7 +85,7 @@ def _bands(prepared: Prepared) -> list[str]:
 
 
 def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell: CellSpec,
-                 model_options: dict | None = None) -> Path:
+                 model_options: dict | None = None, group: list[str] | None = None) -> Path:
     """Write ``recipe.json``: how to turn new imagery into this model's inputs (used by ``cropglobe map``).
 
     It is a :class:`cropglobe.recipe.RecipeSpec`: the model file and the options it was built
@@ -97,7 +101,8 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
         feature=cell.feature,
         feature_options=features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
         flatten=cell.feature == "median1d", bands=_bands(prepared), classes=list(taxonomy.CLASSES),
-        composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days, trained_on=spec.sources,
+        composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days,
+        trained_on=["+".join(group)] if group else list(spec.sources),
         data=prepared.description)
     return recipe.write(cell_dir / "recipe.json")
 

@@ -29,8 +29,16 @@ from cropglobe import models
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting
-from cropglobe.experiment.data import prepare_study
-from cropglobe.experiment.runner import N_CLASSES, FeatureCache, _evaluate, _row, cell_key, method_probas
+from cropglobe.experiment.data import prepare_study, split_tag
+from cropglobe.experiment.runner import (
+    N_CLASSES,
+    FeatureCache,
+    _evaluate,
+    _row,
+    cell_key,
+    method_probas,
+    source_classes,
+)
 from cropglobe.experiment.study import CellSpec, load_spec
 
 
@@ -55,7 +63,7 @@ def load_saved(cell_dir: Path, family: str) -> Any:
 def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
                 index: dict[str, int]) -> dict[str, np.ndarray]:
     """The train / val (/ test) sample indices of one source, seed and fold, from the run's split manifest."""
-    tag = f"{'+'.join(group)}_seed{seed}" + (f"_{fold}" if fold else "")
+    tag = split_tag(group, seed, fold)
     path = run_dir / "splits" / f"{tag}.json"
     if not path.exists():
         raise CropGlobeError(f"{path}: split manifest missing (is {run_dir} a cropglobe transfer run?)")
@@ -64,7 +72,7 @@ def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
 
 
 def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
-    tag = f"{'+'.join(group)}_seed{seed}"
+    tag = split_tag(group, seed)
     names = sorted(p.stem.removeprefix(tag).removeprefix("_") for p in (run_dir / "splits").glob(f"{tag}*.json"))
     return names or [""]
 
@@ -145,7 +153,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                     ran = {r["target"]: r for r in json.loads(done.read_text(encoding="utf-8"))
                            if r.get("adaptation", "none") == "none"}
                     targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
-                        (t, np.flatnonzero(prepared.countries == t)) for t in prepared.targets if t not in group]
+                        (t, prepared.indices(t)) for t in prepared.targets if not prepared.overlaps(t, group)]
 
                     def inputs(idx: np.ndarray, cell: CellSpec = cell) -> np.ndarray:
                         return fitting.cell_inputs(cell, cache, idx, prepared.window)
@@ -160,7 +168,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                         for method, proba, record in method_probas(
                                 model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed, chosen,
                                 calibration, Path(scratch.name) / cell_dir.name / target):
-                            row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba),
+                            row = _row(prepared, group, cell, seed, target,
+                                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)),
                                        method)
                             base = ran.get(target, {})
                             row.update(record)
@@ -179,13 +188,14 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             if sorted(by_seed) != sorted(spec.seeds):
                 continue
             cell = CellSpec.model_validate(json.loads(cell_json))
-            idx = np.flatnonzero(prepared.countries == target)
+            idx = prepared.indices(target)
             same = {m: [members[(group, fold, cell_json, target, m)][s] for s in spec.seeds]
                     for m in {k[4] for k in members}
                     if sorted(members.get((group, fold, cell_json, target, m), {})) == sorted(spec.seeds)}
             cals = [calibrations.get((group, fold, cell_json, s)) for s in spec.seeds]
             proba = adapt.ensemble_method_proba(same, method, None if None in cals else cals)
-            row = _row(prepared, list(group), cell, -1, target, _evaluate(prepared, target, idx, proba),
+            row = _row(prepared, list(group), cell, -1, target,
+                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, list(group))),
                        adapt.ensemble_label(method))
             row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))
             rows.append(row)
@@ -199,7 +209,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
 
 def _cell_name(cell: CellSpec) -> str:
     """``FEATURE__MODEL__AUGMENTATION``: a cell folder's name without source and seed."""
-    return cell_key(["X"], cell, 0).removeprefix("X__").removesuffix("__s0")
+    return cell_key(["XXX"], cell, 0).removeprefix("XXX__").removesuffix("__s0")
 
 
 def _fmt(values: pd.Series) -> str:

@@ -32,8 +32,8 @@ import yaml
 from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting
-from cropglobe.experiment.data import Prepared, prepare_study
+from cropglobe.experiment import adapt, align, fitting, regions
+from cropglobe.experiment.data import Prepared, prepare_study, remap_key, split_tag
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration
@@ -49,7 +49,7 @@ def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> st
     from cropglobe import augment
 
     aug = augment.label(cell.augmentation) + (f"x{cell.copies}" if cell.copies > 1 else "")
-    return f"{'+'.join(source)}__{cell.feature}__{cell.model}__{aug}__s{seed}" + (f"_{fold}" if fold else "")
+    return f"{regions.label('+'.join(source))}__{cell.feature}__{cell.model}__{aug}__s{seed}" + (f"_{fold}" if fold else "")
 
 
 class FeatureCache:
@@ -80,7 +80,7 @@ def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: in
             run_dir: Path) -> list[tuple[str, dict[str, np.ndarray]]]:
     """Split the source into train / val / in-region test: a hold-out, k folds, or a given test set."""
     full = prepared.full
-    idx = np.flatnonzero(np.isin(prepared.countries, group))
+    idx = prepared.group_indices(group)
     v = spec.validation
     if "is_test" in full.coords:
         given = full["is_test"].values[idx]
@@ -107,7 +107,7 @@ def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: in
         parts = {"train": sub[train], "val": sub[val]}
         if test.size:
             parts["test"] = idx[test]
-        tag = f"{'+'.join(group)}_seed{seed}" + (f"_{name}" if name else "")
+        tag = split_tag(group, seed, name)
         splits.write_manifest(run_dir / "splits" / f"{tag}.json", full["sample_id"].values, parts,
                               {"method": v.method, "val_fraction": v.fraction, "seed": seed, "fold": name,
                                "in_region_fraction": spec.in_region_fraction, "block_deg": v.block_deg})
@@ -119,9 +119,9 @@ def _targets(prepared: Prepared, group: list[str], parts: dict[str, np.ndarray])
     out = []
     if "test" in parts:
         out.append(("+".join(group), parts["test"]))
-    for iso in prepared.targets:
-        if iso not in group:
-            out.append((iso, np.flatnonzero(prepared.countries == iso)))
+    for unit in prepared.targets:
+        if not prepared.overlaps(unit, group):
+            out.append((unit, prepared.indices(unit)))
     return out
 
 
@@ -129,17 +129,41 @@ def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
     lat = prepared.full["lat"].values
     if target == "+".join(group):
         return geography.Scenario.IN_REGION.value
-    kinds = [geography.scenario(s, target, lat[prepared.countries == s], lat[prepared.countries == target])
-             for s in group]
+    t_iso, t_lat = prepared.country(target), lat[prepared.indices(target)]
+    kinds = [geography.scenario(prepared.country(s), t_iso, lat[prepared.indices(s)], t_lat) for s in group]
+    if all(prepared.country(s) == t_iso for s in group):  # two regions or years of one country
+        return _within_country(prepared, group, target).value
     order = list(geography.Scenario)
     return min(kinds, key=order.index).value
 
 
+def _within_country(prepared: Prepared, group: list[str], target: str) -> geography.Scenario:
+    """cross-year when source and target share their regions and differ in year only, else cross-region."""
+    u = prepared.units
+    src, tgt = prepared.group_indices(group), prepared.indices(target)
+    same_place = set(u.region[src]) == set(u.region[tgt]) and set(u.country[src]) == set(u.country[tgt])
+    if same_place and not set(u.year[src]) & set(u.year[tgt]):
+        return geography.Scenario.CROSS_YEAR
+    return geography.Scenario.CROSS_REGION
+
+
 def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
-                 remaps: dict[str, dict[str, list[str]]]) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a target's remap to reference and predicted class names (absent classes -> other, both)."""
+                 remaps: dict[str, dict[str, list[str]]],
+                 source_classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a target's remap to reference and predicted class names (absent classes -> other, both).
+
+    Args:
+        target: The remap key of the target (its unit or country).
+        truth: Reference class names.
+        pred: Predicted class names.
+        remaps: Per-target remaps (``keep`` lists).
+        source_classes: With ``absent_classes: other``, the classes of the source's training data:
+            the others are scored as ``other`` too.
+    """
     truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
     keep = taxonomy.remap_for(target, remaps)
+    if source_classes is not None:
+        keep = [c for c in (keep or taxonomy.CLASSES) if c in source_classes or c == "other"]
     if keep is not None:
         truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
     return truth, pred
@@ -152,11 +176,20 @@ def score_names(truth: np.ndarray, pred: np.ndarray) -> metrics.Scores:
                             np.array([lookup[c] for c in pred], dtype=np.int64))
 
 
-def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray) -> metrics.Scores:
+def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray,
+              source_classes: list[str] | None = None) -> metrics.Scores:
     """Score predictions on a target after its remap (absent classes -> other, truth and prediction)."""
     truth = prepared.full["label"].values[idx].astype(str)
     pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
-    return score_names(*remap_target(target, truth, pred, prepared.remaps))
+    key = remap_key(target, prepared.remaps, prepared.units)
+    return score_names(*remap_target(key, truth, pred, prepared.remaps, source_classes))
+
+
+def source_classes(prepared: Prepared, spec: ExperimentSpec, group: list[str]) -> list[str] | None:
+    """The classes of a source group's samples when ``absent_classes: other`` (else None: scores keep all)."""
+    if spec.absent_classes != "other":
+        return None
+    return sorted(set(prepared.full["label"].values[prepared.group_indices(group)].astype(str)))
 
 
 def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,
@@ -165,7 +198,7 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     t0 = time.perf_counter()
     with quiet_training():  # no "GPU available" lines or deprecation warnings per cell
         model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
-                                                 resume, callbacks, progress)
+                                                 resume, callbacks, progress, group)
     train_seconds = time.perf_counter() - t0
     adaptation = spec.adaptation
     methods = adaptation.single_methods() if adaptation is not None else ["none"]
@@ -178,7 +211,8 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
         for method, proba, record in method_probas(model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed,
                                                    methods, calibration, cell_dir / f"selftrain-{target}"):
             probas[f"{target}|{method}"] = proba.astype(np.float32)
-            row = _row(prepared, group, cell, seed, target, _evaluate(prepared, target, idx, proba), method)
+            row = _row(prepared, group, cell, seed, target,
+                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)), method)
             row.update({"train_seconds": round(train_seconds, 2), **record,
                         **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
             rows.append(row)
@@ -199,6 +233,11 @@ def method_probas(model: Any, x: np.ndarray, idx: np.ndarray, prepared: Prepared
     """
     adaptation = spec.adaptation
     for method in methods:
+        if method == "align":
+            if cell.feature in align.WINDOW_FAMILIES:
+                yield method, *align_proba(model, cell.feature, cache.full_series()[idx], prepared.window,
+                                           prepared.bin_days, adaptation.max_shift_days if adaptation else 60.0)
+            continue
         if method == "selftrain":
             _, proba, record = fitting.selftrain_cell(model, cell, spec, cache, prepared.window, prepared.bin_days,
                                                       parts, fitting.training_inputs(cell, cache, idx), seed, work_dir)
@@ -213,6 +252,17 @@ def method_probas(model: Any, x: np.ndarray, idx: np.ndarray, prepared: Prepared
                                            calibration)
         if proba is not None:
             yield method, proba, {**how[2], **record}
+
+
+def align_proba(model: Any, feature: str, full: np.ndarray, window: tuple[int, int], bin_days: float,
+                max_days: float = 60.0) -> tuple[np.ndarray, dict]:
+    """Probabilities of ``model`` on target windows read at the offsets :func:`.align.search` finds; the record."""
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return model.predict_proba(w.reshape(len(w), -1) if feature == "median1d" else w)
+
+    a, b, record = align.search(predict, full, window, bin_days, align.AlignSettings(max_days=max_days))
+    return predict(align.read(full, window, bin_days, a, b)), record
 
 
 def _row(prepared: Prepared, group: list[str], cell: CellSpec, seed: int, target: str, scores: metrics.Scores,
@@ -267,13 +317,15 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
                 calibrations = load_calibrations([f.parent for f in files])
                 for key in members[0]:
                     target, method = key.split("|")
-                    if target in group or "+" in target or not all(key in m for m in members):
+                    if target not in prepared.targets or prepared.overlaps(target, group) \
+                            or not all(key in m for m in members):
                         continue
-                    idx = np.flatnonzero(prepared.countries == target)
+                    idx = prepared.indices(target)
                     proba = adapt.ensemble_method_proba(
                         {k.split("|")[1]: [m[k] for m in members] for k in members[0]
                          if k.split("|")[0] == target and all(k in m for m in members)}, method, calibrations)
-                    row = _row(prepared, group, cell, -1, target, _evaluate(prepared, target, idx, proba),
+                    row = _row(prepared, group, cell, -1, target,
+                               _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)),
                                adapt.ensemble_label(method))
                     row.update({"fold": fold, "ensemble_seeds": ",".join(str(s) for s in spec.seeds)})
                     rows.append(row)
@@ -301,9 +353,7 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
             different study (on resume) or an earlier run (without resume).
     """
     run_dir = Path(run_dir)
-    dumped = spec.model_dump(mode="json")
-    if dumped.get("adaptation") is None:  # runs without adaptation keep the config.yaml they had
-        dumped.pop("adaptation", None)
+    dumped = dump_spec(spec)
     resolved = yaml.safe_dump(dumped, sort_keys=False)
     config_path = run_dir / "config.yaml"
     if config_path.exists():
@@ -351,6 +401,17 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
     report.write_results(results, run_dir)
     report.build(run_dir)
     return results
+
+
+def dump_spec(spec: ExperimentSpec) -> dict[str, Any]:
+    """The spec as written to ``config.yaml``; fields at their defaults that older runs did not have are left out,
+    so those runs still resume."""
+    dumped = spec.model_dump(mode="json")
+    for name, default in (("adaptation", None), ("group_by", ["country"]), ("bands", None),
+                          ("absent_classes", "keep")):
+        if dumped.get(name) == default:
+            dumped.pop(name, None)
+    return dumped
 
 
 def _write_signatures(prepared: Prepared, path: Path) -> None:

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from cropglobe import taxonomy
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import regions
 from cropglobe.experiment.adapt import AdaptationSpec
 from cropglobe.recipe import CompositeSettings
 from cropglobe.training.settings import TrainSpec
@@ -85,8 +86,16 @@ class ExperimentSpec(Strict):
     composite: CompositeSpec | None = Field(default_factory=CompositeSpec)
     season_window: str | None = Field(None, description="window MM-DD:MM-DD inside already-composited data "
                                       "(composite: null); default: the data's own season_window")
-    sources: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1, description="source regions: COUNTRY, COUNTRY:YEAR, a region "
+                               "named at import, ':'-combinations; '+' pools (cropglobe.experiment.regions)")
     targets: list[str] | Literal["all"] = "all"
+    group_by: list[Literal["country", "year", "region"]] = Field(
+        default_factory=lambda: ["country"], min_length=1,
+        description="granularity of the regions listed by targets: all")
+    bands: list[str] | None = Field(None, description="bands to use (default: those common to every data path)")
+    absent_classes: Literal["keep", "other"] = Field(
+        "keep", description="'other': classes absent from a source's training data are scored as other on its "
+        "targets (reference and prediction)")
     in_region_fraction: float = Field(0.2, ge=0, lt=1, description="share of the source held out as in-region test")
     folds: int | None = Field(None, ge=2, description="k-fold cross-validation on the source instead of one hold-out")
     cells: list[CellSpec] | None = None
@@ -104,8 +113,8 @@ class ExperimentSpec(Strict):
 
     @field_validator("sources")
     @classmethod
-    def _upper(cls, v: list[str]) -> list[str]:
-        return [c.upper() for c in v]
+    def _units(cls, v: list[str]) -> list[str]:
+        return [regions.normalize(c) for c in v]
 
     @model_validator(mode="after")
     def _cells(self) -> ExperimentSpec:
@@ -114,7 +123,7 @@ class ExperimentSpec(Strict):
         if self.cells is not None and (self.features or self.models):
             raise ValueError("give either 'cells' or 'features' + 'models', not both")
         if isinstance(self.targets, list):
-            self.targets = [c.upper() for c in self.targets]
+            self.targets = [regions.normalize(c) for c in self.targets]
         if self.folds is not None and self.data.test_path is not None:
             raise ValueError("give either 'folds' or 'data.test_path', not both")
         return self
