@@ -11,9 +11,8 @@ A SampleSet is an :class:`xarray.Dataset` with
   ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year: the calendar year in which the
   season's aligned year starts, so a southern 2019 season runs from July 2019, see
   :mod:`cropglobe.temporal.season_year`) and ``label`` (class name);
-* optional per-sample covariates ``cov_<name>`` (float coords along ``sample``, NaN when unknown:
-  soil, terrain ... joined by id on import); being coords, they follow the samples through
-  :func:`select`, :func:`concat`, compositing and feature streams;
+* optional per-sample covariates ``cov_<name>`` (float coords, NaN when unknown: soil, terrain ...
+  joined on import), which follow the samples through select/concat, compositing and features;
 * the ``band`` index (canonical band names, see :mod:`cropglobe.bands`);
 * the ``time`` index: observation or bin-start dates (``datetime64``), or, for composites on an
   aligned season axis, the bin start as an integer day of year (> 365 after the year boundary);
@@ -87,13 +86,9 @@ def build(
 
     Raw values stored as scaled integers are converted here, never guessed: pass ``scale`` (e.g.
     ``1e-4`` for Sentinel-2 L2A digital numbers) and ``nodata`` (e.g. 65535). Without a declared
-    scale, values above 1.5 are an error (they look like digital numbers). With a declared scale,
-    values outside a band's range after scaling (:func:`cropglobe.bands.valid_range`: reflectance
-    0-1.5, i.e. digital numbers 0-15000 at 1e-4) are set to NaN and counted in
-    ``attrs["masked_out_of_range"]`` (added to a count the caller passes) and
-    ``attrs["masked_out_of_range_by_band"]``: L2A reflectance above 1 is real (bright clouds, snow,
-    glint) and kept up to 1.5; beyond that the 16-bit range (up to 65535) holds saturated or failed
-    corrections, the limit the map decoders apply too (:mod:`cropglobe.mapping.openeo`).
+    scale, values above 1.5 are an error (they look like digital numbers). With one, values outside
+    a band's range after scaling are NaN (:func:`cropglobe.bands.mask_out_of_range`), counted in
+    ``attrs["masked_out_of_range"]`` (added to the caller's count) and ``..._by_band``.
 
     Args:
         reflectance: Array (sample, band, time) of reflectance or raw scaled values.
@@ -131,7 +126,7 @@ def build(
     masked: dict[str, int] = {}
     if scale is not None:
         values *= np.float32(scale)
-        masked = _mask_out_of_range(values, band_names)
+        masked = _bands.mask_out_of_range(values, band_names)
 
     def per_sample(value: Any, name: str, dtype: Any) -> np.ndarray:
         arr = np.asarray(value)
@@ -172,19 +167,6 @@ def build(
         full_attrs["time_kind"] = "composite"
     ds = xr.Dataset(data_vars, coords=coords, attrs=full_attrs)
     return validate(_add_doy(ds), where=where)
-
-
-def _mask_out_of_range(values: np.ndarray, band_names: list[str]) -> dict[str, int]:
-    """Set scaled values outside each band's range to NaN in place; count them per band (bands with any)."""
-    counts: dict[str, int] = {}
-    for i, b in enumerate(band_names):
-        low, high = _bands.valid_range(b)
-        v = values[:, i, :]
-        out = (v < np.float32(low)) | (v > np.float32(high))  # NaN compares False
-        if out.any():
-            v[out] = np.nan
-            counts[b] = int(out.sum())
-    return counts
 
 
 def covariate_names(ds: xr.Dataset) -> list[str]:
