@@ -63,9 +63,9 @@ def _report(ds, out: Path) -> None:
 def _report_worldcereal(console, a: dict) -> None:
     """Print what the WorldCereal reader decided on its own: dropped code 0, snapped times, years, ignored columns."""
     if a.get("dropped_unknown_code0"):
-        codes = ", ".join(f"{k}: {v}" for k, v in (a.get("dropped_unknown_codes") or {}).items())
+        codes = "".join(f"{k}: {v}; " for k, v in (a.get("dropped_unknown_codes") or {}).items())
         console.print(f"dropped samples with codes the WorldCereal legend calls unknown: {a['dropped_unknown_code0']} "
-                      f"({codes}; --keep-code0 applies --unknown to them instead)", highlight=False)
+                      f"({codes}--keep-code0 applies --unknown to them instead)", highlight=False)
     snap = a.get("timestamps_snapped")
     if snap:
         console.print(f"timestamps snapped to month/dekad starts (local time stored as UTC): {snap['rows']} rows, "
