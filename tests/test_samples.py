@@ -137,3 +137,33 @@ def test_concat_outer_joins_observation_dates():
 def test_label_codes_follow_class_order():
     ds = samples.build(**_arrays())
     assert list(samples.label_codes(ds)) == [0, 1, 3, 6]
+
+
+def test_declared_scale_masks_values_outside_the_band_range_and_counts_them():
+    kw = _arrays(value=1234.5)  # a median of digital numbers
+    kw["reflectance"][0, 0, 0] = 17368  # reflectance 1.74: beyond L2A's usable range
+    kw["reflectance"][1, 1, 1] = 14000  # 1.4: bright but kept
+    ds = samples.build(**kw, scale=1e-4, attrs={"masked_out_of_range": 3})
+    assert np.isnan(ds["reflectance"].values[0, 0, 0]) and ds["reflectance"].values[1, 1, 1] == pytest.approx(1.4)
+    assert ds.attrs["masked_out_of_range"] == 4 and ds.attrs["masked_out_of_range_by_band"] == {"B2": 1}
+    kw["reflectance"] /= 10000  # reflectance without a declared scale: 1.74 is still an error
+    with pytest.raises(CropGlobeError, match=r"band B2 has values in \[0\.1235, 1\.737\], expected \[0\.0, 1\.5\]"):
+        samples.build(**kw)
+
+
+def test_covariates_follow_samples_through_select_concat_and_zarr(tmp_path):
+    kw = _arrays()
+    ds = samples.build(**kw, covariates={"clay": [10, 20, 30, 40], "elevation": np.arange(4.0)})
+    assert samples.covariate_names(ds) == ["cov_clay", "cov_elevation"] and ds["cov_clay"].dtype == np.float64
+    sub = samples.select(ds, label="corn")
+    assert list(sub["cov_clay"].values) == [10.0]
+    other = samples.build(**{**kw, "sample_id": ["x", "y", "z", "w"]})  # no covariates
+    both = samples.concat([other, ds])
+    assert list(both["cov_clay"].values[:5]) == pytest.approx([np.nan] * 4 + [10.0], nan_ok=True)
+    back = samples.load(samples.save(both, tmp_path / "c.zarr"))
+    assert samples.covariate_names(back) == ["cov_clay", "cov_elevation"]
+    np.testing.assert_array_equal(back["cov_elevation"].values, both["cov_elevation"].values)
+    with pytest.raises(CropGlobeError, match=r"covariate 'clay' has 3 values for 4 samples"):
+        samples.build(**kw, covariates={"clay": [1, 2, 3]})
+    with pytest.raises(CropGlobeError, match=r"covariate 'cov_soil' has dims .* expected numbers along 'sample'"):
+        samples.validate(ds.assign_coords(cov_soil=("sample", np.array(["a", "b", "c", "d"]))))

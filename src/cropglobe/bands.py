@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from cropglobe.errors import CropGlobeError
 
 #: The 10 Sentinel-2 L2A bands used by the paper, in its order.
@@ -75,3 +77,29 @@ def is_index_band(name: str) -> bool:
 def valid_range(name: str) -> tuple[float, float]:
     """Return the accepted (min, max) value range of a canonical band in a SampleSet."""
     return (-1.5, 1.5) if is_index_band(name) else (0.0, 1.5)
+
+
+def mask_out_of_range(values: np.ndarray, band_names: list[str]) -> dict[str, int]:
+    """Set scaled values outside each band's :func:`valid_range` to NaN in place; count them per band.
+
+    For reflectance the range is 0-1.5 (Sentinel-2 L2A digital numbers 0-15000 at scale 1e-4).
+    Surface reflectance above 1 is real (bright clouds, snow, glint) and kept; beyond 1.5 the
+    16-bit range (up to 65535) holds saturated or failed corrections. The WorldCereal importer and
+    the map decoders (:mod:`cropglobe.mapping.openeo`) apply the same limit, so training and maps agree.
+
+    Args:
+        values: (sample, band, time) float array, changed in place.
+        band_names: Canonical band names along axis 1.
+
+    Returns:
+        {band: values set to NaN}, for the bands that had any.
+    """
+    counts: dict[str, int] = {}
+    for i, b in enumerate(band_names):
+        low, high = valid_range(b)
+        v = values[:, i, :]
+        out = (v < np.float32(low)) | (v > np.float32(high))  # NaN compares False
+        if out.any():
+            v[out] = np.nan
+            counts[b] = int(out.sum())
+    return counts

@@ -8,8 +8,12 @@ A SampleSet is an :class:`xarray.Dataset` with
   (float32 score 0-1, e.g. Cloud Score+ ``cs_cdf``; a boolean mask is stored as 0/1) and/or
   ``scl`` (uint8 Sentinel-2 scene-classification codes);
 * per-sample coords ``sample_id`` (str, unique), ``lon``, ``lat`` (float, NaN when unknown),
-  ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year) and ``label`` (class name);
-  optionally ``region`` (str, a name given at import, e.g. ``arkansas``; studies select on it);
+  ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year: the calendar year in which the
+  season's aligned year starts, so a southern 2019 season runs from July 2019, see
+  :mod:`cropglobe.temporal.season_year`) and ``label`` (class name);
+* optional per-sample covariates ``cov_<name>`` (float coords, NaN when unknown: soil, terrain ...
+  joined on import), which follow the samples through select/concat, compositing and features;
+* optionally ``region`` (str, a name given at import, e.g. ``arkansas``; studies select on it);
 * the ``band`` index (canonical band names, see :mod:`cropglobe.bands`);
 * the ``time`` index: observation or bin-start dates (``datetime64``), or, for composites on an
   aligned season axis, the bin start as an integer day of year (> 365 after the year boundary);
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,8 @@ from cropglobe.zarrcheck import check_store
 
 DIMS = ("sample", "band", "time")
 SAMPLE_COORDS = ("sample_id", "lon", "lat", "country", "year", "label")
+#: Prefix of per-sample covariate coordinates (``cov_clay``, ``cov_elevation``, ...).
+COVARIATE_PREFIX = "cov_"
 TIME_KINDS = ("observations", "composite")
 
 #: Attributes every SampleSet carries, with their defaults.
@@ -73,6 +79,7 @@ def build(
     bin_days: Sequence[int] | int | None = None,
     scale: float | None = None,
     nodata: float | None = None,
+    covariates: Mapping[str, Sequence[float] | np.ndarray] | None = None,
     attrs: dict[str, Any] | None = None,
     where: str = "input",
 ) -> xr.Dataset:
@@ -80,7 +87,9 @@ def build(
 
     Raw values stored as scaled integers are converted here, never guessed: pass ``scale`` (e.g.
     ``1e-4`` for Sentinel-2 L2A digital numbers) and ``nodata`` (e.g. 65535). Without a declared
-    scale, values above 1.5 are an error.
+    scale, values above 1.5 are an error (they look like digital numbers). With one, values outside
+    a band's range after scaling are NaN (:func:`cropglobe.bands.mask_out_of_range`), counted in
+    ``attrs["masked_out_of_range"]`` (added to the caller's count) and ``..._by_band``.
 
     Args:
         reflectance: Array (sample, band, time) of reflectance or raw scaled values.
@@ -97,6 +106,7 @@ def build(
         bin_days: Bin width in days per time step (or one width) for composites.
         scale: Factor applied to raw values (recorded in attrs).
         nodata: Raw value meaning missing (set to NaN before scaling).
+        covariates: Per-sample variables by name (stored as float coords ``cov_<name>``).
         attrs: Extra attributes (sensor, processing_level, source, time_kind, ...).
         where: Name of the input for error messages (a file path, say).
 
@@ -112,10 +122,12 @@ def build(
     values = values.astype(np.float32, copy=True)
     if nodata is not None:
         values[values == np.float32(nodata)] = np.nan
-    if scale is not None:
-        values *= np.float32(scale)
     n_sample, n_band, n_time = values.shape
     band_names = [_bands.canonical_band(b) for b in bands]
+    masked: dict[str, int] = {}
+    if scale is not None:
+        values *= np.float32(scale)
+        masked = _bands.mask_out_of_range(values, band_names)
 
     def per_sample(value: Any, name: str, dtype: Any) -> np.ndarray:
         arr = np.asarray(value)
@@ -143,7 +155,12 @@ def build(
         data_vars["clear"] = (("sample", "time"), np.asarray(clear, dtype=np.float32))
     if scl is not None:
         data_vars["scl"] = (("sample", "time"), np.asarray(scl, dtype=np.uint8))
+    for name, vals in (covariates or {}).items():
+        coords[f"{COVARIATE_PREFIX}{name}"] = ("sample", per_sample(vals, f"covariate {name!r}", np.float64))
     full_attrs = {**ATTR_DEFAULTS, **(attrs or {})}
+    if scale is not None:
+        full_attrs["masked_out_of_range"] = int(full_attrs.get("masked_out_of_range") or 0) + sum(masked.values())
+        full_attrs["masked_out_of_range_by_band"] = masked
     full_attrs["history"] = list(full_attrs.get("history") or [])
     full_attrs["bands"] = band_names
     full_attrs["scale"] = float(scale) if scale is not None else float(full_attrs.get("scale", 1.0))
@@ -151,6 +168,11 @@ def build(
         full_attrs["time_kind"] = "composite"
     ds = xr.Dataset(data_vars, coords=coords, attrs=full_attrs)
     return validate(_add_doy(ds), where=where)
+
+
+def covariate_names(ds: xr.Dataset) -> list[str]:
+    """Names of the per-sample covariate coords (``cov_*``) of a SampleSet."""
+    return [str(k) for k in ds.coords if str(k).startswith(COVARIATE_PREFIX)]
 
 
 def _add_doy(ds: xr.Dataset) -> xr.Dataset:
@@ -222,6 +244,10 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
         raise CropGlobeError(f"{where}: attribute time_kind={kind!r}, expected one of {TIME_KINDS}")
     if kind == "composite" and "bin_days" not in ds.coords:
         raise CropGlobeError(f"{where}: a composite SampleSet needs a 'bin_days' coordinate along time")
+    for name in covariate_names(ds):
+        if ds[name].dims != ("sample",) or not np.issubdtype(ds[name].dtype, np.number):
+            raise CropGlobeError(f"{where}: covariate {name!r} has dims {ds[name].dims} and dtype {ds[name].dtype}; "
+                                 "expected numbers along 'sample'")
     _check_range(ds, band_names, where)
     return ds
 
@@ -355,7 +381,8 @@ def concat(sets: Sequence[xr.Dataset]) -> xr.Dataset:
     """Concatenate SampleSets along ``sample``; bands must match and time axes are unioned.
 
     Observation-level sets with different dates are outer-joined on time (NaN where a sample has
-    no observation); composites must share their time axis.
+    no observation); composites must share their time axis. A covariate (``cov_*``) that some
+    sets lack is NaN for their samples.
 
     Raises:
         CropGlobeError: On mismatched bands, time kinds or duplicate sample ids.
@@ -371,6 +398,12 @@ def concat(sets: Sequence[xr.Dataset]) -> xr.Dataset:
         if other.attrs.get("time_kind") != first.attrs.get("time_kind"):
             raise CropGlobeError("concat: cannot mix observation-level and composite SampleSets")
     join = "outer" if first.attrs.get("time_kind") == "observations" else "exact"
+    covs = list(dict.fromkeys(c for s in sets for c in covariate_names(s)))
+    sets = [s.assign_coords({c: ("sample", np.full(s.sizes["sample"], np.nan)) for c in covs if c not in s.coords})
+            for s in sets]
+    if any("region" in s.coords for s in sets):  # sets without a named region: "" (none)
+        sets = [s if "region" in s.coords else s.assign_coords(region=("sample", np.full(s.sizes["sample"], "")))
+                for s in sets]
     try:
         out = xr.concat([s.drop_vars("doy") for s in sets], dim="sample", join=join,
                         combine_attrs="override", coords="different", compat="equals")

@@ -34,9 +34,11 @@ def test_import_errors_are_one_line_and_write_nothing(tmp_path):
     r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr")
     assert r.returncode == 2 and "unknown label codes: 12345 (1)" in r.stderr and "--unknown other" in r.stderr
     assert not (tmp_path / "x.zarr").exists()
-    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr", "--unknown", "other")
+    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr", "--unknown", "other",
+             "--season-year", "end")
     assert r.returncode == 0, r.stderr
-    assert "dropped samples with WorldCereal code 0 (unknown): 1" in r.stdout
+    assert samples.load(tmp_path / "x.zarr").attrs["season_year"] == "end"
+    assert "dropped samples with codes the WorldCereal legend calls unknown: 1" in " ".join(r.stdout.split())
     assert samples.load(tmp_path / "x.zarr").sizes["sample"] == 3
     r = _cli(
         "import",
@@ -49,7 +51,7 @@ def test_import_errors_are_one_line_and_write_nothing(tmp_path):
         "--keep-code0",
     )
     assert r.returncode == 0, r.stderr
-    assert "code 0" not in r.stdout and samples.load(tmp_path / "k.zarr").sizes["sample"] == 4
+    assert "legend calls unknown" not in r.stdout and samples.load(tmp_path / "k.zarr").sizes["sample"] == 4
 
 
 @pytest.mark.shared_data
@@ -63,7 +65,7 @@ def test_import_worldcereal_canada_file_as_published(shared_data, tmp_path):
     r = _cli("import", "worldcereal", src, "--out", tmp_path / "can.zarr")
     assert r.returncode == 0, r.stderr
     out = " ".join(r.stdout.split())  # rich may wrap long lines
-    assert "dropped samples with WorldCereal code 0 (unknown): 200" in out
+    assert "dropped samples with codes the WorldCereal legend calls unknown: 200" in out
     assert (
         "timestamps snapped to month/dekad starts (local time stored as UTC): 65997 rows, 20 distinct values, "
         "shift up to 2 h"
@@ -83,6 +85,25 @@ def test_import_cropglobe_and_table(tmp_path):
     assert samples.load(tmp_path / "c.zarr").attrs["layout"].startswith("flattened")
     r = _cli("import", "table", p, "--mapping", tmp_path / "missing.yaml", "--out", tmp_path / "t.zarr")
     assert r.returncode == 2 and "cannot read the table mapping" in r.stderr
+
+
+def test_import_earth_engine_window_files(tmp_path):
+    from tests.sources.readers.test_table_ee import MAPPING
+
+    files = data.ee_windows(tmp_path / "ee", n=5, n_windows=3)
+    r = _cli("import", "table", *files, "-m", MAPPING, "--out", tmp_path / "ee.zarr", "--season-year", "end")
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "values outside reflectance 0-1.5 set to missing: 1 (B2: 1)" in out
+    assert "rows with 'valid' invalid set to missing in every band: 1" in out
+    assert "covariates from" in out and "cov_aspect, cov_clay" in out and "samples without a row (NaN): 1" in out
+    ds = samples.load(tmp_path / "ee.zarr")
+    assert ds.sizes["sample"] == 5 and ds.attrs["season_year"] == "end" and set(ds["year"].values) == {2021}
+    cov = tmp_path / "ee" / "covariates_static_arkansas.csv"
+    r = _cli("import", "table", *files, cov, "-m", MAPPING, "--out", tmp_path / "bad.zarr")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "looks like a per-sample covariate table" in r.stderr and files[0].name not in r.stderr
+    assert not (tmp_path / "bad.zarr").exists()
 
 
 def test_download_offline(tmp_path):

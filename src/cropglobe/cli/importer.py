@@ -29,6 +29,10 @@ def _named(ds, region: str | None):
     return ds if region is None else samples.with_region(ds, region)
 
 
+_SEASON_YEAR_HELP = ("Which year names a southern season (it crosses the new year): start (the year it starts in, "
+                     "cropglobe's convention) or end (the year it ends in, as the CropGlobe paper does).")
+
+
 def _report(ds, out: Path) -> None:
     from rich.console import Console
 
@@ -42,7 +46,21 @@ def _report(ds, out: Path) -> None:
     if a.get("bands_absent"):
         console.print(f"bands absent (all nodata, not imported): {', '.join(a['bands_absent'])}")
     if a.get("masked_out_of_range"):
-        console.print(f"values above reflectance 1.5 set to missing: {a['masked_out_of_range']}")
+        by_band = a.get("masked_out_of_range_by_band") or {}
+        shown = f" ({', '.join(f'{k}: {v}' for k, v in by_band.items())})" if by_band else ""
+        console.print(f"values outside reflectance 0-1.5 set to missing: {a['masked_out_of_range']}{shown}",
+                      highlight=False)
+    if a.get("valid_column"):
+        console.print(f"rows with {a['valid_column']!r} invalid set to missing in every band: "
+                      f"{a.get('masked_invalid_rows', 0)}", highlight=False)
+    for cov in a.get("covariates") or []:
+        console.print(f"covariates from {cov['path']} by {cov['id']!r}: "
+                      f"{', '.join('cov_' + k for k in cov['columns'])}; samples without a row (NaN): "
+                      f"{cov['samples_without_row']}, rows matching no sample: {cov['rows_without_sample']}",
+                      highlight=False)
+    if a.get("season_year_shifted"):
+        console.print(f"season_year=end: {a['season_year_shifted']} southern samples stored as year - 1 "
+                      "(the year their season starts)", highlight=False)
     counts = a.get("original_label_counts") or {}
     if counts:
         shown = ", ".join(f"{k}: {v}" for k, v in list(counts.items())[:15])
@@ -57,8 +75,9 @@ def _report(ds, out: Path) -> None:
 def _report_worldcereal(console, a: dict) -> None:
     """Print what the WorldCereal reader decided on its own: dropped code 0, snapped times, years, ignored columns."""
     if a.get("dropped_unknown_code0"):
-        console.print(f"dropped samples with WorldCereal code 0 (unknown): {a['dropped_unknown_code0']} "
-                      "(--keep-code0 applies --unknown to them instead)", highlight=False)
+        codes = "".join(f"{k}: {v}; " for k, v in (a.get("dropped_unknown_codes") or {}).items())
+        console.print(f"dropped samples with codes the WorldCereal legend calls unknown: {a['dropped_unknown_code0']} "
+                      f"({codes}--keep-code0 applies --unknown to them instead)", highlight=False)
     snap = a.get("timestamps_snapped")
     if snap:
         console.print(f"timestamps snapped to month/dekad starts (local time stored as UTC): {snap['rows']} rows, "
@@ -94,17 +113,20 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--keep-code0",
-                help="Apply --unknown to WorldCereal code 0 (unknown) instead of dropping those samples.",
+                help="Apply --unknown to the codes the WorldCereal legend calls unknown (0, legacy 991 and "
+                     "9700) instead of dropping those samples.",
             ),
         ] = False,
         region: Region = None,
+        season_year: Annotated[str, typer.Option("--season-year", help=_SEASON_YEAR_HELP)] = "start",
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
         from cropglobe.sources.readers import read_worldcereal
 
         samples.check_output(out, overwrite)
-        ds = _named(read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0), region)
+        ds = _named(read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0,
+                                     season_year=season_year), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
@@ -155,15 +177,18 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop."),
         ] = None,
+        season_year: Annotated[
+            str | None, typer.Option("--season-year", help=_SEASON_YEAR_HELP + " Overrides the mapping's season_year.")
+        ] = None,
         overwrite: Overwrite = False,
         region: Region = None,
     ) -> None:
-        """Import a generic table (long or wide) described by a YAML mapping."""
+        """Import a generic table (long or wide) described by a YAML mapping (several files: one set)."""
         from cropglobe import samples
         from cropglobe.sources.readers import read_table
 
         samples.check_output(out, overwrite)
-        ds = _named(read_table(src, mapping, unknown=unknown), region)
+        ds = _named(read_table(src, mapping, unknown=unknown, season_year=season_year), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 

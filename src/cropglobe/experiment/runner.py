@@ -49,7 +49,8 @@ def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> st
     from cropglobe import augment
 
     aug = augment.label(cell.augmentation) + (f"x{cell.copies}" if cell.copies > 1 else "")
-    return f"{regions.label('+'.join(source))}__{cell.feature}__{cell.model}__{aug}__s{seed}" + (f"_{fold}" if fold else "")
+    key = f"{regions.label('+'.join(source))}__{cell.feature}__{cell.model}__{aug}__s{seed}"
+    return key + (f"_{fold}" if fold else "")
 
 
 class FeatureCache:

@@ -130,3 +130,52 @@ def worldcereal_wide_dates(path: Path, start_dates, end_dates, n_t: int = 12, ye
     df = pd.DataFrame(data)
     df.to_parquet(path)
     return df
+
+
+EE_BANDS = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+EE_LABELS = ["Others", "Corn", "Cotton", "Rice", "Soybeans"]
+
+
+def ee_windows(folder: Path, n: int = 5, n_windows: int = 4, seed: int = 0, covariates: bool = True) -> list[Path]:
+    """Write an Earth Engine export as published: one CSV per 10-day window, plus a covariate table.
+
+    Layout of ``../shared/data/us_arkansas_2021_gee``: ``arkansas_tNN_MM_dK.csv`` with
+    ``pixel_id,label,label_name,zone,timestep,date_str,longitude,latitude,B2..B12,valid``; band
+    values are digital numbers, about half of them medians ending in .5; pixel 1 has an empty
+    window (t = 1: every band 0, valid = 0); pixel 2 has a bright B2 of 17368 (reflectance 1.74) at
+    t = 2 and a B3 of 12000 (1.2); pixel 3 has a genuine B5 = 0 at t = 0 (valid). The covariate
+    table ``covariates_static_arkansas.csv`` (Earth Engine's ``system:index`` and ``.geo``
+    columns) lacks the last pixel. Returns the window files in order.
+    """
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for t in range(n_windows):
+        date = pd.Timestamp("2021-01-01") + pd.Timedelta(days=10 * t)
+        rows = []
+        for i in range(n):
+            code = i % len(EE_LABELS)
+            row = {"pixel_id": i, "label": code, "label_name": EE_LABELS[code], "zone": "arkansas", "timestep": t,
+                   "date_str": str(date.date()), "longitude": -91.0 - 0.01 * i, "latitude": 35.0 + 0.01 * i}
+            empty = (i == 1 and t == 1)
+            for b in EE_BANDS:
+                row[b] = 0.0 if empty else float(rng.integers(100, 5000)) + (0.5 if rng.random() < 0.5 else 0.0)
+            if i == 2 and t == 2:
+                row["B2"], row["B3"] = 17368.0, 12000.0
+            if i == 3 and t == 0:
+                row["B5"] = 0.0
+            row["valid"] = 0 if empty else 1
+            rows.append(row)
+        path = folder / f"arkansas_t{t:02d}_{date.month:02d}_d{min(date.day // 10 + 1, 3)}.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        files.append(path)
+    if covariates:
+        cov = pd.DataFrame({
+            "system:index": [f"{i}_0" for i in range(n - 1)], "aspect": rng.uniform(0, 360, n - 1),
+            "clay": rng.integers(5, 40, n - 1), "elevation": rng.integers(30, 300, n - 1),
+            "label": [i % len(EE_LABELS) for i in range(n - 1)], "latitude": 35.0, "longitude": -91.0,
+            "org_carbon": rng.integers(1, 9, n - 1), "ph": rng.integers(45, 70, n - 1), "pixel_id": range(n - 1),
+            "sand": rng.integers(5, 60, n - 1), "slope": rng.uniform(0, 6, n - 1),
+            ".geo": '{"type":"MultiPoint","coordinates":[]}'})
+        cov.to_csv(folder / "covariates_static_arkansas.csv", index=False)
+    return files

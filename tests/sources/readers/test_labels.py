@@ -58,3 +58,11 @@ def test_table_agrees_with_worldcereal_dictionaries(shared_data):
     known = via_ewoc != ""  # legacy rows pointing at ewoc group 13 (absent from the ewoc dictionary) are grass
     assert (direct[known] == via_ewoc[known]).all(), legacy["name"][known & (direct != via_ewoc)].tolist()
     assert ((direct == "") == (legacy["name"] == "Unknown")).all()
+
+
+def test_legend_unknown_marks_only_codes_the_legend_calls_unknown():
+    legacy = labels.decode_worldcereal(np.array([0, 991, 9700, 1200, 12345, "9700.0"], dtype=object), "legacy")
+    assert list(legacy.legend_unknown) == [True, True, True, False, False, True]
+    assert list(legacy.classes) == ["", "", "", "corn", "", ""]
+    ewoc = labels.decode_worldcereal(np.array([0, 1101060000, 9999999999]), "ewoc")
+    assert list(ewoc.legend_unknown) == [True, False, False]

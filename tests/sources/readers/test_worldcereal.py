@@ -272,10 +272,10 @@ def test_legacy_codes_with_code0_dropped_and_counted(tmp_path):
     assert ds.attrs["dropped_unknown_code0"] == 2 and ds.attrs["label_scheme"] == "legacy"
     assert ds.attrs["original_label_counts"]["0 Unknown"] == 2 and ds.attrs["unknown_labels"] == {}
     assert "2017_CAN_AAFC-4" not in ds["sample_id"].values
-    assert any("dropped 2 samples with code 0" in h for h in ds.attrs["history"])
+    assert any("dropped 2 samples with codes the legend calls unknown (0 Unknown: 2)" in h for h in ds.attrs["history"])
     data.worldcereal_long_rows(tmp_path / "z.parquet", pd.date_range("2017-01-01", periods=2, freq="MS"), n=2,
                                label_col="CROPTYPE_LABEL", codes=(0,))
-    with pytest.raises(CropGlobeError, match=r"no labelled samples left \(2 with code 0"):
+    with pytest.raises(CropGlobeError, match=r"no labelled samples left \(2 with codes the legend calls unknown"):
         read_worldcereal(tmp_path / "z.parquet")
 
 
@@ -306,3 +306,19 @@ def test_time_zone_aware_timestamps_and_bad_dates(tmp_path):
         CropGlobeError, match=r"column 'valid_date' has 2 values that are not dates \(e\.g\. 'summer'\)"
     ):
         read_worldcereal(tmp_path / "v.parquet")
+
+
+def test_every_code_the_legend_calls_unknown_is_dropped_like_code0(tmp_path):
+    data.worldcereal_wide(tmp_path / "w.parquet", n=6, codes=(1200, 9700, 991, 0, 1110, 9700))
+    ds = read_worldcereal(tmp_path / "w.parquet")
+    assert list(ds["label"].values) == ["corn", "wheat"] and list(ds["sample_id"].values) == ["s0", "s4"]
+    assert ds.attrs["dropped_unknown_code0"] == 4 and ds.attrs["unknown_labels"] == {}
+    assert ds.attrs["dropped_unknown_codes"] == {"9700 Unknown": 2, "0 Unknown": 1, "991 Unknown": 1}
+    assert any("(9700 Unknown: 2, 0 Unknown: 1, 991 Unknown: 1)" in h for h in ds.attrs["history"])
+    with pytest.raises(CropGlobeError, match=r"4 samples with unknown label codes: 9700 \(2\), 0 \(1\), 991 \(1\)"):
+        read_worldcereal(tmp_path / "w.parquet", drop_code0=False)
+    data.worldcereal_wide(tmp_path / "x.parquet", n=3, codes=(1200, 9700, 12345))  # 12345: not in the legend
+    with pytest.raises(CropGlobeError, match=r"1 samples with unknown label codes: 12345 \(1\)"):
+        read_worldcereal(tmp_path / "x.parquet")
+    assert read_worldcereal(tmp_path / "x.parquet", unknown="drop").attrs["dropped_unknown_codes"] == {
+        "9700 Unknown": 1}

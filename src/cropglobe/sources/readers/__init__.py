@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from cropglobe.sources.readers.cropglobe_hub import download_cropglobe
 from cropglobe.sources.readers.cropglobe_npz import read_cropglobe_harmonic, read_cropglobe_npz, save_features
-from cropglobe.sources.readers.table import TableMapping, load_mapping, read_table
+from cropglobe.sources.readers.table import read_table
+from cropglobe.sources.readers.table_mapping import TableMapping, load_mapping
 from cropglobe.sources.readers.worldcereal import read_worldcereal
 
 __all__ = [

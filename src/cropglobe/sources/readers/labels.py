@@ -32,10 +32,15 @@ SCHEMES = ("ewoc", "legacy")
 
 @dataclass(frozen=True)
 class Decoded:
-    """Result of decoding raw label codes: class per sample ('' = unknown) and a readable name."""
+    """Result of decoding raw label codes: class per sample ('' = unknown) and a readable name.
+
+    ``legend_unknown`` is True where the legend has a row for the code with class ``unknown``
+    (WorldCereal's own "unknown" codes), as opposed to codes the legend does not know.
+    """
 
     classes: np.ndarray
     names: np.ndarray
+    legend_unknown: np.ndarray
 
 
 @lru_cache(maxsize=1)
@@ -57,12 +62,13 @@ def _norm_code(code: object, scheme: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _decide(code: str, scheme: str) -> tuple[str, str]:
+def _decide(code: str, scheme: str) -> tuple[str, str, bool]:
+    """(class, name, whether a legend row decided it) of one normalised code."""
     table = worldcereal_table()
     rows = table[table["scheme"] == scheme]
     exact = rows[(rows["match"] == "exact") & (rows["code"] == code)]
     if len(exact):
-        return exact["class"].iloc[0], exact["name"].iloc[0]
+        return exact["class"].iloc[0], exact["name"].iloc[0], True
     prefixes = rows[rows["match"] == "prefix"]
     best = ("", "")
     best_len = 0
@@ -70,13 +76,13 @@ def _decide(code: str, scheme: str) -> tuple[str, str]:
         if code.startswith(pre) and len(pre) > best_len and len(code) == 10:
             best, best_len = (cls, name), len(pre)
     if best_len:
-        return best[0], ""  # a group decision: the code's own name is not in the table
+        return best[0], "", True  # a group decision: the code's own name is not in the table
     ranges = rows[rows["match"] == "range"]
     for spec, cls in zip(ranges["code"], ranges["class"], strict=True):
         lo, hi = (int(x) for x in spec.split("-"))
         if code.isdigit() and lo <= int(code) <= hi:
-            return cls, ""
-    return "unknown", ""
+            return cls, "", True
+    return "unknown", "", False
 
 
 def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
@@ -87,26 +93,17 @@ def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
         scheme: ``"ewoc"`` or ``"legacy"``.
 
     Returns:
-        Classes ('' where the code is unknown) and code names where the table has them.
+        Classes ('' where the code is unknown), code names where the table has them, and whether
+        the legend itself calls the code unknown (code 0, legacy 991 and 9700).
     """
     if scheme not in SCHEMES:
         raise CropGlobeError(f"label scheme {scheme!r}: expected one of {SCHEMES}")
     inv, uniq = pd.factorize(pd.Series(np.asarray(codes, dtype=object)))
     decided = [_decide(_norm_code(u, scheme), scheme) for u in uniq]
-    classes = np.array([("" if c == "unknown" else c) for c, _ in decided] + [""], dtype=object)[inv]
-    names = np.array([n for _, n in decided] + [""], dtype=object)[inv]
-    return Decoded(classes, names)
-
-
-def is_code_zero(codes: np.ndarray) -> np.ndarray:
-    """True where a WorldCereal label code is 0, "unknown" in both the ewoc and the legacy scheme.
-
-    Readers drop these samples by default (counted in the attributes) before the unknown-label
-    policy applies to the remaining unknown codes.
-    """
-    inv, uniq = pd.factorize(pd.Series(np.asarray(codes, dtype=object)))
-    zero = [(k := _norm_code(u, "")).isdigit() and int(k) == 0 for u in uniq]
-    return np.array(zero + [False], dtype=bool)[inv]
+    classes = np.array([("" if c == "unknown" else c) for c, _, _ in decided] + [""], dtype=object)[inv]
+    names = np.array([n for _, n, _ in decided] + [""], dtype=object)[inv]
+    legend = np.array([c == "unknown" and ruled for c, _, ruled in decided] + [False], dtype=bool)[inv]
+    return Decoded(classes, names, legend)
 
 
 def map_labels(raw: np.ndarray, mapping: Mapping[str, str] | None) -> np.ndarray:

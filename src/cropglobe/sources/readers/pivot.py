@@ -81,37 +81,62 @@ def require_columns(columns: Sequence[str], needed: Sequence[str], where: str, w
                              f"{', '.join(repr(str(c)) for c in list(columns)[:6])}")
 
 
-def check_scales(cube: np.ndarray, band_names: Sequence[str], scale: float | None, where: str) -> None:
+def example(value: float) -> str:
+    """A value as the shortest text that keeps its fraction (``2026.5``, ``0.0537``, ``17368``)."""
+    return np.format_float_positional(np.float32(value), trim="-")
+
+
+def check_scales(cube: np.ndarray, band_names: Sequence[str], scale: float | None, where: str,
+                 unit: str = "sample") -> None:
     """Stop a table that mixes scaled integers and reflectance 0-1 (called before scaling).
 
-    With a declared scale (e.g. 1e-4) values must be integer digital numbers: fractional values mean
-    some rows or bands are already reflectance. Without a scale, a reflectance band holding both
-    values > 1.5 and fractional values <= 1.5 mixes the two; values > 1.5 alone are left to
-    :func:`cropglobe.samples.build`, which asks for the scale.
+    With a declared scale (e.g. 1e-4) values must be digital numbers: integers or half-integers
+    (the median of an even number of digital numbers, as in every Earth Engine median composite).
+    Other fractional values mean some rows or bands are already reflectance. Without a scale, a
+    reflectance band holding both values > 1.5 and fractional values <= 1.5 mixes the two; values
+    > 1.5 alone are left to :func:`cropglobe.samples.build`, which asks for the scale.
+
+    Args:
+        cube: (rows or samples, band, time) raw values, NaN where missing.
+        band_names: Band names along axis 1.
+        scale: The declared scale, or None (values are reflectance).
+        where: The input (file), for messages.
+        unit: What axis 0 counts in messages (``"sample"``, or ``"data row"`` for one file's rows,
+            1 = the first row after the header).
 
     Raises:
-        CropGlobeError: Naming the bands and counts that disagree.
+        CropGlobeError: Naming the bands, counts and the first offending value with its position.
     """
     refl = [i for i, b in enumerate(band_names) if not _bands.is_index_band(_bands.canonical_band(b))]
-    if not refl:
-        return
     issues = []
     for i in refl:
         v = cube[:, i, :]
-        v = v[np.isfinite(v)]
-        if v.size == 0:
+        finite = np.isfinite(v)
+        if not finite.any():
             continue
-        frac = v != np.round(v)
-        big = v > 1.5
-        if scale is not None and scale != 1.0 and frac.any():
-            issues.append(f"{band_names[i]}: {int(frac.sum())} fractional values (e.g. {float(v[frac][0]):.4g}) "
-                          f"next to {int((~frac).sum())} integers")
-        elif scale is None and big.any() and (frac & ~big).any():
-            issues.append(f"{band_names[i]}: {int(big.sum())} values > 1.5 (e.g. {float(v[big][0]):.4g}) next to "
-                          f"{int((frac & ~big).sum())} fractional values <= 1.5")
+        if scale is not None and scale != 1.0:
+            bad = finite & (v * 2 != np.round(v * 2))  # neither an integer nor a half-integer
+            if bad.any():
+                ok = int((finite & ~bad).sum())
+                issues.append(f"{band_names[i]}: {int(bad.sum())} fractional values other than .5 "
+                              f"({_first(v, bad, unit)}) next to {ok} integers or half-integers")
+            continue
+        big = finite & (v > 1.5)
+        small_frac = finite & (v <= 1.5) & (v != np.round(v))
+        if scale is None and big.any() and small_frac.any():
+            issues.append(f"{band_names[i]}: {int(big.sum())} values > 1.5 ({_first(v, big, unit)}) next to "
+                          f"{int(small_frac.sum())} fractional values <= 1.5 ({_first(v, small_frac, unit)})")
     if issues:
-        declared = f"scale={scale:g} (integer digital numbers)" if scale is not None else "no scale (reflectance 0-1)"
+        declared = (f"scale={scale:g} (digital numbers: integers, or half-integers from medians)" if scale is not None
+                    else "no scale (reflectance 0-1)")
         raise CropGlobeError(
             f"{where}: mixed scales: {'; '.join(issues)}; the input declares {declared}, expected every "
             "value of a band in one scale (convert the rows that differ, or split the table)"
         )
+
+
+def _first(v: np.ndarray, mask: np.ndarray, unit: str) -> str:
+    """``"e.g. 537.3 in data row 12"``: the first flagged value (row-major) and where it is."""
+    row, col = (int(x[0]) for x in np.nonzero(mask))
+    at = f"{unit} {row + 1}" + (f", time {col + 1}" if v.shape[1] > 1 else "")
+    return f"e.g. {example(v[row, col])} in {at}"

@@ -1,214 +1,76 @@
 """Read generic CSV/Parquet tables (long or wide) described by a small YAML mapping.
 
 This is how a user brings a Google Earth Engine export or their own extraction. The mapping
-(validated with pydantic, see :class:`TableMapping`; examples in ``configs/tables/``) names the
-id, time, band and label columns, the label map, the scale and nodata of raw values, lon/lat,
-country and year, and for tables without dates (UCR Crop) the start and step of the time axis.
+(:class:`TableMapping`, :mod:`cropglobe.sources.readers.table_mapping`; examples in
+``configs/tables/``) names the id, time, band and label columns, the label map, the scale and
+nodata of raw values, lon/lat, country and year, and for tables without dates (UCR Crop) the
+start and step of the time axis.
 
 * **long**: one row per (id, time); ``long.bands`` maps band names to columns.
 * **wide**: one row per sample; ``wide.pattern`` is a regular expression over column names with a
   ``time`` group (and a ``band`` group, or one ``wide.band`` for single-band sets such as NDVI).
 
-Time values are read as ``date`` (ISO dates), ``epoch_ms`` (Earth Engine ``system:time_start``),
-``doy`` (integer day of year, the composite contract's integer axis, used when samples come from
-several years) or ``index`` (0, 1, ... placed at ``start``/``start_doy`` + i * ``step_days``).
-With ``time.bin_days`` the set is a composite. ``join`` lists tables aligned row by row with the
-source (paths relative to the source file), e.g. CAWa's labels next to its NDVI series.
+Several files make one set: each is read and checked on its own, so an error names the one file
+and its first bad data row (1 = the first row after the header); a long set's rows are then
+joined by (id, time), e.g. Earth Engine's one CSV per 10-day window (``gee_dekadal_windows.yaml``),
+and a wide set's samples are stacked. Time values are read as ``date`` (ISO dates), ``epoch_ms``
+(Earth Engine ``system:time_start``), ``doy`` (integer day of year, the composite contract's
+integer axis, used when samples come from several years) or ``index`` (0, 1, ... placed at
+``start``/``start_doy`` + i * ``step_days``). With ``time.bin_days`` the set is a composite whose
+steps start at the given dates (``cropglobe composite`` re-grids it). ``join`` lists tables
+aligned row by row with the source (paths relative to the source file), e.g. CAWa's labels.
+
+Raw values: with ``scale`` they are digital numbers (integers, or half-integers from medians);
+values outside the band's range after scaling are set to NaN and counted
+(:func:`cropglobe.samples.build`). ``valid`` names a validity column whose invalid rows are
+missing in every band (``attrs["masked_invalid_rows"]``). ``covariates`` joins per-sample tables
+by id (:mod:`cropglobe.sources.readers.covariates`). ``season_year`` declares how southern seasons
+are named (:mod:`cropglobe.temporal.season_year`).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
-from pydantic import ValidationError, field_validator, model_validator
 
 from cropglobe import bands as _bands
 from cropglobe import samples
-from cropglobe.checks import Strict, error_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.sources.readers import covariates as _covariates
 from cropglobe.sources.readers import labels as _labels
 from cropglobe.sources.readers.pivot import check_scales, long_to_cube, require_columns
+from cropglobe.sources.readers.table_io import first_empty, numeric, read_file
+from cropglobe.sources.readers.table_mapping import TableMapping, TimeSpec, ValueOrColumn, load_mapping
+from cropglobe.temporal import season_year as _season_year
+
+__all__ = ["TableMapping", "load_mapping", "numeric", "read_table"]
 
 
-def _text(v: Any) -> Any:
-    return None if v is None else str(v)
+@dataclass
+class _Part:
+    """One input file, read and checked: its per-row meta columns and values."""
 
-
-class ReadOptions(Strict):
-    """How to parse a CSV file (ignored for Parquet)."""
-
-    sep: str | None = None
-    header: bool = True
-
-
-class Join(Strict):
-    """A table aligned row by row with the source (path relative to the source file)."""
-
-    path: str
-
-
-class ValueOrColumn(Strict):
-    """One value for every sample, or a column (optionally mapped through ``map``)."""
-
-    value: str | int | None = None
-    column: str | None = None
-    map: dict[str, str] | None = None
-
-    _col = field_validator("column", mode="before")(lambda v: _text(v))
-
-    @model_validator(mode="after")
-    def _one(self) -> ValueOrColumn:
-        if (self.value is None) == (self.column is None):
-            raise ValueError("give exactly one of 'value' or 'column'")
-        return self
-
-
-class LabelSpec(Strict):
-    """The label column, an optional raw value -> class map and the unknown-label policy."""
-
-    column: str
-    map: dict[str, str] | None = None
-    unknown: Literal["error", "other", "drop"] = "error"
-
-    _col = field_validator("column", mode="before")(lambda v: _text(v))
-
-    @field_validator("map", mode="before")
-    @classmethod
-    def _keys(cls, v: Any) -> Any:
-        return None if v is None else {str(k): str(x) for k, x in dict(v).items()}
-
-
-class TimeSpec(Strict):
-    """How to read time: a column (long) or the ``time`` group of wide column names."""
-
-    column: str | None = None
-    format: Literal["date", "epoch_ms", "doy", "index"] = "date"
-    start: _dt.date | None = None
-    start_doy: int | None = None
-    step_days: int | None = None
-    bin_days: int | None = None
-
-    _col = field_validator("column", mode="before")(lambda v: _text(v))
-
-    @model_validator(mode="after")
-    def _index(self) -> TimeSpec:
-        if self.format == "index" and (self.step_days is None or (self.start is None) == (self.start_doy is None)):
-            raise ValueError("format 'index' needs step_days and exactly one of start (a date) or start_doy")
-        return self
-
-
-class WideSpec(Strict):
-    """Wide layout: a regex over column names with a ``time`` group and a ``band`` group or ``band``."""
-
-    pattern: str
-    band: str | None = None
-
-    @model_validator(mode="after")
-    def _groups(self) -> WideSpec:
-        try:
-            rx = re.compile(self.pattern)
-        except re.error as err:
-            raise ValueError(f"pattern is not a regular expression ({err})") from None
-        if "time" not in rx.groupindex:
-            raise ValueError("pattern needs a (?P<time>...) group")
-        if ("band" in rx.groupindex) == (self.band is not None):
-            raise ValueError("give a (?P<band>...) group in pattern or one 'band', not both")
-        return self
-
-
-class LongSpec(Strict):
-    """Long layout: band name -> column."""
-
-    bands: dict[str, str]
-
-    @field_validator("bands", mode="before")
-    @classmethod
-    def _cols(cls, v: Any) -> Any:
-        return {str(k): str(x) for k, x in dict(v).items()}
-
-
-class TableMapping(Strict):
-    """A YAML mapping describing a CSV/Parquet table of labelled time series."""
-
-    description: str = ""
-    layout: Literal["long", "wide"]
-    read: ReadOptions = ReadOptions()
-    join: list[Join] = []
-    id: str | None = None
-    label: LabelSpec
-    time: TimeSpec = TimeSpec()
-    wide: WideSpec | None = None
-    long: LongSpec | None = None
-    country: ValueOrColumn
-    year: ValueOrColumn
-    lon: str | None = None
-    lat: str | None = None
-    scale: float | None = None
-    nodata: float | None = None
-    sensor: str = "Sentinel-2"
-    processing_level: str = "L2A"
-
-    _cols = field_validator("id", "lon", "lat", mode="before")(lambda v: _text(v))
-
-    @model_validator(mode="after")
-    def _layout(self) -> TableMapping:
-        if self.layout == "wide" and self.wide is None:
-            raise ValueError("layout 'wide' needs a 'wide' section (pattern, band)")
-        if self.layout == "long" and (self.long is None or self.time.column is None or self.id is None):
-            raise ValueError("layout 'long' needs 'id', 'time.column' and a 'long.bands' section")
-        return self
-
-
-def load_mapping(path: str | os.PathLike) -> TableMapping:
-    """Read and validate a table mapping YAML file.
-
-    Raises:
-        CropGlobeError: Unreadable YAML, or fields that do not fit :class:`TableMapping`.
-    """
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise CropGlobeError(f"{p}: cannot read the table mapping ({type(err).__name__}: {err})") from None
-    try:
-        return TableMapping.model_validate(data)
-    except ValidationError as err:
-        loc, problem = error_text(err, root="(top level)")
-        raise CropGlobeError(f"{p}: field {loc!r}: {problem} ({err.error_count()} problem(s) in the mapping)") from None
-
-
-def _read_file(path: Path, opts: ReadOptions) -> pd.DataFrame:
-    if not path.is_file():
-        raise CropGlobeError(f"{path}: no such file (expected a CSV or Parquet table)")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
-            df = pd.read_parquet(path)
-        else:
-            sep = opts.sep or ("\t" if path.suffix.lower() == ".tsv" else ",")
-            df = pd.read_csv(path, sep=sep, header=0 if opts.header else None)
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(
-            f"{path}: cannot be read as a table ({type(err).__name__}: {str(err).splitlines()[0]})"
-        ) from None
-    if df.empty:
-        raise CropGlobeError(f"{path}: the table has no rows")
-    df.columns = [str(c) for c in df.columns]
-    return df
+    path: Path
+    meta: pd.DataFrame  # long: one row per table row; wide: one row per sample
+    values: np.ndarray  # long: (rows, band); wide: (sample, band, time)
+    bands: list[str]
+    times: np.ndarray  # long: per row; wide: the file's time axis
+    columns: list[str]  # every column of the file (and its joined tables)
+    invalid: int = 0
 
 
 def _frame(path: Path, m: TableMapping) -> pd.DataFrame:
-    df = _read_file(path, m.read)
+    df = read_file(path, m.read)
     for j in m.join:
-        other = _read_file(path.parent / j.path, m.read)
+        other = read_file(path.parent / j.path, m.read)
         if len(other) != len(df):
             raise CropGlobeError(
                 f"{path.parent / j.path}: {len(other)} rows, expected {len(df)} (joined row by row with {path})"
@@ -256,108 +118,197 @@ def _per_sample(spec: ValueOrColumn, meta: pd.DataFrame, name: str, where: str) 
     return vals
 
 
+def _meta_columns(m: TableMapping) -> list[str]:
+    """Per-sample columns every input file needs: id, label, lon/lat, country and year columns."""
+    cols = [m.id or "__id", m.label.column, m.lon, m.lat, m.country.column, m.year.column]
+    return list(dict.fromkeys(str(c) for c in cols if c))
+
+
+def _describe(files: list[Path]) -> str:
+    """The inputs for messages and attrs: one path, or the first and last of several."""
+    if len(files) == 1:
+        return str(files[0])
+    return f"{files[0]} ... {files[-1].name} ({len(files)} files)"
+
+
 def read_table(
     paths: str | os.PathLike | Sequence[str | os.PathLike], mapping: TableMapping | str | os.PathLike,
-    *, unknown: str | None = None,
+    *, unknown: str | None = None, season_year: str | None = None,
 ) -> xr.Dataset:
     """Read one or more tables described by a mapping into a validated SampleSet.
 
     Args:
-        paths: CSV/Parquet file(s) with the same layout (rows of several files are concatenated).
+        paths: CSV/Parquet file(s) with the same layout: a long set's rows are joined by (id, time)
+            across files, a wide set's samples are stacked.
         mapping: A :class:`TableMapping` or the path of its YAML file.
         unknown: Override of the mapping's unknown-label policy (``error``/``other``/``drop``).
+        season_year: Override of the mapping's ``season_year`` (``start``/``end``).
 
     Raises:
-        CropGlobeError: Unreadable files, missing columns, unknown labels, duplicated (sample, time)
-            rows, mixed scales, values out of range.
+        CropGlobeError: Unreadable files, missing columns, a per-sample covariate table among the
+            inputs, unknown labels, duplicated (sample, time) rows, mixed scales, season years that
+            do not fit the dates; errors in one file name it and its first bad data row.
     """
     m = mapping if isinstance(mapping, TableMapping) else load_mapping(mapping)
     files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     if not files:
         raise CropGlobeError("read_table: no input files given")
-    where = ", ".join(str(f) for f in files)
-    df = pd.concat([_frame(f, m) for f in files], ignore_index=True) if len(files) > 1 else _frame(files[0], m)
-    id_col = m.id or "__id"
-    needed = [id_col, m.label.column] + [c for c in (m.lon, m.lat) if c]
-    if m.layout == "long":
-        assert m.long is not None and m.time.column is not None
-        needed += [m.time.column, *m.long.bands.values()]
-        require_columns(df.columns, needed, where)
-        band_names = list(m.long.bands)
-        times = _times(df[m.time.column].to_numpy(), m.time, where)
-        values = np.column_stack([numeric(df[c], where) for c in m.long.bands.values()])
-        ids, t_axis, cube, first = long_to_cube(df[id_col].to_numpy(), times, values, where, id_col, m.time.column)
-        meta = df.iloc[first]
-        n = df.groupby(id_col, sort=False)[m.label.column].nunique()
-        if (n > 1).any():
-            raise CropGlobeError(
-                f"{where}: column {m.label.column!r} changes within sample(s) {list(n.index[n > 1][:3])}; "
-                "expected one label per sample"
-            )
-    else:
-        assert m.wide is not None
-        require_columns(df.columns, needed, where)
-        ids, t_axis, cube, band_names = _wide(df, m, where)
-        meta = df
+    where = _describe(files)
+    reader = _long_part if m.layout == "long" else _wide_part
+    parts = [reader(f, m, files[0]) for f in files]
+    ids, t_axis, cube, meta = (_long_grid if m.layout == "long" else _wide_grid)(parts, m)
+    band_names = parts[0].bands
     raw = meta[m.label.column].to_numpy()
     classes = _labels.map_labels(raw, m.label.map)
     policy = unknown or m.label.unknown
     expected = f"one of the keys of label.map {sorted(m.label.map)[:10]}" if m.label.map else "class names or aliases"
     classes, keep, unknown_counts = _labels.resolve_unknown(classes, raw, policy, where, m.label.column, expected)
-    if m.nodata is not None:
-        cube[cube == np.float32(m.nodata)] = np.nan
-    check_scales(cube, band_names, m.scale, where)
     idx = np.flatnonzero(keep)
-    attrs = {"source": f"table {', '.join(f.name for f in files)}", "source_file": where, "layout": m.layout,
+    ids = np.asarray(ids).astype(str)[idx]
+    countries = _per_sample(m.country, meta, "country", where)[idx]
+    lon = meta[m.lon].to_numpy(float)[idx] if m.lon else None
+    lat = meta[m.lat].to_numpy(float)[idx] if m.lat else None
+    bin_days = m.time.bin_days
+    years, year_attrs = _season_year.apply(
+        _per_sample(m.year, meta, "year", where).astype(int)[idx], np.char.upper(countries.astype(str)),
+        np.full(idx.size, np.nan) if lat is None else lat, t_axis, np.isfinite(cube[idx]).any(axis=1),
+        season_year or m.season_year, bin_days=bin_days, ids=ids, where=where)
+    covs, cov_records = _covariates.join(ids, m, files[0], {c for p in parts for c in p.columns}) \
+        if m.covariates else ({}, [])
+    attrs = {"source": f"table {_describe([Path(f.name) for f in files])}", "source_file": where,
+             "source_files": [str(f) for f in files], "layout": m.layout,
              "bands_present": [_bands.canonical_band(b) for b in band_names], "label_field": m.label.column,
              "original_label_counts": _labels.label_counts(raw), "unknown_labels": unknown_counts,
              "unknown_policy": policy, "sensor": m.sensor, "processing_level": m.processing_level,
-             "mapping": m.description}
+             "mapping": m.description, **year_attrs}
+    if m.valid is not None:
+        attrs.update({"valid_column": m.valid.column, "masked_invalid_rows": sum(p.invalid for p in parts)})
+    if cov_records:
+        attrs["covariates"] = cov_records
     if m.time.format == "index":
         attrs["time_assumed"] = (f"evenly spaced steps of {m.time.step_days} days from "
                                  f"{m.time.start or f'day {m.time.start_doy}'} (the table has no dates)")
     ds = samples.build(
-        cube[idx],
-        bands=band_names,
-        time=t_axis,
-        sample_id=np.asarray(ids).astype(str)[idx],
-        label=classes[idx],
-        country=_per_sample(m.country, meta, "country", where)[idx],
-        year=_per_sample(m.year, meta, "year", where).astype(int)[idx],
-        lon=meta[m.lon].to_numpy(float)[idx] if m.lon else None,
-        lat=meta[m.lat].to_numpy(float)[idx] if m.lat else None,
-        bin_days=m.time.bin_days,
-        scale=m.scale,
-        attrs=attrs,
-        where=where,
+        cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx], country=countries,
+        year=years, lon=lon, lat=lat, bin_days=bin_days, scale=m.scale, covariates=covs, attrs=attrs, where=where,
     )
-    return samples.add_history(ds, f"import table {where} ({m.layout})")
+    ds = samples.add_history(ds, f"import table {where} ({m.layout})")
+    notes = []
+    if m.valid is not None:
+        notes.append(f"{attrs['masked_invalid_rows']} rows with {m.valid.column} in {m.valid.invalid} set to missing")
+    if ds.attrs.get("masked_out_of_range"):
+        notes.append(f"{ds.attrs['masked_out_of_range']} values outside the band range after scale {m.scale:g} "
+                     f"set to missing ({ds.attrs['masked_out_of_range_by_band']})")
+    if year_attrs["season_year_shifted"]:
+        notes.append(f"season_year=end: {year_attrs['season_year_shifted']} southern samples stored as year - 1")
+    for note in notes:
+        ds = samples.add_history(ds, f"import table: {note}")
+    return ds
 
 
-_MISSING_TOKENS = {"", "nan", "na", "n/a", "null", "none", "-"}
+def _long_part(path: Path, m: TableMapping, first: Path) -> _Part:
+    """Read and check one long file: columns, ids, times, numbers, validity and scale, errors naming the file."""
+    assert m.long is not None and m.time.column is not None
+    where = str(path)
+    df = _frame(path, m)
+    _covariates.refuse_if_covariates(df.columns, m, path, first)
+    band_cols = list(m.long.bands.values())
+    valid_col = [m.valid.column] if m.valid else []
+    require_columns(df.columns, [*_meta_columns(m), m.time.column, *band_cols, *valid_col], where)
+    first_empty(df[str(m.id)], where, "an id")
+    first_empty(df[m.time.column], where, "a time")
+    times = _times(df[m.time.column].to_numpy(), m.time, where)
+    values = np.column_stack([numeric(df[c], where) for c in band_cols])
+    invalid = np.zeros(len(df), dtype=bool)
+    if m.valid is not None:
+        col = df[m.valid.column]
+        first_empty(col, where, "a validity value")
+        invalid = np.isin(numeric(col, where, np.float64), np.asarray(m.valid.invalid, dtype=np.float64))
+        values[invalid] = np.nan
+    if m.nodata is not None:
+        values[values == np.float32(m.nodata)] = np.nan
+    band_names = list(m.long.bands)
+    check_scales(values[:, :, None], band_names, m.scale, where, unit="data row")
+    return _Part(path, df[_meta_columns(m)], values, band_names, times, list(df.columns), int(invalid.sum()))
 
 
-def numeric(col: pd.Series, where: str) -> np.ndarray:
-    """A band column as float32; empty cells are missing, any other non-number is an error.
+def _row_of(parts: list[_Part], k: int) -> str:
+    """``"FILE data row R"`` of row ``k`` of the rows of all parts."""
+    for p in parts:
+        if k < len(p.meta):
+            return f"{p.path} data row {k + 1}"
+        k -= len(p.meta)
+    raise IndexError(k)
 
-    Raises:
-        CropGlobeError: Naming the column, the data row (1 = first row after the header) and the cell.
-    """
-    values = pd.to_numeric(col, errors="coerce")
-    bad = values.isna().to_numpy() & col.notna().to_numpy()
-    if bad.any():
-        text = col[bad].astype(str).str.strip().str.lower()
-        bad[np.flatnonzero(bad)[text.isin(_MISSING_TOKENS).to_numpy()]] = False
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+
+def _long_grid(parts: list[_Part], m: TableMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Join the rows of all long files by (id, time); duplicated rows and changing labels name their files."""
+    id_col, time_col = str(m.id), str(m.time.column)
+    ids = np.concatenate([p.meta[id_col].to_numpy(dtype=object) for p in parts])
+    times = np.concatenate([p.times for p in parts])
+    meta = pd.concat([p.meta for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].meta
+    dup = pd.MultiIndex.from_arrays([ids, times]).duplicated()
+    if dup.any():
+        j = int(np.flatnonzero(dup)[0])
+        i = int(np.flatnonzero((ids == ids[j]) & (times == times[j]))[0])
+        shown = str(times[j])[:10] if np.issubdtype(times.dtype, np.datetime64) else str(times[j])
         raise CropGlobeError(
-            f"{where}: column {col.name!r}, data row {i + 1}: {col.iloc[i]!r} is not a number "
-            f"({int(bad.sum())} such cell(s) in the column); expected numbers, empty cells for missing"
-        )
-    return values.to_numpy(np.float32)
+            f"{_row_of(parts, j)}: {int(dup.sum())} duplicated ({id_col}, {time_col}) rows, the first "
+            f"({ids[j]}, {shown}) already in {_row_of(parts, i)}; expected one row per sample and time")
+    where = _describe([p.path for p in parts])
+    ids_u, t_axis, cube, first = long_to_cube(ids, times, np.concatenate([p.values for p in parts]), where,
+                                              id_col, time_col)
+    codes = pd.factorize(ids, sort=False)[0]
+    labels = meta[m.label.column].astype(str).to_numpy()
+    changed = labels != labels[first][codes]
+    if changed.any():
+        j = int(np.flatnonzero(changed)[0])
+        i = int(first[codes[j]])
+        raise CropGlobeError(
+            f"{_row_of(parts, j)}: column {m.label.column!r} changes within sample {ids[j]} ({labels[j]!r}, but "
+            f"{labels[i]!r} in {_row_of(parts, i)}); expected one label per sample")
+    return ids_u, t_axis, cube, meta.iloc[first].reset_index(drop=True)
 
 
-def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def _wide_part(path: Path, m: TableMapping, first: Path) -> _Part:
+    """Read and check one wide file, errors naming the file."""
+    where = str(path)
+    df = _frame(path, m)
+    _covariates.refuse_if_covariates(df.columns, m, path, first)
+    require_columns(df.columns, _meta_columns(m), where)
+    t_axis, cube, band_names = _wide(df, m, where)
+    if m.nodata is not None:
+        cube[cube == np.float32(m.nodata)] = np.nan
+    check_scales(cube, band_names, m.scale, where, unit="data row")
+    return _Part(path, df[_meta_columns(m)], cube, band_names, t_axis, list(df.columns))
+
+
+def _wide_grid(parts: list[_Part], m: TableMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Stack the samples of all wide files on the union of their time axes."""
+    if len(parts) == 1:
+        p = parts[0]
+        return p.meta[m.id or "__id"].to_numpy(), p.times, p.values, p.meta
+    for p in parts[1:]:
+        if p.bands != parts[0].bands:
+            raise CropGlobeError(f"{p.path}: bands {p.bands}, expected {parts[0].bands} as in {parts[0].path}")
+    t_axis = np.unique(np.concatenate([p.times for p in parts]))
+    cube = np.full((sum(len(p.meta) for p in parts), len(parts[0].bands), len(t_axis)), np.nan, dtype=np.float32)
+    row = 0
+    for p in parts:
+        cube[row:row + len(p.meta)][:, :, np.searchsorted(t_axis, p.times)] = p.values
+        row += len(p.meta)
+    meta = pd.concat([p.meta for p in parts], ignore_index=True)
+    ids = meta[m.id or "__id"].to_numpy()
+    dup = pd.Index(ids.astype(str)).duplicated()
+    if dup.any():
+        j = int(np.flatnonzero(dup)[0])
+        i = int(np.flatnonzero(ids.astype(str) == str(ids[j]))[0])
+        raise CropGlobeError(f"{_row_of(parts, j)}: sample {ids[j]} is already in {_row_of(parts, i)} "
+                             f"({int(dup.sum())} repeated id(s)); expected each sample once")
+    return ids, t_axis, cube, meta
+
+
+def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     assert m.wide is not None
     rx = re.compile(m.wide.pattern)
     found = [(c, mt) for c in df.columns if (mt := rx.fullmatch(c)) and c not in (m.label.column, m.id, "__id")]
@@ -379,4 +330,4 @@ def _wide(df: pd.DataFrame, m: TableMapping, where: str) -> tuple[np.ndarray, np
             )
         seen.add((b, t))
         cube[:, band_names.index(b), int(np.searchsorted(t_axis, t))] = numeric(df[col], where)
-    return df[m.id or "__id"].to_numpy(), t_axis, cube, band_names
+    return t_axis, cube, band_names

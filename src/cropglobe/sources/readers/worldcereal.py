@@ -17,9 +17,12 @@ band whose values are all nodata (B8A in several files) is dropped and listed in
 range; seen in 20 m bands of the Flanders files) are set to NaN and counted in
 ``attrs["masked_out_of_range"]``. Labels are ``ewoc_code`` or legacy ``CROPTYPE_LABEL`` decoded
 with :mod:`cropglobe.sources.readers.labels`; the original code counts are kept in
-``attrs["original_label_counts"]``; code 0 ("unknown") is dropped by default and counted in
-``attrs["dropped_unknown_code0"]``. The season year comes from ``year``, ``valid_date`` or the
-dates (``attrs["year_source"]``). Columns not imported (S1, meteo, DEM, ...) are listed in
+``attrs["original_label_counts"]``; codes the WorldCereal legend calls unknown (code 0 in both
+schemes, legacy 991 and 9700 "Unknown") are dropped by default and counted in
+``attrs["dropped_unknown_code0"]`` (all of them; the name is kept from when code 0 was the only
+one) and per code in ``attrs["dropped_unknown_codes"]``. The season year comes from ``year``,
+``valid_date`` or the dates (``attrs["year_source"]``), under the declared southern season-year
+convention (:mod:`cropglobe.temporal.season_year`). Columns not imported (S1, meteo, DEM, ...) are listed in
 ``attrs["ignored_columns"]`` (wide time columns as ``-ts*``). Countries follow
 :mod:`cropglobe.sources.readers.country`.
 """
@@ -43,6 +46,7 @@ from cropglobe.sources.readers import country as _country
 from cropglobe.sources.readers import labels as _labels
 from cropglobe.sources.readers import worldcereal_time as _time
 from cropglobe.sources.readers.pivot import check_scales, long_to_cube, require_columns
+from cropglobe.temporal import season_year as _season_year
 
 SCALE = 1e-4
 NODATA = 65535
@@ -116,6 +120,7 @@ def read_extraction(path: str | os.PathLike) -> Extraction:
 
 def read_worldcereal(
     path: str | os.PathLike, *, unknown: str = "error", country: str | None = None, drop_code0: bool = True,
+    season_year: str = "start",
 ) -> xr.Dataset:
     """Read a WorldCereal extraction file into a validated composite SampleSet.
 
@@ -123,15 +128,19 @@ def read_worldcereal(
         path: A long or wide WorldCereal Parquet file.
         unknown: Policy for unknown label codes: ``"error"`` (default), ``"other"`` or ``"drop"``.
         country: ISO3 code for every sample, overriding the ref_id/coordinate rule.
-        drop_code0: Leave out samples with WorldCereal code 0 ("unknown"), counted in
-            ``attrs["dropped_unknown_code0"]`` (default); False applies ``unknown`` to them too.
+        drop_code0: Leave out samples whose code the WorldCereal legend calls unknown (0, legacy 991
+            and 9700), counted in ``attrs["dropped_unknown_code0"]`` (default); False applies
+            ``unknown`` to them too.
+        season_year: ``"start"`` (default) or ``"end"``: whether the years name southern seasons by
+            the year they start or end in (:mod:`cropglobe.temporal.season_year`).
 
     Returns:
         The SampleSet (reflectance 0-1, datetime bin starts, ``bin_days``).
 
     Raises:
         CropGlobeError: Unreadable file, missing columns, unknown labels, duplicated rows, time
-            stamps off the month/dekad grid, wide columns that do not match start/end dates.
+            stamps off the month/dekad grid, wide columns that do not match start/end dates, season
+            years that do not fit the dates.
     """
     where = str(path)
     src = read_extraction(path)
@@ -153,28 +162,36 @@ def read_worldcereal(
     else:
         countries = _country.from_ref_id(meta["ref_id"].to_numpy(str), lon, lat, where)
         rule = _country.RULE
+    widths = _time.bin_days(grid.times, grid.period)
+    years, year_attrs = _season_year.apply(years, countries[idx], lat[idx], grid.times, present, season_year,
+                                           bin_days=widths, ids=grid.ids[idx], where=where)
     attrs = {
         "source": f"WorldCereal extraction {Path(path).name}", "source_file": str(path), "layout": src.layout,
         "composite_period": grid.period, "bands_present": band_names, "bands_absent": absent, **label_attrs,
         "masked_out_of_range": n_masked, "country_rule": rule, "nodata": NODATA, "year_source": year_source,
-        "ignored_columns": src.ignored, **grid.attrs,
+        "ignored_columns": src.ignored, **year_attrs, **grid.attrs,
     }
     ds = samples.build(
         cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
         country=countries[idx], year=years, lon=lon[idx], lat=lat[idx],
-        bin_days=_time.bin_days(grid.times, grid.period), scale=SCALE, attrs=attrs, where=where,
+        bin_days=widths, scale=SCALE, attrs=attrs, where=where,
     )
     ds = samples.add_history(ds, f"import worldcereal {Path(path).name} ({src.layout}, {grid.period})")
-    for note in _notes(grid, label_attrs, year_source, src.ignored):
+    for note in _notes(grid, label_attrs, year_source, src.ignored, year_attrs["season_year_shifted"]):
         ds = samples.add_history(ds, f"import worldcereal: {note}")
     return ds
 
 
-def _notes(grid: _Grid, label_attrs: dict[str, Any], year_source: dict[str, int], ignored: list[str]) -> list[str]:
+def _notes(grid: _Grid, label_attrs: dict[str, Any], year_source: dict[str, int], ignored: list[str],
+           shifted: int) -> list[str]:
     notes = list(grid.notes)
     if label_attrs["dropped_unknown_code0"]:
-        notes.append(f"dropped {label_attrs['dropped_unknown_code0']} samples with code 0 (unknown)")
+        codes = ", ".join(f"{k}: {v}" for k, v in label_attrs["dropped_unknown_codes"].items())
+        notes.append(f"dropped {label_attrs['dropped_unknown_code0']} samples with codes the legend calls "
+                     f"unknown ({codes})")
     notes.append("season year from " + ", ".join(f"{k} ({v} samples)" for k, v in year_source.items()))
+    if shifted:
+        notes.append(f"season_year=end: {shifted} southern samples stored as year - 1 (the year their season starts)")
     if ignored:
         notes.append(f"ignored {len(ignored)} columns not imported: {', '.join(ignored[:8])}"
                      + (" ..." if len(ignored) > 8 else ""))
@@ -191,19 +208,22 @@ def _decode_labels(
     names = decoded.names
     if "label_full" in meta.columns:
         names = np.where(names == "", meta["label_full"].astype(str).to_numpy(), names)
-    zero = _labels.is_code_zero(raw) if drop_code0 else np.zeros(len(raw), dtype=bool)
+    zero = decoded.legend_unknown if drop_code0 else np.zeros(len(raw), dtype=bool)
     sub = np.flatnonzero(~zero)
     classes = decoded.classes.copy()
     classes[sub], keep, unknown_counts = _labels.resolve_unknown(
         decoded.classes[sub], raw[sub], unknown, where, label_field,
-        "codes listed in cropglobe/data/worldcereal_classes.csv (code 0 'unknown' is dropped by default)")
+        "codes listed in cropglobe/data/worldcereal_classes.csv (codes the legend calls unknown, such as 0 and "
+        "legacy 9700, are dropped by default)")
     idx = sub[keep]
     if idx.size == 0:
-        raise CropGlobeError(f"{where}: no labelled samples left ({int(zero.sum())} with code 0, "
-                             f"{sum(unknown_counts.values())} with unknown codes dropped); expected known crop codes")
+        raise CropGlobeError(f"{where}: no labelled samples left ({int(zero.sum())} with codes the legend calls "
+                             f"unknown, {sum(unknown_counts.values())} with unknown codes dropped); expected known "
+                             "crop codes")
     return classes, idx, {
         "label_field": label_field, "label_scheme": scheme, "original_label_counts": _labels.label_counts(raw, names),
         "unknown_labels": unknown_counts, "unknown_policy": unknown, "dropped_unknown_code0": int(zero.sum()),
+        "dropped_unknown_codes": _labels.label_counts(raw[zero], names[zero]) if zero.any() else {},
     }
 
 
