@@ -73,7 +73,7 @@ def check_demo_folder(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty ``--out`` that is not a previous demo folder (unless ``overwrite``)."""
     from cropglobe.atomic import check_replaceable
 
-    check_replaceable(out, "cropglobe demo folder", is_demo_folder, overwrite)
+    check_replaceable(out, "cropglobe demo folder", is_demo_folder, overwrite, follow_links=True)
     if out.exists() and not out.is_dir():
         from cropglobe.errors import CropGlobeError
 
