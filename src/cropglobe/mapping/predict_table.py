@@ -396,7 +396,7 @@ def check_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
     if out.suffix.lower() != ".parquet":
         raise CropGlobeError(f"out={out}: expected a .parquet file name")
     if out.is_dir() and not out.is_symlink():
-        raise CropGlobeError(f"out={out}: is a folder; expected a .parquet file name")
+        raise CropGlobeError(f"out={out}: is a folder; refusing to replace it: expected a .parquet file name")
     check_replaceable(out, PREDICTIONS, is_predictions_file, overwrite)
     check_replaceable(metrics_path(out), METRICS, is_metrics_file, overwrite, option=METRICS_OPTION)
     return out
