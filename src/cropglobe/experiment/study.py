@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cropglobe import taxonomy
+from cropglobe import taxonomy, yamlfile
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.adapt import AdaptationSpec
@@ -144,7 +144,7 @@ def load_spec(path: str | os.PathLike) -> ExperimentSpec:
     """
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yamlfile.load(p)  # aliases, deep nesting and non-UTF-8 text are one CropGlobeError
     except OSError as err:
         raise CropGlobeError(f"{p}: cannot read experiment config ({err.strerror})") from None
     except yaml.YAMLError as err:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import samples, taxonomy
+from cropglobe import samples, taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
@@ -312,8 +312,6 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
 def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
                   ) -> tuple[dict[str, Any], dict[str, int] | None]:
     """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
-    import yaml
-
     from cropglobe.experiment.study import parse_spec  # defers scikit-learn (experiment/__init__)
 
     cell_dir = recipe.path.parent
@@ -321,8 +319,8 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     spec = None
     if cell_dir.parent.name == "cells" and config.is_file():
         try:
-            spec = parse_spec(yaml.safe_load(config.read_text(encoding="utf-8")), where=str(config))
-        except (OSError, yaml.YAMLError) as err:
+            spec = parse_spec(yamlfile.load(config), where=str(config))
+        except OSError as err:
             raise CropGlobeError(f"{config}: cannot read the run's config ({err})") from None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
     if isinstance(remaps, str) and remaps.strip().lower() == "run":
@@ -336,8 +334,8 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     else:
         p = Path(remaps)
         try:
-            table = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as err:
+            table = yamlfile.load(p, where=f"remaps {p}")
+        except OSError as err:
             raise CropGlobeError(f"{p}: cannot read remaps ({err}); expected 'run', 'paper', 'none' or a YAML "
                                  "file {ISO3: {keep: [classes]}}") from None
     if not isinstance(table, Mapping):

@@ -32,14 +32,14 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from cropglobe import geography, samples, taxonomy
+from cropglobe import geography, samples, taxonomy, yamlfile
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 
@@ -139,8 +139,8 @@ def load_params(path: str | os.PathLike | None = None) -> SimParams:
     """
     where = str(path) if path else "embedded simulator.yaml"
     try:
-        text = _default_text() if path is None else open(path, encoding="utf-8").read()
-        return SimParams.model_validate(yaml.safe_load(text))
+        text = _default_text() if path is None else Path(path).read_bytes()
+        return SimParams.model_validate(yamlfile.parse(text, where))
     except OSError as err:
         raise CropGlobeError(f"{where}: cannot read simulator parameters ({err.strerror})") from None
     except ValidationError as err:
