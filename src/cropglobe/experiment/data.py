@@ -156,6 +156,7 @@ def check_cells(cells: list[CellSpec]) -> None:
 def prepare_study(spec: ExperimentSpec) -> Prepared:
     """Load, check and composite the data of a spec; every input error is raised here."""
     check_cells(spec.cell_list())
+    models.check_study_options(spec.model_options)  # every cell's model options, before any cell trains
     parts, description = load_parts(spec)
     present = {str(c) for d in parts for c in np.unique(d["country"].values.astype(str))}
     groups = source_groups(spec.sources)
