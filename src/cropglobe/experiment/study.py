@@ -102,6 +102,13 @@ class ExperimentSpec(Strict):
     adaptation: AdaptationSpec | None = Field(None, description="unlabelled-target adaptation evaluated next to "
                                               "the plain model (cropglobe.experiment.adapt)")
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:  # duplicates double-counted rows; -1 names the seed ensembles
+        if len(set(v)) != len(v) or min(v) < 0:
+            raise ValueError(f"expected distinct whole numbers >= 0, got {v}")
+        return v
+
     @field_validator("sources")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
