@@ -54,3 +54,9 @@ def test_adapt_out_keeps_a_user_folder_and_accepts_its_own(tmp_path):
     assert (mine / "adaptation.md").read_text() == "my notes"
     (mine / "thesis.txt").unlink()
     assert is_adaptation_folder(mine)  # only adapt's own tables: a previous output
+
+
+def test_a_negative_seed_is_one_error(tmp_path):
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "s.zarr"), "-n", "2", "--seed", "-1"])
+    assert isinstance(result.exception, CropGlobeError) and "seed" in str(result.exception), result.output
+    assert not (tmp_path / "s.zarr").exists()

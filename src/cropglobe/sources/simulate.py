@@ -40,7 +40,7 @@ import xarray as xr
 from pydantic import Field, ValidationError, model_validator
 
 from cropglobe import geography, samples, taxonomy, yamlfile
-from cropglobe.checks import Strict, validation_error
+from cropglobe.checks import Strict, validation_error, whole_number
 from cropglobe.errors import CropGlobeError
 
 CROPGLOBE_COUNTRIES = ("ARG", "AUS", "BEL", "CHN", "FRA", "GBR", "NLD", "USA")
@@ -288,8 +288,9 @@ def simulate(
         A validated SampleSet with ``time_kind="observations"`` and a ``clear`` score.
 
     Raises:
-        CropGlobeError: For an unknown country or a non-positive sample count.
+        CropGlobeError: For an unknown country, a non-positive sample count or a negative seed.
     """
+    whole_number(seed, "simulate: seed", minimum=0)  # numpy's generators take seeds >= 0 only
     params = params or load_params()
     countries = [c.upper() for c in (countries or CROPGLOBE_COUNTRIES)]
     for iso in countries:
