@@ -79,10 +79,14 @@ def is_cropglobe_zarr(path: str | os.PathLike) -> bool:
 
 def check_replaceable(path: str | os.PathLike, kind: str, is_previous: Callable[[Path], bool],
                       overwrite: bool = False, option: str = "--out",
-                      remedy: str = "choose a new path, or pass --overwrite to replace it") -> None:
+                      remedy: str = "choose a new path, or pass --overwrite to replace it",
+                      follow_links: bool = False) -> None:
     """Refuse to replace something at ``path`` that is not a previous output of the same kind.
 
     Nothing is checked when ``path`` does not exist, is an empty folder, or ``overwrite`` is set.
+    A symbolic link is never a previous output when the output replaces ``path`` itself
+    (:func:`atomic_path` would replace the link, not its target); commands that write *into* a
+    folder at ``path`` pass ``follow_links=True``.
 
     Args:
         path: Where the output will be written.
@@ -91,6 +95,7 @@ def check_replaceable(path: str | os.PathLike, kind: str, is_previous: Callable[
         overwrite: The user asked to replace whatever is there.
         option: The command-line option that named ``path``.
         remedy: What the user can do about it, for the message.
+        follow_links: The output is written into the folder ``path`` links to (not replacing ``path``).
 
     Raises:
         CropGlobeError: When ``path`` holds a file or folder of anything else.
@@ -98,13 +103,40 @@ def check_replaceable(path: str | os.PathLike, kind: str, is_previous: Callable[
     p = Path(path)
     if overwrite or not (p.exists() or p.is_symlink()):
         return
-    if p.is_dir() and not p.is_symlink() and not any(p.iterdir()):
+    if p.is_symlink() and not follow_links:
+        raise CropGlobeError(f"{option} {p}: is a symbolic link; writing there would replace the link with the "
+                             f"output; refusing to replace it: {remedy}")
+    if p.is_dir() and not any(p.iterdir()):
         return
     if is_previous(p):
         return
     what = "a folder" if p.is_dir() else "a file"
     raise CropGlobeError(f"{option} {p}: already exists and is {what} that is not a previous {kind}; "
                          f"refusing to replace it: {remedy}")
+
+
+@contextmanager
+def guarded_path(path: str | os.PathLike, kind: str, is_previous: Callable[[Path], bool], overwrite: bool = False,
+                 option: str = "--out") -> Iterator[Path]:
+    """:func:`atomic_path` for a path a user named: :func:`check_replaceable` first, then the atomic write.
+
+    The one writer for user-given paths that are replaced whole (files, stores). Commands call
+    :func:`check_replaceable` once more before any work, so a refusal comes first; the check here
+    guards the moment of writing (tests/reliability/test_guarded_writes.py holds every command to it).
+
+    Args:
+        path: The final file or folder path.
+        kind: What the output is, for the message.
+        is_previous: Recognises a previous output of this kind.
+        overwrite: The user asked to replace whatever is there.
+        option: The command-line option that named ``path``.
+
+    Yields:
+        The temporary path to write to (it does not exist yet).
+    """
+    check_replaceable(path, kind, is_previous, overwrite, option)
+    with atomic_path(path) as tmp:
+        yield tmp
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -145,7 +145,7 @@ def build(
         "lon": ("sample", per_sample(np.nan if lon is None else lon, "lon", np.float64)),
         "lat": ("sample", per_sample(np.nan if lat is None else lat, "lat", np.float64)),
         "country": ("sample", np.char.upper(per_sample(country, "country", str))),
-        "year": ("sample", per_sample(year, "year", np.int32)),
+        "year": ("sample", check_years(per_sample(year, "year", object), where)),
         "label": ("sample", np.asarray(labels, dtype=str).reshape(n_sample)),
     }
     if bin_days is not None:
@@ -290,6 +290,32 @@ def save(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -> Pa
     check_output(path, overwrite)
     validate(ds, where=str(path))
     return write_zarr(ds, path, encoding=_chunking(ds), overwrite=overwrite)
+
+
+#: Season years a SampleSet accepts: a year outside is a typo, or an integer that would wrap in int32.
+YEARS = (1900, 2200)
+
+
+def check_years(year: Any, where: str) -> np.ndarray:
+    """Season years as int32, after checking each is a whole number in :data:`YEARS`.
+
+    Raises:
+        CropGlobeError: Naming the first bad year and how many there are (never a silent wrap).
+    """
+    arr = np.asarray(year)
+    try:
+        values = arr.astype(np.float64) if arr.dtype.kind != "b" else None
+    except (TypeError, ValueError, OverflowError):
+        values = None
+    if values is None:
+        raise CropGlobeError(f"{where}: year {arr.reshape(-1)[:1].tolist()}: expected whole numbers (years "
+                             f"{YEARS[0]}-{YEARS[1]})")
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < YEARS[0]) | (values > YEARS[1])
+    if bad.any():
+        first = arr.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]
+        raise CropGlobeError(f"{where}: year {first!r} ({int(bad.sum())} sample(s)): expected a whole number from "
+                             f"{YEARS[0]} to {YEARS[1]}")
+    return values.astype(np.int32)
 
 
 def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:

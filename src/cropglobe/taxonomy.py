@@ -14,8 +14,8 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-import yaml
 
+from cropglobe import yamlfile
 from cropglobe.errors import CropGlobeError
 
 OTHER = "other"
@@ -24,7 +24,7 @@ OTHER = "other"
 @lru_cache(maxsize=1)
 def _table() -> dict:
     text = resources.files("cropglobe").joinpath("data/taxonomy.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yamlfile.parse(text, "embedded taxonomy.yaml")
 
 
 def _key(name: str) -> str:

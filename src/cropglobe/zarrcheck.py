@@ -25,6 +25,61 @@ from cropglobe.errors import CropGlobeError
 BLOSC_HEADER = 16
 
 
+#: Compression codecs a store may name (numcodecs ids). Others (``pickle`` above all: decoding it
+#: runs code) are refused before any chunk is decoded, whatever numcodecs allows.
+COMPRESSORS = frozenset({"blosc", "zstd", "lz4", "zlib", "gzip", "bz2", "lzma"})
+#: Filters a store may name: numeric transforms and the variable-length text codecs (no pickle).
+FILTERS = frozenset({"delta", "fixedscaleoffset", "quantize", "bitround", "astype", "shuffle", "packbits",
+                     "categorize", "vlen-utf8", "vlen-bytes", "vlen-array"})
+
+
+def check_codecs(meta: dict, where: str) -> None:
+    """Refuse a ``.zarray`` whose compressor or filters are not known codecs (before anything decodes).
+
+    Args:
+        meta: The array's ``.zarray`` metadata.
+        where: The array, for the message.
+
+    Raises:
+        CropGlobeError: For a compressor outside :data:`COMPRESSORS`, a filter outside
+            :data:`FILTERS`, or codec metadata that is not ``{"id": ...}``.
+    """
+    compressor = meta.get("compressor")
+    filters = meta.get("filters") or []
+    if not isinstance(filters, list):
+        filters = [filters]
+    for role, codec, allowed in [("compressor", compressor, COMPRESSORS)] + [("filter", f, FILTERS) for f in filters]:
+        if codec is None and role == "compressor":
+            continue  # uncompressed
+        cid = codec.get("id") if isinstance(codec, dict) else None
+        if not isinstance(cid, str) or cid not in allowed:
+            shown = repr(cid) if isinstance(cid, str) else f"metadata {str(codec)[:80]!r}"
+            raise CropGlobeError(f"{where}: .zarray names {role} {shown}, which cropglobe does not decode; expected "
+                                 f"{'no compressor or ' if role == 'compressor' else ''}one of "
+                                 f"{', '.join(sorted(allowed))} (other codecs, such as pickle, can run code "
+                                 "from the file): write the store again with a standard codec")
+
+
+def check_store_codecs(path: str | os.PathLike) -> None:
+    """:func:`check_codecs` on every array of a local Zarr v2 store: its ``.zarray`` files and its
+    consolidated ``.zmetadata`` (a crafted store may name one codec in each).
+
+    Raises:
+        CropGlobeError: Naming the array and the codec that is refused.
+    """
+    root = Path(path)
+    for name, meta in _arrays(root):
+        check_codecs(meta, str(root / name))
+    try:
+        consolidated = json.loads((root / ".zmetadata").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    entries = consolidated.get("metadata") if isinstance(consolidated, dict) else None
+    for key, meta in (entries or {}).items() if isinstance(entries, dict) else ():
+        if str(key).endswith(".zarray") and isinstance(meta, dict):
+            check_codecs(meta, f"{root / str(key)[: -len('.zarray')].rstrip('/')} (.zmetadata)")
+
+
 def _arrays(root: Path) -> list[tuple[str, dict]]:
     found = []
     for meta in sorted(root.glob("*/.zarray")):
@@ -69,6 +124,7 @@ def check_store(path: str | os.PathLike, dims_first: str = "sample") -> None:
     """
     root = Path(path)
     for name, meta in _arrays(root):
+        check_codecs(meta, str(root / name))
         try:
             attrs = json.loads((root / name / ".zattrs").read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -266,7 +266,7 @@ def test_adapt_cell_for_map_matches_the_runners_adabn(two_runs, tmp_path) -> Non
     want = np.load(cell / "target_proba.npz")["BEL|adabn"]
     np.testing.assert_allclose(got, want, atol=1e-5)  # the map's adapted cell = the runner's AdaBN rows
     again = CliRunner().invoke(app, ["adapt-cell", str(cell), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "c")])
-    assert again.exit_code != 0 and "not an empty folder" in str(again.exception)
+    assert again.exit_code != 0 and "refusing to replace it" in str(again.exception)
     rf = run_dir / "cells" / "FRA__median1d__rf__none__s0"
     bad = CliRunner().invoke(app, ["adapt-cell", str(rf), str(tmp_path / "bel.zarr"), "--out", str(tmp_path / "d")])
     assert bad.exit_code != 0 and "AdaBN needs a torch" in str(bad.exception)

@@ -13,8 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from cropglobe import yamlfile
 from cropglobe.augment.transforms import PhenologyAugment
 from cropglobe.errors import CropGlobeError
 
@@ -26,7 +25,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 @lru_cache(maxsize=1)
 def _table() -> dict[str, dict]:
     text = resources.files("cropglobe").joinpath("data/augment_presets.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yamlfile.parse(text, "embedded augment_presets.yaml")
 
 
 def preset_names() -> tuple[str, ...]:

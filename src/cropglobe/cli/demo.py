@@ -31,19 +31,15 @@ def load_demo_spec(config: str, composite_path: Path, epochs: int | None) -> Any
     Raises:
         CropGlobeError: For an unreadable or invalid spec.
     """
-    import yaml
-
-    from cropglobe import experiment
+    from cropglobe import experiment, yamlfile
     from cropglobe.errors import CropGlobeError
 
     path = resolve_config(config)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.load(path, where=f"--config {path}")
     except OSError as err:
         raise CropGlobeError(f"--config {path}: cannot read the demo spec ({err.strerror}); expected an "
                              f"experiment YAML or one of {', '.join(PACKAGED)}") from None
-    except yaml.YAMLError as err:
-        raise CropGlobeError(f"--config {path}: not valid YAML ({err})") from None
     if not isinstance(raw, dict):
         raise CropGlobeError(f"--config {path}: expected a mapping at the top level")
     raw["data"] = {"path": str(composite_path)}
@@ -73,7 +69,7 @@ def check_demo_folder(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty ``--out`` that is not a previous demo folder (unless ``overwrite``)."""
     from cropglobe.atomic import check_replaceable
 
-    check_replaceable(out, "cropglobe demo folder", is_demo_folder, overwrite)
+    check_replaceable(out, "cropglobe demo folder", is_demo_folder, overwrite, follow_links=True)
     if out.exists() and not out.is_dir():
         from cropglobe.errors import CropGlobeError
 

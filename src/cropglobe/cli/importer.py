@@ -204,6 +204,8 @@ def register(app: typer.Typer) -> None:
         revision: Annotated[str | None, typer.Option(help="Branch, tag or commit of the hub repository.")] = None,
         any_sha256: Annotated[bool, typer.Option(
             "--any-sha256", help="presto: accept a file that is not the published default_model.pt.")] = False,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous "
+                                                                    "download.")] = False,
     ) -> None:
         """Download the CropGlobe release (x-ytong/CropGlobe) or Presto's weights (nasaharvest/presto) from the hub."""
         from cropglobe.errors import CropGlobeError
@@ -215,7 +217,8 @@ def register(app: typer.Typer) -> None:
                                      "`cropglobe download presto [--out PATH]`")
             from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
-            path = download_presto(dest, revision=revision, sha256=None if any_sha256 else PRESTO_SHA256)
+            path = download_presto(dest, revision=revision, sha256=None if any_sha256 else PRESTO_SHA256,
+                                   overwrite=overwrite)
             typer.echo(f"downloaded Presto weights to {path}")
             return
         if kind != "cropglobe":
@@ -227,5 +230,5 @@ def register(app: typer.Typer) -> None:
         from cropglobe.sources.readers import download_cropglobe
 
         codes = [c for item in countries or [] for c in item.split(",") if c]
-        path = download_cropglobe(dest, countries=codes or None, revision=revision)
+        path = download_cropglobe(dest, countries=codes or None, revision=revision, overwrite=overwrite)
         typer.echo(f"downloaded to {path}")

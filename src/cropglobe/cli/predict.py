@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
                                                     "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
                                                     "(bf16 where the CPU has it); tabular models ignore it.")
                              ] = "32-true",
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out and its metrics file even when "
+                                                                    "they are not previous predictions.")] = False,
     ) -> None:
         """Predict every sample of a SampleSet with a cell: class, confidence, probabilities (+ metrics with labels)."""
         from rich.console import Console
@@ -42,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from cropglobe.mapping.predict_table import predict_file
 
         result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
-                              adapt=adapt, precision=precision)
+                              adapt=adapt, precision=precision, overwrite=overwrite)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

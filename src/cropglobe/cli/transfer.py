@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,16 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
 def register(app: typer.Typer) -> None:
     """Add the ``transfer`` and ``report`` commands."""
 
+    def _check_run_dir(run_dir: Path) -> None:
+        from cropglobe.atomic import check_replaceable
+        from cropglobe.experiment.lock import is_run_folder
+
+        check_replaceable(run_dir, "cropglobe run folder", is_run_folder, follow_links=True,
+                          remedy="a run writes into a new or empty folder; choose another --out")
+
+    def _plain_name(name: str) -> bool:
+        return bool(re.fullmatch(r"[A-Za-z0-9_.-]+", name)) and name not in (".", "..")
+
     @app.command("transfer", epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
                                     "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
@@ -63,9 +74,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment, verbosity
-        from cropglobe.atomic import check_replaceable
         from cropglobe.errors import CropGlobeError
-        from cropglobe.experiment.lock import is_run_folder, run_lock
+        from cropglobe.experiment.lock import run_lock
 
         if resume is not None:
             run_dir = resume
@@ -77,11 +87,16 @@ def register(app: typer.Typer) -> None:
             if config is None:
                 raise CropGlobeError("transfer: give a CONFIG file (or --resume RUN_DIR)")
             spec_path = config
+            if out is not None:  # before the spec is read: a refusal comes before any other message
+                _check_run_dir(out)
         spec = experiment.load_spec(spec_path)
         if resume is None:
+            if out is None and not _plain_name(spec.name):
+                raise CropGlobeError(f"{spec_path}: name {spec.name!r}: the default run folder is runs/<name>; "
+                                     "expected a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..'), "
+                                     "or pass --out")
             run_dir = out or Path("runs") / spec.name
-            check_replaceable(run_dir, "cropglobe run folder", is_run_folder,
-                              remedy="a run writes into a new or empty folder; choose another --out")
+            _check_run_dir(run_dir)
         verbosity.configure(quiet, verbose)
         with run_lock(run_dir):
             results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe import models, taxonomy
-from cropglobe.atomic import write_text
+from cropglobe.atomic import check_replaceable, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
@@ -61,8 +61,8 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     from cropglobe.mapping.predict_table import composite_like_training, load_samples, model_inputs
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CropGlobeError(f"{out}: exists and is not an empty folder; pick a new folder for the adapted cell")
+    check_replaceable(out, "adapted cell (a new or empty folder)", lambda _: False, follow_links=True,
+                      remedy="pick a new or empty folder for the adapted cell")
     if method not in ("adabn", "selftrain"):
         raise CropGlobeError(f"--method {method!r}: expected adabn or selftrain")
     recipe = load_recipe(cell)

@@ -185,6 +185,7 @@ def check_cells(cells: list[CellSpec]) -> None:
 def prepare_study(spec: ExperimentSpec) -> Prepared:
     """Load, check and composite the data of a spec; every input error is raised here."""
     check_cells(spec.cell_list())
+    models.check_study_options(spec.model_options)  # every cell's model options, before any cell trains
     parts, description = load_parts(spec)
     table = regions.UnitTable.of(parts[0] if len(parts) == 1 else _fields(parts))
     groups = source_groups(spec.sources)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cropglobe import models
-from cropglobe.atomic import atomic_path, write_text
+from cropglobe.atomic import atomic_path, check_replaceable, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import prepare_study, split_tag
@@ -77,6 +77,15 @@ def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
     return names or [""]
 
 
+#: What ``cropglobe adapt`` writes into its folder.
+ADAPTATION_FILES = ("adaptation.parquet", "adaptation.md")
+
+
+def is_adaptation_folder(path: Path) -> bool:
+    """True for a previous ``cropglobe adapt`` folder: nothing but its tables."""
+    return path.is_dir() and {p.name for p in path.iterdir()} <= set(ADAPTATION_FILES)
+
+
 def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ensemble: bool = True,
               batch_size: int = 512, out: str | os.PathLike | None = None,
               seeds: list[int] | None = None, cells: list[str] | None = None,
@@ -92,7 +101,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         ensemble: Also score the mean probability of each cell's seeds on the targets that do not
             depend on the seed (other countries), for every method, when all seeds are finished.
         batch_size: AdaBN statistics batch size.
-        out: Output folder (default ``RUN_DIR/adaptation``).
+        out: Output folder (default ``RUN_DIR/adaptation``): new, empty or a previous one of
+            ``cropglobe adapt`` (checked before anything is read).
         seeds: Score (and ensemble) only these seeds of the run (default: all of the config's), e.g.
             the seeds that finished in a run still going.
         cells: Score only these cells, named ``FEATURE__MODEL__AUGMENTATION`` as in the cell folders
@@ -106,6 +116,9 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         CropGlobeError: If the folder is not a run or has no finished cell.
     """
     run_dir = Path(run_dir)
+    if out is not None:  # before anything is read: a user's folder is refused first
+        check_replaceable(out, "cropglobe adaptation folder", is_adaptation_folder, follow_links=True,
+                          remedy="choose a new or empty folder, or a previous one of `cropglobe adapt`")
     if not (run_dir / "config.yaml").exists():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
     spec = load_spec(run_dir / "config.yaml")

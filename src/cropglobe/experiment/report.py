@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure  # the object-oriented API: importing report leaves pyplot's backend alone
 
-from cropglobe import taxonomy
+from cropglobe import taxonomy, yamlfile
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.geography import Scenario
@@ -271,11 +270,11 @@ def read_config(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        config = yamlfile.load(path)
+    except CropGlobeError as err:
         raise CropGlobeError(
-            f"{path}: not valid YAML ({type(err).__name__}); expected the resolved spec written "
-            "by `cropglobe transfer`: restore it or delete it to rebuild the report without a name"
+            f"{err}; expected the resolved spec written by `cropglobe transfer`: restore it or delete it to "
+            "rebuild the report without a name"
         ) from None
     if config is None:
         return {}

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cropglobe import taxonomy
+from cropglobe import taxonomy, yamlfile
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import regions
@@ -111,6 +111,13 @@ class ExperimentSpec(Strict):
     adaptation: AdaptationSpec | None = Field(None, description="unlabelled-target adaptation evaluated next to "
                                               "the plain model (cropglobe.experiment.adapt)")
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:  # duplicates double-counted rows; -1 names the seed ensembles
+        if len(set(v)) != len(v) or min(v) < 0:
+            raise ValueError(f"expected distinct whole numbers >= 0, got {v}")
+        return v
+
     @field_validator("sources")
     @classmethod
     def _units(cls, v: list[str]) -> list[str]:
@@ -153,7 +160,7 @@ def load_spec(path: str | os.PathLike) -> ExperimentSpec:
     """
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yamlfile.load(p)  # aliases, deep nesting and non-UTF-8 text are one CropGlobeError
     except OSError as err:
         raise CropGlobeError(f"{p}: cannot read experiment config ({err.strerror})") from None
     except yaml.YAMLError as err:

@@ -44,6 +44,7 @@ import xarray as xr
 from cropglobe import bands as _bands
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import tiffcheck
+from cropglobe.zarrcheck import check_store_codecs
 
 DIMS = ("time", "band", "y", "x")
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -258,10 +259,14 @@ def _open_dataset(path: Path) -> xr.Dataset:
     where = str(path)
     try:
         if path.is_dir() or path.suffix == ".zarr":
+            if path.is_dir():
+                check_store_codecs(path)  # before any codec is built (a crafted .zarray may name pickle)
             # lazy windows, no Dask graph per read; raw values (decoded by the kernels, see Decoding)
             ds = xr.open_zarr(path, decode_coords="all", chunks=None, mask_and_scale=False)
         else:
             ds = xr.open_dataset(path, chunks=None, decode_coords="all", mask_and_scale=False)
+    except CropGlobeError:
+        raise
     except Exception as err:  # any reader failure is one input error
         raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import samples, taxonomy
-from cropglobe.atomic import atomic_path
+from cropglobe import samples, taxonomy, yamlfile
+from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
@@ -312,8 +312,6 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
 def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
                   ) -> tuple[dict[str, Any], dict[str, int] | None]:
     """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
-    import yaml
-
     from cropglobe.experiment.study import parse_spec  # defers scikit-learn (experiment/__init__)
 
     cell_dir = recipe.path.parent
@@ -321,8 +319,8 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     spec = None
     if cell_dir.parent.name == "cells" and config.is_file():
         try:
-            spec = parse_spec(yaml.safe_load(config.read_text(encoding="utf-8")), where=str(config))
-        except (OSError, yaml.YAMLError) as err:
+            spec = parse_spec(yamlfile.load(config), where=str(config))
+        except OSError as err:
             raise CropGlobeError(f"{config}: cannot read the run's config ({err})") from None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
     if isinstance(remaps, str) and remaps.strip().lower() == "run":
@@ -336,8 +334,8 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     else:
         p = Path(remaps)
         try:
-            table = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as err:
+            table = yamlfile.load(p, where=f"remaps {p}")
+        except OSError as err:
             raise CropGlobeError(f"{p}: cannot read remaps ({err}); expected 'run', 'paper', 'none' or a YAML "
                                  "file {ISO3: {keep: [classes]}}") from None
     if not isinstance(table, Mapping):
@@ -356,38 +354,75 @@ def metrics_path(out: str | os.PathLike) -> Path:
     return out.with_name(out.stem + ".metrics.json")
 
 
-def check_out(out: str | os.PathLike) -> Path:
-    """Raise unless ``out`` can take a Parquet file (checked before any work)."""
+PREDICTIONS = "cropglobe predictions file (Parquet)"
+METRICS = "cropglobe predictions metrics file (JSON)"
+#: The option that names the metrics file (it is derived from --out).
+METRICS_OPTION = "--out's metrics file"
+
+
+def is_predictions_file(path: Path) -> bool:
+    """True for a previous ``cropglobe predict`` output: a Parquet file with cropglobe's schema metadata."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return False
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # not Parquet (pyarrow raises ArrowInvalid, OSError, ...)
+        return False
+    return b"cropglobe" in meta
+
+
+def is_metrics_file(path: Path) -> bool:
+    """True for a previous ``<stem>.metrics.json`` of ``cropglobe predict`` (its ``n_scored`` and ``targets``)."""
+    if not path.is_file() or path.stat().st_size > 50_000_000:
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"n_scored", "targets"} <= set(data)
+
+
+def check_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Raise unless ``out`` can take a Parquet file (checked before any work).
+
+    ``out`` and its ``<stem>.metrics.json`` neighbour must be new, or previous outputs of
+    ``cropglobe predict``, unless ``overwrite`` is set.
+    """
     out = Path(out)
     if out.suffix.lower() != ".parquet":
         raise CropGlobeError(f"out={out}: expected a .parquet file name")
-    if out.is_dir():
-        raise CropGlobeError(f"out={out}: is a folder; expected a .parquet file name")
+    if out.is_dir() and not out.is_symlink():
+        raise CropGlobeError(f"out={out}: is a folder; refusing to replace it: expected a .parquet file name")
+    check_replaceable(out, PREDICTIONS, is_predictions_file, overwrite)
+    check_replaceable(metrics_path(out), METRICS, is_metrics_file, overwrite, option=METRICS_OPTION)
     return out
 
 
-def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
+def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
     """Write the predictions Parquet (and the metrics JSON when scored) atomically.
 
-    Without metrics, a stale ``<out stem>.metrics.json`` of an earlier run is removed.
+    Without metrics, a stale ``<out stem>.metrics.json`` of an earlier run is removed (only when it
+    is one: anything else there is left alone).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    out = check_out(out)
+    out = check_out(out, overwrite)
     mpath = metrics_path(out)
     meta = {"cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
             "classes": result.recipe.classes, "simulated": result.simulated, "dropped": result.dropped}
     table = pa.Table.from_pandas(result.table, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"cropglobe": json.dumps(meta).encode()})
     paths = {"predictions": out}
-    with atomic_path(out) as tmp:
+    with guarded_path(out, PREDICTIONS, is_predictions_file, overwrite) as tmp:
         pq.write_table(table, tmp)
         if result.metrics is not None:
-            with atomic_path(mpath) as mtmp:
+            with guarded_path(mpath, METRICS, is_metrics_file, overwrite, option=METRICS_OPTION) as mtmp:
                 mtmp.write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
             paths["metrics"] = mpath
-    if result.metrics is None and mpath.is_file():
+    if result.metrics is None and not mpath.is_symlink() and is_metrics_file(mpath):
         mpath.unlink()
     result.paths = paths
     return paths
@@ -396,17 +431,18 @@ def write(result: SamplePredictions, out: str | os.PathLike) -> dict[str, Path]:
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
                  min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                  members: Sequence[str | os.PathLike] = (), adapt: str = "none",
-                 precision: str | None = None) -> SamplePredictions:
+                 precision: str | None = None, overwrite: bool = False) -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 
-    Every input is checked before anything is written.
+    Every input is checked before anything is written; ``out`` and its metrics neighbour are
+    replaced only when they are previous predictions (or ``overwrite`` is set).
 
     Raises:
         CropGlobeError: For any bad input (see :func:`predict_samples`, :func:`load_samples`).
     """
-    check_out(out)
+    check_out(out, overwrite)
     ds, labelled = load_samples(samples_path)
     result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
                              members=members, adapt=adapt, precision=precision)
-    write(result, out)
+    write(result, out, overwrite)
     return result

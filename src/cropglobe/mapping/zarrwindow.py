@@ -8,10 +8,11 @@ decodes the chunk files of a local Zarr v2 array with its numcodecs compressor i
 thread (Blosc releases the GIL, so Dask threads read in parallel) and copies the window out.
 
 It handles what :func:`cropglobe.mapping.store.write_cube` writes and most Zarr v2 stores (C order,
-any numcodecs compressor, no filters, missing chunks = fill value); for anything else (NetCDF, zip
+a known compression codec or none, no filters, missing chunks = fill value); for anything else (NetCDF, zip
 stores, Zarr v3, filters, a chunk that does not decode) it returns None and the caller reads through
-xarray, so errors and results stay those of xarray. Values are raw, as ``mask_and_scale=False``
-gives them.
+xarray, so errors and results stay those of xarray. A ``.zarray`` naming any other codec (``pickle``
+would run code from the file) is refused with a :class:`~cropglobe.errors.CropGlobeError`
+(:func:`cropglobe.zarrcheck.check_codecs`). Values are raw, as ``mask_and_scale=False`` gives them.
 """
 
 from __future__ import annotations
@@ -24,13 +25,25 @@ from typing import Any
 
 import numpy as np
 
+from cropglobe.zarrcheck import check_codecs
+
 
 @lru_cache(maxsize=64)
 def _meta(array_dir: str) -> dict[str, Any] | None:
-    """The array's ``.zarray`` (and dimension names) when this reader handles it, else None."""
+    """The array's ``.zarray`` (and dimension names) when this reader handles it, else None.
+
+    Raises:
+        CropGlobeError: When the ``.zarray`` names a codec outside the known compression codecs
+            (:func:`cropglobe.zarrcheck.check_codecs`), before any codec is built.
+    """
     p = Path(array_dir)
     try:
         meta = json.loads((p / ".zarray").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(meta, dict):
+        check_codecs(meta, array_dir)
+    try:
         attrs = json.loads((p / ".zattrs").read_text(encoding="utf-8")) if (p / ".zattrs").is_file() else {}
         dims = tuple(attrs.get("_ARRAY_DIMENSIONS") or ())
         if meta.get("zarr_format") != 2 or meta.get("order", "C") != "C" or meta.get("filters") \

@@ -8,9 +8,18 @@ Public face: :func:`get_model`, :func:`model_info`, :func:`list_models`, :func:`
 """
 
 from cropglobe.models.io import load_model, load_torch, save_model, save_torch
-from cropglobe.models.registry import ModelInfo, build, check_pair, get_model, list_models, model_info, model_options
+from cropglobe.models.registry import (
+    ModelInfo,
+    build,
+    check_pair,
+    check_study_options,
+    get_model,
+    list_models,
+    model_info,
+    model_options,
+)
 from cropglobe.models.spec import ModelSpec
 from cropglobe.models.tabular import TabularClassifier
 
-__all__ = ["ModelInfo", "ModelSpec", "TabularClassifier", "build", "check_pair", "get_model", "list_models",
-           "load_model", "load_torch", "model_info", "model_options", "save_model", "save_torch"]
+__all__ = ["ModelInfo", "ModelSpec", "TabularClassifier", "build", "check_pair", "check_study_options", "get_model",
+           "list_models", "load_model", "load_torch", "model_info", "model_options", "save_model", "save_torch"]

@@ -112,6 +112,70 @@ def model_options(name: str) -> dict[str, Any]:
     return {**{p.name: p.default for p in params}, "seed": None}
 
 
+#: LightGBM's options and the values each accepts (LightGBM itself checks some only while training).
+_LGBM_RANGES: dict[str, tuple[str, float, float]] = {
+    "n_estimators": ("int", 1, float("inf")), "num_leaves": ("int", 2, 131072),
+    "min_child_samples": ("int", 0, float("inf")), "subsample_freq": ("int", 0, float("inf")),
+    "learning_rate": ("float", 0, float("inf")), "subsample": ("float", 0, 1), "colsample_bytree": ("float", 0, 1),
+    "reg_lambda": ("float", 0, float("inf")),
+}
+
+
+def check_options(name: str, options: dict[str, Any], where: str) -> None:
+    """Check a model's options without building or training it (a study checks every cell's first).
+
+    Every model: the option names (:func:`model_options`) and ``seed``. Random forest: scikit-learn's
+    parameter constraints. LightGBM: the ranges of :data:`_LGBM_RANGES`. Torch models' values are
+    checked when the model is built (their sizes depend on the data).
+
+    Raises:
+        CropGlobeError: ``"<where>: ..."`` naming the model and the first bad option.
+    """
+    import math
+
+    model_info(name)
+    if not isinstance(options, dict):
+        raise CropGlobeError(f"{where}: expected a mapping of option names to values, got {options!r}")
+    allowed = model_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise CropGlobeError(f"{where}: model {name!r}: unknown option(s) {unknown}; allowed: {sorted(allowed)}")
+    if options.get("seed") is not None:
+        whole_number(options["seed"], f"{where}: model {name!r}: seed", minimum=0)
+    if name == "rf":
+        clf = TabularClassifier(ModelSpec(name, 1, 1, 2, dict(options)))
+        try:
+            clf._build()._validate_params()
+        except (ValueError, TypeError) as err:
+            raise CropGlobeError(f"{where}: model {name!r}: {err}") from None
+    elif name == "lightgbm":
+        for key, (kind, lo, hi) in _LGBM_RANGES.items():
+            if key not in options:
+                continue
+            value = options[key]
+            if kind == "int":
+                whole_number(value, f"{where}: model {name!r}: {key}", minimum=int(lo))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not (lo < value <= hi):
+                raise CropGlobeError(f"{where}: model {name!r}: {key} {value!r}: expected a number in "
+                                     f"({lo:g}, {hi:g}]")
+
+
+def check_study_options(model_options: dict[str, dict[str, Any]]) -> None:
+    """Check a study's ``model_options`` (every model named there) before its first cell trains.
+
+    Raises:
+        CropGlobeError: ``"config: model_options.<model>: ..."`` for an unknown model or a bad option.
+    """
+    for name, options in model_options.items():
+        where = f"config: model_options.{name}"
+        try:
+            model_info(name)
+        except CropGlobeError as err:
+            raise CropGlobeError(f"{where}: {err}") from None
+        check_options(name, options, where)
+
+
 def build(spec: ModelSpec, init: bool = True) -> Any:
     """Build the (untrained) model a spec describes; see :func:`get_model`.
 

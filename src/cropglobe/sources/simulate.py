@@ -32,15 +32,15 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from cropglobe import geography, samples, taxonomy
-from cropglobe.checks import Strict, validation_error
+from cropglobe import geography, samples, taxonomy, yamlfile
+from cropglobe.checks import Strict, validation_error, whole_number
 from cropglobe.errors import CropGlobeError
 
 CROPGLOBE_COUNTRIES = ("ARG", "AUS", "BEL", "CHN", "FRA", "GBR", "NLD", "USA")
@@ -139,8 +139,8 @@ def load_params(path: str | os.PathLike | None = None) -> SimParams:
     """
     where = str(path) if path else "embedded simulator.yaml"
     try:
-        text = _default_text() if path is None else open(path, encoding="utf-8").read()
-        return SimParams.model_validate(yaml.safe_load(text))
+        text = _default_text() if path is None else Path(path).read_bytes()
+        return SimParams.model_validate(yamlfile.parse(text, where))
     except OSError as err:
         raise CropGlobeError(f"{where}: cannot read simulator parameters ({err.strerror})") from None
     except ValidationError as err:
@@ -288,8 +288,9 @@ def simulate(
         A validated SampleSet with ``time_kind="observations"`` and a ``clear`` score.
 
     Raises:
-        CropGlobeError: For an unknown country or a non-positive sample count.
+        CropGlobeError: For an unknown country, a non-positive sample count or a negative seed.
     """
+    whole_number(seed, "simulate: seed", minimum=0)  # numpy's generators take seeds >= 0 only
     params = params or load_params()
     countries = [c.upper() for c in (countries or CROPGLOBE_COUNTRIES)]
     for iso in countries:

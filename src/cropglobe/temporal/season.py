@@ -18,14 +18,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
-import yaml
 
-from cropglobe import geography
+from cropglobe import geography, yamlfile
 from cropglobe.checks import is_whole, whole_number
 from cropglobe.errors import CropGlobeError
 
@@ -128,11 +126,9 @@ def load_offsets(offsets: Mapping[str, int] | str | os.PathLike | None) -> dict[
     if isinstance(offsets, (str, os.PathLike)):
         where = str(offsets)
         try:
-            offsets = yaml.safe_load(Path(offsets).read_text(encoding="utf-8")) or {}
+            offsets = yamlfile.load(offsets) or {}
         except OSError as err:
             raise CropGlobeError(f"{where}: cannot read alignment offsets ({err.strerror})") from None
-        except yaml.YAMLError as err:
-            raise CropGlobeError(f"{where}: not valid YAML ({err})") from None
     if not isinstance(offsets, Mapping):
         raise CropGlobeError(f"{where}: expected a mapping of ISO3 country code to days, e.g. {{AUS: 170}}")
     out: dict[str, int] = {}

@@ -28,8 +28,8 @@ class TrainSpec(Strict):
 
     epochs: WholeNumber = Field(50, gt=0)
     batch_size: WholeNumber = Field(256, gt=0)
-    lr: float = Field(1e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    lr: float = Field(1e-4, gt=0, allow_inf_nan=False)  # inf trained a NaN model (issue 29)
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     accelerator: str = "auto"
     devices: Any = "auto"
     strategy: str = "auto"

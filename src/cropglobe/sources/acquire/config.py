@@ -12,11 +12,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cropglobe import bands as _bands
-from cropglobe import geography, taxonomy
+from cropglobe import geography, taxonomy, yamlfile
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 
@@ -277,9 +276,9 @@ def load_config(path: str | os.PathLike) -> AcquireConfig:
     if not p.is_file():
         raise CropGlobeError(f"{p}: no such config file (expected an acquisition YAML)")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise CropGlobeError(f"{p}: not valid YAML ({err})") from None
+        raw = yamlfile.load(p)
+    except OSError as err:
+        raise CropGlobeError(f"{p}: cannot read the acquisition config ({err.strerror})") from None
     if not isinstance(raw, dict):
         raise CropGlobeError(f"{p}: expected a YAML mapping with region, year, labels, output ...")
     try:

@@ -11,10 +11,29 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from cropglobe.atomic import atomic_path
+from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.errors import CropGlobeError
 
 REPO_ID = "x-ytong/CropGlobe"
+#: Written into every download folder, so that a later download may replace it.
+MARKER = ".cropglobe-download"
+FOLDER = "CropGlobe download folder"
+
+
+def is_download_folder(path: Path) -> bool:
+    """True for a previous :func:`download_cropglobe` folder: its marker and nothing but hub files.
+
+    Hub files are the release's ``.npz`` / ``.md`` files, ``.gitattributes`` and the hub's ``.cache``.
+    """
+    if not path.is_dir() or not (path / MARKER).is_file():
+        return False
+    for p in path.rglob("*"):
+        rel = p.relative_to(path)
+        if rel.parts[0] in (".cache", MARKER) or p.is_dir():
+            continue
+        if p.suffix.lower() not in (".npz", ".md") and p.name != ".gitattributes":
+            return False
+    return True
 
 
 def patterns_for(countries: Sequence[str] | None) -> list[str] | None:
@@ -33,6 +52,7 @@ def download_cropglobe(
     countries: Sequence[str] | None = None,
     revision: str | None = None,
     repo_id: str = REPO_ID,
+    overwrite: bool = False,
 ) -> Path:
     """Download the CropGlobe release (or some countries' files) into ``dest``.
 
@@ -41,26 +61,31 @@ def download_cropglobe(
         countries: ISO3 codes to fetch (default: all files).
         revision: A branch, tag or commit of the dataset repository.
         repo_id: The hub dataset repository.
+        overwrite: Replace a non-empty ``dest`` that is not a previous download (checked before
+            the download starts).
 
     Returns:
         The destination folder.
 
     Raises:
         CropGlobeError: One message when the hub cannot be reached or the repository/revision is
-            not found (nothing is written in that case).
+            not found (nothing is written in that case), or when ``dest`` holds anything but a
+            previous download and ``overwrite`` is not set.
     """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     patterns = patterns_for(countries)
+    check_replaceable(dest, FOLDER, is_download_folder, overwrite)  # before the download
     try:
-        with atomic_path(dest) as tmp:
+        with guarded_path(dest, FOLDER, is_download_folder, overwrite) as tmp:
             snapshot_download(repo_id=repo_id, repo_type="dataset", revision=revision,
                               local_dir=tmp, allow_patterns=patterns)
             files = [p for p in Path(tmp).rglob("*") if p.is_file() and ".cache" not in p.parts]
             if not files:
                 raise CropGlobeError(f"{repo_id}: no files match countries {list(countries or [])} "
                                      "(expected files named like median_S2_{ISO3}_month1-12_day5.npz)")
+            (Path(tmp) / MARKER).write_text(f"downloaded from {repo_id} by cropglobe download\n", encoding="utf-8")
     except CropGlobeError:
         raise
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as err:

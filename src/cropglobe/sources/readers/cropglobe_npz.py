@@ -183,7 +183,7 @@ def read_cropglobe_harmonic(
         "sample_id": ("sample", np.array([f"{iso3}_harmonic_{i:06d}" for i in idx])),
         "label": ("sample", classes[idx].astype(str)),
         "country": ("sample", np.full(n, iso3)),
-        "year": ("sample", np.full(n, int(year), dtype=np.int32)),
+        "year": ("sample", samples.check_years(np.full(n, year, dtype=object), where)),
         "lon": ("sample", np.full(n, np.nan)),
         "lat": ("sample", np.full(n, np.nan)),
     }

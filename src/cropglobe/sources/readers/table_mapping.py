@@ -22,9 +22,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError, field_validator, model_validator
 
+from cropglobe import yamlfile
 from cropglobe.checks import Strict, error_text
 from cropglobe.errors import CropGlobeError
 
@@ -203,8 +203,8 @@ def load_mapping(path: str | os.PathLike) -> TableMapping:
     """
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
+        data = yamlfile.load(p, where=f"{p} (table mapping)")
+    except OSError as err:
         raise CropGlobeError(f"{p}: cannot read the table mapping ({type(err).__name__}: {err})") from None
     try:
         return TableMapping.model_validate(data)
