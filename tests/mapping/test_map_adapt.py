@@ -81,3 +81,27 @@ def test_bad_adapt_and_member_fail_before_writing(cell, cube_store, tmp_path):
     missing = subprocess.run([*run, "--member", str(tmp_path / "nope")], capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "nope" in missing.stderr
     assert not list(tmp_path.glob("m*"))
+
+
+def test_align_adaptation_records_the_offset_and_keeps_an_aligned_map(cube_store, sim_cube, tmp_path):
+    """The simulated cube is on the cell's own calendar: align keeps (about) the same map, and says so."""
+    _, truth = sim_cube
+    median = train_cell(tmp_path / "FRA__median1d__lightgbm__none__s0", feature="median1d")
+    plain = make_map(median, cube_store, tmp_path / "p.tif", tile=16, scheduler="synchronous")
+    aligned = make_map(median, cube_store, tmp_path / "a.tif", tile=16, scheduler="synchronous", adapt="align")
+    got, tags = _read(aligned.paths["classes"])
+    base, _ = _read(plain.paths["classes"])
+    found = json.loads(tags["ALIGNMENT"])
+    assert tags["ADAPT"] == "align" and abs(found["align_start_days"]) <= 20 and abs(found["align_end_days"]) <= 20
+    clear = np.ones_like(truth, dtype=bool)
+    clear[CLOUDY] = False
+    assert (got[clear] == truth[clear]).mean() >= (base[clear] == truth[clear]).mean() - 0.05
+    assert (got[~clear] == 255).all()
+
+
+def test_align_needs_median_features(cell, cube_store, tmp_path):
+    from cropglobe.errors import CropGlobeError
+
+    with pytest.raises(CropGlobeError, match="align moves the season window"):
+        make_map(cell, cube_store, tmp_path / "x.tif", tile=16, scheduler="synchronous", adapt="align")
+    assert not (tmp_path / "x.tif").exists()

@@ -11,7 +11,8 @@ magnitude warping after Um et al. (ICMI 2017). Transforms read the full-year com
 
 Modules: :mod:`~cropglobe.augment.transforms` (the transforms), :mod:`~cropglobe.augment.spline`
 (torch cubic splines), :mod:`~cropglobe.augment.presets` (named presets, config resolution),
-:mod:`~cropglobe.augment.offline` (the "×k copies" numpy mode).
+:mod:`~cropglobe.augment.offline` (the "×k copies" numpy mode), :mod:`~cropglobe.augment.align`
+(test-time season alignment: the window offset / stretch chosen on unlabelled target data).
 """
 
 from cropglobe.augment.offline import augment_copies

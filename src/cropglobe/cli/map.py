@@ -77,7 +77,9 @@ def register(app: typer.Typer) -> None:
                              "mean probability of all the cells (a seed ensemble).")] = None,
         adapt: Annotated[str, typer.Option(help="'prior': estimate the region's class prior by EM from the model's "
                                                 "probabilities on a sample of its pixels (no labels) and re-weight "
-                                                "every pixel by it (an extra pass); 'none'.")] = "none",
+                                                "every pixel by it (an extra pass); 'align': find the season "
+                                                "window's offset / stretch on a sample of its pixels (median "
+                                                "features; recorded in the ALIGNMENT tag); 'none'.")] = "none",
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
         from rich.console import Console

@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
                              "the mean probability of all the cells (a seed ensemble).")] = None,
         adapt: Annotated[str, typer.Option(help="'prior': re-weight the probabilities by the class prior of these "
                                                 "samples, estimated by EM from their inputs (labels unused); "
-                                                "'none'.")] = "none",
+                                                "'align': read the season window at the offset / stretch where "
+                                                "the model's predictions carry the most information (median "
+                                                "features; recorded in align_*_days); 'none'.")] = "none",
         precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, default), "
                                                     "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
                                                     "(bf16 where the CPU has it); tabular models ignore it.")

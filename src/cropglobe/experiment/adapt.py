@@ -70,7 +70,7 @@ class AdaptationSpec(Strict):
             ``selftrain`` fine-tunes the model on the source plus class-balanced pseudo-labels of
             the target (:mod:`cropglobe.experiment.selftrain`; retrains, so it costs a few epochs
             per cell and target); ``align`` reads the target's window at the offset / stretch that
-            maximises the information of the model's own predictions (:mod:`cropglobe.experiment.align`;
+            maximises the information of the model's own predictions (:mod:`cropglobe.augment.align`;
             median feature families only).
         ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
             method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.

@@ -32,7 +32,8 @@ import yaml
 from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, align, fitting, regions
+from cropglobe.augment import align
+from cropglobe.experiment import adapt, fitting, regions
 from cropglobe.experiment.data import Prepared, prepare_study, remap_key, split_tag
 from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
@@ -260,7 +261,7 @@ def align_proba(model: Any, feature: str, full: np.ndarray, window: tuple[int, i
     """Probabilities of ``model`` on target windows read at the offsets :func:`.align.search` finds; the record."""
 
     def predict(w: np.ndarray) -> np.ndarray:
-        return model.predict_proba(w.reshape(len(w), -1) if feature == "median1d" else w)
+        return model.predict_proba(align.window_inputs(w, feature))
 
     a, b, record = align.search(predict, full, window, bin_days, align.AlignSettings(max_days=max_days))
     return predict(align.read(full, window, bin_days, a, b)), record

@@ -85,6 +85,10 @@ class BlockContext:
 
     ``collect_proba``: tiles also return the class probabilities of their valid pixels
     (:class:`cropglobe.mapping.tiles.TileResult`), e.g. to estimate the region's class prior.
+    ``window_offsets``: the season window is read with its start / end moved by these days from
+    the full-year composite (``--adapt align``, :mod:`cropglobe.augment.align`).
+    ``collect_series``: tiles return the gap-filled full-year series of their valid pixels instead
+    of classifying them (the first pass of ``--adapt align``).
     """
 
     recipe: Recipe
@@ -98,6 +102,8 @@ class BlockContext:
     bands: tuple[str, ...] | None = None
     collect_proba: bool = False
     precision: str = "32-true"
+    window_offsets: tuple[float, float] | None = None
+    collect_series: bool = False
 
     @property
     def read_bands(self) -> list[str]:
@@ -343,6 +349,8 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     """
     r = ctx.recipe
     start, count = r.window_bins
+    if ctx.window_offsets is not None or ctx.collect_series:
+        return _aligned_block_inputs(refl, clear, scl, lat, ctx)
     win, n_clear, filled = window_block(refl, clear, scl, lat, ctx)
     ok = (n_clear >= ctx.min_clear) & filled
     keep = np.flatnonzero(ok)
@@ -352,6 +360,28 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     where = (None, None) if lon is None else (np.asarray(lon)[keep], np.asarray(lat)[keep])
     win_ds = composite_dataset(win, ctx, (start, count), *where)
     return recipe_features(win_ds, r), keep
+
+
+def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                          ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of a block whose window is moved (``ctx.window_offsets``), or its series (``ctx.collect_series``).
+
+    Both need the full-year composite (:func:`composite_block`), not only the window's bins.
+    """
+    from cropglobe.augment import align
+
+    r = ctx.recipe
+    values, n_clear = composite_block(refl, clear, scl, lat, ctx)  # (bins, band, P)
+    keep = np.flatnonzero((n_clear >= ctx.min_clear) & ~np.isnan(values).any(axis=(0, 1)))
+    if not keep.size:
+        return np.empty((0,), dtype=np.float32), keep
+    series = np.ascontiguousarray(np.nan_to_num(values[..., keep]).transpose(2, 1, 0)).astype(np.float32)
+    if ctx.collect_series:
+        return series, keep
+    a, b = ctx.window_offsets or (0.0, 0.0)
+    bin_days = float(r.bin_days or r.composite.interval)
+    win = align.read(series, tuple(r.window_bins), bin_days, a, b)  # type: ignore[arg-type]
+    return align.window_inputs(win, r.feature), keep
 
 
 def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
@@ -379,7 +409,8 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         model: The loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
         threads: Threads of a tabular model's call (:func:`predict_proba`), or None.
-        proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it.
+        proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it
+            (with ``ctx.collect_series``: their full-year series (P_valid, B, T), and no class is given).
 
     Returns:
         ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
@@ -388,6 +419,10 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     conf = np.full(refl.shape[2], np.nan, dtype=np.float32)
     x, keep = block_inputs(refl, clear, scl, lat, ctx, lon)
     if not keep.size:
+        return classes, conf
+    if ctx.collect_series:  # first pass of --adapt align: the series, no classes
+        if proba_out is not None:
+            proba_out.append(x)
         return classes, conf
     if lock is None:
         proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)

@@ -77,6 +77,7 @@ class SamplePredictions:
     simulated: bool
     paths: dict[str, Path] = field(default_factory=dict)
     target_prior: dict[str, float] | None = None
+    alignment: dict[str, float] | None = None
 
     @property
     def n_dropped(self) -> int:
@@ -179,8 +180,10 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
         cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
         members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
             of all the cells' probabilities (a seed ensemble).
-        adapt: ``none`` or ``prior``: re-weight the probabilities by the class prior of these
-            samples, estimated by EM from their inputs alone (labels unused;
+        adapt: ``none``, ``align`` (read the season window at the offset / stretch that
+            :mod:`cropglobe.augment.align` finds on these samples' inputs; recorded in the table's
+            ``align_*_days`` columns and the metrics) or ``prior``: re-weight the probabilities
+            by the class prior of these samples, estimated by EM from their inputs alone (labels unused;
             :func:`cropglobe.models.ensemble.prior_shift`). A single cell with a
             ``calibration.json`` (fitted on its source validation split by ``cropglobe transfer``)
             has its probabilities calibrated first, as in the run's ``prior`` rows; ensembles
@@ -213,6 +216,9 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     full = composite_like_training(ds, recipe, min_clear, offsets, where)
     x, keep = model_inputs(full, recipe)
     proba = np.zeros((0, len(recipe.classes)), dtype=np.float32)
+    alignment = None
+    if adapt == "align" and keep.size:
+        x, alignment = aligned_inputs(full, keep, recipe, precision)
     if keep.size:
         proba = np.asarray(predict_proba(recipe.load_model(), recipe, x, precision=precision), dtype=np.float64)
     if proba.shape != (keep.size, len(recipe.classes)):
@@ -232,13 +238,42 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     simulated = bool(ds.attrs.get("simulated"))
     table = _table(ds, labelled, recipe, rows, proba, status, simulated)
     dropped = {reason: int((status == reason).sum()) for reason in (FEW_CLEAR, UNFILLED) if (status == reason).any()}
-    result = SamplePredictions(table, None, recipe, dropped, simulated, target_prior=prior)
+    if alignment is not None:
+        table["align_start_days"], table["align_end_days"] = alignment["align_start_days"], alignment["align_end_days"]
+    result = SamplePredictions(table, None, recipe, dropped, simulated, target_prior=prior, alignment=alignment)
     result.metrics = score(result, table_remaps, where)
+    if result.metrics is not None and alignment is not None:
+        result.metrics["alignment"] = alignment
     if result.metrics is not None and prior is not None:
         result.metrics["target_prior"] = prior
         if calibration is not None:
             result.metrics["calibration_t"] = round(calibration.t, 4)
     return result
+
+
+def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe,
+                   precision: str = "32-true") -> tuple[np.ndarray, dict[str, float]]:
+    """Model inputs of the kept samples read at the season offset / stretch :mod:`cropglobe.augment.align` finds.
+
+    The search reads only the samples' inputs and the model's probabilities (no label).
+
+    Raises:
+        CropGlobeError: When the cell's feature family is not a season window (align needs median features).
+    """
+    from cropglobe.augment import align
+
+    if recipe.feature not in align.WINDOW_FAMILIES:
+        raise CropGlobeError(f"adapt='align': {recipe.path} uses feature {recipe.feature!r}; align moves the season "
+                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+    series = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32)
+    model = recipe.load_model()
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature), precision=precision))
+
+    window, bin_days = tuple(recipe.window_bins), float(recipe.bin_days or recipe.composite.interval)
+    a, b, record = align.search(predict, series, window, bin_days)  # type: ignore[arg-type]
+    return align.window_inputs(align.read(series, window, bin_days, a, b), recipe.feature), record  # type: ignore[arg-type]
 
 
 def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarray, proba: np.ndarray,

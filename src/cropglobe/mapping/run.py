@@ -28,7 +28,7 @@ from cropglobe.features.families import get_feature
 from cropglobe.mapping import locate
 from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
-from cropglobe.mapping.predict import BlockContext, inference_precision
+from cropglobe.mapping.predict import BlockContext, inference_precision, predict_proba
 from cropglobe.mapping.stacinput import fetch_cube
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
@@ -73,7 +73,9 @@ class MapOptions:
         progress: Show a progress bar over the tiles (on stderr).
         members: Other cells of the same inputs (e.g. the other seeds of the cell): each pixel gets
             the mean probability of all the cells (a seed ensemble).
-        adapt: ``"none"`` or ``"prior"``: before mapping, estimate the region's class prior by EM
+        adapt: ``"none"``, ``"align"`` (before mapping, find the season window offset / stretch on
+            a spread sample of tiles, :func:`estimate_alignment`, and read every pixel's window
+            there; recorded in the ``ALIGNMENT`` tag) or ``"prior"``: before mapping, estimate the region's class prior by EM
             from the model's probabilities on a spread sample of its pixels (no labels;
             :func:`cropglobe.models.ensemble.prior_shift`; calibrated first when the single cell
             holds a ``calibration.json``, see :func:`estimate_prior`) and re-weight every pixel's
@@ -253,12 +255,20 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             prior = estimate_prior(client, cube, ctx, windows, opts, calibration)
         recipe = recipe.with_weights(prior if calibration is None else calibration.prior_weights(prior))
         ctx = dataclasses.replace(ctx, recipe=recipe)
+    alignment = None
+    if opts.adapt == "align":
+        with dask_client(opts.scheduler, opts.workers) as client:
+            alignment = estimate_alignment(client, cube, ctx, windows, opts)
+        ctx = dataclasses.replace(ctx, window_offsets=(alignment["align_start_days"], alignment["align_end_days"]))
     tags = {"MODEL": recipe.model, "FEATURE": recipe.feature,
             "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
             "MIN_CLEAR": str(ctx.min_clear), "PRECISION": ctx.precision, "SOFTWARE": "cropglobe map"}
     if opts.members:
         tags["ENSEMBLE"] = json.dumps([str(recipe.model_path), *map(str, recipe.members)])
+    if alignment is not None:
+        tags["ADAPT"] = "align"
+        tags["ALIGNMENT"] = json.dumps(alignment)
     if prior is not None:
         tags["ADAPT"] = "prior"
         tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})
@@ -299,6 +309,41 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
                              "observations in the season window; cannot estimate the class prior (--adapt prior)")
     proba = np.concatenate(probas)
     return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
+
+
+def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],
+                       opts: MapOptions) -> dict[str, float]:
+    """The region's season offset / stretch (:func:`cropglobe.augment.align.search`) on a spread sample of tiles.
+
+    Every ``k``-th tile (as :func:`estimate_prior`) gives the full-year series of its valid pixels;
+    the search reads them and the model's probabilities only (no label).
+
+    Raises:
+        CropGlobeError: For a cell whose features are not season windows, or when no sampled pixel
+            has enough clear observations.
+    """
+    from cropglobe.augment import align
+
+    recipe = ctx.recipe
+    if recipe.feature not in align.WINDOW_FAMILIES:
+        raise CropGlobeError(f"--adapt align: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
+                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+    sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
+    step = max(1, int(sum(sizes) // opts.prior_pixels))
+    probe = dataclasses.replace(ctx, collect_series=True)
+    series = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
+                                             opts.block_pixels) if res.proba is not None and len(res.proba)]
+    if not series:
+        raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {ctx.min_clear} clear "
+                             "observations in the season window; cannot align the season (--adapt align)")
+    model = recipe.load_model()
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature),
+                                        precision=ctx.precision))
+
+    bin_days = float(recipe.bin_days or recipe.composite.interval)
+    return align.search(predict, np.concatenate(series), tuple(recipe.window_bins), bin_days)[2]  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

@@ -43,7 +43,8 @@ class TileResult:
     """One finished tile: its window and the class / confidence arrays (h, w).
 
     ``proba``: the class probabilities of its valid pixels (P_valid, C) when the context asked for
-    them (``BlockContext.collect_proba``), else None.
+    them (``BlockContext.collect_proba``), their full-year series (P_valid, B, T) with
+    ``BlockContext.collect_series``, else None.
     """
 
     rows: slice
@@ -87,7 +88,7 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
-    probas: list[np.ndarray] | None = [] if ctx.collect_proba else None
+    probas: list[np.ndarray] | None = [] if ctx.collect_proba or ctx.collect_series else None
     strip = max(1, block_pixels // w)
     rows_per_chunk = source.chunk_rows
     if rows_per_chunk and strip % rows_per_chunk and rows_per_chunk * w <= 4 * block_pixels:

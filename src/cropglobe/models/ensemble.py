@@ -28,9 +28,10 @@ from torch import nn
 from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 
-#: Unlabelled adaptation at inference (``cropglobe predict`` / ``cropglobe map --adapt``): none, or
-#: the class prior of the samples / region estimated by :func:`prior_shift`.
-ADAPT = ("none", "prior")
+#: Unlabelled adaptation at inference (``cropglobe predict`` / ``cropglobe map --adapt``): none,
+#: the class prior of the samples / region estimated by :func:`prior_shift`, or the season window
+#: offset / stretch of :mod:`cropglobe.augment.align`.
+ADAPT = ("none", "prior", "align")
 
 #: A cell's source-validation calibration, next to its ``recipe.json`` (written by ``cropglobe transfer``).
 CALIBRATION_FILE = "calibration.json"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from cropglobe.experiment import align
+from cropglobe.augment import align
 
 BIN = 5.0
 WINDOW = (24, 31)  # bins 24..54 of a 73-bin year (days 121..275)

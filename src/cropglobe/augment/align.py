@@ -22,6 +22,9 @@ The search uses a fixed, seeded subsample of the target (``search_samples``), in
 shift grid over ``[-max_days, max_days]`` in ``step_days``, then stretches around the best shift.
 The criterion is checked label-free on the *source* validation split with known synthetic shifts
 (:func:`recovery_check`): it must find the offset that undoes them.
+
+Used by the transfer runner and ``cropglobe adapt`` (``adaptation.methods: [align]``), and by
+``cropglobe predict`` / ``cropglobe map`` (``--adapt align``), which record the offsets found.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def read(full: np.ndarray, window: tuple[int, int], bin_days: float, start_days:
     """Season windows whose start and end are moved by ``start_days`` / ``end_days`` (N, B, count)."""
     import torch
 
-    from cropglobe.augment import read_window
+    from cropglobe.augment.transforms import read_window
 
     x = torch.as_tensor(np.ascontiguousarray(full), dtype=torch.float32)
     a = torch.full((len(x),), start_days / bin_days, dtype=torch.float32)
@@ -108,6 +111,18 @@ def search(predict: Callable[[np.ndarray], np.ndarray], full: np.ndarray, window
     record = {"align_start_days": float(a), "align_end_days": float(b), "align_im": round(score(a, b), 4),
               "align_im_unshifted": round(base, 4)}
     return float(a), float(b), record
+
+
+def window_inputs(windows: np.ndarray, feature: str) -> np.ndarray:
+    """Model inputs of season windows (N, B, count) for a median family (median1d flattens band-major).
+
+    Raises:
+        CropGlobeError: For a feature family whose inputs are not season windows.
+    """
+    if feature not in WINDOW_FAMILIES:
+        raise CropGlobeError(f"align: feature {feature!r} is not a season window of the composite; expected one of "
+                             f"{', '.join(WINDOW_FAMILIES)}")
+    return windows.reshape(len(windows), -1) if feature == "median1d" else windows
 
 
 def recovery_check(predict: Callable[[np.ndarray], np.ndarray], full: np.ndarray, window: tuple[int, int],
