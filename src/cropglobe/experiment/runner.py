@@ -31,8 +31,8 @@ import yaml
 
 from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
-from cropglobe.errors import CropGlobeError
 from cropglobe.augment import align
+from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting, regions
 from cropglobe.experiment.data import Prepared, prepare_study, remap_key, split_tag
 from cropglobe.experiment.study import CellSpec, ExperimentSpec

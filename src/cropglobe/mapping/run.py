@@ -75,7 +75,8 @@ class MapOptions:
             the mean probability of all the cells (a seed ensemble).
         adapt: ``"none"``, ``"align"`` (before mapping, find the season window offset / stretch on
             a spread sample of tiles, :func:`estimate_alignment`, and read every pixel's window
-            there; recorded in the ``ALIGNMENT`` tag) or ``"prior"``: before mapping, estimate the region's class prior by EM
+            there; recorded in the ``ALIGNMENT`` tag) or ``"prior"``: before mapping, estimate the
+            region's class prior by EM
             from the model's probabilities on a spread sample of its pixels (no labels;
             :func:`cropglobe.models.ensemble.prior_shift`; calibrated first when the single cell
             holds a ``calibration.json``, see :func:`estimate_prior`) and re-weight every pixel's
