@@ -13,12 +13,23 @@ import() {  # import SRC OUT [args...]: skipped when OUT exists (delete it to re
   local src=$1 out=$2; shift 2
   [ -e "$out" ] || $CG import "$@" "$src" --out "$out"
 }
-import "$WC/worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet" data/fra_2023_dekad.zarr worldcereal
-import "$WC/presto-worldcereal/test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet" data/can_2017.zarr worldcereal
+# each region named at import (--region): the five-region benchmark selects on it (stores imported
+# before 2026-12-06 have no region name: delete them to re-import)
+import "$WC/worldcereal-classification/2023_FRA_LPIS_POLY_110_dekad.geoparquet" data/fra_2023_dekad.zarr worldcereal \
+  --region france
+import "$WC/presto-worldcereal/test_long_parquet_2017_CAN_AAFC-ACIGTD.parquet" data/can_2017.zarr worldcereal \
+  --region canada
+import "$WC/worldcereal-classification/2022_FRA_LPIS_POLY_110_month.geoparquet" data/corsica_2022.zarr worldcereal \
+  --region corsica
+import "$WC/worldcereal-classification/test_public_extractions.parquet" data/east_africa_2017.zarr worldcereal \
+  --region east-africa
+# the Earth Engine export: 36 per-window CSVs (the covariate table is joined by the mapping, not globbed)
+[ -e data/arkansas_2021.zarr ] || $CG import table "$SHARED"/us_arkansas_2021_gee/arkansas_t*.csv \
+  --mapping configs/tables/gee_dekadal_windows.yaml --region arkansas --out data/arkansas_2021.zarr
 import "$SHARED/ucr_crop_formosat2/Crop_TRAIN.tsv" data/ucr_train.zarr table --mapping configs/tables/ucr_crop.yaml
 import "$SHARED/ucr_crop_formosat2/Crop_TEST.tsv" data/ucr_test.zarr table --mapping configs/tables/ucr_crop.yaml
 studies=("$@")
-[ ${#studies[@]} -gt 0 ] || studies=(worldcereal-fra-cv ucr-crop canada-france canada-france-presto)
+[ ${#studies[@]} -gt 0 ] || studies=(worldcereal-fra-cv ucr-crop canada-france canada-france-presto regions season-shift)
 for name in "${studies[@]}"; do
   cfg=configs/realdata/${name//-/_}.yaml
   if [ -d "runs/$name" ]; then

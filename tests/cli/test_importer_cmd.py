@@ -110,3 +110,15 @@ def test_download_offline(tmp_path):
     r = _cli("download", "--dest", tmp_path / "dl", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
     assert r.returncode == 2 and "cannot download dataset x-ytong/CropGlobe" in r.stderr
     assert not (tmp_path / "dl").exists()
+
+
+def test_import_names_the_region_of_every_sample(tmp_path):
+    from tests.sources.readers.test_table_ee import MAPPING
+
+    files = data.ee_windows(tmp_path / "ee", n=4, n_windows=3)
+    r = _cli("import", "table", *files, "-m", MAPPING, "--region", "Arkansas", "--out", tmp_path / "ee.zarr")
+    assert r.returncode == 0, r.stderr
+    assert set(samples.load(tmp_path / "ee.zarr")["region"].values) == {"arkansas"}
+    data.worldcereal_long(tmp_path / "x.parquet")
+    bad = _cli("import", "worldcereal", tmp_path / "x.parquet", "--region", "a:b", "--out", tmp_path / "x.zarr")
+    assert bad.returncode == 2 and "without ':'" in bad.stderr and not (tmp_path / "x.zarr").exists()
