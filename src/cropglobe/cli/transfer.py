@@ -14,7 +14,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     from rich.console import Console
     from rich.table import Table
 
-    from cropglobe.experiment import report
+    from cropglobe.experiment import degenerate, report
 
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
@@ -24,7 +24,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     headers = ["source → target", "scenario", *(c.replace(" / ", "/").replace(" +aug:", " +") for c in cells)]
     pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"], strict=True))
     widths = [max(len(headers[0]), pair_width), max([len(headers[1]), *map(len, summary["scenario"])]),
-              *(max(len(h), len("0.000 (0.000)")) for h in headers[2:])]
+              *(max(len(h), len("0.000 (0.000) ⚠")) for h in headers[2:])]
     for i, (header, width) in enumerate(zip(headers, widths, strict=True)):
         table.add_column(header, justify="right" if i >= 2 else "left", min_width=width, no_wrap=True)
     # wide enough for every header in full: a log or an 80-column terminal must not truncate them
@@ -35,10 +35,17 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
     for _, p in pairs.iterrows():
         rows = summary[(summary["source"] == p["source"]) & (summary["target"] == p["target"])].set_index("cell")
-        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})" if c in rows.index else "–"
+        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})"
+                  + (f" {degenerate.MARK}" if rows.loc[c, "degenerate"] else "") if c in rows.index else "–"
                   for c in cells]
         table.add_row(f"{p['source']} → {p['target']}", p["scenario"], *values)
     console.print(table)
+    warned = degenerate.warnings(results)
+    if warned:
+        console.print(f"[bold yellow]{degenerate.MARK} degenerate cells (they did not learn; see report.md):[/]",
+                      highlight=False)
+        for line in warned:
+            console.print(f"  {line}", highlight=False, markup=False)
     if simulated:
         console.print("[bold yellow]" + report.SIM_NOTE + "[/]")
     console.print(f"report: {run_dir / 'report.md'}")

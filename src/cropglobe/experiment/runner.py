@@ -215,7 +215,8 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
             row = _row(prepared, group, cell, seed, target,
                        _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)), method)
             row.update({"train_seconds": round(train_seconds, 2), **record,
-                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
+                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision",
+                                                                       "epochs", "val_classes")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
         _save_probas(cell_dir / "target_proba.npz", probas)
