@@ -303,9 +303,10 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
     """Rows scoring the mean of the seeds' target probabilities of each cell (``seed`` = -1).
 
     Only targets whose samples do not depend on the seed (countries other than the source; the
-    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities.
+    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities. A one-seed
+    study has no ensembles (its "ensemble" would repeat the seed's rows).
     """
-    if spec.adaptation is None or not spec.adaptation.ensemble:
+    if spec.adaptation is None or not spec.adaptation.ensemble or len(spec.seeds) < 2:
         return []
     rows = []
     for group in prepared.sources:
