@@ -64,7 +64,20 @@ def register(app: typer.Typer) -> None:
     def _plain_name(name: str) -> bool:
         return bool(re.fullmatch(r"[A-Za-z0-9_.-]+", name)) and name not in (".", "..")
 
+    def _remove_if_unused(run_dir: Path) -> None:
+        """Remove a run folder this command created when it holds nothing but the lock file (a failed start)."""
+        from cropglobe.experiment.lock import LOCK_NAME
+
+        try:
+            if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
+                (run_dir / LOCK_NAME).unlink(missing_ok=True)
+                run_dir.rmdir()
+        except OSError:  # leave it: is_run_folder accepts a folder holding only a lock file
+            pass
+
     @app.command("transfer", epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
+                                    "  cropglobe transfer configs/demo/tiny.yaml --set train.epochs=5 "
+                                    "--set seeds=[0,1] --print-config\n\n"
                                     "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
@@ -72,6 +85,15 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")
         ] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+        sets: Annotated[
+            list[str] | None,
+            typer.Option("--set", metavar="KEY=VALUE",
+                         help="Override a field of the config: dotted key, YAML value (train.epochs=5, "
+                              "seeds=[0,1], model_options.rf.n_estimators=50); repeatable."),
+        ] = None,
+        print_config: Annotated[
+            bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit; writes nothing.")
+        ] = False,
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")
         ] = False,
@@ -82,6 +104,7 @@ def register(app: typer.Typer) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment, verbosity
         from cropglobe.errors import CropGlobeError
+        from cropglobe.experiment import overrides
         from cropglobe.experiment.lock import run_lock
 
         if resume is not None:
@@ -89,14 +112,24 @@ def register(app: typer.Typer) -> None:
             if not (resume / "config.yaml").is_file():
                 raise CropGlobeError(f"--resume {resume}: not a run folder (no config.yaml); expected the --out "
                                      "folder of an earlier `cropglobe transfer`")
+            if sets:
+                raise CropGlobeError(f"--resume {resume}: --set cannot change a run's config; start a new run "
+                                     "with --out instead")
             spec_path = config or resume / "config.yaml"
         else:
             if config is None:
                 raise CropGlobeError("transfer: give a CONFIG file (or --resume RUN_DIR)")
             spec_path = config
-            if out is not None:  # before the spec is read: a refusal comes before any other message
+            if out is not None and not print_config:  # before the spec is read: a refusal comes first
                 _check_run_dir(out)
-        spec = experiment.load_spec(spec_path)
+        spec = overrides.load_spec(spec_path, sets or [])
+        if print_config:
+            import yaml
+
+            from cropglobe.experiment.runner import dump_spec
+
+            typer.echo(yaml.safe_dump(dump_spec(spec), sort_keys=False, allow_unicode=True), nl=False)
+            return
         if resume is None:
             if out is None and not _plain_name(spec.name):
                 raise CropGlobeError(f"{spec_path}: name {spec.name!r}: the default run folder is runs/<name>; "
@@ -105,9 +138,15 @@ def register(app: typer.Typer) -> None:
             run_dir = out or Path("runs") / spec.name
             _check_run_dir(run_dir)
         verbosity.configure(quiet, verbose)
-        with run_lock(run_dir):
-            results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,
-                                     report_cell=None if quiet else typer.echo)
+        created = not run_dir.exists()
+        try:
+            with run_lock(run_dir):
+                results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,
+                                         report_cell=None if quiet else typer.echo)
+        except BaseException:
+            if created:  # an input error found before config.yaml was written leaves nothing behind
+                _remove_if_unused(run_dir)
+            raise
         print_results(results, run_dir, bool(results["simulated"].any()))
 
     @app.command("report")
