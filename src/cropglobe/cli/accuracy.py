@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
             check_replaceable(out, "cropglobe accuracy table", _is_accuracy_table, overwrite)  # before any work
         result = reference.assess(map_path, reference_path, column)
         est = result.estimate
-        table = Table(title=f"{map_path.name}: stratified estimates (Olofsson et al. 2014), ± 95 % CI")
+        table = Table(title=f"{map_path.name}: stratified estimates (Olofsson et al. 2014), ± 95 % CI"
+                      + (" — SIMULATED DATA" if result.simulated else ""))
         for name in ("class", "mapped ha", "samples", "user's acc.", "producer's acc.", "estimated ha"):
             table.add_column(name, justify="left" if name == "class" else "right")
         frame = est.table()
@@ -106,7 +107,10 @@ def register(app: typer.Typer) -> None:
                           _pm(r["producers_accuracy"], r["producers_ci"], 3),
                           _pm(r["area"], r["area_ci"], 1, ","))
         console = Console()
+        console = Console(width=max(console.width, 110))  # the table whole, also in a log
         console.print(table)
+        if result.simulated:
+            console.print("[bold yellow]SIMULATED DATA: a map of the simulator's cube; not a real-world accuracy.[/]")
         console.print(f"overall accuracy {_pm(est.overall, est.overall_ci, 3)}; {result.points_used} points used"
                       + (f", {result.points_off_map} off the map or on nodata (left out)" if result.points_off_map
                          else ""), highlight=False)

@@ -41,6 +41,7 @@ class Strata:
     names: list[str]
     pixels: np.ndarray
     hectares: np.ndarray
+    simulated: bool = False  # the map's SIMULATED tag (a map of the simulator's cube)
 
 
 def _open(path: str | os.PathLike) -> Any:
@@ -88,6 +89,7 @@ def strata(path: str | os.PathLike) -> Strata:
         if not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
             raise CropGlobeError(f"{path}: band 1 is {src.dtypes[0]}; expected integer class codes (a class map)")
         names, nodata = legend(src)
+        simulated = src.tags().get("SIMULATED", "").lower() == "true"
         pixels: dict[int, int] = {}
         hectares: dict[int, float] = {}
         for r0, block in _blocks(src):
@@ -102,14 +104,15 @@ def strata(path: str | os.PathLike) -> Strata:
         raise CropGlobeError(f"{path}: the map has no classified pixel (all nodata)")
     codes = sorted(pixels)
     return Strata(codes, [names.get(c, str(c)) for c in codes], np.array([pixels[c] for c in codes]),
-                  np.array([hectares[c] for c in codes]))
+                  np.array([hectares[c] for c in codes]), simulated)
 
 
 def allocate(pixels: np.ndarray, per_class: int | None = None, total: int | None = None,
              minimum: int = 0) -> np.ndarray:
     """Sample size per class: ``per_class`` each (equal allocation), or ``total`` by area share with a floor.
 
-    Sizes never exceed a class's pixels.
+    Sizes never exceed a class's pixels; with a floor (``minimum``) the sizes may add up to more
+    than ``total``.
 
     Raises:
         CropGlobeError: When neither or both of ``per_class`` and ``total`` are given, or sizes are < 1.
@@ -288,6 +291,7 @@ class Assessment:
     estimate: Any  # areaestimate.AreaAccuracy
     points_used: int
     points_off_map: int
+    simulated: bool = False
 
 
 def assess(map_path: str | os.PathLike, reference_path: str | os.PathLike, column: str = "reference",
@@ -321,4 +325,5 @@ def assess(map_path: str | os.PathLike, reference_path: str | os.PathLike, colum
                              "of the map")
     np.add.at(counts, ([code_index[int(c)] for c in codes[keep]], [index[v] for v in labels]), 1)
     area = np.concatenate([found.hectares, np.zeros(len(classes) - len(found.names))])
-    return Assessment(areaestimate.estimate(counts, area, classes, z), int(keep.sum()), int((~keep).sum()))
+    return Assessment(areaestimate.estimate(counts, area, classes, z), int(keep.sum()), int((~keep).sum()),
+                      found.simulated)
