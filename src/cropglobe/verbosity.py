@@ -27,12 +27,13 @@ class _BelowWarning(logging.Filter):
         return record.levelno >= logging.WARNING
 
 
-_state = {"verbose": False}
+_state = {"verbose": False, "quiet": False}
 
 
 def configure(quiet: bool = False, verbose: bool = False) -> None:
     """Set the verbosity of this process (``verbose`` wins over ``quiet``)."""
     _state["verbose"] = bool(verbose)
+    _state["quiet"] = bool(quiet) and not verbose
     if verbose:
         log = logging.getLogger("cropglobe")
         if not log.handlers:
@@ -45,6 +46,11 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
 def is_verbose() -> bool:
     """True when ``--verbose`` was given."""
     return _state["verbose"]
+
+
+def is_quiet() -> bool:
+    """True when ``--quiet`` was given (and not ``--verbose``): results and errors only."""
+    return _state["quiet"]
 
 
 @contextmanager

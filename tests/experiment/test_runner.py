@@ -126,3 +126,15 @@ def test_report_rebuilds_from_results(finished):
     assert (run_dir / "report.md").exists() and (run_dir / "figures" / "transfer_matrix.png").exists()
     bad = CliRunner().invoke(app, ["report", str(run_dir / "cells")])
     assert bad.exit_code != 0
+
+
+def test_one_seed_study_with_ensemble_has_no_ensemble_rows(tmp_path):
+    """Issue 27: ``ensemble: true`` with one seed made duplicate rows, "Seeds: [-1, 0]" and "± 0.000"."""
+    spec = {**SPEC, "data": {"simulate": {"countries": ["FRA", "BEL"], "samples_per_class": 6, "seed": 2}},
+            "cells": [{"feature": "harmonic", "model": "rf"}], "model_options": {"rf": {"n_estimators": 5}},
+            "adaptation": {"methods": ["prior"], "ensemble": True}}
+    results = experiment.run(experiment.parse_spec(spec), tmp_path / "run", progress=False)
+    assert (results["seed"] >= 0).all() and not results["adaptation"].str.contains("ensemble").any()
+    text = (tmp_path / "run" / "report.md").read_text()
+    assert "Seeds: [0];" in text and "-1" not in text.split("## ")[0]
+    assert "±" not in text and "ensemble" not in text

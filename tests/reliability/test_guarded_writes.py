@@ -49,10 +49,12 @@ CASES: dict[str, list[str]] = {
     "import table": ["{missing}", "-m", "{missing}", "--out", "{out}"],
     "presto download": ["--dest", "{out}"],
     "presto embed": ["{missing}", "--out", "{out}"],
+    "sample-reference": ["{missing}", "--out", "{out}"],
+    "accuracy": ["{missing}", "{missing}", "--out", "{out}"],
 }
 #: File names the planted outputs take where a command needs a suffix (the map a .tif, predict a .parquet).
 SUFFIX = {"map": ".tif", "predict": ".parquet", "presto embed": ".npy", "download presto": ".pt",
-          "presto download": ".pt"}
+          "presto download": ".pt", "sample-reference": ".csv", "accuracy": ".csv"}
 
 
 def _commands() -> dict[str, object]:
@@ -126,6 +128,7 @@ def test_a_command_keeps_a_planted_user_path(tmp_path, name, kind, no_hub):
 #: Functions that write without a guard of their own, and why their paths are not a user's.
 INTERNAL: dict[str, str] = {
     "atomic.py:write_text": "the helper for the files below",
+    "cli/transfer.py:register._remove_if_unused": "removes the lock file of a run folder this command created itself",
     "recipe.py:RecipeSpec.write": "recipe.json inside a cell folder of a checked run folder or distilled cell",
     "training/splits.py:write_manifest": "the splits manifest inside a checked run folder",
     "features/presto/embed.py:presto_features": "the embeddings cache (~/.cache/cropglobe)",

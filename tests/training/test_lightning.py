@@ -114,3 +114,31 @@ def test_a_trailing_single_sample_batch_is_dropped_and_a_fitted_net_trains_again
     clf.fit(x[:64], y[:64], x[64:], y[64:], ckpt_dir=tmp_path / "b")  # fine-tuning the fitted (eval-mode) net
     assert bn.num_batches_tracked.item() == seen + 2  # trained in train mode: running statistics updated
     assert any(not torch.equal(a, b) for a, b in zip(before, clf.net.parameters(), strict=True))
+
+
+def test_csv_log_per_fit_and_plain_epoch_lines_when_not_a_terminal(tmp_path, capsys):
+    """Issue 27: a Lightning CSV log in the log folder (a new version per fit); plain lines instead of bars."""
+    import csv
+
+    x, y = _toy(80)
+    settings = _settings(epochs=2, precision="32-true", progress=True, log_dir=str(tmp_path / "cell"))
+    info = train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:60], y[:60], x[60:], y[60:], 3,
+                           settings, tmp_path / "cell" / "checkpoints")
+    rows = list(csv.DictReader(open(tmp_path / "cell" / "logs" / "version_0" / "metrics.csv", encoding="utf-8")))
+    assert {r["epoch"] for r in rows} == {"0", "1"}
+    assert any(r["train_loss"] for r in rows) and any(r["val_macro_f1"] for r in rows)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]  # pytest: not a tty
+    assert [ln.split(":")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "train loss" in lines[0] and "val macro-F1" in lines[0]
+    assert info["val_classes"] == len(np.unique(y[60:]))
+    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:60], y[:60], x[60:], y[60:], 3,
+                    settings.model_copy(update={"progress": False}), tmp_path / "cell" / "checkpoints2")
+    assert (tmp_path / "cell" / "logs" / "version_1" / "metrics.csv").exists()  # the first log is kept
+    assert not [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]  # no progress: silent
+
+
+def test_no_log_folder_without_log_dir(tmp_path):
+    x, y = _toy(60)
+    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:40], y[:40], x[40:], y[40:], 3,
+                    _settings(epochs=1, precision="32-true"), tmp_path / "ckpt")
+    assert not any(p.name == "logs" for p in tmp_path.rglob("*"))

@@ -8,10 +8,14 @@ Heavy imports (torch, dask ...) stay inside the command functions to keep ``--he
 from __future__ import annotations
 
 import errno
+import functools
 import importlib
+import inspect
 import pkgutil
 import sys
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -48,8 +52,58 @@ def _root(
     """Crop-type mapping with invariant spectral-temporal features (Tong & Wang, arXiv:2509.03497)."""
 
 
+QUIET_HELP = "Results and errors only: no progress bars or notes."
+VERBOSE_HELP = "Also third-party messages (Lightning ...) and cropglobe's log."
+
+
+def with_verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with ``--quiet/-q`` and ``--verbose/-v`` where it lacks them (see :mod:`cropglobe.verbosity`).
+
+    The added flags are applied by :func:`cropglobe.verbosity.configure` before ``fn`` runs (a
+    command's own ``quiet`` is passed on to it as well); commands that print progress or notes read
+    :func:`cropglobe.verbosity.is_quiet`.
+    """
+    sig = inspect.signature(fn)
+    missing = [name for name in ("quiet", "verbose") if name not in sig.parameters]
+    if not missing:
+        return fn
+    hints = typing.get_type_hints(fn, include_extras=True)
+    taken = {o for p in sig.parameters.values() for meta in getattr(hints.get(p.name), "__metadata__", ())
+             for o in getattr(meta, "param_decls", None) or ()}
+    flags = {"quiet": ("--quiet", "-q", QUIET_HELP), "verbose": ("--verbose", "-v", VERBOSE_HELP)}
+    extra = {name: Annotated[bool, typer.Option(flags[name][0], *([flags[name][1]] if flags[name][1] not in taken
+                                                                   else []), help=flags[name][2])]
+             for name in missing}
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cropglobe import verbosity
+
+        added = {name: bool(kwargs.pop(name, False)) for name in missing}
+        verbosity.configure(added.get("quiet", bool(kwargs.get("quiet", False))),
+                            added.get("verbose", bool(kwargs.get("verbose", False))))
+        return fn(*args, **kwargs)
+
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=annotation)
+               for name, annotation in extra.items()]
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**hints, **extra}
+    return wrapper
+
+
+def _add_verbosity(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        if command.callback is not None:
+            command.callback = with_verbosity(command.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _add_verbosity(group.typer_instance)
+
+
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     importlib.import_module(f"{__name__}.{_info.name}").register(app)
+_add_verbosity(app)  # --quiet/--verbose on every command (issue 27)
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option(help="Show a progress bar over chunks.")] = True,
     ) -> None:
         """Sample a crop map (60 m inward buffer, 0.1-degree grid) and read Sentinel-2 L2A series at the points."""
+        from cropglobe import verbosity
         from cropglobe.sources.acquire import acquire, describe, load_config
 
         cfg = load_config(config)
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
             from cropglobe.sources.acquire.config import DaskConfig
 
             cfg.imagery.stac.dask = DaskConfig(**{**cfg.imagery.stac.dask.model_dump(), "scheduler": scheduler})
-        result = acquire(cfg, dry_run=dry_run, progress=progress)
+        result = acquire(cfg, dry_run=dry_run, progress=progress and not verbosity.is_quiet())
         if dry_run:
             typer.echo(describe(result.plan))
             return

@@ -31,10 +31,11 @@ def register(app: typer.Typer) -> None:
         """Re-score a run's saved models on their targets: plain, AdaBN, seed ensembles (no retraining, no labels)."""
         from rich.console import Console
 
+        from cropglobe import verbosity
         from cropglobe.experiment.posthoc import adapt_run
 
         results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed, cells=cell,
-                            report_cell=typer.echo)
+                            report_cell=None if verbosity.is_quiet() else typer.echo)
         folder = out or run_dir / "adaptation"
         mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
         console = Console()

@@ -36,8 +36,11 @@ _SEASON_YEAR_HELP = ("Which year names a southern season (it crosses the new yea
 def _report(ds, out: Path) -> None:
     from rich.console import Console
 
-    from cropglobe import summary
+    from cropglobe import summary, verbosity
 
+    if verbosity.is_quiet():  # the path written only
+        typer.echo(f"wrote {out}")
+        return
     summary.render(summary.summarize(ds), title=str(out))
     console = Console()
     a = ds.attrs

@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
 
         import numpy as np
 
-        from cropglobe import samples
+        from cropglobe import samples, verbosity
         from cropglobe.atomic import check_replaceable, guarded_path
         from cropglobe.features.presto.embed import presto_features
         from cropglobe.temporal import season
@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
         ds = samples.load(src)
         win = season.season(ds) if ds.attrs.get("season_window") else ds
         t0 = time.perf_counter()
-        emb = presto_features(win, weights=weights, batch_size=batch_size, cache=False, progress=True, device=device)
+        emb = presto_features(win, weights=weights, batch_size=batch_size, cache=False,
+                                progress=not verbosity.is_quiet(), device=device)
         dt = time.perf_counter() - t0
         with guarded_path(out, EMBEDDINGS, is_embeddings_file, overwrite) as tmp, open(tmp, "wb") as f:
             np.save(f, emb, allow_pickle=False)

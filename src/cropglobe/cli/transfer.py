@@ -14,7 +14,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     from rich.console import Console
     from rich.table import Table
 
-    from cropglobe.experiment import report
+    from cropglobe.experiment import degenerate, report
 
     summary = report.summary_table(results)
     cells = list(dict.fromkeys(summary["cell"]))
@@ -24,7 +24,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     headers = ["source → target", "scenario", *(c.replace(" / ", "/").replace(" +aug:", " +") for c in cells)]
     pair_width = max(len(f"{s} → {t}") for s, t in zip(summary["source"], summary["target"], strict=True))
     widths = [max(len(headers[0]), pair_width), max([len(headers[1]), *map(len, summary["scenario"])]),
-              *(max(len(h), len("0.000 (0.000)")) for h in headers[2:])]
+              *(max(len(h), len("0.000 (0.000) ⚠")) for h in headers[2:])]
     for i, (header, width) in enumerate(zip(headers, widths, strict=True)):
         table.add_column(header, justify="right" if i >= 2 else "left", min_width=width, no_wrap=True)
     # wide enough for every header in full: a log or an 80-column terminal must not truncate them
@@ -35,10 +35,17 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
     for _, p in pairs.iterrows():
         rows = summary[(summary["source"] == p["source"]) & (summary["target"] == p["target"])].set_index("cell")
-        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})" if c in rows.index else "–"
+        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})"
+                  + (f" {degenerate.MARK}" if rows.loc[c, "degenerate"] else "") if c in rows.index else "–"
                   for c in cells]
         table.add_row(f"{p['source']} → {p['target']}", p["scenario"], *values)
     console.print(table)
+    warned = degenerate.warnings(results)
+    if warned:
+        console.print(f"[bold yellow]{degenerate.MARK} degenerate cells (they did not learn; see report.md):[/]",
+                      highlight=False)
+        for line in warned:
+            console.print(f"  {line}", highlight=False, markup=False)
     if simulated:
         console.print("[bold yellow]" + report.SIM_NOTE + "[/]")
     console.print(f"report: {run_dir / 'report.md'}")
@@ -57,7 +64,20 @@ def register(app: typer.Typer) -> None:
     def _plain_name(name: str) -> bool:
         return bool(re.fullmatch(r"[A-Za-z0-9_.-]+", name)) and name not in (".", "..")
 
+    def _remove_if_unused(run_dir: Path) -> None:
+        """Remove a run folder this command created when it holds nothing but the lock file (a failed start)."""
+        from cropglobe.experiment.lock import LOCK_NAME
+
+        try:
+            if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
+                (run_dir / LOCK_NAME).unlink(missing_ok=True)
+                run_dir.rmdir()
+        except OSError:  # leave it: is_run_folder accepts a folder holding only a lock file
+            pass
+
     @app.command("transfer", epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
+                                    "  cropglobe transfer configs/demo/tiny.yaml --set train.epochs=5 "
+                                    "--set seeds=[0,1] --print-config\n\n"
                                     "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
@@ -65,6 +85,15 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")
         ] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+        sets: Annotated[
+            list[str] | None,
+            typer.Option("--set", metavar="KEY=VALUE",
+                         help="Override a field of the config: dotted key, YAML value (train.epochs=5, "
+                              "seeds=[0,1], model_options.rf.n_estimators=50); repeatable."),
+        ] = None,
+        print_config: Annotated[
+            bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit; writes nothing.")
+        ] = False,
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")
         ] = False,
@@ -75,6 +104,7 @@ def register(app: typer.Typer) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment, verbosity
         from cropglobe.errors import CropGlobeError
+        from cropglobe.experiment import overrides
         from cropglobe.experiment.lock import run_lock
 
         if resume is not None:
@@ -82,14 +112,24 @@ def register(app: typer.Typer) -> None:
             if not (resume / "config.yaml").is_file():
                 raise CropGlobeError(f"--resume {resume}: not a run folder (no config.yaml); expected the --out "
                                      "folder of an earlier `cropglobe transfer`")
+            if sets:
+                raise CropGlobeError(f"--resume {resume}: --set cannot change a run's config; start a new run "
+                                     "with --out instead")
             spec_path = config or resume / "config.yaml"
         else:
             if config is None:
                 raise CropGlobeError("transfer: give a CONFIG file (or --resume RUN_DIR)")
             spec_path = config
-            if out is not None:  # before the spec is read: a refusal comes before any other message
+            if out is not None and not print_config:  # before the spec is read: a refusal comes first
                 _check_run_dir(out)
-        spec = experiment.load_spec(spec_path)
+        spec = overrides.load_spec(spec_path, sets or [])
+        if print_config:
+            import yaml
+
+            from cropglobe.experiment.runner import dump_spec
+
+            typer.echo(yaml.safe_dump(dump_spec(spec), sort_keys=False, allow_unicode=True), nl=False)
+            return
         if resume is None:
             if out is None and not _plain_name(spec.name):
                 raise CropGlobeError(f"{spec_path}: name {spec.name!r}: the default run folder is runs/<name>; "
@@ -98,9 +138,15 @@ def register(app: typer.Typer) -> None:
             run_dir = out or Path("runs") / spec.name
             _check_run_dir(run_dir)
         verbosity.configure(quiet, verbose)
-        with run_lock(run_dir):
-            results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,
-                                     report_cell=None if quiet else typer.echo)
+        created = not run_dir.exists()
+        try:
+            with run_lock(run_dir):
+                results = experiment.run(spec, run_dir, resume=resume is not None, progress=not quiet,
+                                         report_cell=None if quiet else typer.echo)
+        except BaseException:
+            if created:  # an input error found before config.yaml was written leaves nothing behind
+                _remove_if_unused(run_dir)
+            raise
         print_results(results, run_dir, bool(results["simulated"].any()))
 
     @app.command("report")

@@ -41,7 +41,8 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
     if info.family == "torch":
         from cropglobe.training.lightning import TrainSettings
 
-        settings = TrainSettings.from_spec(spec.train, seed=seed, progress=progress, callbacks=list(callbacks))
+        settings = TrainSettings.from_spec(spec.train, seed=seed, progress=progress, callbacks=list(callbacks),
+                                           log_dir=str(cell_dir))
         data = _training_data(cell, cache)
         clf = _torch_classifier(cell, options, settings, data, prepared.window, prepared.bin_days)
         clf.fit(data[tr], y[tr], data[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)

@@ -18,6 +18,8 @@ from matplotlib.figure import Figure  # the object-oriented API: importing repor
 from cropglobe import taxonomy, yamlfile
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.errors import CropGlobeError
+from cropglobe.experiment import degenerate
+from cropglobe.experiment.degenerate import MARK
 from cropglobe.geography import Scenario
 
 SCENARIOS = [s.value for s in Scenario]
@@ -45,6 +47,7 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     grouped = results.groupby(by, sort=False)[metrics]
     out = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     out["seeds"] = results.groupby(by, sort=False)["seed"].nunique()
+    out["rows"] = results.groupby(by, sort=False)["seed"].size()
     out["n"] = results.groupby(by, sort=False)["n"].first()
     return out.reset_index()
 
@@ -61,15 +64,25 @@ def averaged_over(results: pd.DataFrame) -> str:
     return "seeds and folds" if has_folds else "seeds"
 
 
-def _tables(agg: pd.DataFrame, over: str = "seeds") -> list[str]:
+def value(r: pd.Series, flagged: bool = False) -> str:
+    """One table value: macro-F1 (± std over several seeds or folds only) with OA in brackets; ⚠ when degenerate."""
+    spread = f" ± {r['macro_f1_std']:.3f}" if r["seeds"] > 1 or r.get("rows", 1) > 1 else ""
+    return f"{r['macro_f1_mean']:.3f}{spread} ({r['oa_mean']:.3f})" + (f" {MARK}" if flagged else "")
+
+
+def _tables(agg: pd.DataFrame, over: str = "seeds", flagged: set[tuple] | None = None) -> list[str]:
     lines: list[str] = []
+    flagged = flagged or set()
+    by = [k for k in agg.columns if k in (*KEYS, "adaptation")]
     agg = agg.assign(cell=agg.apply(_cell_name, axis=1))
     for scenario in SCENARIOS:
         part = agg[agg["scenario"] == scenario]
         if part.empty:
             continue
+        spread = bool(((part["seeds"] > 1) | (part["rows"] > 1)).any())
         lines += [f"## {scenario.replace('-', ' ').capitalize()}", "",
-                  f"Macro-F1 (mean ± std over {over}), OA in brackets.", ""]
+                  f"Macro-F1 (mean ± std over {over}), OA in brackets." if spread else
+                  "Macro-F1 (one seed), OA in brackets.", ""]
         for source, block in part.groupby("source", sort=False):
             targets = list(dict.fromkeys(block["target"]))
             header = f"| {source} → | " + " | ".join(targets) + " |"
@@ -80,7 +93,7 @@ def _tables(agg: pd.DataFrame, over: str = "seeds") -> list[str]:
                 for t in targets:
                     if t in by_t.index:
                         r = by_t.loc[t]
-                        cells.append(f"{r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f} ({r['oa_mean']:.3f})")
+                        cells.append(value(r, tuple(r[k] if k != "target" else t for k in by) in flagged))
                     else:
                         cells.append("–")
                 lines.append(f"| {cell} | " + " | ".join(cells) + " |")
@@ -218,16 +231,28 @@ def build(run_dir: str | os.PathLike) -> Path:
     lines = [f"# Transfer report: {config.get('name', run_dir.name)}", ""]
     if simulated:
         lines += [f"> **{SIM_NOTE}**", ""]
+    seeds = sorted(int(s) for s in results["seed"].unique() if s >= 0)
+    ensembles = bool((results["seed"] < 0).any())
     lines += [f"Data: {results['data'].iloc[0]}", "",
-              f"Seeds: {sorted(results['seed'].unique().tolist())}; cells: "
+              f"Seeds: {seeds}" + (" (and their ensembles)" if ensembles else "") + "; cells: "
               f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
               f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
-              "(after its remap).", ""]
+              "(after its remap)." + (" One seed: no spread is shown." if len(seeds) == 1 else ""), ""]
     if "adaptation" in results and (results["adaptation"] != "none").any():
         lines += ["Rows with +adapt: use the target's unlabelled inputs (no target labels; methods fixed in "
-                  "the config): adabn re-estimates BatchNorm statistics on the target; ...ensemble rows score "
-                  "the mean probability of all seeds, one model per table cell (so ± 0.000).", ""]
-    lines += _tables(agg, averaged_over(results))
+                  "the config): adabn re-estimates BatchNorm statistics on the target"
+                  + ("; ...ensemble rows score the mean probability of all seeds, one model per table cell "
+                     "(so no spread)." if ensembles else "."), ""]
+    by = keys(results)
+    warned = degenerate.warnings(results)
+    if warned:
+        lines += [f"## {MARK} Degenerate cells", "",
+                  f"These cells did not learn (best epoch 0, validation macro-F1 at chance or below, or one "
+                  f"predicted class on a target); their figures are marked {MARK} below and are not evidence "
+                  "about transfer. Train longer, raise the learning rate or check the source data.", "",
+                  *(f"- {w}" for w in warned), ""]
+    lines += _tables(agg, averaged_over(results), degenerate.flagged(results, by))
+    lines += training_table(results)
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",
               f"![confusion matrices of the best cell ({best})](figures/confusion.png)", ""]
@@ -235,6 +260,36 @@ def build(run_dir: str | os.PathLike) -> Path:
         _figure_signatures(run_dir / "signatures.npz", figs / "signatures.png", note)
         lines += ["![signatures](figures/signatures.png)", ""]
     return write_text(run_dir / "report.md", "\n".join(lines))
+
+
+def training_table(results: pd.DataFrame) -> list[str]:
+    """The "Training" section: best epoch, validation macro-F1 and time of each trained cell (markdown lines)."""
+    if "train_seconds" not in results:
+        return []
+    rows = results[results["seed"] >= 0]
+    if "adaptation" in rows:
+        rows = rows[rows["adaptation"] == "none"]
+    cols = ["source", "feature", "model", "augmentation", "seed", *(["fold"] if "fold" in rows else [])]
+    rows = rows.drop_duplicates(cols)
+    if rows.empty:
+        return []
+    lines = ["## Training", "", "Best epoch (0 = the first; the weights of that epoch are kept), best validation "
+             "macro-F1 and training time of each trained cell (time includes its features' layout, not "
+             "the targets' scoring).", "",
+             "| source | cell | seed | best epoch | val macro-F1 | train time (s) |", "|---|---|---|---|---|---|"]
+    for _, r in rows.iterrows():
+        best = degenerate.number(r, "best_epoch")
+        epochs = degenerate.number(r, "epochs")
+        f1 = degenerate.number(r, "best_val_macro_f1")
+        seconds = degenerate.number(r, "train_seconds")
+        fold = r.get("fold") if isinstance(r.get("fold"), str) and r.get("fold") else ""
+        mark = f" {MARK}" if degenerate.training_reasons(r) else ""
+        best_text = "–" if best is None else str(int(best)) + ("" if epochs is None else f" of {int(epochs)}")
+        cells = [str(r["source"]), _cell_name(r.drop(labels="adaptation", errors="ignore")),
+                 f"{int(r['seed'])}" + (f" {fold}" if fold else ""), best_text + mark,
+                 "–" if f1 is None else f"{f1:.3f}", "–" if seconds is None else f"{seconds:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 #: Columns ``build`` reads from ``results.parquet``.
@@ -286,5 +341,8 @@ def read_config(path: Path) -> dict:
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     """Compact table for the terminal: one row per source x target x cell, mean over seeds."""
     agg = aggregate(results)
+    marked = degenerate.flagged(results, keys(results))
+    agg["degenerate"] = [tuple(r[k] for k in keys(results)) in marked for _, r in agg.iterrows()]
     agg["cell"] = agg.apply(_cell_name, axis=1)
-    return agg[["source", "target", "scenario", "cell", "oa_mean", "macro_f1_mean", "kappa_mean", "seeds", "n"]]
+    return agg[["source", "target", "scenario", "cell", "oa_mean", "macro_f1_mean", "kappa_mean", "seeds", "n",
+                "degenerate"]]

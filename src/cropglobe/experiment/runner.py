@@ -216,7 +216,8 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
             row = _row(prepared, group, cell, seed, target,
                        _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)), method)
             row.update({"train_seconds": round(train_seconds, 2), **record,
-                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision")}})
+                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision",
+                                                                       "epochs", "val_classes")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
         _save_probas(cell_dir / "target_proba.npz", probas)
@@ -303,9 +304,10 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
     """Rows scoring the mean of the seeds' target probabilities of each cell (``seed`` = -1).
 
     Only targets whose samples do not depend on the seed (countries other than the source; the
-    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities.
+    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities. A one-seed
+    study has no ensembles (its "ensemble" would repeat the seed's rows).
     """
-    if spec.adaptation is None or not spec.adaptation.ensemble:
+    if spec.adaptation is None or not spec.adaptation.ensemble or len(spec.seeds) < 2:
         return []
     rows = []
     for group in prepared.sources:

@@ -38,6 +38,55 @@ from cropglobe.training.settings import PRECISIONS, TrainSettings
 log = logging.getLogger(__name__)
 
 
+class EpochLines(L.Callback):
+    """One plain line per epoch (epoch, train loss, validation macro-F1): progress for logs and ``nohup``.
+
+    Used instead of progress bars when standard output is not a terminal; printed by the rank-zero
+    process only.
+    """
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        self.write = write or functools.partial(print, flush=True)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        m = trainer.callback_metrics
+        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        for key, label in (("train_loss", "train loss"), ("val_macro_f1", "val macro-F1")):
+            if key in m:
+                parts.append(f"{label} {float(m[key]):.4f}")
+        head, rest = parts[0], parts[1:]
+        self.write(head + (": " + ", ".join(rest) if rest else ""))
+
+
+def _loggers(log_dir: str | os.PathLike | None) -> list[Any]:
+    """Lightning loggers in ``log_dir/logs``: CSV always, TensorBoard too when it is installed (none without a folder).
+
+    Each fit, a resumed one included, writes its own ``version_<k>`` folder (earlier logs are kept).
+    """
+    if log_dir is None:
+        return []
+    from lightning.pytorch.loggers import CSVLogger
+
+    found: list[Any] = [CSVLogger(save_dir=log_dir, name="logs")]
+    try:
+        import tensorboard  # noqa: F401  (optional: Lightning's TensorBoardLogger needs it)
+    except ImportError:
+        return found
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    return [*found, TensorBoardLogger(save_dir=log_dir, name="logs", version=found[0].version)]
+
+
+def _progress_mode(progress: bool) -> tuple[bool, bool]:
+    """(progress bar, epoch lines): a bar on a terminal, plain lines otherwise, neither without progress."""
+    import sys
+
+    tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    return progress and tty, progress and not tty
+
+
 class _NoTips(logging.Filter):
     """Drop Lightning's advertising tips from the log; keep everything else."""
 
@@ -225,7 +274,9 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
         x_val: Validation inputs (same layout as ``x``).
         y_val: Validation class indices.
         n_classes: Number of classes.
-        settings: Optimisation settings.
+        settings: Optimisation settings. With ``settings.log_dir``, the epochs' metrics go to
+            ``log_dir/logs/version_<k>/metrics.csv`` (Lightning's CSVLogger). With ``settings.progress``,
+            a progress bar when standard output is a terminal, else one plain line per epoch.
         ckpt_dir: Folder for ``last.ckpt`` and the best checkpoint.
         window: ``(start, count)`` bins of the season window inside the full-year axis.
         bin_days: Bin width in days (converts augmentation parameters).
@@ -234,7 +285,8 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
         resume: Continue from ``ckpt_dir/last.ckpt`` when it exists.
 
     Returns:
-        ``{"best_epoch", "best_val_macro_f1", "epochs", "precision"}`` (the Lightning precision used).
+        ``{"best_epoch", "best_val_macro_f1", "epochs", "precision", "val_classes"}`` (the Lightning
+        precision used; the number of classes in the validation set, whose chance macro-F1 is ``1 / val_classes``).
     """
     _hide_tips()
     ckpt_dir = Path(ckpt_dir)
@@ -250,11 +302,14 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     # the latest epoch, every epoch (Lightning's save_last only refreshes when a top-k file is saved)
     latest = L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
                                                  every_n_epochs=1, enable_version_counter=False)
+    bar, lines = _progress_mode(settings.progress)
+    loggers = _loggers(settings.log_dir)
     trainer = L.Trainer(
         max_epochs=settings.epochs, accelerator=settings.accelerator, devices=settings.devices,
-        strategy=settings.strategy, precision=precision, callbacks=[best, latest, *settings.callbacks], logger=False,
-        enable_progress_bar=settings.progress, enable_model_summary=False, deterministic="warn",
-        num_sanity_val_steps=0, default_root_dir=ckpt_dir,
+        strategy=settings.strategy, precision=precision,
+        callbacks=[best, latest, *([EpochLines()] if lines else []), *settings.callbacks],
+        logger=loggers or False, log_every_n_steps=1, enable_progress_bar=bar, enable_model_summary=False,
+        deterministic="warn", num_sanity_val_steps=0, default_root_dir=ckpt_dir,
     )
     world = trainer.num_devices * trainer.num_nodes  # DDP processes (world_size is set only inside fit)
     batch = -(-settings.batch_size // world)  # the global batch split across them
@@ -276,7 +331,7 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     # from the file: under ddp_spawn the main process gets the best path back but not the score
     score = ckpt["callbacks"][best.state_key]["best_model_score"]
     return {"best_epoch": int(ckpt["epoch"]), "best_val_macro_f1": float(score),
-            "epochs": settings.epochs, "precision": precision}
+            "epochs": settings.epochs, "precision": precision, "val_classes": int(np.unique(y_val).size)}
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 :class:`TrainSpec` is the validated ``train:`` block of a transfer spec (``cropglobe transfer``);
 :class:`TrainSettings` is what :func:`cropglobe.training.lightning.fit_torch` takes: the same fields
-plus the run's seed, progress bar and callbacks. ``TrainSettings.from_spec(spec, seed=...)`` turns
+plus the run's seed, progress bar, callbacks and log folder. ``TrainSettings.from_spec(spec, seed=...)`` turns
 one into the other, so a new optimisation setting is added once, here. This module is light (no
 torch), so parsing a spec does not import the training stack.
 """
@@ -38,7 +38,7 @@ class TrainSpec(Strict):
 
 
 class TrainSettings(TrainSpec):
-    """The settings of one fit: a :class:`TrainSpec` plus the seed, the progress bar and callbacks.
+    """The settings of one fit: a :class:`TrainSpec` plus the seed, progress, callbacks and the log folder.
 
     ``precision`` stays a plain string here (``lightning.resolve_precision`` checks it when the
     fit starts, so a typo fails where it is used).
@@ -50,8 +50,10 @@ class TrainSettings(TrainSpec):
     seed: int = 0
     progress: bool = True
     callbacks: list[Any] = Field(default_factory=list)
+    #: Folder for Lightning's loggers (CSV; TensorBoard as well when installed): ``<log_dir>/logs/version_<k>``.
+    log_dir: str | None = None
 
     @classmethod
     def from_spec(cls, spec: TrainSpec, **run: Any) -> TrainSettings:
-        """The spec's fields plus the run's (``seed``, ``progress``, ``callbacks``)."""
+        """The spec's fields plus the run's (``seed``, ``progress``, ``callbacks``, ``log_dir``)."""
         return cls(**{name: getattr(spec, name) for name in TrainSpec.model_fields}, **run)
