@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_demo_map_after_a_transfer_run(tmp_path):
     from cropglobe import experiment
@@ -27,11 +29,18 @@ def test_bench_map_quick_plumbing():
     import bench_map
 
     result = bench_map.run(quick=True)
-    assert set(result) == {"ratio", "reference", "figures"}
+    assert set(result) == {"ratio", "not_measured", "reference", "figures"}
+    assert (result["ratio"] is None) == (result["not_measured"] is not None)
     for key in ("cropnet-lite_median2d", "lightgbm_harmonic"):
         fig = result["figures"][key]
         assert fig["end_to_end_px_per_s"] > 0 and fig["bare_model_px_per_s"] > 0
         assert fig["ratio_end_to_end_vs_bare"] == round(fig["end_to_end_px_per_s"] / fig["bare_model_px_per_s"], 4)
+        # the headline basis: px per CPU-second of the map over the bare model's, alternating rounds
+        assert fig["timing"]["clock"] == "process" and fig["timing"]["rounds"] >= 2
+        assert (fig["cpu_ratio_vs_bare"] is None) == (fig["timing"]["not_measured"] is not None)
+        if fig["cpu_ratio_vs_bare"] is not None:
+            assert fig["cpu_ratio_vs_bare"] == pytest.approx(fig["map_px_per_cpu_s"] / fig["bare_model_px_per_cpu_s"],
+                                                             rel=1e-3, abs=1e-4)  # rounded to 4 decimals
         assert 0 <= fig["map_accuracy_vs_truth"] <= 1
         share = fig["cpu_share"]  # the CPU breakdown by stage
         assert {"read", "composite", "features", "model", "write", "other"} <= set(share)

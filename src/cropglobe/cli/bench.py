@@ -17,13 +17,19 @@ def register(app: typer.Typer) -> None:
         quick: Annotated[
             bool, typer.Option("--quick", help="Tiny sizes: checks the plumbing, not performance.")
         ] = False,
+        device: Annotated[
+            str | None, typer.Option("--device", help="cpu or cuda: run the benchmarks that take a device there.")
+        ] = None,
     ) -> None:
-        """Run performance benchmarks; one JSON object per line with a same-run ratio."""
+        """Run performance benchmarks; one JSON object per line with a same-run ratio (null + why when too busy)."""
         from cropglobe import bench
+        from cropglobe.errors import CropGlobeError
 
         if list_:
             for bm in bench.discover().values():
                 typer.echo(f"{bm.name:12s} {bm.description}")
             return
-        for result in bench.run(names or None, quick=quick):
+        if device not in (None, "cpu", "cuda"):
+            raise CropGlobeError(f"--device {device}: expected cpu or cuda")
+        for result in bench.run(names or None, quick=quick, device=device):
             typer.echo(bench.dumps(result))
