@@ -44,7 +44,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     import numpy as np
     import torch
 
-    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info, gpu_bf16_peak
+    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info, gpu_bf16_peak, one_thread
     from cropglobe.errors import CropGlobeError
     from cropglobe.models import get_model
     from cropglobe.training.lightning import predict_proba_torch, resolve_precision
@@ -120,13 +120,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
                                           else round(per[p]["achieved_GFLOP_per_s"] / (peak_tflops * 1e3), 4))
         basis = "wall clock with torch.cuda.synchronize"
     else:
-        torch.set_num_threads(1)
-        try:
-            for fn in fns.values():
-                fn()
-            headline = alternate(fns, "thread", min_rounds=3, max_rounds=6 if quick else 8)
-        finally:
-            torch.set_num_threads(threads)
+        headline = one_thread(fns, quick)
         per = rates(headline, "_1_thread")
         every = alternate(fns, "wall", min_rounds=2, max_rounds=4, threads=threads, on_cpu_min=ON_CPU_MIN)
         for p, vals in rates(every, "_all_threads").items():

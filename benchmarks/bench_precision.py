@@ -25,7 +25,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     """Time CropNet training steps in both precisions and report samples/s and their ratio."""
     import torch
 
-    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info
+    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info, one_thread
     from cropglobe.errors import CropGlobeError
     from cropglobe.models import get_model
     from cropglobe.training.lightning import resolve_precision
@@ -66,13 +66,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
         figures["gpu"] = torch.cuda.get_device_name()
         basis = "wall clock with torch.cuda.synchronize"
     else:
-        torch.set_num_threads(1)
-        try:
-            for fn in fns.values():
-                fn()
-            headline = alternate(fns, "thread", min_rounds=3, max_rounds=6 if quick else 8)
-        finally:
-            torch.set_num_threads(threads)
+        headline = one_thread(fns, quick)
         basis = "one thread, CPU time of the thread"
         rate1 = {k: batch * steps / v for k, v in headline.best.items()}
         figures.update({"float32_samples_per_cpu_s_1_thread": round(rate1["float32"], 1),

@@ -382,3 +382,20 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
 def dumps(result: dict) -> str:
     """Serialise one result as a single JSON line."""
     return json.dumps(result, sort_keys=False, default=float)
+
+
+def one_thread(fns: dict[str, Callable[[], object]], quick: bool, min_rounds: int = 3) -> Verdict:
+    """:func:`alternate` on one torch thread, timed by the thread's CPU time (a stolen core cannot distort it).
+
+    The workloads are warmed up on one thread first; torch's thread count is restored afterwards.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for fn in fns.values():
+            fn()
+        return alternate(fns, "thread", min_rounds=min_rounds, max_rounds=6 if quick else 8)
+    finally:
+        torch.set_num_threads(threads)

@@ -300,16 +300,28 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
     Raises:
         CropGlobeError: When no sampled pixel has enough clear observations.
     """
+    proba = _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_proba=True), windows, opts,
+                           "cannot estimate the class prior (--adapt prior)")
+    return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
+
+
+def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[tuple[slice, slice]],
+                   opts: MapOptions, purpose: str) -> np.ndarray:
+    """What every ``k``-th tile returns for ``probe`` (probabilities or series of its valid pixels), joined.
+
+    ``k`` is chosen so that the tiles hold at least ``opts.prior_pixels`` pixels.
+
+    Raises:
+        CropGlobeError: When no sampled pixel has enough clear observations (``purpose`` says what failed).
+    """
     sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
     step = max(1, int(sum(sizes) // opts.prior_pixels))
-    probe = dataclasses.replace(ctx, collect_proba=True)
-    probas = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
-                                             opts.block_pixels) if res.proba is not None and len(res.proba)]
-    if not probas:
-        raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {ctx.min_clear} clear "
-                             "observations in the season window; cannot estimate the class prior (--adapt prior)")
-    proba = np.concatenate(probas)
-    return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
+    parts = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
+                                            opts.block_pixels) if res.proba is not None and len(res.proba)]
+    if not parts:
+        raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {probe.min_clear} clear "
+                             f"observations in the season window; {purpose}")
+    return np.concatenate(parts)
 
 
 def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],
@@ -329,14 +341,8 @@ def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list
     if recipe.feature not in align.WINDOW_FAMILIES:
         raise CropGlobeError(f"--adapt align: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
                              f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
-    sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
-    step = max(1, int(sum(sizes) // opts.prior_pixels))
-    probe = dataclasses.replace(ctx, collect_series=True)
-    series = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
-                                             opts.block_pixels) if res.proba is not None and len(res.proba)]
-    if not series:
-        raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {ctx.min_clear} clear "
-                             "observations in the season window; cannot align the season (--adapt align)")
+    series = _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts,
+                            "cannot align the season (--adapt align)")
     model = recipe.load_model()
 
     def predict(w: np.ndarray) -> np.ndarray:
@@ -344,7 +350,7 @@ def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list
                                         precision=ctx.precision))
 
     bin_days = float(recipe.bin_days or recipe.composite.interval)
-    return align.search(predict, np.concatenate(series), tuple(recipe.window_bins), bin_days)[2]  # type: ignore[arg-type]
+    return align.search(predict, series, tuple(recipe.window_bins), bin_days)[2]  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager
