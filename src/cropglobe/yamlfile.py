@@ -103,3 +103,24 @@ def load(path: str | os.PathLike, where: str | None = None) -> Any:
     """
     p = Path(path)
     return parse(p.read_bytes(), where or str(p))
+
+
+def load_mapping(path: str | os.PathLike, what: str, expected: str = "a mapping at the top level") -> dict:
+    """Read a YAML config file that must hold a mapping: one CropGlobeError for every way it can fail.
+
+    Args:
+        path: The file.
+        what: What the file is, for messages (``"experiment config"``).
+        expected: What the top level should be, for messages.
+
+    Raises:
+        CropGlobeError: Unreadable file (naming ``what``), bad YAML (:func:`parse`), or no mapping.
+    """
+    p = Path(path)
+    try:
+        raw = load(p)
+    except OSError as err:
+        raise CropGlobeError(f"{p}: cannot read the {what} ({err.strerror})") from None
+    if not isinstance(raw, dict):
+        raise CropGlobeError(f"{p}: expected {expected}")
+    return raw

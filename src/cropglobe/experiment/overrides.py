@@ -125,12 +125,7 @@ def load_spec(path: str | os.PathLike, assignments: list[str] | None = None) -> 
     from cropglobe.experiment.study import parse_spec
 
     p = Path(path)
-    try:
-        raw = yamlfile.load(p)
-    except OSError as err:
-        raise CropGlobeError(f"{p}: cannot read experiment config ({err.strerror})") from None
-    if not isinstance(raw, dict):
-        raise CropGlobeError(f"{p}: expected a mapping at the top level")
+    raw = yamlfile.load_mapping(p, "experiment config")
     if assignments:
         raw = apply(raw, assignments)
     return parse_spec(raw, where=f"{p} with --set" if assignments else str(p))

@@ -275,12 +275,7 @@ def load_config(path: str | os.PathLike) -> AcquireConfig:
     p = Path(path)
     if not p.is_file():
         raise CropGlobeError(f"{p}: no such config file (expected an acquisition YAML)")
-    try:
-        raw = yamlfile.load(p)
-    except OSError as err:
-        raise CropGlobeError(f"{p}: cannot read the acquisition config ({err.strerror})") from None
-    if not isinstance(raw, dict):
-        raise CropGlobeError(f"{p}: expected a YAML mapping with region, year, labels, output ...")
+    raw = yamlfile.load_mapping(p, "acquisition config", "a YAML mapping with region, year, labels, output ...")
     try:
         cfg = AcquireConfig.model_validate(raw)
     except ValidationError as err:
