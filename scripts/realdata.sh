@@ -29,7 +29,7 @@ import "$WC/worldcereal-classification/test_public_extractions.parquet" data/eas
 import "$SHARED/ucr_crop_formosat2/Crop_TRAIN.tsv" data/ucr_train.zarr table --mapping configs/tables/ucr_crop.yaml
 import "$SHARED/ucr_crop_formosat2/Crop_TEST.tsv" data/ucr_test.zarr table --mapping configs/tables/ucr_crop.yaml
 studies=("$@")
-[ ${#studies[@]} -gt 0 ] || studies=(worldcereal-fra-cv ucr-crop canada-france canada-france-presto regions season-shift)
+[ ${#studies[@]} -gt 0 ] || studies=(worldcereal-fra-cv ucr-crop canada-france canada-france-presto regions season-shift season-shift-cropnet)
 for name in "${studies[@]}"; do
   cfg=configs/realdata/${name//-/_}.yaml
   if [ -d "runs/$name" ]; then
