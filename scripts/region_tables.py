@@ -51,6 +51,19 @@ def table(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def pair_table(df: pd.DataFrame) -> str:
+    """One row per source -> target pair (with its scenario), one column per configuration."""
+    d = df[df["seed"] >= 0]
+    configs = sorted(d["config"].unique())
+    lines = ["| source → target | scenario | " + " | ".join(configs) + " |", "|---|---|" + "---|" * len(configs)]
+    order = list(dict.fromkeys(zip(d["source"], d["target"], strict=True)))
+    for s, t in order:
+        g = d[(d["source"] == s) & (d["target"] == t)]
+        cells = [cell_text(g[g["config"] == c]) for c in configs]
+        lines.append(f"| {s} → {t} | {g['scenario'].iloc[0]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def loro(df: pd.DataFrame, regions: list[str]) -> str:
     d = df[(df["seed"] >= 0) & df["source"].isin(regions) & df["target"].isin(regions) & (df["source"] != df["target"])]
     per_seed = d.groupby(["config", "seed"])["macro_f1"].agg(["mean", "count"]).reset_index()
@@ -69,8 +82,14 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--extra", type=Path, action="append", default=[])
     ap.add_argument("--loro", default="")
+    ap.add_argument("--pairs", action="store_true", help="one table: a row per pair, a column per configuration")
     a = ap.parse_args()
     df = load(a.run, a.extra)
+    if a.pairs:
+        print(pair_table(df))
+        if a.loro:
+            print("\n" + loro(df, a.loro.split(",")))
+        return
     sources = list(dict.fromkeys(df["source"]))
     for src in sources:
         targets = list(dict.fromkeys(df.loc[df["source"] == src, "target"]))

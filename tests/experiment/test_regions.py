@@ -112,6 +112,9 @@ def test_transfer_across_years_runs_and_records_its_region(years, tmp_path):
     assert rows.loc["FRA:2023", "scenario"] == "cross-year"
     assert rows.loc["flanders", "scenario"] == "cross-country"
     assert rows.loc["FRA:2022", "scenario"] == "in-region"
+    pooled = experiment.run(_spec(years, sources=["FRA:2022+flanders"], targets=["FRA:2023"]), tmp_path / "pool",
+                            progress=False)
+    assert pooled.set_index("target").loc["FRA:2023", "scenario"] == "cross-year"  # the closest member decides
     cell = out / "cells" / "FRA-2022__median1d__rf__none__s0"
     recipe = json.loads((cell / "recipe.json").read_text())
     assert recipe["trained_on"] == ["FRA:2022"] and (out / "splits" / "FRA-2022_seed0.json").exists()

@@ -132,9 +132,8 @@ def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
     if target == "+".join(group):
         return geography.Scenario.IN_REGION.value
     t_iso, t_lat = prepared.country(target), lat[prepared.indices(target)]
-    kinds = [geography.scenario(prepared.country(s), t_iso, lat[prepared.indices(s)], t_lat) for s in group]
-    if all(prepared.country(s) == t_iso for s in group):  # two regions or years of one country
-        return _within_country(prepared, group, target).value
+    kinds = [_within_country(prepared, [s], target) if prepared.country(s) == t_iso  # regions or years of one country
+             else geography.scenario(prepared.country(s), t_iso, lat[prepared.indices(s)], t_lat) for s in group]
     order = list(geography.Scenario)
     return min(kinds, key=order.index).value
 
