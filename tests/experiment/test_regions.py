@@ -86,15 +86,20 @@ def test_explicit_bands_and_no_common_band(years, tmp_path):
         prepare_study(spec)
 
 
-def test_mixed_processing_levels_warn_and_are_recorded(years, tmp_path):
-    l1c = samples.load(years / "bel.zarr")
-    l1c.attrs["processing_level"] = "L1C"
-    samples.save(l1c, tmp_path / "bel_l1c.zarr")
-    spec = _spec(years, data={"path": [str(years / "fra_2022.zarr"), str(tmp_path / "bel_l1c.zarr")]},
-                 sources=["FRA"], targets=["flanders"])
+def test_nine_ten_and_six_band_sets_with_mixed_processing_levels(years, tmp_path):
+    six = ["B2", "B3", "B4", "B8", "B11", "B12"]
+    l1c = samples.load(years / "bel.zarr").sel(band=six)  # a 6-band L1C set next to 10- and 9-band L2A sets
+    l1c.attrs.update(processing_level="L1C", bands=six)
+    samples.save(samples.with_region(l1c, "l1c-set"), tmp_path / "bel_l1c.zarr")
+    spec = _spec(years, data={"path": [str(years / "fra_2022.zarr"), str(years / "bel.zarr"),
+                                       str(tmp_path / "bel_l1c.zarr")]}, sources=["FRA"], targets=["l1c-set"])
     with pytest.warns(UserWarning, match="mix sensors / processing levels"):
         prep = prepare_study(spec)
+    assert list(prep.full["band"].values) == six
     assert "processing levels:" in prep.description and "L1C" in prep.description
+    assert "fra_2022.zarr without B5, B6, B7, B8A" in prep.description
+    rows = experiment.run(spec, tmp_path / "run", progress=False)
+    assert set(rows["target"]) == {"FRA", "l1c-set"}
 
 
 def test_targets_all_by_country_and_year(years):
