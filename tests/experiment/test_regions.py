@@ -142,3 +142,15 @@ def test_region_name_is_checked():
     with pytest.raises(CropGlobeError, match="without ':'"):
         samples.with_region(ds, "a:b")
     assert set(samples.with_region(ds, " SW-France ")["region"].values) == {"sw-france"}
+
+
+def test_colliding_ids_from_files_of_one_name_are_one_clear_error(years, tmp_path):
+    from cropglobe.experiment import harmonise
+
+    a = samples.load(years / "fra_2022.zarr")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    with pytest.raises(CropGlobeError, match="cannot tell them apart"):
+        harmonise.namespace_ids([a, a.copy()], [str(tmp_path / "x" / "s.zarr"), str(tmp_path / "y" / "s.zarr")])
+    kept = harmonise.namespace_ids([a], [str(years / "fra_2022.zarr")])  # one path: ids untouched
+    assert kept[0]["sample_id"].values.tolist() == a["sample_id"].values.tolist()
