@@ -39,6 +39,7 @@ from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration
 from cropglobe.training import metrics, splits
+from cropglobe.training.metrics import remap_target, score_names
 from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
@@ -146,35 +147,6 @@ def _within_country(prepared: Prepared, group: list[str], target: str) -> geogra
     if same_place and not set(u.year[src]) & set(u.year[tgt]):
         return geography.Scenario.CROSS_YEAR
     return geography.Scenario.CROSS_REGION
-
-
-def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
-                 remaps: dict[str, dict[str, list[str]]],
-                 source_classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a target's remap to reference and predicted class names (absent classes -> other, both).
-
-    Args:
-        target: The remap key of the target (its unit or country).
-        truth: Reference class names.
-        pred: Predicted class names.
-        remaps: Per-target remaps (``keep`` lists).
-        source_classes: With ``absent_classes: other``, the classes of the source's training data:
-            the others are scored as ``other`` too.
-    """
-    truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
-    keep = taxonomy.remap_for(target, remaps)
-    if source_classes is not None:
-        keep = [c for c in (keep or taxonomy.CLASSES) if c in source_classes or c == "other"]
-    if keep is not None:
-        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
-    return truth, pred
-
-
-def score_names(truth: np.ndarray, pred: np.ndarray) -> metrics.Scores:
-    """Score predicted against reference class names of :data:`cropglobe.taxonomy.CLASSES`."""
-    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
-    return metrics.evaluate(np.array([lookup[c] for c in truth], dtype=np.int64),
-                            np.array([lookup[c] for c in pred], dtype=np.int64))
 
 
 def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray,

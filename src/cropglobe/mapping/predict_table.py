@@ -17,7 +17,7 @@ band without any clear value over the year (the map's nodata rule). Their count 
 
 Labels: a SampleSet without a ``label`` coordinate, or with empty labels, holds unlabelled
 samples (no metrics for them). Scores follow the transfer evaluation
-(:func:`cropglobe.experiment.runner.remap_target` and ``score_names``): per target country its
+(:func:`cropglobe.training.metrics.remap_target` and ``score_names``): per target country its
 remap (classes absent from its reference -> ``other``, truth and prediction alike; by default
 the remaps of the run the cell belongs to), and reference classes the model does not know count
 as ``other``.
@@ -309,7 +309,7 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
         countries only), counts, "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
         plus the ``remap`` kept classes (None: all).
     """
-    from cropglobe.experiment.runner import remap_target, score_names  # defers scikit-learn (experiment/__init__)
+    from cropglobe.training.metrics import remap_target, score_names  # defers scikit-learn
 
     t = result.table
     if "label" not in t:
