@@ -33,7 +33,7 @@ from cropglobe.experiment.adapt import adabn, bn_layers
 from cropglobe.experiment.data import prepare_study, source_groups
 from cropglobe.experiment.posthoc import load_saved, split_parts
 from cropglobe.experiment.runner import FeatureCache, cell_key
-from cropglobe.experiment.study import load_spec
+from cropglobe.study.spec import load_spec
 
 
 def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,

@@ -13,10 +13,11 @@ import xarray as xr
 
 from cropglobe import models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import harmonise, regions
-from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.experiment import harmonise
 from cropglobe.features import families as features
 from cropglobe.sources import simulate
+from cropglobe.study import regions
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.temporal import composite, season
 
 #: Feature families computed from the composite bands x time values (they support augmentation).

@@ -39,7 +39,7 @@ from cropglobe.experiment.runner import (
     method_probas,
     source_classes,
 )
-from cropglobe.experiment.study import CellSpec, load_spec
+from cropglobe.study.spec import CellSpec, load_spec
 
 
 class _TorchModel:

@@ -33,11 +33,12 @@ from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.augment import align
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting, regions
+from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import Prepared, prepare_study, remap_key, split_tag
-from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration
+from cropglobe.study import regions
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.training import metrics, splits
 from cropglobe.training.metrics import remap_target, score_names
 from cropglobe.verbosity import quiet_training
