@@ -302,11 +302,11 @@ def run(quick: bool = False) -> dict:
     import torch
     from distributed import Client, LocalCluster
 
-    from cropglobe.experiment.runner import cell_key
-    from cropglobe.experiment.study import CellSpec
+    from cropglobe.cells.run_folder import RunFolder
     from cropglobe.mapping import simulated_cube, write_cube
     from cropglobe.mapping.distill import accuracy, distill
     from cropglobe.sources import simulate
+    from cropglobe.study.spec import CellSpec
 
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -320,7 +320,7 @@ def run(quick: bool = False) -> dict:
         comp_store = _precomposited(cube, tmp / "bel_5day.zarr", rep)
         small_truth, truth = truth, np.tile(truth, (rep, rep))
         dn = {"scale": 1e-4, "nodata": 0}
-        cells = {f"{m}_{f}": tmp / "run" / "cells" / cell_key(["FRA"], CellSpec(feature=f, model=m), 0)
+        cells = {f"{m}_{f}": RunFolder(tmp / "run").cell_dir(["FRA"], CellSpec(feature=f, model=m), 0)
                  for f, m in _CELLS}
         source = simulate.simulate(["FRA"], samples_per_class=15 if quick else 80, seed=21)
         target = simulate.simulate(["BEL"], samples_per_class=15 if quick else 80, seed=22)

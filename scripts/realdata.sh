@@ -43,11 +43,13 @@ done
 if [ -f runs/canada-france/results.parquet ]; then
   cell=$(.venv/bin/python - <<'PY'
 import pandas as pd
-r = pd.read_parquet("runs/canada-france/results.parquet")
+from cropglobe.cells.run_folder import RunFolder
+run = RunFolder("runs/canada-france")
+r = pd.read_parquet(run.path / "results.parquet")
 best = r[(r.source == "CAN") & (r.target == "CAN")].sort_values("macro_f1", ascending=False).iloc[0]
-print(f"CAN__{best.feature}__{best.model}__{best.augmentation}__s{best.seed}")
+print(run.cells_dir / run.row_key(best))
 PY
 )
-  $CG map "runs/canada-france/cells/$cell" "$SHARED/worldcereal_cubes/worldcereal_preprocessed_inputs.nc" \
+  $CG map "$cell" "$SHARED/worldcereal_cubes/worldcereal_preprocessed_inputs.nc" \
     --out runs/map-belgium/map.tif --overwrite
 fi

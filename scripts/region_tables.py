@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from cropglobe.cells.run_folder import RESULT, RunFolder
+
 
 def load(run: Path, extra: list[Path]) -> pd.DataFrame:
-    rows = [r for f in sorted((run / "cells").glob("*/result.json")) for r in json.loads(f.read_text())]
+    rows = [r for f in sorted(RunFolder(run).cells_dir.glob(f"*/{RESULT}")) for r in json.loads(f.read_text())]
     df = pd.DataFrame(rows)
     for e in extra:
         more = pd.read_parquet(e)

@@ -113,3 +113,84 @@ def test_the_import_graph_has_no_cycles():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# -- the floors (issue 25): imports at module AND function level ------------------------------------------------------
+#: package -> packages it must never import, at any level (a function-level import counts as much as a top-level one).
+FORBIDDEN = {
+    "cropglobe.experiment": ("cropglobe.mapping",),
+    "cropglobe.mapping": ("cropglobe.experiment",),
+    "cropglobe.cells": ("cropglobe.experiment", "cropglobe.mapping", "cropglobe.cli"),
+    "cropglobe.study": ("cropglobe.cells", "cropglobe.experiment", "cropglobe.mapping", "cropglobe.cli"),
+}
+#: What temporal/ may import: itself and the floors below it (never the recipe or anything above it).
+TEMPORAL_MAY_IMPORT = ("cropglobe.temporal", "cropglobe.errors", "cropglobe.atomic", "cropglobe.checks",
+                       "cropglobe.yamlfile", "cropglobe.samples", "cropglobe.summary", "cropglobe.zarrcheck",
+                       "cropglobe.bands", "cropglobe.taxonomy", "cropglobe.geography", "cropglobe.interrupt",
+                       "cropglobe.verbosity")
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def all_imports(module: str, source: str, is_package: bool = False) -> set[str]:
+    """Every cropglobe module or name ``source`` imports anywhere: module level, in functions, under TYPE_CHECKING,
+    relative imports resolved, and ``importlib.import_module("cropglobe....")`` calls with a literal name."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # a submodule or a name: both lie in base
+        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module") and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value)
+    return {m for m in found if _within(m, "cropglobe")}
+
+
+def layering_violations(module: str, source: str, is_package: bool = False) -> list[str]:
+    """``"importer -> imported"`` for each import of ``source`` that crosses a floor the wrong way."""
+    bad = []
+    for imported in sorted(all_imports(module, source, is_package)):
+        for package, forbidden in FORBIDDEN.items():
+            if _within(module, package) and any(_within(imported, f) for f in forbidden):
+                bad.append(f"{module} -> {imported}")
+        if _within(module, "cropglobe.temporal") and not any(_within(imported, p) for p in TEMPORAL_MAY_IMPORT):
+            bad.append(f"{module} -> {imported}")
+    return bad
+
+
+def test_the_floors_hold_at_module_and_function_level():
+    paths = {_module_name(p): p for p in SRC.rglob("*.py")}
+    assert {"cropglobe.cells.run_folder", "cropglobe.study.spec", "cropglobe.temporal.settings"} <= set(paths)
+    bad = [v for m, p in sorted(paths.items()) for v in layering_violations(m, p.read_text("utf-8"),
+                                                                             p.name == "__init__.py")]
+    assert bad == []
+
+
+def test_the_layering_check_flags_a_planted_import():
+    """Imports planted in copies of real modules' sources (function level, relative, import_module) are flagged."""
+    def planted(path: str, line: str) -> list[str]:
+        source = (SRC / path).read_text("utf-8")
+        module = _module_name(SRC / path)
+        assert layering_violations(module, source) == []  # the real module is clean
+        return layering_violations(module, source + f"\n\ndef _planted():\n    {line}\n")
+
+    assert planted("mapping/demo.py", "from cropglobe.experiment.runner import cell_key") == [
+        "cropglobe.mapping.demo -> cropglobe.experiment.runner.cell_key"]
+    assert planted("experiment/adapt_cell.py", "from ..mapping import predict_table") == [
+        "cropglobe.experiment.adapt_cell -> cropglobe.mapping.predict_table"]
+    assert planted("temporal/composite.py", "from cropglobe.recipe import CompositeSettings") == [
+        "cropglobe.temporal.composite -> cropglobe.recipe.CompositeSettings"]
+    assert planted("temporal/season.py", "import cropglobe.features.families") == [
+        "cropglobe.temporal.season -> cropglobe.features.families"]
+    assert planted("cells/run_folder.py", "importlib.import_module('cropglobe.experiment.study')") == [
+        "cropglobe.cells.run_folder -> cropglobe.experiment.study"]
+    assert planted("cells/run_folder.py", "from cropglobe import mapping") == [
+        "cropglobe.cells.run_folder -> cropglobe.mapping"]

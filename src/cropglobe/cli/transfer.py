@@ -103,19 +103,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train and evaluate a transfer matrix (sources -> targets) from a YAML spec."""
         from cropglobe import experiment, verbosity
+        from cropglobe.cells.run_folder import RunFolder
         from cropglobe.errors import CropGlobeError
         from cropglobe.experiment import overrides
         from cropglobe.experiment.lock import run_lock
 
         if resume is not None:
             run_dir = resume
-            if not (resume / "config.yaml").is_file():
+            if not RunFolder(resume).config_path.is_file():
                 raise CropGlobeError(f"--resume {resume}: not a run folder (no config.yaml); expected the --out "
                                      "folder of an earlier `cropglobe transfer`")
             if sets:
                 raise CropGlobeError(f"--resume {resume}: --set cannot change a run's config; start a new run "
                                      "with --out instead")
-            spec_path = config or resume / "config.yaml"
+            spec_path = config or RunFolder(resume).config_path
         else:
             if config is None:
                 raise CropGlobeError("transfer: give a CONFIG file (or --resume RUN_DIR)")

@@ -40,56 +40,19 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field
 
-from cropglobe.checks import Strict
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment.selftrain import SelfTrainSpec
 from cropglobe.models.ensemble import Calibration, fit_calibration, prior_shift
+from cropglobe.study.adaptation import AdaptationSpec as AdaptationSpec  # re-exported: the settings live with the spec
 
 if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
 METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior", "selftrain", "align")
-
-
-class AdaptationSpec(Strict):
-    """The ``adaptation:`` block of an experiment spec.
-
-    Attributes:
-        methods: Single-model methods evaluated on every target in addition to the unadapted
-            model (``none`` is always evaluated): ``adabn`` re-estimates BatchNorm statistics on
-            the target's inputs (torch models with BatchNorm layers; skipped for others);
-            ``phenoshift`` reads the target's window moved by the NDVI-peak offset (median
-            feature families only; see :func:`phenology_offset`); ``prior`` re-weights the
-            probabilities by the target's class prior estimated by EM (:func:`cropglobe.models.ensemble.prior_shift`);
-            ``selftrain`` fine-tunes the model on the source plus class-balanced pseudo-labels of
-            the target (:mod:`cropglobe.experiment.selftrain`; retrains, so it costs a few epochs
-            per cell and target); ``align`` reads the target's window at the offset / stretch that
-            maximises the information of the model's own predictions (:mod:`cropglobe.augment.align`;
-            median feature families only).
-        ensemble: Also score the mean of the seeds' probabilities, one row per cell, target and
-            method, with ``adaptation`` = ``ensemble`` or ``adabn+ensemble`` and ``seed`` = -1.
-            Only on targets whose samples are the same for every seed (the other countries; the
-            in-region hold-out changes with the seed and is skipped).
-        batch_size: Batch size of the AdaBN statistics pass.
-        selftrain: Settings of ``selftrain`` (rounds, epochs, learning rate), fixed in advance.
-    """
-
-    methods: list[Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]] = Field(
-        default_factory=lambda: ["adabn"])
-    ensemble: bool = True
-    batch_size: int = Field(512, gt=0)
-    max_shift_days: float = Field(60.0, ge=0, description="limit of the phenoshift and align offsets")
-    selftrain: SelfTrainSpec = Field(default_factory=SelfTrainSpec)
-
-    def single_methods(self) -> list[str]:
-        """``none`` first, then the configured methods without repeats."""
-        return list(dict.fromkeys(["none", *self.methods]))
 
 
 def bn_layers(net: nn.Module) -> list[nn.Module]:

@@ -1,7 +1,7 @@
 """Write an adapted copy of a transfer cell (AdaBN or self-training), for ``cropglobe map`` / ``predict``.
 
 ``adapt_cell(CELL, SAMPLES, OUT)`` composites an unlabelled SampleSet of the target region exactly
-as the cell's recipe prescribes (:mod:`cropglobe.mapping.predict_table`, the same inputs ``cropglobe
+as the cell's recipe prescribes (:mod:`cropglobe.cells.inputs`, the same inputs ``cropglobe
 predict`` builds), re-estimates the model's BatchNorm running statistics on those inputs (Li et
 al. 2016, AdaBN, arXiv:1603.04779; :func:`cropglobe.experiment.adapt.adabn`) and writes a new
 cell folder: the adapted ``model``, the unchanged ``recipe.json`` and ``adaptation.json`` (what
@@ -27,13 +27,15 @@ import numpy as np
 
 from cropglobe import models, taxonomy
 from cropglobe.atomic import check_replaceable, write_text
+from cropglobe.cells.cell import load_recipe
+from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
+from cropglobe.cells.run_folder import CellRun, RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
-from cropglobe.experiment.data import prepare_study, source_groups
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.posthoc import load_saved, split_parts
-from cropglobe.experiment.runner import FeatureCache, cell_key
-from cropglobe.experiment.study import load_spec
+from cropglobe.experiment.runner import FeatureCache
 
 
 def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
@@ -57,9 +59,6 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
             BatchNorm; for selftrain, a cell outside its transfer run; an existing non-empty ``out``,
             or fewer than 2 usable samples (and any recipe / SampleSet error).
     """
-    from cropglobe.mapping.cell import load_recipe
-    from cropglobe.mapping.predict_table import composite_like_training, load_samples, model_inputs
-
     out = Path(out)
     check_replaceable(out, "adapted cell (a new or empty folder)", lambda _: False, follow_links=True,
                       remedy="pick a new or empty folder for the adapted cell")
@@ -97,33 +96,28 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     return info
 
 
-def _source_run(cell_dir: Path) -> tuple[Any, ...]:
-    """The cell's run: ``(spec, cell spec, seed, source group, fold, run_dir)`` from ``RUN_DIR/cells/<cell>``."""
-    run_dir = cell_dir.parent.parent
-    if not (run_dir / "config.yaml").is_file():
+def _source_run(cell_dir: Path) -> CellRun:
+    """The cell's run (its spec, source, cell, seed and fold) from ``RUN_DIR/cells/<cell>``."""
+    run = RunFolder(cell_dir.parent.parent)
+    if not run.config_path.is_file():
         raise CropGlobeError(f"{cell_dir}: selftrain needs the cell's transfer run (RUN_DIR/cells/<cell> with "
-                             f"RUN_DIR/config.yaml) for its source training samples; {run_dir / 'config.yaml'} "
+                             f"RUN_DIR/config.yaml) for its source training samples; {run.config_path} "
                              "not found")
-    spec = load_spec(run_dir / "config.yaml")
-    folds = [""] + [f"f{k}" for k in range(spec.folds or 0)]
-    for seed in spec.seeds:
-        for group in spec.sources:
-            for cell in spec.cell_list():
-                for fold in folds:
-                    if cell_key(source_groups([group])[0], cell, seed, fold) == cell_dir.name:
-                        return spec, cell, seed, source_groups([group])[0], fold, run_dir
-    raise CropGlobeError(f"{cell_dir}: not a cell of the run in {run_dir} (no source, cell and seed of its "
-                         "config.yaml gives this folder name)")
+    found = run.find_cell(cell_dir)
+    if found is None:
+        raise CropGlobeError(f"{cell_dir}: not a cell of the run in {run.path} (no source, cell and seed of its "
+                             "config.yaml gives this folder name)")
+    return found
 
 
-def _selftrain_cell(recipe: Any, run: tuple[Any, ...], full: Any, x: np.ndarray, keep: np.ndarray,
+def _selftrain_cell(recipe: Any, run: CellRun, full: Any, x: np.ndarray, keep: np.ndarray,
                     samples_path: str | os.PathLike, out: Path) -> dict[str, Any]:
     """Self-train the cell of ``run`` on the composited target samples and write the new cell."""
-    spec, cell, seed, group, fold, run_dir = run
+    spec, cell, seed, group, fold = run.spec, run.cell, run.seed, run.group, run.fold
     prepared = prepare_study(spec)
     cache = FeatureCache(prepared, spec.feature_options)
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
-    parts = split_parts(run_dir, group, seed, fold, index)
+    parts = split_parts(run.run.path, group, seed, fold, index)
     # the target in the layout the cell trains on (full-year series for torch median cells), as the study's
     x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if fitting.trains_on_series(cell) \
         else x

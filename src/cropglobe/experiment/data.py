@@ -12,12 +12,17 @@ import numpy as np
 import xarray as xr
 
 from cropglobe import models, samples, taxonomy
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import harmonise, regions
-from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.experiment import harmonise
 from cropglobe.features import families as features
 from cropglobe.sources import simulate
+from cropglobe.study import regions
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.temporal import composite, season
+
+#: Name of a source group's split manifest (``RUN_DIR/splits/<tag>.json``): :meth:`.RunFolder.split_tag`.
+split_tag = RunFolder.split_tag
 
 #: Feature families computed from the composite bands x time values (they support augmentation).
 MEDIAN_FAMILIES = ("median2d", "median1d")
@@ -67,11 +72,6 @@ class Prepared:
 def source_groups(sources: list[str]) -> list[list[str]]:
     """Parse ``["FRA", "USA+CAN"]`` into ``[["FRA"], ["USA", "CAN"]]`` (``+`` pools units, see :mod:`.regions`)."""
     return [regions.members(s) for s in sources]
-
-
-def split_tag(group: list[str], seed: int, fold: str = "") -> str:
-    """Name of a source group's split manifest (``RUN_DIR/splits/<tag>.json``) for one seed and fold."""
-    return f"{regions.label('+'.join(group))}_seed{seed}" + (f"_{fold}" if fold else "")
 
 
 def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:

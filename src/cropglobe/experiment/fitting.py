@@ -13,9 +13,9 @@ from cropglobe import models, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import selftrain
 from cropglobe.experiment.data import MEDIAN_FAMILIES, Prepared
-from cropglobe.experiment.study import CellSpec, ExperimentSpec
 from cropglobe.features import families as features
 from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.verbosity import quiet_training
 
 N_CLASSES = len(taxonomy.CLASSES)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
 
 LOCK_NAME = ".cropglobe.lock"
@@ -63,6 +64,6 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
 
 def is_run_folder(path: Path) -> bool:
     """True for a folder of ``cropglobe transfer`` (its ``config.yaml``) or one holding only a lock file."""
-    if (path / "config.yaml").is_file():
+    if RunFolder(path).config_path.is_file():
         return True
     return path.is_dir() and {p.name for p in path.iterdir()} <= {LOCK_NAME}

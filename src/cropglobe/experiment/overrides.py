@@ -95,7 +95,7 @@ def apply(raw: dict[str, Any], assignments: list[str], model: type[BaseModel] | 
     import copy
 
     if model is None:
-        from cropglobe.experiment.study import ExperimentSpec
+        from cropglobe.study.spec import ExperimentSpec
 
         model = ExperimentSpec
     out = copy.deepcopy(raw)
@@ -122,7 +122,7 @@ def load_spec(path: str | os.PathLike, assignments: list[str] | None = None) -> 
     Raises:
         CropGlobeError: Naming the file (and ``--set`` when overrides were given) and the first problem.
     """
-    from cropglobe.experiment.study import parse_spec
+    from cropglobe.study.spec import parse_spec
 
     p = Path(path)
     raw = yamlfile.load_mapping(p, "experiment config")

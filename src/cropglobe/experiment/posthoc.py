@@ -27,19 +27,19 @@ import pandas as pd
 
 from cropglobe import models
 from cropglobe.atomic import atomic_path, check_replaceable, write_text
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting
-from cropglobe.experiment.data import prepare_study, split_tag
+from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.runner import (
     N_CLASSES,
     FeatureCache,
     _evaluate,
     _row,
-    cell_key,
     method_probas,
     source_classes,
 )
-from cropglobe.experiment.study import CellSpec, load_spec
+from cropglobe.study.spec import CellSpec
 
 
 class _TorchModel:
@@ -63,18 +63,11 @@ def load_saved(cell_dir: Path, family: str) -> Any:
 def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
                 index: dict[str, int]) -> dict[str, np.ndarray]:
     """The train / val (/ test) sample indices of one source, seed and fold, from the run's split manifest."""
-    tag = split_tag(group, seed, fold)
-    path = run_dir / "splits" / f"{tag}.json"
+    path = RunFolder(run_dir).split_path(group, seed, fold)
     if not path.exists():
         raise CropGlobeError(f"{path}: split manifest missing (is {run_dir} a cropglobe transfer run?)")
     raw = json.loads(path.read_text(encoding="utf-8"))
     return {k: np.array([index[i] for i in v], dtype=np.int64) for k, v in raw.items() if k != "info"}
-
-
-def _folds(run_dir: Path, group: list[str], seed: int) -> list[str]:
-    tag = split_tag(group, seed)
-    names = sorted(p.stem.removeprefix(tag).removeprefix("_") for p in (run_dir / "splits").glob(f"{tag}*.json"))
-    return names or [""]
 
 
 #: What ``cropglobe adapt`` writes into its folder.
@@ -116,12 +109,13 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         CropGlobeError: If the folder is not a run or has no finished cell.
     """
     run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
     if out is not None:  # before anything is read: a user's folder is refused first
         check_replaceable(out, "cropglobe adaptation folder", is_adaptation_folder, follow_links=True,
                           remedy="choose a new or empty folder, or a previous one of `cropglobe adapt`")
-    if not (run_dir / "config.yaml").exists():
+    if not run.has_config():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
-    spec = load_spec(run_dir / "config.yaml")
+    spec = run.load_spec()
     if seeds is not None:
         unknown = sorted(set(seeds) - set(spec.seeds))
         if unknown or not seeds:
@@ -131,11 +125,11 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     out_dir = Path(out) if out is not None else run_dir / "adaptation"
     cell_list = spec.cell_list()
     if cells is not None:
-        names = {_cell_name(c): c for c in cell_list}
+        names = {RunFolder.cell_name(c): c for c in cell_list}
         unknown = sorted(set(cells) - set(names))
         if unknown or not cells:
             raise CropGlobeError(f"--cell {unknown or cells}: expected cells of the run ({', '.join(names)})")
-        cell_list = [c for c in cell_list if _cell_name(c) in set(cells)]
+        cell_list = [c for c in cell_list if RunFolder.cell_name(c) in set(cells)]
     for m in chosen:
         if m not in adapt.METHODS:
             raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
@@ -151,11 +145,11 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     calibrations: dict[tuple, Any] = {}
     for seed in spec.seeds:
         for group in prepared.sources:
-            for fold in _folds(run_dir, group, seed):
+            for fold in run.folds(group, seed):
                 parts = None
                 for cell in cell_list:
-                    cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
-                    done = cell_dir / "result.json"
+                    cell_dir = run.cell_dir(group, cell, seed, fold)
+                    done = run.result_path(cell_dir)
                     if not done.exists():
                         continue
                     if report_cell is not None:
@@ -218,11 +212,6 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         results.to_parquet(tmp, index=False)
     write_text(out_dir / "adaptation.md", "\n".join(markdown(results, title=f"Adaptation of {run_dir}")))
     return results
-
-
-def _cell_name(cell: CellSpec) -> str:
-    """``FEATURE__MODEL__AUGMENTATION``: a cell folder's name without source and seed."""
-    return cell_key(["XXX"], cell, 0).removeprefix("XXX__").removesuffix("__s0")
 
 
 def _fmt(values: pd.Series) -> str:

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # the object-oriented API: importing repor
 
 from cropglobe import taxonomy, yamlfile
 from cropglobe.atomic import atomic_path, write_text
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import degenerate
 from cropglobe.experiment.degenerate import MARK
@@ -219,7 +220,7 @@ def build(run_dir: str | os.PathLike) -> Path:
     if not path.exists():
         raise CropGlobeError(f"{run_dir}: no results.parquet (is it a finished `cropglobe transfer` run?)")
     results = read_results(path)
-    config = read_config(run_dir / "config.yaml")
+    config = read_config(RunFolder(run_dir).config_path)
     simulated = bool(results["simulated"].any())
     note = " — SIMULATED DATA" if simulated else ""
     agg = aggregate(results)

@@ -1,6 +1,6 @@
 """Run a transfer matrix: train each cell on its source, evaluate on every target, resume after a crash.
 
-Layout of a run folder::
+Layout of a run folder (owned by :class:`cropglobe.cells.run_folder.RunFolder`)::
 
     RUN_DIR/config.yaml                 the resolved spec
     RUN_DIR/splits/<source>_seed<k>.json split manifest (sample ids of train / val / in-region test)
@@ -32,26 +32,23 @@ import yaml
 from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.augment import align
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting, regions
-from cropglobe.experiment.data import Prepared, prepare_study, remap_key, split_tag
-from cropglobe.experiment.study import CellSpec, ExperimentSpec
+from cropglobe.experiment import adapt, fitting
+from cropglobe.experiment.data import Prepared, prepare_study, remap_key
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.training import metrics, splits
+from cropglobe.training.metrics import remap_target, score_names
 from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
 N_CLASSES = len(taxonomy.CLASSES)
 
 
-def cell_key(source: list[str], cell: CellSpec, seed: int, fold: str = "") -> str:
-    """Folder name of one cell: source, feature, model, augmentation label (and copies), seed (and fold)."""
-    from cropglobe import augment
-
-    aug = augment.label(cell.augmentation) + (f"x{cell.copies}" if cell.copies > 1 else "")
-    key = f"{regions.label('+'.join(source))}__{cell.feature}__{cell.model}__{aug}__s{seed}"
-    return key + (f"_{fold}" if fold else "")
+#: Folder name of one cell (:meth:`.RunFolder.cell_key`).
+cell_key = RunFolder.cell_key
 
 
 class FeatureCache:
@@ -109,8 +106,7 @@ def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: in
         parts = {"train": sub[train], "val": sub[val]}
         if test.size:
             parts["test"] = idx[test]
-        tag = split_tag(group, seed, name)
-        splits.write_manifest(run_dir / "splits" / f"{tag}.json", full["sample_id"].values, parts,
+        splits.write_manifest(RunFolder(run_dir).split_path(group, seed, name), full["sample_id"].values, parts,
                               {"method": v.method, "val_fraction": v.fraction, "seed": seed, "fold": name,
                                "in_region_fraction": spec.in_region_fraction, "block_deg": v.block_deg})
         out.append((name, parts))
@@ -146,35 +142,6 @@ def _within_country(prepared: Prepared, group: list[str], target: str) -> geogra
     if same_place and not set(u.year[src]) & set(u.year[tgt]):
         return geography.Scenario.CROSS_YEAR
     return geography.Scenario.CROSS_REGION
-
-
-def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
-                 remaps: dict[str, dict[str, list[str]]],
-                 source_classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a target's remap to reference and predicted class names (absent classes -> other, both).
-
-    Args:
-        target: The remap key of the target (its unit or country).
-        truth: Reference class names.
-        pred: Predicted class names.
-        remaps: Per-target remaps (``keep`` lists).
-        source_classes: With ``absent_classes: other``, the classes of the source's training data:
-            the others are scored as ``other`` too.
-    """
-    truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
-    keep = taxonomy.remap_for(target, remaps)
-    if source_classes is not None:
-        keep = [c for c in (keep or taxonomy.CLASSES) if c in source_classes or c == "other"]
-    if keep is not None:
-        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
-    return truth, pred
-
-
-def score_names(truth: np.ndarray, pred: np.ndarray) -> metrics.Scores:
-    """Score predicted against reference class names of :data:`cropglobe.taxonomy.CLASSES`."""
-    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
-    return metrics.evaluate(np.array([lookup[c] for c in truth], dtype=np.int64),
-                            np.array([lookup[c] for c in pred], dtype=np.int64))
 
 
 def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray,
@@ -219,7 +186,7 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
                                                                        "epochs", "val_classes")}})
             rows.append(row)
     if adaptation is not None and adaptation.ensemble:
-        _save_probas(cell_dir / "target_proba.npz", probas)
+        _save_probas(RunFolder.target_proba_path(cell_dir), probas)
     return rows
 
 
@@ -309,11 +276,12 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
     if spec.adaptation is None or not spec.adaptation.ensemble or len(spec.seeds) < 2:
         return []
     rows = []
+    run = RunFolder(run_dir)
     for group in prepared.sources:
         folds = [""] if not spec.folds else [f"f{k}" for k in range(spec.folds)]
         for fold in folds:
             for cell in spec.cell_list():
-                files = [run_dir / "cells" / cell_key(group, cell, s, fold) / "target_proba.npz" for s in spec.seeds]
+                files = [run.target_proba_path(run.cell_dir(group, cell, s, fold)) for s in spec.seeds]
                 if not all(f.exists() for f in files):
                     continue
                 members = [dict(np.load(f)) for f in files]
@@ -356,9 +324,10 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
             different study (on resume) or an earlier run (without resume).
     """
     run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     dumped = dump_spec(spec)
     resolved = yaml.safe_dump(dumped, sort_keys=False)
-    config_path = run_dir / "config.yaml"
+    config_path = folder.config_path
     if config_path.exists():
         if not resume:
             raise CropGlobeError(
@@ -381,8 +350,8 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
         for group in prepared.sources:
             for fold, parts in _splits(prepared, group, spec, seed, run_dir):
                 for cell in cells:
-                    cell_dir = run_dir / "cells" / cell_key(group, cell, seed, fold)
-                    done = cell_dir / "result.json"
+                    cell_dir = folder.cell_dir(group, cell, seed, fold)
+                    done = folder.result_path(cell_dir)
                     done_cells += 1
                     if report_cell is not None:
                         report_cell(f"cell {done_cells}/{total}: {cell_dir.name}"

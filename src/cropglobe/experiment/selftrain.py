@@ -26,30 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from cropglobe.checks import Strict, WholeNumber
 from cropglobe.errors import CropGlobeError
-
-
-class SelfTrainSpec(Strict):
-    """Settings of ``selftrain`` (``adaptation.selftrain`` in an experiment spec).
-
-    Attributes:
-        portions: Share of each predicted class kept as pseudo-labels, one per round (growing).
-        epochs: Fine-tuning epochs per round (torch models; tabular models are refitted).
-        lr_factor: Fine-tuning learning rate as a fraction of the spec's ``train.lr``.
-    """
-
-    portions: list[float] = Field(default_factory=lambda: [0.3, 0.6], min_length=1)
-    epochs: WholeNumber = Field(8, gt=0)
-    lr_factor: float = Field(0.3, gt=0, le=1)
-
-    def model_post_init(self, _context: Any) -> None:
-        """Check that every portion lies in (0, 1]."""
-        bad = [p for p in self.portions if not 0 < p <= 1]
-        if bad:
-            raise ValueError(f"selftrain.portions: each must lie in (0, 1], got {bad}")
+from cropglobe.study.adaptation import SelfTrainSpec as SelfTrainSpec  # re-exported: the settings live with the spec
 
 
 def pseudo_labels(proba: np.ndarray, portion: float) -> tuple[np.ndarray, np.ndarray]:

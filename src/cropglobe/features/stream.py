@@ -138,8 +138,8 @@ def check_composite_options(options: Mapping[str, Any] | None) -> dict[str, Any]
     from pydantic import ValidationError
 
     from cropglobe.checks import validation_error
-    from cropglobe.recipe import CompositeSettings
     from cropglobe.temporal.season import load_offsets, parse_window
+    from cropglobe.temporal.settings import CompositeSettings
 
     opts = dict(options or {})
     known = set(CompositeSettings.model_fields)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.run import make_map
 from cropglobe.mapping.simcube import simulated_cube
@@ -14,28 +15,23 @@ from cropglobe.mapping.store import write_cube
 def pick_cell(run_dir: Path, country: str) -> Path:
     """The cell with the best macro-F1 on ``country`` in the run's ``results.parquet`` (else the first cell).
 
-    A result row names its cell folder as the runner does (:func:`cropglobe.experiment.runner.cell_key`).
+    A result row names its cell folder as the runner does (:meth:`cropglobe.cells.run_folder.RunFolder.cell_key`).
 
     Raises:
         CropGlobeError: When the run has no cell with a recipe.
     """
-    cells = sorted(p.parent for p in (run_dir / "cells").glob("*/recipe.json"))
+    run = RunFolder(run_dir)
+    cells = sorted(p.parent for p in run.cells_dir.glob("*/recipe.json"))
     if not cells:
         raise CropGlobeError(f"{run_dir}: no cells/<cell>/recipe.json; expected a finished `cropglobe transfer` run")
     results = run_dir / "results.parquet"
     if results.is_file():
         import pandas as pd
 
-        from cropglobe.experiment.runner import cell_key  # defers scikit-learn (experiment/__init__)
-        from cropglobe.experiment.study import CellSpec
-
         table = pd.read_parquet(results)
         rows = table[table["target"] == country]
         for _, row in rows.sort_values("macro_f1", ascending=False).iterrows():
-            # the row's augmentation is already its label, which cell_key keeps as it is
-            spec = CellSpec(feature=row["feature"], model=row["model"], augmentation=str(row["augmentation"]),
-                            copies=int(row.get("copies", 1)))
-            key = cell_key(str(row["source"]).split("+"), spec, int(row["seed"]))
+            key = run.row_key(row)
             match = [c for c in cells if c.name == key or c.name.startswith(key + "_")]  # "_<fold>" suffix
             if match:
                 return match[0]

@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cropglobe.features import families as features
-from cropglobe.mapping.cell import Recipe
+from cropglobe.cells.cell import Recipe, recipe_features
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill, season
 
@@ -382,15 +381,6 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     bin_days = float(r.bin_days or r.composite.interval)
     win = align.read(series, tuple(r.window_bins), bin_days, a, b)  # type: ignore[arg-type]
     return align.window_inputs(win, r.feature), keep
-
-
-def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
-    """Model inputs of a season-window composite: the recipe's feature family and options (flattened if set).
-
-    Shared by the map's blocks and by :mod:`cropglobe.mapping.predict_table` (sample tables).
-    """
-    x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)
-    return x.reshape(len(x), -1) if recipe.flatten else x
 
 
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,

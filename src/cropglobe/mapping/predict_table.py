@@ -17,7 +17,7 @@ band without any clear value over the year (the map's nodata rule). Their count 
 
 Labels: a SampleSet without a ``label`` coordinate, or with empty labels, holds unlabelled
 samples (no metrics for them). Scores follow the transfer evaluation
-(:func:`cropglobe.experiment.runner.remap_target` and ``score_names``): per target country its
+(:func:`cropglobe.training.metrics.remap_target` and ``score_names``): per target country its
 remap (classes absent from its reference -> ``other``, truth and prediction alike; by default
 the remaps of the run the cell belongs to), and reference classes the model does not know count
 as ``other``.
@@ -36,16 +36,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import samples, taxonomy, yamlfile
+from cropglobe import taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
-from cropglobe.checks import whole_number
+from cropglobe.cells.cell import Recipe, load_cells
+from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
+from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.features import families as features
-from cropglobe.mapping.cell import Recipe, load_cells
-from cropglobe.mapping.predict import inference_precision, predict_proba, recipe_features
+from cropglobe.mapping.predict import inference_precision, predict_proba
 from cropglobe.models.ensemble import ADAPT, prior_shift
-from cropglobe.recipe import CompositeSettings
-from cropglobe.temporal import composite, season
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"
@@ -83,91 +81,6 @@ class SamplePredictions:
     def n_dropped(self) -> int:
         """Samples without a prediction."""
         return int(sum(self.dropped.values()))
-
-
-def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
-    """Read a SampleSet Zarr that may lack labels: ``(dataset, labelled (N,) bool)``.
-
-    A missing ``label`` coordinate or empty label values mark unlabelled samples; they get the
-    placeholder ``other`` so that :func:`cropglobe.samples.validate` checks everything else.
-
-    Raises:
-        CropGlobeError: For a missing or unreadable store, or one failing validation.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
-    try:
-        ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
-    n = int(ds.sizes.get("sample", 0))
-    labels = ds["label"].values.astype(str) if "label" in ds.coords else np.full(n, "")
-    labelled = np.char.strip(labels) != ""
-    ds = ds.assign_coords(label=("sample", np.where(labelled, labels, taxonomy.OTHER)))
-    ds.attrs["history"] = list(ds.attrs.get("history") or [])
-    return samples.validate(ds, where=str(p)), labelled
-
-
-def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | None = None,
-                            offsets: Mapping[str, int] | None = None, where: str = "samples") -> xr.Dataset:
-    """The full-year composite of a SampleSet with the recipe's settings (only the recipe's bands).
-
-    ``min_clear`` (default: the recipe's) replaces the recorded value; ``offsets`` are used only
-    for a format-1 recipe, which did not record them (the run's config held them).
-
-    Raises:
-        CropGlobeError: For a band the feature family reads that the set lacks (naming it), a set
-            composited on another calendar, or any compositing error (window outside the dates,
-            no sample with ``min_clear`` clear observations ...).
-    """
-    c = recipe.composite
-    if min_clear is not None or (offsets and recipe.format_version == 1):
-        c = c.model_copy(
-            update={
-                "min_clear": c.min_clear if min_clear is None else whole_number(min_clear, "min_clear"),
-                "offsets": offsets if recipe.format_version == 1 else c.offsets,
-            }
-        )
-    needed = features.get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)
-    present = [str(b) for b in ds["band"].values]
-    missing = [b for b in needed if b not in present]
-    if missing:
-        raise CropGlobeError(f"{where}: band{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-                             f"(the SampleSet has {', '.join(present)}); the model ({recipe.path}) needs "
-                             f"{', '.join(needed)}")
-    ds = ds.sel(band=[b for b in recipe.bands if b in present])  # all of them: exactly the training composite
-    if np.issubdtype(ds["time"].dtype, np.datetime64):
-        return composite.composite(ds, **c.composite_kwargs())
-    bin_start, _ = season.axis(c.interval)
-    t = ds["time"].values
-    if not (t.size == bin_start.size and np.array_equal(t, bin_start)):
-        raise CropGlobeError(f"{where}: composited on {t.size} day-of-year bins; the model ({recipe.path}) needs "
-                             f"the aligned {c.interval}-day calendar ({bin_start.size} bins): pass the "
-                             "observation-level or dated coarse set instead, or composite it with "
-                             f"interval={c.interval}, window={c.window}, align={c.align}")
-    made = CompositeSettings.from_attrs(ds.attrs, where)
-    if not made.same_calendar(c):
-        raise CropGlobeError(f"{where}: composited with alignment {ds.attrs.get('alignment')!r}; the model "
-                             f"({recipe.path}) was trained on align={c.align!r}"
-                             + (f" with per-country offsets {c.offsets}" if c.offsets else ""))
-    return ds
-
-
-def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs of the composited samples that have every band filled: ``(x, keep)``.
-
-    ``keep`` indexes ``full``'s samples; the others hold a band without any clear observation.
-    """
-    start, count = recipe.window_bins
-    if start + count > full.sizes["time"]:
-        raise CropGlobeError(f"{recipe.path}: window bins {start}..{start + count - 1} lie outside the "
-                             f"{full.sizes['time']} composite bins")
-    keep = np.flatnonzero(~np.isnan(full["reflectance"].values).any(axis=(1, 2)))
-    if not keep.size:
-        return np.empty((0,), dtype=np.float32), keep
-    win = full.isel(sample=keep, time=slice(start, start + count))
-    return recipe_features(win, recipe), keep
 
 
 def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
@@ -309,7 +222,7 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
         countries only), counts, "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
         plus the ``remap`` kept classes (None: all).
     """
-    from cropglobe.experiment.runner import remap_target, score_names  # defers scikit-learn (experiment/__init__)
+    from cropglobe.training.metrics import remap_target, score_names  # defers scikit-learn
 
     t = result.table
     if "label" not in t:
@@ -347,16 +260,8 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
 def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
                   ) -> tuple[dict[str, Any], dict[str, int] | None]:
     """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
-    from cropglobe.experiment.study import parse_spec  # defers scikit-learn (experiment/__init__)
-
-    cell_dir = recipe.path.parent
-    config = cell_dir.parent.parent / "config.yaml"
-    spec = None
-    if cell_dir.parent.name == "cells" and config.is_file():
-        try:
-            spec = parse_spec(yamlfile.load(config), where=str(config))
-        except OSError as err:
-            raise CropGlobeError(f"{config}: cannot read the run's config ({err})") from None
+    run = RunFolder.of_cell(recipe.path.parent)
+    spec = run.load_spec() if run is not None else None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
     if isinstance(remaps, str) and remaps.strip().lower() == "run":
         return (spec.remap_table() if spec else {}), offsets

@@ -28,10 +28,10 @@ import xarray as xr
 from cropglobe import samples
 from cropglobe.checks import is_whole, whole_number
 from cropglobe.errors import CropGlobeError
-from cropglobe.recipe import SCL_KEEP, CompositeSettings
 from cropglobe.temporal import gapfill
 from cropglobe.temporal import season as _season
 from cropglobe.temporal.season import season, window_bins
+from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings
 
 __all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP", "CompositeSettings"]
 
@@ -140,7 +140,7 @@ def composite(
         cells filled over the year) and ``filled_fraction_window``; attrs ``season_window``,
         ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``,
         ``dropped_coverage`` and ``dropped_min_clear`` (per-country counts), ``regridded_from`` and
-        ``composite_settings`` (these arguments as :class:`~cropglobe.recipe.CompositeSettings`
+        ``composite_settings`` (these arguments as :class:`~cropglobe.temporal.settings.CompositeSettings`
         values: what a recipe records and :meth:`CompositeSettings.from_attrs` reads back).
 
     Raises:

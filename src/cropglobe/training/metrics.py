@@ -3,6 +3,9 @@
 Per target: overall accuracy (OA), macro-F1 over the classes present in the target's reference
 labels (as in Tong & Wang, arXiv:2509.03497, where absent classes would otherwise score 0),
 weighted-F1, Cohen's kappa, per-class precision/recall/F1 and the confusion matrix.
+:func:`remap_target` and :func:`score_names` score class names after a target's remap, the one
+scoring of the transfer study (:mod:`cropglobe.experiment.runner`) and of ``cropglobe predict``
+(:mod:`cropglobe.mapping.predict_table`).
 """
 
 from __future__ import annotations
@@ -75,3 +78,33 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Macro-F1 over the classes present in ``y_true`` (the validation criterion)."""
     present = np.unique(y_true)
     return float(skm.f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+
+
+def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
+                 remaps: dict[str, dict[str, list[str]]],
+                 source_classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a target's remap to reference and predicted class names (absent classes -> other, both).
+
+    Args:
+        target: The remap key of the target (its unit or country; the study's
+            :func:`cropglobe.experiment.data.remap_key`).
+        truth: Reference class names.
+        pred: Predicted class names.
+        remaps: Per-target remaps (``keep`` lists).
+        source_classes: With ``absent_classes: other``, the classes of the source's training data:
+            the others are scored as ``other`` too.
+    """
+    truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
+    keep = taxonomy.remap_for(target, remaps)
+    if source_classes is not None:
+        keep = [c for c in (keep or taxonomy.CLASSES) if c in source_classes or c == "other"]
+    if keep is not None:
+        truth, pred = taxonomy.remap_absent(truth, keep), taxonomy.remap_absent(pred, keep)
+    return truth, pred
+
+
+def score_names(truth: np.ndarray, pred: np.ndarray) -> Scores:
+    """Score predicted against reference class names of :data:`cropglobe.taxonomy.CLASSES`."""
+    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+    return evaluate(np.array([lookup[c] for c in truth], dtype=np.int64),
+                            np.array([lookup[c] for c in pred], dtype=np.int64))
