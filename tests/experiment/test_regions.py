@@ -154,3 +154,25 @@ def test_colliding_ids_from_files_of_one_name_are_one_clear_error(years, tmp_pat
         harmonise.namespace_ids([a, a.copy()], [str(tmp_path / "x" / "s.zarr"), str(tmp_path / "y" / "s.zarr")])
     kept = harmonise.namespace_ids([a], [str(years / "fra_2022.zarr")])  # one path: ids untouched
     assert kept[0]["sample_id"].values.tolist() == a["sample_id"].values.tolist()
+
+
+def test_season_wide_training_reads_no_target_label(years, tmp_path):
+    """The configuration the season-shift study recommends (TempCNN + season-wide augmentation): garbage
+    target labels give bit-identical models and target probabilities."""
+    f23 = samples.load(years / "fra_2023.zarr")
+    junk = f23.assign_coords(label=("sample", np.random.default_rng(3).permutation(f23["label"].values)))
+    samples.save(junk, tmp_path / "fra_2023.zarr")
+    cells = [{"feature": "median2d", "model": "tempcnn", "augmentation": "season-wide"}]
+    common = {"cells": cells, "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
+              "adaptation": {"methods": ["none"], "ensemble": True}}
+    true = _spec(years, **common)
+    garbage = _spec(years, data={"path": [str(years / "fra_2022.zarr"), str(tmp_path / "fra_2023.zarr"),
+                                          str(years / "bel.zarr")]}, **common)
+    experiment.run(true, tmp_path / "a", progress=False)
+    experiment.run(garbage, tmp_path / "b", progress=False)
+    cell = "cells/FRA-2022__median2d__tempcnn__season-wide__s0"
+    assert (tmp_path / "a" / cell / "model").read_bytes() == (tmp_path / "b" / cell / "model").read_bytes()
+    a, b = np.load(tmp_path / "a" / cell / "target_proba.npz"), np.load(tmp_path / "b" / cell / "target_proba.npz")
+    assert sorted(a) == sorted(b) and "FRA:2023|none" in a
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
