@@ -49,3 +49,12 @@ def test_align_reads_no_label(median_cell):
 def test_align_needs_a_median_feature(cell):
     with pytest.raises(CropGlobeError, match="align moves the season window"):
         predict_samples(cell, simulate.simulate(["FRA"], samples_per_class=3, seed=1), remaps="none", adapt="align")
+
+
+def test_predictions_carry_and_score_the_region_named_at_import(median_cell):
+    from cropglobe import samples
+
+    ds = samples.with_region(simulate.simulate(["FRA"], samples_per_class=5, seed=8), "sw-france")
+    result = predict_samples(median_cell, ds, remaps="none")
+    assert set(result.table["region"]) == {"sw-france"}
+    assert result.metrics["regions"]["sw-france"]["macro_f1"] == result.metrics["targets"]["FRA"]["macro_f1"]

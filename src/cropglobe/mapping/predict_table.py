@@ -197,6 +197,8 @@ def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarra
         "year": ds["year"].values.astype(np.int32), "lon": ds["lon"].values.astype(np.float64),
         "lat": ds["lat"].values.astype(np.float64),
     }
+    if "region" in ds.coords:  # the region named at import (cropglobe import --region)
+        out["region"] = ds["region"].values.astype(str)
     if labelled.any():
         out["label"] = np.where(labelled, ds["label"].values.astype(str).astype(object), None)
     predicted = np.full(n, None, dtype=object)
@@ -219,7 +221,8 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
 
     Returns:
         None without such samples; else ``{"targets": {ISO3: scores}, "all": scores (several
-        countries only), counts, "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
+        countries only), "regions": {region: scores} (sets with a ``region`` coordinate), counts,
+        "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
         plus the ``remap`` kept classes (None: all).
     """
     from cropglobe.training.metrics import remap_target, score_names  # defers scikit-learn
@@ -254,6 +257,14 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
     }
     if len(targets) > 1:
         out["all"] = score_names(np.concatenate(pooled_t), np.concatenate(pooled_p)).to_dict()
+    if "region" in t:  # per region named at import, each with its country's remap
+        regions = t["region"].to_numpy()[m].astype(str)
+        out["regions"] = {}
+        for name in sorted(set(regions) - {""}):
+            sel = regions == name
+            iso = str(countries[sel][0])
+            rt, rp = remap_target(iso, truth[sel], pred[sel], remaps)
+            out["regions"][name] = score_names(rt, rp).to_dict()
     return out
 
 
