@@ -244,15 +244,11 @@ def shifted_windows(x_full: np.ndarray, window: tuple[int, int], offset_days: fl
     """Season windows read ``offset_days`` later from the full-year series (linear interpolation).
 
     Zero offset returns ``x_full[..., start:start + count]`` exactly (see
-    :func:`cropglobe.augment.read_window`).
+    :func:`cropglobe.augment.align.read`, a shift being equal start and end offsets).
     """
-    import torch
+    from cropglobe.augment import align
 
-    from cropglobe.augment import read_window
-
-    x = torch.as_tensor(np.ascontiguousarray(x_full), dtype=torch.float32)
-    off = torch.full((len(x),), offset_days / bin_days, dtype=torch.float32)
-    return read_window(x, window, off, off).numpy()
+    return align.read(x_full, window, bin_days, offset_days, offset_days)
 
 
 def method_inputs(method: str, feature: str, x: np.ndarray, full: np.ndarray, source_idx: np.ndarray,

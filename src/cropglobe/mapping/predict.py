@@ -361,6 +361,46 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     return recipe_features(win_ds, r), keep
 
 
+def recipe_bin_days(recipe: Recipe) -> float:
+    """The cell's composite bin width in days (format-1 recipes: the compositing interval)."""
+    return float(recipe.bin_days or recipe.composite.interval)
+
+
+def check_alignable(recipe: Recipe, where: str) -> None:
+    """Raise unless the cell's features are season windows of the composite (what align moves)."""
+    from cropglobe.augment import align
+    from cropglobe.errors import CropGlobeError
+
+    if recipe.feature not in align.WINDOW_FAMILIES:
+        raise CropGlobeError(f"{where}: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
+                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+
+
+def search_alignment(recipe: Recipe, model: Any, series: np.ndarray, precision: str, where: str) -> dict[str, float]:
+    """The season offset / stretch of :func:`cropglobe.augment.align.search` for ``model`` on unlabelled series.
+
+    Shared by ``cropglobe predict --adapt align`` and ``cropglobe map --adapt align``.
+
+    Args:
+        recipe: The cell.
+        model: Its loaded model (or ensemble).
+        series: Gap-filled full-year series (N, B, T) of the samples or pixels.
+        precision: Torch inference precision.
+        where: Names the option in the error (``"adapt='align'"``, ``"--adapt align"``).
+
+    Raises:
+        CropGlobeError: When the cell's features are not season windows of the composite.
+    """
+    from cropglobe.augment import align
+
+    check_alignable(recipe, where)
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature), precision=precision))
+
+    return align.search(predict, series, tuple(recipe.window_bins), recipe_bin_days(recipe))[2]  # type: ignore[arg-type]
+
+
 def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
                           ctx: BlockContext) -> tuple[np.ndarray, np.ndarray]:
     """Inputs of a block whose window is moved (``ctx.window_offsets``), or its series (``ctx.collect_series``).
@@ -378,8 +418,7 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     if ctx.collect_series:
         return series, keep
     a, b = ctx.window_offsets or (0.0, 0.0)
-    bin_days = float(r.bin_days or r.composite.interval)
-    win = align.read(series, tuple(r.window_bins), bin_days, a, b)  # type: ignore[arg-type]
+    win = align.read(series, tuple(r.window_bins), recipe_bin_days(r), a, b)  # type: ignore[arg-type]
     return align.window_inputs(win, r.feature), keep
 
 

@@ -42,7 +42,7 @@ from cropglobe.cells.cell import Recipe, load_cells
 from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.predict import inference_precision, predict_proba
+from cropglobe.mapping.predict import inference_precision, predict_proba, recipe_bin_days, search_alignment
 from cropglobe.models.ensemble import ADAPT, prior_shift
 
 PREDICTED = "predicted"
@@ -130,10 +130,11 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     x, keep = model_inputs(full, recipe)
     proba = np.zeros((0, len(recipe.classes)), dtype=np.float32)
     alignment = None
-    if adapt == "align" and keep.size:
-        x, alignment = aligned_inputs(full, keep, recipe, precision)
     if keep.size:
-        proba = np.asarray(predict_proba(recipe.load_model(), recipe, x, precision=precision), dtype=np.float64)
+        model = recipe.load_model()
+        if adapt == "align":
+            x, alignment = aligned_inputs(full, keep, recipe, model, precision)
+        proba = np.asarray(predict_proba(model, recipe, x, precision=precision), dtype=np.float64)
     if proba.shape != (keep.size, len(recipe.classes)):
         raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
                              f"its recipe names {len(recipe.classes)} classes")
@@ -164,7 +165,7 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     return result
 
 
-def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe,
+def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe, model: Any,
                    precision: str = "32-true") -> tuple[np.ndarray, dict[str, float]]:
     """Model inputs of the kept samples read at the season offset / stretch :mod:`cropglobe.augment.align` finds.
 
@@ -175,18 +176,11 @@ def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe,
     """
     from cropglobe.augment import align
 
-    if recipe.feature not in align.WINDOW_FAMILIES:
-        raise CropGlobeError(f"adapt='align': {recipe.path} uses feature {recipe.feature!r}; align moves the season "
-                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
     series = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32)
-    model = recipe.load_model()
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature), precision=precision))
-
-    window, bin_days = tuple(recipe.window_bins), float(recipe.bin_days or recipe.composite.interval)
-    a, b, record = align.search(predict, series, window, bin_days)  # type: ignore[arg-type]
-    return align.window_inputs(align.read(series, window, bin_days, a, b), recipe.feature), record  # type: ignore[arg-type]
+    record = search_alignment(recipe, model, series, precision, "adapt='align'")
+    moved = align.read(series, tuple(recipe.window_bins), recipe_bin_days(recipe),  # type: ignore[arg-type]
+                       record["align_start_days"], record["align_end_days"])
+    return align.window_inputs(moved, recipe.feature), record
 
 
 def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarray, proba: np.ndarray,

@@ -28,7 +28,7 @@ from cropglobe.features.families import get_feature
 from cropglobe.mapping import locate
 from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
-from cropglobe.mapping.predict import BlockContext, inference_precision, predict_proba
+from cropglobe.mapping.predict import BlockContext, check_alignable, inference_precision, search_alignment
 from cropglobe.mapping.stacinput import fetch_cube
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
@@ -326,7 +326,7 @@ def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[t
 
 def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],
                        opts: MapOptions) -> dict[str, float]:
-    """The region's season offset / stretch (:func:`cropglobe.augment.align.search`) on a spread sample of tiles.
+    """The region's season offset / stretch (:func:`cropglobe.mapping.predict.search_alignment`) on a sample of tiles.
 
     Every ``k``-th tile (as :func:`estimate_prior`) gives the full-year series of its valid pixels;
     the search reads them and the model's probabilities only (no label).
@@ -335,22 +335,11 @@ def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list
         CropGlobeError: For a cell whose features are not season windows, or when no sampled pixel
             has enough clear observations.
     """
-    from cropglobe.augment import align
-
     recipe = ctx.recipe
-    if recipe.feature not in align.WINDOW_FAMILIES:
-        raise CropGlobeError(f"--adapt align: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
-                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+    check_alignable(recipe, "--adapt align")  # before the first pass over the tiles
     series = _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts,
                             "cannot align the season (--adapt align)")
-    model = recipe.load_model()
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature),
-                                        precision=ctx.precision))
-
-    bin_days = float(recipe.bin_days or recipe.composite.interval)
-    return align.search(predict, series, tuple(recipe.window_bins), bin_days)[2]  # type: ignore[arg-type]
+    return search_alignment(recipe, recipe.load_model(), series, ctx.precision, "--adapt align")
 
 
 @contextlib.contextmanager
