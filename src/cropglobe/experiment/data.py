@@ -89,7 +89,7 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
         return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
     paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
-    parts = harmonise.align_sample_coords(harmonise.namespace_ids([samples.load(p) for p in paths], paths))
+    parts = harmonise.namespace_ids([samples.load(p) for p in paths], paths)
     label = "; ".join(
         f"{p} ({d.attrs.get('source') or d.attrs.get('sensor')})" for p, d in zip(paths, parts, strict=True)
     )
@@ -98,7 +98,6 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         test = test.assign_coords(sample_id=("sample", np.char.add("test:", test["sample_id"].values.astype(str))))
         parts = [d.assign_coords(is_test=("sample", np.zeros(d.sizes["sample"], bool))) for d in parts]
         parts.append(test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool))))
-        parts = harmonise.align_sample_coords(parts)
         label += f" + test set {spec.data.test_path}"
     parts, note = harmonise.common_bands(parts, paths + ([spec.data.test_path] if spec.data.test_path else []),
                                          spec.bands)

@@ -12,6 +12,9 @@ own file; here they are made joinable before compositing:
   common band is an error;
 * **processing levels** (``attrs["processing_level"]``, e.g. L2A / L1C) and sensors are recorded per
   part, with a warning when they differ.
+
+Optional per-sample coords that only some parts have (``region``, ``cov_*``) are filled when the
+composited parts are joined (:func:`cropglobe.samples.concat`).
 """
 
 from __future__ import annotations
@@ -51,31 +54,6 @@ def namespace_ids(parts: list[xr.Dataset], paths: list[str]) -> list[xr.Dataset]
         d.attrs["sample_id_namespace"] = stem
         out.append(d)
     log.info("sample ids collide between data paths: namespaced as <file stem>/<id>")
-    return out
-
-
-def align_sample_coords(parts: list[xr.Dataset]) -> list[xr.Dataset]:
-    """Give every part the optional per-sample coordinates some part has, so that they join.
-
-    A missing ``region`` becomes "" (none named); a missing numeric variable (e.g. a covariate
-    ``cov_clay`` joined at import) becomes NaN.
-    """
-    names: dict[str, np.dtype] = {}
-    for d in parts:
-        for n in d.coords:
-            if d[n].dims == ("sample",):
-                names.setdefault(str(n), d[n].dtype)
-    out = []
-    for d in parts:
-        add = {}
-        for n, dtype in names.items():
-            if n in d.coords:
-                continue
-            if n == "region" or not np.issubdtype(dtype, np.number):
-                add[n] = ("sample", np.full(d.sizes["sample"], "", dtype=str))
-            else:
-                add[n] = ("sample", np.full(d.sizes["sample"], np.nan))
-        out.append(d.assign_coords(**add) if add else d)
     return out
 
 
