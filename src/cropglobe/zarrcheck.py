@@ -97,6 +97,31 @@ def _chunk_keys(meta: dict) -> list[str]:
     return [sep.join(map(str, idx)) for idx in itertools.product(*grid)] if grid else ["0"]
 
 
+def missing_chunk_keys(array: str | os.PathLike) -> tuple[list[str], int]:
+    """The chunk keys a Zarr v2 array's ``.zarray`` expects that have no file, and how many it expects.
+
+    One directory listing (``.`` separator) or walk (``/``); ``([], 0)`` for a folder without a
+    readable ``.zarray`` (not a Zarr v2 array).
+    """
+    p = Path(array)
+    try:
+        meta = json.loads((p / ".zarray").read_text(encoding="utf-8"))
+        shape, chunks = [int(s) for s in meta["shape"]], [int(c) for c in meta["chunks"]]
+        sep = meta.get("dimension_separator") or "."
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], 0
+    total = math.prod(math.ceil(s / c) if c > 0 else 0 for s, c in zip(shape, chunks, strict=False))
+    if sep == ".":
+        present = {e.name for e in os.scandir(p) if e.is_file() and not e.name.startswith(".")}
+    else:
+        present = {str(Path(root, f).relative_to(p)).replace(os.sep, "/") for root, _, files in os.walk(p)
+                   for f in files if not f.startswith(".")}
+    if len(present) >= total:
+        return [], total
+    missing = [k for k in _chunk_keys(meta) if k not in present] if total else []
+    return missing, total
+
+
 def _check_blosc(path: Path, key: str, meta: dict, where: str) -> None:
     size = path.stat().st_size
     chunk_bytes = math.prod(meta["chunks"]) * np.dtype(meta["dtype"]).itemsize

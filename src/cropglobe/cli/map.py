@@ -94,6 +94,11 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")
+        for name, h in (result.missing_chunks or {}).items():
+            Console(stderr=True).print(
+                f"[bold yellow]warning:[/] {h['missing']} of {h['of']} chunks of {name!r} are missing from the cube "
+                f"(e.g. {', '.join(h['first'])}); their pixels are read as the fill value and mapped as nodata "
+                "(counted in the map's MISSING_CHUNKS tag)", highlight=False, soft_wrap=True)
         if member:
             console.print(f"  seed ensemble of {1 + len(member)} cells (mean probability)")
         if result.target_prior is not None:

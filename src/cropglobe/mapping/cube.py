@@ -157,7 +157,11 @@ class CubeSource:
             values = read_window(self.path, name, window, var.dims, var.dtype)
             if values is not None:
                 return values
-        return var.isel(**window).values
+        try:
+            return var.isel(**window).values
+        except Exception as err:  # a damaged chunk surfaces from the codec as RuntimeError, ValueError ...
+            raise CropGlobeError(f"{self.path}: variable {name!r} cannot be read at {window} ({type(err).__name__}: "
+                                 f"{str(err)[:200]}); the cube is damaged: write it again from its source") from None
 
     def read(self, rows: slice, cols: slice, bands: list[str],
              time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -402,7 +406,7 @@ def _check_scale(ds: xr.Dataset, source: CubeSource, where: str) -> None:
         return openeo.check_values(source, where)
     dec = source.decoding  # also checks --scale/--nodata against the cube's attributes
     h, w = min(ds.sizes["y"], 64), min(ds.sizes["x"], 64)
-    probe = dec.reflectance(ds["reflectance"].isel(y=slice(0, h), x=slice(0, w), time=slice(0, 8)).values)
+    probe = source.read(slice(0, h), slice(0, w), [str(b) for b in ds["band"].values], slice(0, 8))[0]
     probe = probe[np.isfinite(probe)]
     if probe.size and float(probe.max()) > 1.5:
         hint = (

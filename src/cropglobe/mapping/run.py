@@ -47,6 +47,7 @@ class MapResult:
     country: str
     year: int
     target_prior: dict[str, float] | None = None
+    missing_chunks: dict[str, dict[str, Any]] | None = None
 
     @property
     def pixels_per_second(self) -> float:
@@ -270,6 +271,9 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
     if alignment is not None:
         tags["ADAPT"] = "align"
         tags["ALIGNMENT"] = json.dumps(alignment)
+    holes = _missing_chunks(cube)
+    if holes:
+        tags["MISSING_CHUNKS"] = json.dumps(holes)
     if prior is not None:
         tags["ADAPT"] = "prior"
         tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})
@@ -282,7 +286,22 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
     rows, cols = cube.shape
     shares = None if prior is None else {c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)}
     return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,
-                     ctx.country, ctx.year, shares)
+                     ctx.country, ctx.year, shares, holes or None)
+
+
+def _missing_chunks(cube: Cube) -> dict[str, dict[str, Any]]:
+    """Chunks missing from a local Zarr cube (they read as the fill value: nodata).
+
+    A missing chunk is not refused: the Zarr format defines it as the fill value and zarr-python 3
+    does not write chunks that hold only it (an area outside a swath), so a valid cube may lack
+    some. A deleted chunk looks the same, so the count goes into the map's ``MISSING_CHUNKS`` tag and
+    :class:`MapResult` (the CLI prints it) instead of passing in silence.
+    """
+    if cube.source.kind != "dataset" or not Path(cube.source.path).is_dir():
+        return {}
+    from cropglobe.mapping.zarrwindow import missing_chunks
+
+    return missing_chunks(cube.source.path, [v for v in ("reflectance", "clear", "scl") if v in cube.ds])
 
 
 def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tuple[slice, slice]],

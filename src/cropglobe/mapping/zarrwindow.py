@@ -9,8 +9,11 @@ thread (Blosc releases the GIL, so Dask threads read in parallel) and copies the
 
 It handles what :func:`cropglobe.mapping.store.write_cube` writes and most Zarr v2 stores (C order,
 a known compression codec or none, no filters, missing chunks = fill value); for anything else (NetCDF, zip
-stores, Zarr v3, filters, a chunk that does not decode) it returns None and the caller reads through
-xarray, so errors and results stay those of xarray. A ``.zarray`` naming any other codec (``pickle``
+stores, Zarr v3, filters) it returns None and the caller reads through xarray. A chunk file that
+does not decode to its chunk's size is a :class:`~cropglobe.errors.CropGlobeError` naming it (the
+cube is damaged; issue 29). Missing chunks read as the fill value, as the Zarr format defines them
+(zarr-python 3 skips chunks that hold only the fill value); :func:`missing_chunks` counts them so
+that the map can say so. A ``.zarray`` naming any other codec (``pickle``
 would run code from the file) is refused with a :class:`~cropglobe.errors.CropGlobeError`
 (:func:`cropglobe.zarrcheck.check_codecs`). Values are raw, as ``mask_and_scale=False`` gives them.
 """
@@ -25,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from cropglobe.zarrcheck import check_codecs
+from cropglobe.errors import CropGlobeError
+from cropglobe.zarrcheck import check_codecs, missing_chunk_keys
 
 
 @lru_cache(maxsize=64)
@@ -86,7 +90,7 @@ def read_window(store: str | Path, name: str, selection: dict[str, slice], dims:
             return None
         bounds.append((start, max(start, stop)))
     out = np.empty([hi - lo for lo, hi in bounds], dtype=meta["dtype"])
-    chunks, codec, folder = meta["chunks"], meta["codec"], Path(store) / name
+    chunks, folder = meta["chunks"], Path(store) / name
     ranges = [range(lo // c, -(-hi // c)) for (lo, hi), c in zip(bounds, chunks, strict=True)]
     try:
         for index in itertools.product(*ranges):
@@ -101,9 +105,44 @@ def read_window(store: str | Path, name: str, selection: dict[str, slice], dims:
                     return None
                 out[tuple(dst)] = meta["fill"]
                 continue
-            raw = path.read_bytes()
-            data = codec.decode(raw) if codec is not None else raw
-            out[tuple(dst)] = np.frombuffer(data, dtype=meta["dtype"]).reshape(chunks)[tuple(src)]
+            out[tuple(dst)] = _decode_chunk(path, meta).reshape(chunks)[tuple(src)]
+    except CropGlobeError:
+        raise
     except Exception:
         return None
     return out.transpose([meta["dims"].index(d) for d in dims])
+
+
+def _decode_chunk(path: Path, meta: dict[str, Any]) -> np.ndarray:
+    """One chunk file's values (flat).
+
+    Raises:
+        CropGlobeError: Naming the chunk when it does not decode, or decodes to another size than the chunk's.
+    """
+    expected = int(np.prod(meta["chunks"])) * meta["dtype"].itemsize
+    try:
+        raw = path.read_bytes()
+        data = meta["codec"].decode(raw) if meta["codec"] is not None else raw
+        size = memoryview(data).nbytes
+    except Exception as err:  # numcodecs raises RuntimeError, ValueError ... for damaged bytes
+        raise CropGlobeError(f"{path.parent}: chunk {path.name} is corrupt: it does not decode ({type(err).__name__}: "
+                             f"{str(err)[:200]}); the cube is damaged: write it again from its source") from None
+    if size != expected:
+        raise CropGlobeError(f"{path.parent}: chunk {path.name} is corrupt: it decodes to {size} bytes, expected "
+                             f"{expected}; the cube is damaged: write it again from its source")
+    return np.frombuffer(data, dtype=meta["dtype"])
+
+
+def missing_chunks(store: str | Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Chunks of the arrays ``names`` of a local Zarr v2 store that have no file (read as the fill value).
+
+    Returns:
+        ``{name: {"missing": k, "of": total, "first": [up to 3 chunk keys]}}`` for the arrays that
+        miss chunks (empty when every chunk is there, or for anything but a Zarr v2 folder).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        keys, total = missing_chunk_keys(Path(store) / name)
+        if keys:
+            found[name] = {"missing": len(keys), "of": total, "first": keys[:3]}
+    return found
