@@ -264,7 +264,9 @@ def _check_range(ds: xr.Dataset, band_names: list[str], where: str) -> None:
         low, high = _bands.valid_range(b)
         if mn < low or mx > high:
             hint = ""
-            if mx > high and mx > 1.5:
+            if not (np.isfinite(mn) and np.isfinite(mx)):
+                hint = " (infinite values are not reflectance: store missing values as NaN, or declare their nodata)"
+            elif mx > high and mx > 1.5:
                 hint = (" (the values look like scaled integers: declare the scale on import, e.g. "
                         "scale=1e-4 and nodata=65535 for Sentinel-2 L2A digital numbers)")
             raise CropGlobeError(

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -143,6 +144,11 @@ class CubeSource:
         runs = np.split(np.asarray(order), np.flatnonzero(np.diff(order) != 1) + 1)
         parts = [self._window(ds, "reflectance", {**window, "band": slice(int(r[0]), int(r[-1]) + 1)}) for r in runs]
         refl = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        attrs = ds["reflectance"].attrs
+        if "band_scales" in attrs:  # GeoTIFF bands of different scales: decoded here, Decoding is then the identity
+            fill = self.nodata if self.nodata is not None else _cf(attrs, "_FillValue")
+            refl = np.stack([_decode(refl[:, k], np.nan if fill is None else fill, attrs["band_scales"][i],
+                                     attrs["band_offsets"][i]) for k, i in enumerate(order)], axis=1)
         clear = self._window(ds, "clear", window) if "clear" in ds else None
         scl = self._window(ds, "scl", window).astype(np.uint8, copy=False) if "scl" in ds else None
         return refl, clear, scl
@@ -225,6 +231,15 @@ def _decoding(source: CubeSource) -> Decoding:
     ds = source.open()
     attrs = ds["reflectance"].attrs
     where = f"{source.path}: variable 'reflectance'"
+    clear_attrs = ds["clear"].attrs if "clear" in ds else {}
+    clear_fill = _cf(clear_attrs, "_FillValue")
+    clear = {"clear_scale": _cf(clear_attrs, "scale_factor") or 1.0,
+             "clear_fill": float("nan") if clear_fill is None else clear_fill}
+    if "band_scales" in attrs:  # decoded band by band in read_raw
+        if source.scale is not None:
+            raise CropGlobeError(f"{where} declares per-band scales {attrs['band_scales']} but scale="
+                                 f"{source.scale:g} was given; expected no scale (the files' own are used)")
+        return Decoding(**clear)
     file_scale, file_fill = _cf(attrs, "scale_factor"), _cf(attrs, "_FillValue")
     if file_fill is None:
         file_fill = _cf(attrs, "missing_value")
@@ -236,12 +251,8 @@ def _decoding(source: CubeSource) -> Decoding:
                              "expected no nodata (the cube's own is used) or the same value")
     scale = source.scale if source.scale is not None else file_scale
     nodata = source.nodata if source.nodata is not None else file_fill
-    clear_attrs = ds["clear"].attrs if "clear" in ds else {}
-    clear_fill = _cf(clear_attrs, "_FillValue")
     return Decoding(scale=1.0 if scale is None else float(scale), offset=_cf(attrs, "add_offset") or 0.0,
-                    nodata=float("nan") if nodata is None else float(nodata),
-                    clear_scale=_cf(clear_attrs, "scale_factor") or 1.0,
-                    clear_fill=float("nan") if clear_fill is None else clear_fill)
+                    nodata=float("nan") if nodata is None else float(nodata), **clear)
 
 
 @lru_cache(maxsize=4)
@@ -321,7 +332,9 @@ def _open_geotiffs(folder: Path) -> xr.Dataset:
     tiffcheck.check_grids([f for _, f in dated])  # corrupt files, mixed CRSs, misaligned grids: one clear error
     layers, names0 = [], None
     for when, f in dated:
-        da = rioxarray.open_rasterio(f, chunks={}, mask_and_scale=False)
+        with warnings.catch_warnings():  # "Scales differ across bands": read by tiffcheck.band_scaling
+            warnings.simplefilter("ignore", UserWarning)
+            da = rioxarray.open_rasterio(f, chunks={}, mask_and_scale=False)
         names = [str(d) if d else "" for d in (da.attrs.get("long_name") or ())]
         if isinstance(da.attrs.get("long_name"), str):
             names = [da.attrs["long_name"]]
@@ -337,11 +350,27 @@ def _open_geotiffs(folder: Path) -> xr.Dataset:
     stack = xr.concat(layers, dim="time", join="exact")
     extra = [n for n in names0 if n.lower() in _CLEAR_NAMES]
     refl_names = [n for n in names0 if n not in extra]
+    scales, offsets = tiffcheck.band_scaling([f for _, f in dated])
+    fill = {"_FillValue": stack.attrs["_FillValue"]} if stack.attrs.get("_FillValue") is not None else {}
     ds = xr.Dataset({"reflectance": stack.sel(band=refl_names)})  # raw values; scale/nodata from Decoding
+    ds["reflectance"].attrs = {**fill, **_scaling([(scales[names0.index(n)], offsets[names0.index(n)])
+                                                   for n in refl_names])}
     for n in extra:
         ds[_CLEAR_NAMES[n.lower()]] = stack.sel(band=n, drop=True)
+        ds[_CLEAR_NAMES[n.lower()]].attrs = {**fill, **_scaling([(scales[names0.index(n)], offsets[names0.index(n)])])}
     ds = ds.rio.write_crs(stack.rio.crs) if stack.rio.crs is not None else ds
     return ds.transpose(*DIMS)
+
+
+def _scaling(pairs: list[tuple[float, float]]) -> dict[str, Any]:
+    """CF attributes of bands' declared (scale, offset): none for GDAL's defaults (1, 0: undeclared, so
+    ``--scale`` applies), ``scale_factor`` / ``add_offset`` when the bands agree, else ``band_scales`` /
+    ``band_offsets`` (decoded band by band, :meth:`CubeSource.read_raw`)."""
+    if all(p == (1.0, 0.0) for p in pairs):
+        return {}
+    if len(set(pairs)) == 1:
+        return {"scale_factor": pairs[0][0], "add_offset": pairs[0][1]}
+    return {"band_scales": [s for s, _ in pairs], "band_offsets": [o for _, o in pairs]}
 
 
 def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float | None = None) -> Cube:
