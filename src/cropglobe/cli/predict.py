@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
                                                     "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
                                                     "(bf16 where the CPU has it); tabular models ignore it.")
                              ] = "32-true",
+        block: Annotated[int, typer.Option(help="Samples read, composited and predicted at a time (memory grows "
+                                                "with it, not with the set's size).")] = 10_000,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out and its metrics file even when "
                                                                     "they are not previous predictions.")] = False,
     ) -> None:
@@ -46,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from cropglobe.mapping.predict_table import predict_file
 
         result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
-                              adapt=adapt, precision=precision, overwrite=overwrite)
+                              adapt=adapt, precision=precision, overwrite=overwrite, block=block)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

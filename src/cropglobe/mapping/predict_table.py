@@ -36,13 +36,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import taxonomy, yamlfile
+from cropglobe import samples, taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.cells.cell import Recipe, load_cells
-from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
+from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs  # noqa: F401 (re-exported)
 from cropglobe.cells.run_folder import RunFolder
+from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.predict import inference_precision, predict_proba, recipe_bin_days, search_alignment
+from cropglobe.mapping.predict_stream import DEFAULT_BLOCK, block_probabilities, open_samples
 from cropglobe.models.ensemble import ADAPT, prior_shift
 
 PREDICTED = "predicted"
@@ -86,7 +88,7 @@ class SamplePredictions:
 def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
                     min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                     where: str = "samples", members: Sequence[str | os.PathLike] = (),
-                    adapt: str = "none", precision: str | None = None) -> SamplePredictions:
+                    adapt: str = "none", precision: str | None = None, block: int | None = None) -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
     Args:
@@ -111,6 +113,9 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
         where: Name of the samples for error messages.
         precision: Torch inference ``"32-true"`` (default), ``"bf16-mixed"`` or ``"auto"``
             (:func:`cropglobe.mapping.predict.inference_precision`); tabular models ignore it.
+        block: Samples per block (:mod:`cropglobe.mapping.predict_stream`; ``ds`` may then be the lazy
+            set of :func:`~cropglobe.mapping.predict_stream.open_samples`); None: the whole set at once.
+            ``adapt="align"`` searches on the whole set's inputs, so it takes the set whole.
 
     Returns:
         The :class:`SamplePredictions`.
@@ -121,31 +126,31 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     if adapt not in ADAPT:
         raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
     inference_precision(precision)
+    if block is not None:
+        whole_number(block, "block", 1)
     recipe = load_cells([cell, *members])
     precision = inference_precision(precision, recipe.family)
     table_remaps, offsets = _run_settings(recipe, remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
-    full = composite_like_training(ds, recipe, min_clear, offsets, where)
-    x, keep = model_inputs(full, recipe)
-    proba = np.zeros((0, len(recipe.classes)), dtype=np.float32)
     alignment = None
-    if keep.size:
-        model = recipe.load_model()
+    loaded: list[Any] = []
+
+    def predict(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:  # one block's probabilities
+        nonlocal alignment
+        loaded[:] = loaded or [recipe.load_model()]
         if adapt == "align":
-            x, alignment = aligned_inputs(full, keep, recipe, model, precision)
-        proba = np.asarray(predict_proba(model, recipe, x, precision=precision), dtype=np.float64)
-    if proba.shape != (keep.size, len(recipe.classes)):
-        raise CropGlobeError(f"{recipe.model_path}: the model gives {proba.shape[-1]} probabilities per sample; "
-                             f"its recipe names {len(recipe.classes)} classes")
+            x, alignment = aligned_inputs(full, keep, recipe, loaded[0], precision)
+        return np.asarray(predict_proba(loaded[0], recipe, x, precision=precision), dtype=np.float64)
+
+    if adapt == "align" and block is not None:
+        ds, block = samples.validate(ds.load(), where=where), None
+    rows, proba, composited = block_probabilities(ds, recipe, predict, min_clear, offsets, where, block)
     prior = None
     calibration = recipe.calibration() if adapt == "prior" else None
-    if adapt == "prior" and keep.size:
+    if adapt == "prior" and rows.size:
         proba, pi = prior_shift(proba if calibration is None else calibration.apply(proba))
         prior = {c: round(float(v), 4) for c, v in zip(recipe.classes, pi, strict=True)}
-    ids = ds["sample_id"].values.astype(str)
-    composited = pd.Index(ids).get_indexer(full["sample_id"].values.astype(str))
-    rows = composited[keep]
     status = np.full(n, FEW_CLEAR, dtype=object)
     status[composited] = UNFILLED
     status[rows] = PREDICTED
@@ -376,18 +381,21 @@ def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = F
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
                  min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                  members: Sequence[str | os.PathLike] = (), adapt: str = "none",
-                 precision: str | None = None, overwrite: bool = False) -> SamplePredictions:
+                 precision: str | None = None, overwrite: bool = False,
+                 block: int = DEFAULT_BLOCK) -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 
     Every input is checked before anything is written; ``out`` and its metrics neighbour are
-    replaced only when they are previous predictions (or ``overwrite`` is set).
+    replaced only when they are previous predictions (or ``overwrite`` is set). The set is read
+    ``block`` samples at a time (:mod:`cropglobe.mapping.predict_stream`), so memory does not grow
+    with its size beyond the per-sample table.
 
     Raises:
         CropGlobeError: For any bad input (see :func:`predict_samples`, :func:`load_samples`).
     """
     check_out(out, overwrite)
-    ds, labelled = load_samples(samples_path)
+    ds, labelled = open_samples(samples_path)
     result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
-                             members=members, adapt=adapt, precision=precision)
+                             members=members, adapt=adapt, precision=precision, block=block)
     write(result, out, overwrite)
     return result
