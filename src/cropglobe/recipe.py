@@ -14,8 +14,9 @@ no offsets, ``min_clear=3``, the default scene classes, ``coverage="drop"``.
 from __future__ import annotations
 
 import json
+import math
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -88,6 +89,11 @@ class RecipeSpec(Strict):
         if self.format_version > RECIPE_VERSION:
             raise ValueError(f"recipe format {self.format_version} is newer than this cropglobe reads "
                              f"({RECIPE_VERSION}); expected a recipe written by this or an older version")
+        name = PurePosixPath(self.model_file.replace("\\", "/"))
+        if not self.model_file.strip() or name.is_absolute() or ".." in name.parts or Path(self.model_file).anchor:
+            raise ValueError(f"model_file = {self.model_file!r}; expected a file name inside the cell folder")
+        if self.bin_days is not None and not (math.isfinite(self.bin_days) and self.bin_days > 0):
+            raise ValueError(f"bin_days = {self.bin_days}; expected a positive, finite number of days")
         start, count = self.window_bins
         if start < 0 or count <= 0:
             raise ValueError(f"window_bins = {list(self.window_bins)}; expected [start >= 0, count > 0]")

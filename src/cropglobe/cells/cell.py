@@ -26,6 +26,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration, combine
 from cropglobe.recipe import RecipeSpec, read_recipe
+from cropglobe.temporal import season
 
 
 class Recipe(RecipeSpec):
@@ -141,6 +142,15 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         options = feat.recorded_options(spec.feature_options)
     except CropGlobeError as err:
         raise CropGlobeError(f"{where}: {err}") from None
+    c = spec.composite
+    try:
+        bins = season.bins_of_window(*season.axis(c.interval), c.window)
+    except CropGlobeError as err:  # e.g. a reversed window
+        raise CropGlobeError(f"{where}: composite: {err}") from None
+    if bins != tuple(spec.window_bins):
+        raise CropGlobeError(f"{where}: window {c.window} at {c.interval} days has bins {list(bins)} but the recipe "
+                             f"says window_bins {list(spec.window_bins)}; expected the bins the model was trained "
+                             "on (the recipe.json a transfer run wrote)")
     model_path = recipe_path.parent / spec.model_file
     if not model_path.is_file():
         raise CropGlobeError(f"{model_path}: model file not found (named by {recipe_path})")
