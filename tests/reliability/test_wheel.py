@@ -64,3 +64,13 @@ def test_installed_bench_says_benchmarks_need_the_checkout(installed, tmp_path):
                            check=False, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                                                            "CROPGLOBE_BENCHMARKS": str(REPO / "benchmarks")})
     assert bench.returncode == 0 and "sampleset-io" in bench.stdout
+
+
+@pytest.mark.slow
+def test_installed_wheel_copies_the_example_configs(installed, tmp_path):
+    result = _run(installed, tmp_path, "configs", "copy", "my-configs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for rel in ("realdata/canada_france.yaml", "tables/gee_dekadal_windows.yaml", "demo/tiny.yaml"):
+        assert (tmp_path / "my-configs" / rel).is_file(), rel
+    again = _run(installed, tmp_path, "configs", "copy", "my-configs")
+    assert again.returncode == 2 and "refusing" in again.stderr
