@@ -124,4 +124,5 @@ def test_cli_maps(cell, cube_store, tmp_path):
                            "--tile", "32", "--scheduler", "synchronous"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "1,024 pixels" in proc.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "m.tif", "m_areas.csv", "m_confidence.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "m.tif", "m_areas.csv", "m_confidence.png",
+                                                          "m_confidence.tif"]

@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
                                                     "on AMX/AVX512-BF16 CPUs, near-ties may flip) or auto (bf16 "
                                                     "where the CPU has it); tabular models ignore it.")
                              ] = "32-true",
+        probabilities: Annotated[bool, typer.Option(
+            "--probabilities", help="Also write <stem>_probabilities.tif: one band per class of the cell "
+                                    "(band descriptions = class names).")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
         member: Annotated[list[str] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. Each pixel gets the "
@@ -81,7 +84,7 @@ def register(app: typer.Typer) -> None:
                                                 "window's offset / stretch on a sample of its pixels (median "
                                                 "features; recorded in the ALIGNMENT tag); 'none'.")] = "none",
     ) -> None:
-        """Predict a cube with a trained cell: class + confidence COGs, PNG quick-look, hectares per class."""
+        """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
 
         from cropglobe.mapping import make_map
@@ -90,7 +93,7 @@ def register(app: typer.Typer) -> None:
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
                           end=end, stac=stac, collection=collection, resolution=resolution,
                           overwrite=overwrite, progress=not quiet, members=tuple(member or ()), adapt=adapt,
-                          precision=precision)
+                          precision=precision, probabilities=probabilities)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")

@@ -87,6 +87,8 @@ class MapOptions:
         precision: Torch inference: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16
             autocast) or ``"auto"`` (bf16 where the CPU has it); tabular models ignore it
             (:func:`cropglobe.mapping.predict.inference_precision`).
+        probabilities: Also write ``<stem>_probabilities.tif``: one float32 band per class of the
+            cell (band descriptions = class names; :class:`cropglobe.mapping.write.MapWriter`).
     """
 
     tile: int = 256
@@ -104,6 +106,7 @@ class MapOptions:
     adapt: str = "none"
     prior_pixels: int = 262_144
     precision: str = "32-true"
+    probabilities: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     out = Path(out)
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
-    check_outputs(out, opts.overwrite)
+    check_outputs(out, opts.overwrite, opts.probabilities)
     if opts.adapt not in ADAPT:
         raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)
@@ -266,6 +269,10 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             "RECIPE": json.dumps(recipe.model_dump(mode="json", exclude_none=True)),
             "INPUT": str(cube.source.path), "COUNTRY": ctx.country, "SEASON_YEAR": str(ctx.year),
             "MIN_CLEAR": str(ctx.min_clear), "PRECISION": ctx.precision, "SOFTWARE": "cropglobe map"}
+    if recipe.trained_on:
+        tags["TRAINED_ON"] = json.dumps(list(recipe.trained_on))
+    if opts.probabilities:
+        ctx = dataclasses.replace(ctx, collect_proba=True)  # tiles return their pixels' probabilities
     if opts.members:
         tags["ENSEMBLE"] = json.dumps([str(recipe.model_path), *map(str, recipe.members)])
     if alignment is not None:
@@ -278,10 +285,12 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
         tags["ADAPT"] = "prior"
         tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})
     with dask_client(opts.scheduler, opts.workers) as client, \
-            MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated) as writer:
+            MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated,
+                      opts.probabilities) as writer:
         with _tile_progress(len(windows), opts.progress) as advance:
             for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, opts.block_pixels):
-                writer.write(res.rows, res.cols, res.classes, res.confidence)
+                writer.write(res.rows, res.cols, res.classes, res.confidence,
+                             res.proba if opts.probabilities else None)
                 advance()
     rows, cols = cube.shape
     shares = None if prior is None else {c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)}

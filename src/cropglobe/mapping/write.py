@@ -1,4 +1,4 @@
-"""Map outputs: class COG (overviews, colour table, class names), confidence COG, PNG quick-look, area CSV.
+"""Map outputs: class COG (overviews, colour table, class names), confidence COG, PNG quick-looks, area CSV.
 
 Tiles are written into tiled GeoTIFFs as they finish (memory bounded by a tile); :meth:`MapWriter.finish`
 adds overviews (``mode`` for classes, ``average`` for confidence) and copies both into
@@ -7,9 +7,12 @@ and writes the area table. Every output goes to a temporary sibling and is renam
 of them are complete (:func:`cropglobe.atomic.atomic_path`).
 
 Class map: uint8, value = class index of the recipe, 255 = nodata (too few clear observations).
-Confidence: float32 maximum class probability, NaN = nodata. Areas: hectares per class from the
-pixel area (projected CRS: |a*e| in metres; geographic CRS: geodesic area of each row's cells on
-the WGS84 ellipsoid with :class:`pyproj.Geod`).
+Confidence: float32 maximum class probability, NaN = nodata, and its PNG (``<stem>_confidence.png``).
+Probabilities (``probabilities=True``, CLI ``--probabilities``): ``<stem>_probabilities.tif``, one
+float32 band per class of the cell (band description = class name, NaN = nodata). The PNGs are
+titled with the model, its source, the region and the season year (:func:`map_title`).
+Areas: hectares per class from the pixel area (projected CRS: |a*e| in metres; geographic CRS:
+geodesic area of each row's cells on the WGS84 ellipsoid with :class:`pyproj.Geod`).
 """
 
 from __future__ import annotations
@@ -57,11 +60,37 @@ def pixel_area_ha(transform: Any, crs: Any, rows: slice) -> np.ndarray:
     return out
 
 
-def output_paths(out: str | Path) -> dict[str, Path]:
+def output_paths(out: str | Path, probabilities: bool = False) -> dict[str, Path]:
     """The files one map writes: the class COG ``out`` and its siblings, by kind."""
     out = Path(out)
-    return {"classes": out, "confidence": out.with_name(out.stem + "_confidence.tif"),
-            "png": out.with_suffix(".png"), "areas": out.with_name(out.stem + "_areas.csv")}
+    paths = {"classes": out, "confidence": out.with_name(out.stem + "_confidence.tif"),
+             "png": out.with_suffix(".png"), "confidence_png": out.with_name(out.stem + "_confidence.png"),
+             "areas": out.with_name(out.stem + "_areas.csv")}
+    if probabilities:
+        paths["probabilities"] = out.with_name(out.stem + "_probabilities.tif")
+    return paths
+
+
+def map_title(tags: dict[str, str], simulated: bool, what: str = "crop map") -> str:
+    """Two title lines from a map's tags: what, region and season; model, features and source.
+
+    ``TRAINED_ON`` (the cell's source, a JSON list), ``MODEL``, ``FEATURE``, ``COUNTRY`` (the mapped
+    region), ``SEASON_YEAR`` and ``INPUT`` are read where present.
+    """
+    region, year = tags.get("COUNTRY"), tags.get("SEASON_YEAR")
+    first = what + (f" of {region}" if region else "") + (f", season {year}" if year else "")
+    first += " (SIMULATED DATA)" if simulated else ""
+    try:
+        sources = json.loads(tags.get("TRAINED_ON") or "null")
+    except ValueError:
+        sources = None
+    model = " / ".join(t for t in (tags.get("FEATURE"), tags.get("MODEL")) if t)
+    second = (model or "model") + (f", trained on {'+'.join(map(str, sources))}" if sources else "")
+    if tags.get("ENSEMBLE"):
+        second += f" (ensemble of {len(json.loads(tags['ENSEMBLE']))} cells)"
+    if tags.get("INPUT"):
+        second += f"; input {Path(tags['INPUT']).name}"
+    return f"{first}\n{second}"
 
 
 def is_map(path: Path) -> bool:
@@ -77,16 +106,16 @@ def is_map(path: Path) -> bool:
         return False
 
 
-def check_outputs(out: str | Path, overwrite: bool = False) -> None:
+def check_outputs(out: str | Path, overwrite: bool = False, probabilities: bool = False) -> None:
     """Refuse to replace files or folders at the map's output paths that a previous map did not write.
 
     Raises:
         CropGlobeError: Naming the path that is in the way (``--overwrite`` replaces it).
     """
-    paths = output_paths(out)
+    paths = output_paths(out, probabilities)
     previous = is_map(paths["classes"])
     for kind, path in paths.items():
-        check_replaceable(path, "cropglobe map output", is_map if kind == "classes" else
+        check_replaceable(path, "cropglobe map output", is_map if kind in ("classes", "probabilities") else
                           (lambda p: previous and p.is_file()), overwrite)
 
 
@@ -100,14 +129,17 @@ class MapWriter:
         transform: Affine transform of the map.
         crs: CRS of the map.
         classes: Class names (index = value).
-        tags: Extra metadata written into both COGs (model, recipe, input, simulated ...).
-        simulated: Label the quick-look and the table as SIMULATED DATA.
+        tags: Extra metadata written into the COGs (model, recipe, input, simulated ...).
+        simulated: Label the quick-looks and the table as SIMULATED DATA.
+        probabilities: Also write ``<stem>_probabilities.tif`` (one band per class); every
+            :meth:`write` then gives the tile's probabilities.
     """
 
     def __init__(self, out: str | Path, shape: tuple[int, int], transform: Any, crs: Any, classes: list[str],
-                 tags: dict[str, str] | None = None, simulated: bool = False) -> None:
+                 tags: dict[str, str] | None = None, simulated: bool = False, probabilities: bool = False) -> None:
         self.out = Path(out)
-        self.paths = output_paths(self.out)
+        self.probabilities = probabilities
+        self.paths = output_paths(self.out, probabilities)
         self.shape, self.transform, self.crs, self.classes = shape, transform, crs, list(classes)
         self.tags, self.simulated = dict(tags or {}), simulated
         self.counts = np.zeros(NODATA_CLASS + 1, dtype=np.int64)
@@ -121,22 +153,40 @@ class MapWriter:
         rows, cols = self.shape
         base = {"driver": "GTiff", "width": cols, "height": rows, "count": 1, "crs": self.crs,
                 "transform": self.transform, "tiled": True, "blockxsize": 256, "blockysize": 256}
-        self._raw = {k: self._tmp[k].with_name(self._tmp[k].name + ".raw.tif") for k in ("classes", "confidence")}
+        rasters = ("classes", "confidence", "probabilities") if self.probabilities else ("classes", "confidence")
+        self._raw = {k: self._tmp[k].with_name(self._tmp[k].name + ".raw.tif") for k in rasters}
         self._dst = {
             "classes": self._stack.enter_context(rasterio.open(self._raw["classes"], "w", dtype="uint8",
                                                                nodata=NODATA_CLASS, **base)),
             "confidence": self._stack.enter_context(rasterio.open(self._raw["confidence"], "w", dtype="float32",
                                                                   nodata=float("nan"), **base)),
         }
+        if self.probabilities:
+            self._dst["probabilities"] = self._stack.enter_context(rasterio.open(
+                self._raw["probabilities"], "w", dtype="float32", nodata=float("nan"),
+                **{**base, "count": len(self.classes)}))
         return self
 
-    def write(self, rows: slice, cols: slice, classes: np.ndarray, confidence: np.ndarray) -> None:
-        """Write one tile and add its pixels to the area table."""
+    def write(self, rows: slice, cols: slice, classes: np.ndarray, confidence: np.ndarray,
+              proba: np.ndarray | None = None) -> None:
+        """Write one tile and add its pixels to the area table.
+
+        ``proba`` (with ``probabilities=True``): the class probabilities (P_valid, C) of the tile's
+        mapped pixels (class != nodata) in row-major order, as the tile's blocks return them.
+        """
         from rasterio.windows import Window
 
         win = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         self._dst["classes"].write(classes, 1, window=win)
         self._dst["confidence"].write(confidence, 1, window=win)
+        if self.probabilities:
+            mapped = classes != NODATA_CLASS
+            if proba is None or proba.shape != (int(mapped.sum()), len(self.classes)):
+                raise ValueError(f"MapWriter.write: expected the probabilities of {int(mapped.sum())} mapped pixels x "
+                                 f"{len(self.classes)} classes, got {None if proba is None else proba.shape}")
+            cube = np.full((len(self.classes), *classes.shape), np.nan, dtype=np.float32)
+            cube[:, mapped] = np.asarray(proba, dtype=np.float32).T
+            self._dst["probabilities"].write(cube, window=win)
         area = pixel_area_ha(self.transform, self.crs, rows)
         self.counts += np.bincount(classes.ravel(), minlength=NODATA_CLASS + 1)
         self.hectares += np.bincount(classes.ravel(), weights=np.repeat(area, classes.shape[1]),
@@ -171,12 +221,22 @@ class MapWriter:
         conf.set_band_description(1, "confidence (maximum class probability)")
         conf.update_tags(**tags)
         conf.build_overviews(factors, Resampling.average)
+        if self.probabilities:
+            prob = self._dst["probabilities"]
+            for i, name in enumerate(self.classes, start=1):
+                prob.set_band_description(i, name)
+            prob.update_tags(**tags, **{f"CLASS_{i}": c for i, c in enumerate(self.classes)},
+                             BANDS="probability of each class of the cell, band i+1 = class i")
+            prob.build_overviews(factors, Resampling.average)
         for d in self._dst.values():
             d.close()
         self._cog(self._raw["classes"], self._tmp["classes"], "MODE")
         self._cog(self._raw["confidence"], self._tmp["confidence"], "AVERAGE")
+        if self.probabilities:
+            self._cog(self._raw["probabilities"], self._tmp["probabilities"], "AVERAGE")
         self._areas(self._tmp["areas"])
         self._png(self._tmp["png"])
+        self._confidence_png(self._tmp["confidence_png"])
 
     @staticmethod
     def _cog(src: Path, dst: Path, resampling: str) -> None:
@@ -224,10 +284,33 @@ class MapWriter:
         if self.counts[NODATA_CLASS]:
             handles.append(Patch(facecolor="white", edgecolor="black", label="nodata (too few clear obs.)"))
         fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.70, 0.5), frameon=False)
-        ax.set_title("crop map" + (" (SIMULATED DATA)" if self.simulated else ""))
+        ax.set_title(map_title(self.tags, self.simulated), fontsize=10)
         ax.set_xlabel(f"x ({self.crs.to_string()})")
         ax.set_ylabel("y")
         ax.ticklabel_format(useOffset=False, style="plain")
         fig.subplots_adjust(left=0.14, right=0.68, top=0.92, bottom=0.1)  # legend on the right; one draw
         fig.savefig(path, format="png", dpi=110)
         plt.close(fig)
+
+    def _confidence_png(self, path: Path) -> None:
+        """The confidence quick-look: maximum class probability, 1/classes (chance) to 1; white = nodata."""
+        import rasterio
+        from matplotlib.figure import Figure
+
+        with rasterio.open(self._tmp["confidence"]) as src:
+            step = max(1, int(np.ceil(max(src.shape) / 1000)))
+            data = src.read(1, out_shape=(max(1, src.height // step), max(1, src.width // step)),
+                            resampling=rasterio.enums.Resampling.average)
+        fig = Figure(figsize=(9, 6))
+        ax = fig.add_subplot()
+        left, top = self.transform.c, self.transform.f
+        right, bottom = left + self.transform.a * self.shape[1], top + self.transform.e * self.shape[0]
+        ax.set_facecolor("white")
+        image = ax.imshow(np.ma.masked_invalid(data), cmap="viridis", vmin=1.0 / max(1, len(self.classes)), vmax=1.0,
+                          interpolation="nearest", extent=(left, right, bottom, top))
+        fig.colorbar(image, ax=ax, label="confidence: maximum class probability (white = nodata)")
+        ax.set_title(map_title(self.tags, self.simulated, what="confidence"), fontsize=10)
+        ax.set_xlabel(f"x ({self.crs.to_string()})")
+        ax.set_ylabel("y")
+        ax.ticklabel_format(useOffset=False, style="plain")
+        fig.savefig(path, format="png", dpi=110)
