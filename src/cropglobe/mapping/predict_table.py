@@ -351,7 +351,10 @@ def check_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
 
 
 def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
-    """Write the predictions Parquet (and the metrics JSON when scored) atomically.
+    """Write the predictions GeoParquet (and the metrics JSON when scored) atomically.
+
+    The Parquet file is GeoParquet 1.1 (:mod:`cropglobe.mapping.geoparquet`: a ``geometry`` point
+    column from lon/lat and the ``geo`` metadata); readers that ignore it see plain Parquet.
 
     Without metrics, a stale ``<out stem>.metrics.json`` of an earlier run is removed (only when it
     is one: anything else there is left alone).
@@ -363,7 +366,10 @@ def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = F
     mpath = metrics_path(out)
     meta = {"cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
             "classes": result.recipe.classes, "simulated": result.simulated, "dropped": result.dropped}
-    table = pa.Table.from_pandas(result.table, preserve_index=False)
+    from cropglobe.mapping.geoparquet import with_geometry
+
+    table = with_geometry(pa.Table.from_pandas(result.table, preserve_index=False), result.table["lon"],
+                          result.table["lat"])  # GeoParquet: a point per sample, still plain Parquet
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"cropglobe": json.dumps(meta).encode()})
     paths = {"predictions": out}
     with guarded_path(out, PREDICTIONS, is_predictions_file, overwrite) as tmp:
