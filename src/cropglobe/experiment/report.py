@@ -6,20 +6,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure  # the object-oriented API: importing report leaves pyplot's backend alone
 
-from cropglobe import taxonomy, yamlfile
+from cropglobe import yamlfile
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import degenerate
+from cropglobe.experiment import degenerate, figures
 from cropglobe.experiment.degenerate import MARK
 from cropglobe.geography import Scenario
 
@@ -102,113 +98,6 @@ def _tables(agg: pd.DataFrame, over: str = "seeds", flagged: set[tuple] | None =
     return lines
 
 
-def _figure_matrix(agg: pd.DataFrame, out: Path, title_note: str) -> None:
-    agg = agg.assign(cell=agg.apply(_cell_name, axis=1),
-                     col=agg["source"] + "→" + agg["target"],
-                     order=agg["scenario"].map(SCENARIOS.index))
-    cols = list(dict.fromkeys(agg.sort_values(["order", "target"])["col"]))
-    mat = agg.pivot_table(index="cell", columns="col", values="macro_f1_mean", sort=False).reindex(columns=cols)
-    fig = Figure(figsize=(1.1 * len(cols) + 4, 0.5 * len(mat) + 2))
-    ax = fig.subplots()
-    im = ax.imshow(mat.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
-    ax.set_yticks(range(len(mat)), mat.index)
-    for (i, j), v in np.ndenumerate(mat.values):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=8)
-    fig.colorbar(im, ax=ax, label="macro-F1")
-    ax.set_title(f"Transfer matrix (macro-F1){title_note}")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-
-
-def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
-    best = agg.groupby(["scenario", "feature"])["macro_f1_mean"].mean().unstack("feature")
-    best = best.reindex([s for s in SCENARIOS if s in best.index])
-    fig = Figure(figsize=(9, 4))
-    ax = fig.subplots()
-    best.plot.bar(ax=ax, rot=0)
-    ax.set_xlabel("scenario")
-    ax.set_ylabel("mean macro-F1")
-    ax.set_ylim(0, 1)
-    ax.legend(title="feature family", bbox_to_anchor=(1.01, 1), loc="upper left", borderaxespad=0)  # beside the bars
-    ax.set_title(f"Feature families by scenario{title_note}")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-
-
-def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str) -> str:
-    overall = agg.groupby(["feature", "model", "augmentation"])["macro_f1_mean"].mean()
-    feature, model, aug = overall.idxmax()
-    plain = results if "adaptation" not in results else results[results["adaptation"] == "none"]
-    rows = plain[(plain["feature"] == feature) & (plain["model"] == model) & (plain["augmentation"] == aug)]
-    targets = list(dict.fromkeys(rows["target"]))
-    ncols = min(4, len(targets))
-    nrows = -(-len(targets) // ncols)
-    fig = Figure(figsize=(3.1 * ncols + 1.4, 3.1 * nrows + 0.9), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    names = list(taxonomy.CLASSES)
-    im = None
-    for k, ax in enumerate(axes.ravel()):
-        if k >= len(targets):
-            ax.set_visible(False)
-            continue
-        target = targets[k]
-        cm = np.sum([np.array(json.loads(c)) for c in rows[rows["target"] == target]["confusion"]], axis=0)
-        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
-        ax.set_title(target, fontsize=9)
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", rotation_mode="anchor", fontsize=7)
-        ax.set_yticks(range(len(names)), names if k % ncols == 0 else [], fontsize=7)
-        if k // ncols == nrows - 1 or k + ncols >= len(targets):
-            ax.set_xlabel("predicted", fontsize=8)
-        if k % ncols == 0:
-            ax.set_ylabel("reference", fontsize=8)
-    if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="fraction of the reference class")
-    label = f"{feature} / {model}" + ("" if aug == "none" else f" +aug:{aug}")
-    fig.suptitle(f"Confusion (row-normalised), {label}{title_note}", fontsize=10)
-    fig.savefig(out, dpi=110)
-    return label
-
-
-def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
-    try:
-        data = dict(np.load(npz, allow_pickle=False))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise CropGlobeError(f"{npz}: cannot be read ({type(err).__name__}: {err}); delete it to build the report "
-                             "without the signature figure") from None
-    keys = [str(k) for k in data["keys"]]
-    countries = sorted({k.split("/")[0] for k in keys})
-    classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
-    fig = Figure(figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8), layout="constrained")
-    axes = fig.subplots(len(classes), len(countries), squeeze=False)
-    lookup = dict(zip(keys, data["mats"], strict=True))
-    bands = [str(b) for b in data["bands"]] if "bands" in data else []
-    doy = np.asarray(data["doy"]) if "doy" in data else np.array([])
-    im = None
-    for i, cls in enumerate(classes):
-        for j, iso in enumerate(countries):
-            ax = axes[i][j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            mat = lookup.get(f"{iso}/{cls}")
-            if mat is not None:
-                im = ax.imshow(mat, vmin=0, vmax=0.5, cmap="magma", aspect="auto")
-            if i == 0:
-                ax.set_title(iso, fontsize=9)
-            if j == 0:
-                ax.set_ylabel(cls, fontsize=8)
-    span = f"day {int(doy[0])}–{int(doy[-1])} of the aligned year" if doy.size else "season window"
-    fig.supxlabel(f"time →: season-window bins\n({span})", fontsize=8)
-    order = f"{bands[0]} top … {bands[-1]} bottom" if bands else "top to bottom"
-    fig.supylabel(f"class\n(bands: {order})", fontsize=8)
-    if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="mean reflectance")
-    fig.suptitle(f"Mean bands × time signatures (season window)\nper class and country{title_note}", fontsize=9)
-    fig.savefig(out, dpi=100)
-
-
 def build(run_dir: str | os.PathLike) -> Path:
     """(Re)build ``report.md`` and ``figures/`` of a run folder from its results.
 
@@ -226,9 +115,11 @@ def build(run_dir: str | os.PathLike) -> Path:
     agg = aggregate(results)
     figs = run_dir / "figures"
     figs.mkdir(exist_ok=True)
-    _figure_matrix(agg, figs / "transfer_matrix.png", note)
-    _figure_features(agg, figs / "features_by_scenario.png", note)
-    best = _figure_confusion(results, agg, figs / "confusion.png", note)
+    by = keys(results)
+    marked = degenerate.flagged(results, by)
+    figures.transfer_matrix(agg, marked, by, figs / "transfer_matrix.png", note, SCENARIOS)
+    figures.features_by_scenario(agg, marked, by, figs / "features_by_scenario.png", note, SCENARIOS)
+    best, per_cell = figures.confusions(results, agg, figs, note)
     lines = [f"# Transfer report: {config.get('name', run_dir.name)}", ""]
     if simulated:
         lines += [f"> **{SIM_NOTE}**", ""]
@@ -244,7 +135,6 @@ def build(run_dir: str | os.PathLike) -> Path:
                   "the config): adabn re-estimates BatchNorm statistics on the target"
                   + ("; ...ensemble rows score the mean probability of all seeds, one model per table cell "
                      "(so no spread)." if ensembles else "."), ""]
-    by = keys(results)
     warned = degenerate.warnings(results)
     if warned:
         lines += [f"## {MARK} Degenerate cells", "",
@@ -252,13 +142,15 @@ def build(run_dir: str | os.PathLike) -> Path:
                   f"predicted class on a target); their figures are marked {MARK} below and are not evidence "
                   "about transfer. Train longer, raise the learning rate or check the source data.", "",
                   *(f"- {w}" for w in warned), ""]
-    lines += _tables(agg, averaged_over(results), degenerate.flagged(results, by))
+    lines += _tables(agg, averaged_over(results), marked)
     lines += training_table(results)
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",
-              f"![confusion matrices of the best cell ({best})](figures/confusion.png)", ""]
+              f"![confusion matrices of the best cell ({best})](figures/confusion.png)", "",
+              "Confusion matrices of every cell (pixel counts summed over seeds): "
+              + ", ".join(f"[{label}](figures/{name})" for label, name in per_cell), ""]
     if (run_dir / "signatures.npz").exists():
-        _figure_signatures(run_dir / "signatures.npz", figs / "signatures.png", note)
+        figures.signatures(run_dir / "signatures.npz", figs / "signatures.png", note)
         lines += ["![signatures](figures/signatures.png)", ""]
     return write_text(run_dir / "report.md", "\n".join(lines))
 
