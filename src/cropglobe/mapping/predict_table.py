@@ -351,10 +351,7 @@ def check_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
 
 
 def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
-    """Write the predictions GeoParquet (and the metrics JSON when scored) atomically.
-
-    The Parquet file is GeoParquet 1.1 (:mod:`cropglobe.mapping.geoparquet`: a ``geometry`` point
-    column from lon/lat and the ``geo`` metadata); readers that ignore it see plain Parquet.
+    """Write the predictions GeoParquet (:mod:`cropglobe.mapping.geoparquet`) and the metrics JSON when scored.
 
     Without metrics, a stale ``<out stem>.metrics.json`` of an earlier run is removed (only when it
     is one: anything else there is left alone).
@@ -367,7 +364,6 @@ def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = F
     meta = {"cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
             "classes": result.recipe.classes, "simulated": result.simulated, "dropped": result.dropped}
     from cropglobe.mapping.geoparquet import with_geometry
-
     table = with_geometry(pa.Table.from_pandas(result.table, preserve_index=False), result.table["lon"],
                           result.table["lat"])  # GeoParquet: a point per sample, still plain Parquet
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"cropglobe": json.dumps(meta).encode()})
