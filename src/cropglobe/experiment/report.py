@@ -2,6 +2,8 @@
 
 ``build(run_dir)`` recreates ``report.md`` and ``figures/`` from ``results.parquet``,
 ``config.yaml`` and ``signatures.npz`` alone, so ``cropglobe report RUN_DIR`` can rebuild them.
+Confusion matrices and per-class tables are over the study's legend (its ``classes``, default the
+paper's seven); a hierarchical legend (``cereal/wheat``) adds the scores at the parent level.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # the object-oriented API: importing report leaves pyplot's backend alone
 
-from cropglobe import taxonomy, yamlfile
+from cropglobe import legend, taxonomy, yamlfile
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
@@ -137,7 +139,39 @@ def _figure_features(agg: pd.DataFrame, out: Path, title_note: str) -> None:
     fig.savefig(out, dpi=110, bbox_inches="tight")
 
 
-def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str) -> str:
+def classes_of(results: pd.DataFrame, config: dict) -> list[str]:
+    """The study's legend: ``classes`` of its config, else the class names of its per-class scores, else the seven."""
+    if config.get("classes"):
+        return [str(c) for c in config["classes"]]
+    if "per_class" in results and len(results):
+        try:
+            return list(json.loads(results["per_class"].iloc[0]))
+        except (TypeError, ValueError):
+            pass
+    return list(taxonomy.CLASSES)
+
+
+def parent_table(results: pd.DataFrame, classes: list[str]) -> list[str]:
+    """Markdown lines: mean macro-F1 / OA at the first level of a hierarchical legend (none for a flat one)."""
+    from cropglobe.training.metrics import score_at_depth  # defers scikit-learn
+
+    if legend.depth(classes) < 2:
+        return []
+    rows = results if "adaptation" not in results else results[results["adaptation"] == "none"]
+    lines = ["## Scores at the parent level", "",
+             f"Classes rolled up to their first level ({', '.join(legend.parents(classes))}); mean over seeds.", "",
+             "| source | target | cell | OA | macro-F1 |", "|---|---|---|---|---|"]
+    for key, group in rows[rows["seed"] >= 0].groupby(KEYS, sort=False):
+        scores = [score_at_depth(json.loads(c), classes) for c in group["confusion"] if np.sum(json.loads(c))]
+        if scores:
+            r = pd.Series(dict(zip(KEYS, key, strict=True)))
+            lines.append(f"| {r['source']} | {r['target']} | {_cell_name(r)} | {np.mean([s.oa for s in scores]):.3f} "
+                         f"| {np.mean([s.macro_f1 for s in scores]):.3f} |")
+    return [*lines, ""]
+
+
+def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title_note: str,
+                      names: list[str] | None = None) -> str:
     overall = agg.groupby(["feature", "model", "augmentation"])["macro_f1_mean"].mean()
     feature, model, aug = overall.idxmax()
     plain = results if "adaptation" not in results else results[results["adaptation"] == "none"]
@@ -147,7 +181,7 @@ def _figure_confusion(results: pd.DataFrame, agg: pd.DataFrame, out: Path, title
     nrows = -(-len(targets) // ncols)
     fig = Figure(figsize=(3.1 * ncols + 1.4, 3.1 * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    names = list(taxonomy.CLASSES)
+    names = list(names or taxonomy.CLASSES)
     im = None
     for k, ax in enumerate(axes.ravel()):
         if k >= len(targets):
@@ -180,7 +214,7 @@ def _figure_signatures(npz: Path, out: Path, title_note: str) -> None:
                              "without the signature figure") from None
     keys = [str(k) for k in data["keys"]]
     countries = sorted({k.split("/")[0] for k in keys})
-    classes = [c for c in taxonomy.CLASSES if any(k.endswith("/" + c) for k in keys)]
+    classes = list(dict.fromkeys(k.split("/", 1)[1] for k in keys))  # the legend's order (runner._write_signatures)
     fig = Figure(figsize=(max(6.0, 1.8 * len(countries) + 2.2), 1.2 * len(classes) + 1.8), layout="constrained")
     axes = fig.subplots(len(classes), len(countries), squeeze=False)
     lookup = dict(zip(keys, data["mats"], strict=True))
@@ -228,13 +262,16 @@ def build(run_dir: str | os.PathLike) -> Path:
     figs.mkdir(exist_ok=True)
     _figure_matrix(agg, figs / "transfer_matrix.png", note)
     _figure_features(agg, figs / "features_by_scenario.png", note)
-    best = _figure_confusion(results, agg, figs / "confusion.png", note)
+    classes = classes_of(results, config)
+    best = _figure_confusion(results, agg, figs / "confusion.png", note, classes)
     lines = [f"# Transfer report: {config.get('name', run_dir.name)}", ""]
     if simulated:
         lines += [f"> **{SIM_NOTE}**", ""]
     seeds = sorted(int(s) for s in results["seed"].unique() if s >= 0)
     ensembles = bool((results["seed"] < 0).any())
     lines += [f"Data: {results['data'].iloc[0]}", "",
+              f"Classes ({len(classes)}" + (", the paper's" if legend.is_default(classes) else ", the study's own")
+              + f"): {', '.join(classes)}", "",
               f"Seeds: {seeds}" + (" (and their ensembles)" if ensembles else "") + "; cells: "
               f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
               f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
@@ -253,6 +290,7 @@ def build(run_dir: str | os.PathLike) -> Path:
                   "about transfer. Train longer, raise the learning rate or check the source data.", "",
                   *(f"- {w}" for w in warned), ""]
     lines += _tables(agg, averaged_over(results), degenerate.flagged(results, by))
+    lines += parent_table(results, classes)
     lines += training_table(results)
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",
