@@ -167,3 +167,33 @@ def test_covariates_follow_samples_through_select_concat_and_zarr(tmp_path):
         samples.build(**kw, covariates={"clay": [1, 2, 3]})
     with pytest.raises(CropGlobeError, match=r"covariate 'cov_soil' has dims .* expected numbers along 'sample'"):
         samples.validate(ds.assign_coords(cov_soil=("sample", np.array(["a", "b", "c", "d"]))))
+
+
+LEGEND = ["corn", "soybean", "cereal/wheat", "other"]
+
+
+def test_a_set_with_its_own_legend_records_it_and_round_trips(tmp_path):
+    kw = _arrays()
+    kw["label"] = ["maize", "soya", "wheat", "Cereal/Wheat"]
+    ds = samples.build(**kw, classes=LEGEND)
+    assert list(ds["label"].values) == ["corn", "soybean", "cereal/wheat", "cereal/wheat"]
+    assert ds.attrs["classes"] == LEGEND and samples.classes_of(ds) == tuple(LEGEND)
+    assert list(samples.label_codes(ds)) == [0, 1, 2, 2]
+    back = samples.load(samples.save(ds, tmp_path / "own.zarr"))
+    assert samples.classes_of(back) == tuple(LEGEND) and list(back["label"].values) == list(ds["label"].values)
+    assert "classes" not in samples.build(**_arrays()).attrs  # the default legend is not recorded
+    with pytest.raises(CropGlobeError, match="unknown crop label 'rice'"):
+        samples.build(**{**kw, "label": ["rice"] * 4}, classes=LEGEND)
+    with pytest.raises(CropGlobeError, match="labels outside the legend: 'wheat'"):
+        samples.validate(ds.assign_coords(label=("sample", ["wheat"] * 4)))
+
+
+def test_sets_of_different_legends_do_not_concat_silently():
+    own = samples.build(**_arrays(), classes=LEGEND)
+    paper = samples.build(**{**_arrays(), "sample_id": [f"t{i}" for i in range(4)]})
+    with pytest.raises(CropGlobeError, match="concat: set 1 has classes"):
+        samples.concat([own, paper])
+    moved = samples.with_classes(paper, np.array(["corn", "soybean", "cereal/wheat", "other"]), LEGEND)
+    assert samples.classes_of(samples.concat([own, moved])) == tuple(LEGEND)
+    with pytest.raises(CropGlobeError, match="labels outside the legend"):
+        samples.label_codes(paper, LEGEND)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from cropglobe import taxonomy
 from cropglobe.atomic import write_text
 from cropglobe.checks import Strict, WholeNumber
 from cropglobe.errors import CropGlobeError
@@ -31,8 +32,8 @@ __all__ = ["RECIPE_VERSION", "REQUIRED", "SCL_KEEP", "CompositeSettings", "Recip
 #: The recipe format this version writes (1: no ``format_version`` field, settings partly recorded;
 #: 3 adds ``model_options``).
 RECIPE_VERSION = 3
-#: Fields every recipe has (format 1 and later).
-REQUIRED = ("model", "feature", "bands", "classes", "composite", "window_bins")
+#: Fields every recipe has (format 1 and later; a recipe without ``classes`` has the paper's seven).
+REQUIRED = ("model", "feature", "bands", "composite", "window_bins")
 
 
 class RecipeSpec(Strict):
@@ -50,7 +51,9 @@ class RecipeSpec(Strict):
             (:meth:`cropglobe.features.families.FeatureSpec.recorded_options`, e.g. the sha256 of Presto's weights).
         flatten: Flatten the (B, T) window to a vector (median1d inputs of torch models).
         bands: Band order the model was trained on.
-        classes: Class names, index = model output column (at most 255: a uint8 map keeps 255 for nodata).
+        classes: The cell's legend: class names, index = model output column (at most 255: a uint8 map
+            keeps 255 for nodata); ``predict`` and ``map`` write these classes only. A recipe
+            without the field has the paper's seven classes (:data:`cropglobe.taxonomy.CLASSES`).
         composite: The compositing settings of training.
         window_bins: ``(start, count)`` of the season window in the full-year composite.
         bin_days: Width of a composite bin in days.
@@ -70,7 +73,7 @@ class RecipeSpec(Strict):
     feature_options: dict[str, Any] = Field(default_factory=dict)
     flatten: bool = False
     bands: list[str] = Field(min_length=1)
-    classes: list[str] = Field(min_length=1)
+    classes: list[str] = Field(default_factory=lambda: list(taxonomy.CLASSES), min_length=1)
     composite: CompositeSettings
     window_bins: tuple[WholeNumber, WholeNumber]
     bin_days: float | None = None

@@ -10,7 +10,8 @@ A SampleSet is an :class:`xarray.Dataset` with
 * per-sample coords ``sample_id`` (str, unique), ``lon``, ``lat`` (float, NaN when unknown),
   ``country`` (ISO 3166 alpha-3), ``year`` (int, the season's year: the calendar year in which the
   season's aligned year starts, so a southern 2019 season runs from July 2019, see
-  :mod:`cropglobe.temporal.season_year`) and ``label`` (class name);
+  :mod:`cropglobe.temporal.season_year`) and ``label`` (class name of the set's legend:
+  ``attrs["classes"]`` when declared on import, else the paper's seven classes, :mod:`cropglobe.legend`);
 * optional per-sample covariates ``cov_<name>`` (float coords, NaN when unknown: soil, terrain ...
   joined on import), which follow the samples through select/concat, compositing and features;
 * optionally ``region`` (str, a name given at import, e.g. ``arkansas``; studies select on it);
@@ -38,7 +39,8 @@ import pandas as pd
 import xarray as xr
 
 from cropglobe import bands as _bands
-from cropglobe import geography, taxonomy
+from cropglobe import geography
+from cropglobe import legend as _legend
 from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
 from cropglobe.errors import CropGlobeError
 from cropglobe.zarrcheck import check_store
@@ -82,6 +84,7 @@ def build(
     covariates: Mapping[str, Sequence[float] | np.ndarray] | None = None,
     attrs: dict[str, Any] | None = None,
     where: str = "input",
+    classes: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Assemble and validate a SampleSet from arrays.
 
@@ -96,7 +99,7 @@ def build(
         bands: Band names (aliases such as ``B02`` or ``nir08`` are canonicalised).
         time: Observation/bin-start dates, or integer days of year for an aligned composite axis.
         sample_id: Unique sample identifiers.
-        label: Class names or aliases (``maize`` -> ``corn``).
+        label: Class names or aliases (``maize`` -> ``corn``) of the legend ``classes``.
         country: ISO alpha-3 code per sample, or one code for all.
         year: Season year per sample, or one year for all.
         lon: Longitudes (NaN when unknown).
@@ -109,6 +112,9 @@ def build(
         covariates: Per-sample variables by name (stored as float coords ``cov_<name>``).
         attrs: Extra attributes (sensor, processing_level, source, time_kind, ...).
         where: Name of the input for error messages (a file path, say).
+        classes: The set's own legend (:func:`cropglobe.legend.check_classes`), recorded in
+            ``attrs["classes"]``; default: the paper's seven classes (``attrs["classes"]`` given in
+            ``attrs`` counts too).
 
     Returns:
         The validated SampleSet.
@@ -137,7 +143,9 @@ def build(
             raise CropGlobeError(f"{where}: {name} has {arr.shape[0] if arr.ndim else 1} values for {n_sample} samples")
         return arr.astype(dtype)
 
-    labels = [taxonomy.normalize_label(x) for x in np.asarray(label, dtype=str)] if n_sample else []
+    given = classes if classes is not None else (attrs or {}).get("classes")
+    legend = _legend.DEFAULT if given is None else _legend.check_classes(list(given), f"{where}: classes")
+    labels = _legend.normalize_all(np.asarray(label, dtype=str).reshape(-1), legend, where) if n_sample else []
     coords: dict[str, Any] = {
         "band": ("band", band_names),
         "time": ("time", np.asarray(time)),
@@ -162,6 +170,9 @@ def build(
         full_attrs["masked_out_of_range"] = int(full_attrs.get("masked_out_of_range") or 0) + sum(masked.values())
         full_attrs["masked_out_of_range_by_band"] = masked
     full_attrs["history"] = list(full_attrs.get("history") or [])
+    full_attrs.pop("classes", None)
+    if not _legend.is_default(legend):
+        full_attrs["classes"] = list(legend)
     full_attrs["bands"] = band_names
     full_attrs["scale"] = float(scale) if scale is not None else float(full_attrs.get("scale", 1.0))
     if bin_days is not None and "time_kind" not in (attrs or {}):
@@ -188,7 +199,7 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
     """Check that a dataset is a valid SampleSet and return it.
 
     Checks: the ``reflectance`` variable and its dims, a non-empty sample/band/time extent, known
-    band names, per-sample coords, unique sample ids, labels inside the taxonomy, ISO alpha-3
+    band names, per-sample coords, unique sample ids, labels inside the set's legend, ISO alpha-3
     countries, values inside each band's range (reflectance 0-1.5) and an increasing time axis.
 
     Args:
@@ -224,7 +235,10 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
         raise CropGlobeError(
             f"{where}: duplicate sample_id values ({int((counts > 1).sum())}): {dup}; expected unique ids"
         )
-    taxonomy.check_labels(ds["label"].values, where=f"{where}: coordinate 'label'")
+    classes = _legend.of(ds.attrs)
+    if "classes" in ds.attrs:
+        _legend.check_classes(list(classes), f"{where}: attribute 'classes'")
+    _legend.check_labels(ds["label"].values, classes, where=f"{where}: coordinate 'label'")
     for code in np.unique(ds["country"].values.astype(str)):
         try:
             geography.country(code)
@@ -398,7 +412,7 @@ def select(
         if name == "country":
             values = [str(v).upper() for v in values]
         elif name == "label":
-            values = [taxonomy.normalize_label(v) for v in values]
+            values = [_legend.normalize(v, classes_of(ds)) for v in values]
         keep &= np.isin(ds[name].values, values)
     if not keep.any():
         raise CropGlobeError(f"no samples match country={country!r}, label={label!r}, year={year!r}")
@@ -425,6 +439,10 @@ def concat(sets: Sequence[xr.Dataset]) -> xr.Dataset:
             )
         if other.attrs.get("time_kind") != first.attrs.get("time_kind"):
             raise CropGlobeError("concat: cannot mix observation-level and composite SampleSets")
+        if classes_of(other) != classes_of(first):
+            raise CropGlobeError(f"concat: set {i} has classes {list(classes_of(other))}, expected "
+                                 f"{list(classes_of(first))}; move both to one legend first (a study's "
+                                 "classes and class_map, cropglobe.legend.translate)")
     join = "outer" if first.attrs.get("time_kind") == "observations" else "exact"
     covs = list(dict.fromkeys(c for s in sets for c in covariate_names(s)))
     sets = [s.assign_coords({c: ("sample", np.full(s.sizes["sample"], np.nan)) for c in covs if c not in s.coords})
@@ -456,9 +474,33 @@ def with_region(ds: xr.Dataset, region: str) -> xr.Dataset:
     return add_history(out, f"region {name}")
 
 
-def label_codes(ds: xr.Dataset) -> np.ndarray:
-    """Return the integer class index of each sample (``corn`` = 0 ... ``other`` = 6)."""
-    lookup = {c: i for i, c in enumerate(taxonomy.CLASSES)}
+def classes_of(ds: xr.Dataset) -> tuple[str, ...]:
+    """The legend of a SampleSet: ``attrs["classes"]``, else the paper's seven classes."""
+    return _legend.of(ds.attrs)
+
+
+def with_classes(ds: xr.Dataset, labels: np.ndarray, classes: Sequence[str]) -> xr.Dataset:
+    """``ds`` with new labels of the legend ``classes`` (recorded in its attributes unless the default)."""
+    classes = _legend.check_classes(list(classes))
+    _legend.check_labels(labels, classes, where="with_classes")
+    out = ds.assign_coords(label=("sample", np.asarray(labels, dtype=str)))
+    out.attrs = dict(ds.attrs)
+    out.attrs.pop("classes", None)
+    if not _legend.is_default(classes):
+        out.attrs["classes"] = list(classes)
+    return out
+
+
+def label_codes(ds: xr.Dataset, classes: Sequence[str] | None = None) -> np.ndarray:
+    """Return the integer class index of each sample in ``classes`` (default: the set's legend;
+    for the paper's seven classes ``corn`` = 0 ... ``other`` = 6).
+
+    Raises:
+        CropGlobeError: For a label outside ``classes``.
+    """
+    classes = tuple(classes) if classes is not None else classes_of(ds)
+    _legend.check_labels(ds["label"].values, classes, where="label_codes")
+    lookup = {c: i for i, c in enumerate(classes)}
     return np.array([lookup[str(x)] for x in ds["label"].values], dtype=np.int64)
 
 

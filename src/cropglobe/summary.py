@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import taxonomy
+from cropglobe import legend
 
 SIMULATED_BANNER = "SIMULATED DATA (cropglobe phenology simulator) - not real observations"
 
@@ -38,7 +38,7 @@ def summarize(ds: xr.Dataset) -> Summary:
         pd.Series(ds["country"].values.astype(str), name="country"),
         pd.Series(ds["label"].values.astype(str), name="label"),
     )
-    counts = counts.reindex(columns=[c for c in taxonomy.CLASSES if c in counts.columns])
+    counts = counts.reindex(columns=[c for c in legend.of(ds.attrs) if c in counts.columns])  # the set's legend
     counts.loc["total"] = counts.sum()
     counts["total"] = counts.sum(axis=1)
     t = ds["time"].values

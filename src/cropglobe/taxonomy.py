@@ -69,22 +69,25 @@ def normalize_label(name: str) -> str:
     return found
 
 
-def check_labels(labels: Iterable[str], where: str = "labels") -> None:
-    """Raise one error listing every label outside the taxonomy, with counts.
+def check_labels(labels: Iterable[str], where: str = "labels", classes: Iterable[str] = CLASSES) -> None:
+    """Raise one error listing every label outside the taxonomy (or the legend ``classes``), with counts.
 
     Args:
         labels: Class names to check (already normalised; aliases are not accepted here).
         where: Where the labels came from, for the message.
+        classes: The legend (default: the seven classes; :mod:`cropglobe.legend`).
 
     Raises:
-        CropGlobeError: If any label is not in :data:`CLASSES`.
+        CropGlobeError: If any label is not in ``classes``.
     """
+    classes = tuple(classes)
     values, counts = np.unique(np.asarray(list(labels), dtype=str), return_counts=True)
-    bad = {str(v): int(c) for v, c in zip(values, counts, strict=True) if v not in CLASSES}
+    bad = {str(v): int(c) for v, c in zip(values, counts, strict=True) if v not in classes}
     if bad:
         listing = ", ".join(f"{k!r} ({v})" for k, v in sorted(bad.items()))
+        what = "the taxonomy" if classes == CLASSES else "the legend"
         raise CropGlobeError(
-            f"{where}: labels outside the taxonomy: {listing}; expected one of {', '.join(CLASSES)}"
+            f"{where}: labels outside {what}: {listing}; expected one of {', '.join(classes)}"
         )
 
 
@@ -93,33 +96,36 @@ def paper_remaps() -> dict[str, dict[str, list[str]]]:
     return {k: {"keep": list(v["keep"])} for k, v in _table()["paper_remaps"].items()}
 
 
-def remap_absent(labels: np.ndarray, keep: Iterable[str]) -> np.ndarray:
+def remap_absent(labels: np.ndarray, keep: Iterable[str], classes: Iterable[str] = CLASSES) -> np.ndarray:
     """Send every class not in ``keep`` to ``other`` (a target whose reference map lacks it).
 
     Args:
         labels: Array of class names.
         keep: Classes the target's reference map contains; ``other`` is always kept.
+        classes: The legend ``keep`` is checked against (default: the seven classes).
 
     Returns:
         A new array of class names.
 
     Raises:
-        CropGlobeError: If ``keep`` names a class outside the taxonomy.
+        CropGlobeError: If ``keep`` names a class outside the legend.
     """
     keep = list(keep)
-    check_labels(keep, where="remap 'keep' list")
+    check_labels(keep, where="remap 'keep' list", classes=classes)
     kept = set(keep) | {OTHER}
     labels = np.asarray(labels, dtype=str)
     return np.where(np.isin(labels, list(kept)), labels, OTHER)
 
 
-def remap_for(target: str, remaps: Mapping[str, Mapping[str, Iterable[str]]]) -> list[str] | None:
-    """Return the classes kept for ``target`` under ``remaps``, or None when it keeps all."""
+def remap_for(target: str, remaps: Mapping[str, Mapping[str, Iterable[str]]],
+              classes: Iterable[str] = CLASSES) -> list[str] | None:
+    """Return the classes kept for ``target`` under ``remaps`` (checked against the legend ``classes``),
+    or None when it keeps all."""
     entry = remaps.get(target)
     if entry is None:
         return None
     if "keep" not in entry:
         raise CropGlobeError(f"remap for {target!r}: expected a mapping with a 'keep' list of classes")
     keep = list(entry["keep"])
-    check_labels(keep, where=f"remap for {target!r}")
+    check_labels(keep, where=f"remap for {target!r}", classes=classes)
     return keep

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from cropglobe import models, taxonomy
+from cropglobe import models
 from cropglobe.atomic import check_replaceable, write_text
 from cropglobe.cells.cell import load_recipe
 from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
@@ -129,7 +129,7 @@ def _selftrain_cell(recipe: Any, run: CellRun, full: Any, x: np.ndarray, keep: n
     if recipe.family == "torch":
         models.save_model(adapted.net, out / recipe.model_file)
     else:
-        adapted.save(out / recipe.model_file, None, list(taxonomy.CLASSES))
+        adapted.save(out / recipe.model_file, None, list(recipe.classes))
     write_text(out / "recipe.json", recipe.path.read_text(encoding="utf-8"))
     settings = spec.adaptation.selftrain if spec.adaptation is not None else None
     info = {"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",

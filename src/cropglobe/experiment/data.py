@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cropglobe import models, samples, taxonomy
+from cropglobe import legend, models, samples, taxonomy
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import harmonise
@@ -40,6 +40,7 @@ class Prepared:
     remaps: dict[str, dict[str, list[str]]]
     description: str
     simulated: bool
+    classes: tuple[str, ...] = legend.DEFAULT
     countries: np.ndarray = field(init=False)
     units: regions.UnitTable = field(init=False)
 
@@ -87,7 +88,9 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
     if spec.data.simulate is not None:
         sim = spec.data.simulate
         ds = simulate.simulate(sim.countries, samples_per_class=sim.samples_per_class, year=sim.year, seed=sim.seed)
-        return [ds], f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
+        parts, note = to_legend([ds], ["simulator"], spec)
+        return parts, (f"SIMULATED DATA: cropglobe simulator ({sim.samples_per_class} samples/class, seed {sim.seed})"
+                       + note)
     paths = [spec.data.path] if isinstance(spec.data.path, str) else list(spec.data.path)
     parts = harmonise.namespace_ids([samples.load(p) for p in paths], paths)
     label = "; ".join(
@@ -99,13 +102,39 @@ def load_parts(spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
         parts = [d.assign_coords(is_test=("sample", np.zeros(d.sizes["sample"], bool))) for d in parts]
         parts.append(test.assign_coords(is_test=("sample", np.ones(test.sizes["sample"], bool))))
         label += f" + test set {spec.data.test_path}"
-    parts, note = harmonise.common_bands(parts, paths + ([spec.data.test_path] if spec.data.test_path else []),
-                                         spec.bands)
+    names = paths + ([spec.data.test_path] if spec.data.test_path else [])
+    parts, note = harmonise.common_bands(parts, names, spec.bands)
     if note:
         label += f"; {note}"
+    parts, moved = to_legend(parts, names, spec)
+    label += moved
     if any(d.attrs.get("simulated") for d in parts):
         label = f"SIMULATED DATA: {label}"
     return parts, label
+
+
+def to_legend(parts: list[xr.Dataset], names: list[str], spec: ExperimentSpec) -> tuple[list[xr.Dataset], str]:
+    """Every part's labels moved to the study's legend (:func:`cropglobe.legend.translate` with its ``class_map``).
+
+    Returns:
+        The parts and a note for the data description naming every class that changed name
+        (empty when none did).
+
+    Raises:
+        CropGlobeError: For a data class the legend does not resolve and ``class_map`` does not list.
+    """
+    classes, table = spec.legend(), spec.class_table()
+    out, moved = [], {}
+    for part, name in zip(parts, names, strict=True):
+        labels, changed = legend.translate(part["label"].values, classes, table, where=f"{name}: labels")
+        moved.update(changed)
+        out.append(samples.with_classes(part, labels, classes))
+    note = ""
+    if not legend.is_default(classes):
+        note = f"; legend {', '.join(classes)}"
+    if moved:
+        note += "; classes moved to the legend: " + ", ".join(f"{k} -> {v}" for k, v in sorted(moved.items()))
+    return out, note
 
 
 def composite_parts(parts: list[xr.Dataset], spec: ExperimentSpec) -> tuple[xr.Dataset, tuple[int, int], float]:
@@ -220,13 +249,13 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
             for iso in sorted(set(cover) | set(few)))
     for unit in targets:
         labels = full["label"].values[regions.mask(unit, kept)]
-        keep = taxonomy.remap_for(remap_key(unit, remaps, kept), remaps)
+        keep = taxonomy.remap_for(remap_key(unit, remaps, kept), remaps, spec.legend())
         if keep is not None and labels.size:
-            labels = taxonomy.remap_absent(labels, keep)
+            labels = taxonomy.remap_absent(labels, keep, spec.legend())
         if labels.size == 0:
             raise CropGlobeError(f"config: target {unit} is empty")
     return Prepared(full, window, bin_days, groups, targets, remaps, description,
-                    any(bool(d.attrs.get("simulated")) for d in parts))
+                    any(bool(d.attrs.get("simulated")) for d in parts), spec.legend())
 
 
 def _selects(unit: str, table: regions.UnitTable) -> bool:

@@ -124,8 +124,10 @@ def features_by_scenario(agg: pd.DataFrame, flagged: set[tuple], by: list[str], 
     fig.savefig(out, dpi=110, bbox_inches="tight")
 
 
-def _class_names(rows: pd.DataFrame, size: int) -> list[str]:
-    """The classes of the confusion matrices: the rows' ``classes`` column, else the default legend."""
+def _class_names(rows: pd.DataFrame, size: int, legend: list[str] | None = None) -> list[str]:
+    """The classes of the confusion matrices: the study's legend, the rows' ``classes`` column, else the seven."""
+    if legend is not None and len(legend) == size:
+        return list(legend)
     if "classes" in rows and rows["classes"].notna().any():
         names = str(rows["classes"].dropna().iloc[0]).split(",")
         if len(names) == size:
@@ -134,8 +136,11 @@ def _class_names(rows: pd.DataFrame, size: int) -> list[str]:
     return names if len(names) == size else [str(i) for i in range(size)]
 
 
-def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note: str) -> str:
+def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note: str,
+              classes: list[str] | None = None) -> str:
     """Confusion matrices of one cell, one panel per source -> target pair: counts summed over seeds.
+
+    ``classes`` is the study's legend (the matrices' rows and columns); None: the rows' own, else the seven.
 
     Returns:
         The cell's label.
@@ -158,7 +163,7 @@ def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note
         source, target = pairs[k]
         sel = rows[(rows["source"] == source) & (rows["target"] == target)]
         cm = np.sum([np.array(json.loads(c)) for c in sel["confusion"]], axis=0)
-        names = _class_names(sel, cm.shape[0])
+        names = _class_names(sel, cm.shape[0], classes)
         norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for (i, j), count in np.ndenumerate(cm):
@@ -181,7 +186,8 @@ def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note
     return label
 
 
-def confusions(results: pd.DataFrame, agg: pd.DataFrame, figs: Path, note: str) -> tuple[str, list[tuple[str, str]]]:
+def confusions(results: pd.DataFrame, agg: pd.DataFrame, figs: Path, note: str,
+               classes: list[str] | None = None) -> tuple[str, list[tuple[str, str]]]:
     """``confusion_<cell>.png`` for every cell and ``confusion.png`` for the best one (mean macro-F1).
 
     Returns:
@@ -190,11 +196,11 @@ def confusions(results: pd.DataFrame, agg: pd.DataFrame, figs: Path, note: str) 
     agg = _plain(agg)
     overall = agg.groupby(CELL, sort=False)["macro_f1_mean"].mean()
     best = overall.idxmax()
-    label = confusion(results, best, figs / "confusion.png", note)
+    label = confusion(results, best, figs / "confusion.png", note, classes)
     written = []
     for cell in overall.index:
         name = cell_file(*cell)
-        written.append((confusion(results, cell, figs / name, note), name))
+        written.append((confusion(results, cell, figs / name, note, classes), name))
     return label, written
 
 

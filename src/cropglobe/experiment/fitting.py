@@ -18,7 +18,12 @@ from cropglobe.recipe import RECIPE_VERSION, CompositeSettings, RecipeSpec
 from cropglobe.study.spec import CellSpec, ExperimentSpec
 from cropglobe.verbosity import quiet_training
 
-N_CLASSES = len(taxonomy.CLASSES)
+N_CLASSES = len(taxonomy.CLASSES)  # the default legend's; a study's cells have len(prepared.classes)
+
+
+def _classes(cache: Any) -> list[str]:
+    """The study's legend (``cache.prepared.classes``; the default legend for a cache without one)."""
+    return list(getattr(getattr(cache, "prepared", None), "classes", taxonomy.CLASSES))
 
 
 def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellSpec, seed: int,
@@ -44,13 +49,14 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
         settings = TrainSettings.from_spec(spec.train, seed=seed, progress=progress, callbacks=list(callbacks),
                                            log_dir=str(cell_dir))
         data = _training_data(cell, cache)
-        clf = _torch_classifier(cell, options, settings, data, prepared.window, prepared.bin_days)
+        clf = _torch_classifier(cell, options, settings, data, prepared.window, prepared.bin_days,
+                                len(prepared.classes))
         clf.fit(data[tr], y[tr], data[va], y[va], ckpt_dir=cell_dir / "checkpoints", resume=resume)
 
         def inputs(idx: np.ndarray) -> np.ndarray:
             return cell_inputs(cell, cache, idx, prepared.window)
         clf.save(cell_dir / "model", _bands(prepared) if cell.feature == "median2d" else None,
-                 list(taxonomy.CLASSES))
+                 list(prepared.classes))
         write_recipe(cell_dir, prepared, spec, cell, clf.net.cropglobe_spec.options, group)
         return clf, inputs, clf.fit_info
     # tabular models: the same fit / predict_proba interface; augmentation as offline copies
@@ -63,9 +69,9 @@ def train_cell(prepared: Prepared, spec: ExperimentSpec, cache: Any, cell: CellS
                                                 cell.copies, augment=cell.augmentation, seed=seed)
         x_train = np.concatenate([x_train, copies.reshape(len(copies), -1)])
         y_train = np.concatenate([y_train, y[tr][origin]])
-    model = models.get_model(cell.model, feats.shape[1], 1, N_CLASSES, seed=seed, **options)
+    model = models.get_model(cell.model, feats.shape[1], 1, len(prepared.classes), seed=seed, **options)
     model.fit(x_train, y_train)
-    model.save(cell_dir / "model", None, list(taxonomy.CLASSES))
+    model.save(cell_dir / "model", None, list(prepared.classes))
     write_recipe(cell_dir, prepared, spec, cell, model.spec.options, group)
 
     def tab_inputs(idx: np.ndarray) -> np.ndarray:
@@ -101,7 +107,7 @@ def write_recipe(cell_dir: Path, prepared: Prepared, spec: ExperimentSpec, cell:
         format_version=RECIPE_VERSION, model_file="model", model=cell.model, model_options=dict(model_options or {}),
         feature=cell.feature,
         feature_options=features.get_feature(cell.feature).recorded_options(spec.feature_options.get(cell.feature, {})),
-        flatten=cell.feature == "median1d", bands=_bands(prepared), classes=list(taxonomy.CLASSES),
+        flatten=cell.feature == "median1d", bands=_bands(prepared), classes=list(prepared.classes),
         composite=settings, window_bins=prepared.window, bin_days=prepared.bin_days,
         trained_on=["+".join(group)] if group else list(spec.sources),
         data=prepared.description)
@@ -157,12 +163,13 @@ def selftrain_cell(model: Any, cell: CellSpec, spec: ExperimentSpec, cache: Any,
 
         if not isinstance(model, TorchClassifier):  # a saved net (``cropglobe adapt``): wrap it for training
             settings = TrainSettings.from_spec(spec.train, seed=seed, progress=False)
-            clf = _torch_classifier(cell, options, settings, data, window, bin_days)
+            clf = _torch_classifier(cell, options, settings, data, window, bin_days, len(_classes(cache)))
             clf.net = model.net
             model = clf
     else:
         def refit(_model: Any, x: np.ndarray, y: np.ndarray) -> Any:
-            return models.get_model(cell.model, data.shape[1], 1, N_CLASSES, seed=seed, **options).fit(x, y)
+            return models.get_model(cell.model, data.shape[1], 1, len(_classes(cache)), seed=seed,
+                                    **options).fit(x, y)
     work_dir = Path(work_dir)
     if work_dir.exists():
         shutil.rmtree(work_dir)  # a scratch folder of this cell left by an interrupted run
@@ -203,16 +210,16 @@ def _model_inputs(cell: CellSpec, x: np.ndarray, window: tuple[int, int]) -> np.
 
 
 def _torch_classifier(cell: CellSpec, options: dict[str, Any], settings: Any, data: np.ndarray,
-                      window: tuple[int, int], bin_days: float) -> Any:
+                      window: tuple[int, int], bin_days: float, n_classes: int = N_CLASSES) -> Any:
     """The cell's untrained ``TorchClassifier`` for training data ``data``: sizes, window, flattening, augmentation."""
     from cropglobe.training.lightning import TorchClassifier
 
     if cell.feature not in MEDIAN_FAMILIES:
-        return TorchClassifier(cell.model, data.shape[1], 1, N_CLASSES, options, settings)
+        return TorchClassifier(cell.model, data.shape[1], 1, n_classes, options, settings)
     start, count = window
     flatten = cell.feature == "median1d"
     n_bands, n_times = (data.shape[1] * count, 1) if flatten else (data.shape[1], count)
-    clf = TorchClassifier(cell.model, n_bands, n_times, N_CLASSES, options, settings, window=(start, count),
+    clf = TorchClassifier(cell.model, n_bands, n_times, n_classes, options, settings, window=(start, count),
                           bin_days=bin_days, flatten=flatten)
     clf.augment = augmenter(cell)  # a preset name or an inline mapping (None: identity)
     return clf

@@ -32,7 +32,6 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt, fitting
 from cropglobe.experiment.data import prepare_study
 from cropglobe.experiment.runner import (
-    N_CLASSES,
     FeatureCache,
     _evaluate,
     _row,
@@ -169,7 +168,8 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                     calibration = None
                     if "prior" in chosen:  # as the runner: the source validation split only
                         calibration = adapt.source_calibration(model, inputs(parts["val"]),
-                                                               cache.labels[parts["val"]], N_CLASSES)
+                                                               cache.labels[parts["val"]],
+                                                               len(prepared.classes))
                         calibrations[(tuple(group), fold, cell_json, seed)] = calibration
                     for target, idx in targets:
                         for method, proba, record in method_probas(

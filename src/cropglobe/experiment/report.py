@@ -2,16 +2,20 @@
 
 ``build(run_dir)`` recreates ``report.md`` and ``figures/`` from ``results.parquet``,
 ``config.yaml`` and ``signatures.npz`` alone, so ``cropglobe report RUN_DIR`` can rebuild them.
+Confusion matrices and per-class tables are over the study's legend (its ``classes``, default the
+paper's seven); a hierarchical legend (``cereal/wheat``) adds the scores at the parent level.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from cropglobe import yamlfile
+from cropglobe import legend, taxonomy, yamlfile
 from cropglobe.atomic import atomic_path, write_text
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
@@ -98,6 +102,37 @@ def _tables(agg: pd.DataFrame, over: str = "seeds", flagged: set[tuple] | None =
     return lines
 
 
+def classes_of(results: pd.DataFrame, config: dict) -> list[str]:
+    """The study's legend: ``classes`` of its config, else the class names of its per-class scores, else the seven."""
+    if config.get("classes"):
+        return [str(c) for c in config["classes"]]
+    if "per_class" in results and len(results):
+        try:
+            return list(json.loads(results["per_class"].iloc[0]))
+        except (TypeError, ValueError):
+            pass
+    return list(taxonomy.CLASSES)
+
+
+def parent_table(results: pd.DataFrame, classes: list[str]) -> list[str]:
+    """Markdown lines: mean macro-F1 / OA at the first level of a hierarchical legend (none for a flat one)."""
+    from cropglobe.training.metrics import score_at_depth  # defers scikit-learn
+
+    if legend.depth(classes) < 2:
+        return []
+    rows = results if "adaptation" not in results else results[results["adaptation"] == "none"]
+    lines = ["## Scores at the parent level", "",
+             f"Classes rolled up to their first level ({', '.join(legend.parents(classes))}); mean over seeds.", "",
+             "| source | target | cell | OA | macro-F1 |", "|---|---|---|---|---|"]
+    for key, group in rows[rows["seed"] >= 0].groupby(KEYS, sort=False):
+        scores = [score_at_depth(json.loads(c), classes) for c in group["confusion"] if np.sum(json.loads(c))]
+        if scores:
+            r = pd.Series(dict(zip(KEYS, key, strict=True)))
+            lines.append(f"| {r['source']} | {r['target']} | {_cell_name(r)} | {np.mean([s.oa for s in scores]):.3f} "
+                         f"| {np.mean([s.macro_f1 for s in scores]):.3f} |")
+    return [*lines, ""]
+
+
 def build(run_dir: str | os.PathLike) -> Path:
     """(Re)build ``report.md`` and ``figures/`` of a run folder from its results.
 
@@ -117,15 +152,18 @@ def build(run_dir: str | os.PathLike) -> Path:
     figs.mkdir(exist_ok=True)
     by = keys(results)
     marked = degenerate.flagged(results, by)
+    classes = classes_of(results, config)
     figures.transfer_matrix(agg, marked, by, figs / "transfer_matrix.png", note, SCENARIOS)
     figures.features_by_scenario(agg, marked, by, figs / "features_by_scenario.png", note, SCENARIOS)
-    best, per_cell = figures.confusions(results, agg, figs, note)
+    best, per_cell = figures.confusions(results, agg, figs, note, classes)
     lines = [f"# Transfer report: {config.get('name', run_dir.name)}", ""]
     if simulated:
         lines += [f"> **{SIM_NOTE}**", ""]
     seeds = sorted(int(s) for s in results["seed"].unique() if s >= 0)
     ensembles = bool((results["seed"] < 0).any())
     lines += [f"Data: {results['data'].iloc[0]}", "",
+              f"Classes ({len(classes)}" + (", the paper's" if legend.is_default(classes) else ", the study's own")
+              + f"): {', '.join(classes)}", "",
               f"Seeds: {seeds}" + (" (and their ensembles)" if ensembles else "") + "; cells: "
               f"{results[['feature', 'model', 'augmentation']].drop_duplicates().shape[0]}; "
               f"rows in results.parquet: {len(results)}. Macro-F1 is over the classes present in each target "
@@ -143,6 +181,7 @@ def build(run_dir: str | os.PathLike) -> Path:
                   "about transfer. Train longer, raise the learning rate or check the source data.", "",
                   *(f"- {w}" for w in warned), ""]
     lines += _tables(agg, averaged_over(results), marked)
+    lines += parent_table(results, classes)
     lines += training_table(results)
     lines += ["## Figures", "", "![transfer matrix](figures/transfer_matrix.png)", "",
               "![feature families](figures/features_by_scenario.png)", "",

@@ -44,7 +44,7 @@ from cropglobe.training.metrics import remap_target, score_names
 from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
-N_CLASSES = len(taxonomy.CLASSES)
+N_CLASSES = len(taxonomy.CLASSES)  # the default legend's; a study's cells have len(prepared.classes)
 
 
 #: Folder name of one cell (:meth:`.RunFolder.cell_key`).
@@ -56,7 +56,7 @@ class FeatureCache:
 
     def __init__(self, prepared: Prepared, options: dict[str, dict[str, Any]]) -> None:
         self.prepared, self.options = prepared, options
-        self.labels = samples.label_codes(prepared.full)
+        self.labels = samples.label_codes(prepared.full, prepared.classes)
         self._features: dict[str, np.ndarray] = {}
         self._full: np.ndarray | None = None
 
@@ -148,9 +148,10 @@ def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarra
               source_classes: list[str] | None = None) -> metrics.Scores:
     """Score predictions on a target after its remap (absent classes -> other, truth and prediction)."""
     truth = prepared.full["label"].values[idx].astype(str)
-    pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
+    pred = np.asarray(prepared.classes)[proba.argmax(1)]
     key = remap_key(target, prepared.remaps, prepared.units)
-    return score_names(*remap_target(key, truth, pred, prepared.remaps, source_classes))
+    return score_names(*remap_target(key, truth, pred, prepared.remaps, source_classes, prepared.classes),
+                       prepared.classes)
 
 
 def source_classes(prepared: Prepared, spec: ExperimentSpec, group: list[str]) -> list[str] | None:
@@ -173,7 +174,8 @@ def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, gro
     rows, probas = [], {}
     calibration = None
     if "prior" in methods:  # fitted on the source validation split only (never a target label)
-        calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]], N_CLASSES)
+        calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]],
+                                               len(prepared.classes))
         calibration.write(cell_dir)
     for target, idx in _targets(prepared, group, parts):
         for method, proba, record in method_probas(model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed,
@@ -380,7 +382,7 @@ def dump_spec(spec: ExperimentSpec) -> dict[str, Any]:
     so those runs still resume."""
     dumped = spec.model_dump(mode="json")
     for name, default in (("adaptation", None), ("group_by", ["country"]), ("bands", None),
-                          ("absent_classes", "keep")):
+                          ("absent_classes", "keep"), ("classes", None), ("class_map", None)):
         if dumped.get(name) == default:
             dumped.pop(name, None)
     return dumped
@@ -393,7 +395,7 @@ def _write_signatures(prepared: Prepared, path: Path) -> None:
     countries, labels = prepared.countries, win["label"].values.astype(str)
     keys, mats = [], []
     for iso in np.unique(countries):
-        for cls in taxonomy.CLASSES:
+        for cls in prepared.classes:
             m = (countries == iso) & (labels == cls)
             if m.any():
                 keys.append(f"{iso}/{cls}")

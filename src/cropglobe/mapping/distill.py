@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cropglobe import models, taxonomy
+from cropglobe import legend, models
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.mapping.cell import load_recipe
@@ -84,5 +84,5 @@ def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
     full = composite.composite(target.sel(band=r.bands), **r.composite.composite_kwargs())
     x = recipe_features(season.season(full), r)
     pred = predict_proba(r.load_model(), r, x).argmax(1)
-    truth = np.asarray([r.classes.index(taxonomy.normalize_label(str(v))) for v in full["label"].values])
+    truth = np.asarray([r.classes.index(legend.normalize(str(v), r.classes)) for v in full["label"].values])
     return {"oa": float(accuracy_score(truth, pred)), "macro_f1": float(f1_score(truth, pred, average="macro"))}

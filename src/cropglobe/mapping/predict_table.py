@@ -19,8 +19,11 @@ Labels: a SampleSet without a ``label`` coordinate, or with empty labels, holds 
 samples (no metrics for them). Scores follow the transfer evaluation
 (:func:`cropglobe.training.metrics.remap_target` and ``score_names``): per target country its
 remap (classes absent from its reference -> ``other``, truth and prediction alike; by default
-the remaps of the run the cell belongs to), and reference classes the model does not know count
-as ``other``.
+the remaps of the run the cell belongs to), over the cell's legend (``recipe.json`` ``classes``:
+a 4-class cell has 4 ``prob_*`` columns and 4-class confusion matrices). Reference labels resolve
+to the cell's classes by name, last level or taxonomy alias (:func:`cropglobe.legend.resolve`);
+those the model does not know count as ``other`` and are listed with their counts in the
+metrics (``reference_as_other``). A hierarchical legend adds scores at the parent level (``parent``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import samples, taxonomy, yamlfile
+from cropglobe import legend, samples, taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.cells.cell import Recipe, load_cells
 from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs  # noqa: F401 (re-exported)
@@ -232,38 +235,46 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
     m = t["label"].notna().to_numpy() & t["predicted"].notna().to_numpy()
     if not m.any():
         return None
-    strange = sorted(set(result.recipe.classes) - set(taxonomy.CLASSES))
-    if strange:
-        raise CropGlobeError(f"{result.recipe.path}: classes {', '.join(strange)} are outside the taxonomy "
-                             f"({', '.join(taxonomy.CLASSES)}); scores need taxonomy classes")
-    known = [c for c in result.recipe.classes if c != taxonomy.OTHER]
-    truth = taxonomy.remap_absent(t["label"].to_numpy()[m].astype(str), known)  # unknown to the model -> other
+    from cropglobe.training.metrics import score_at_depth
+
+    classes = tuple(result.recipe.classes)
+    if taxonomy.OTHER not in classes:
+        raise CropGlobeError(f"{result.recipe.path}: classes {', '.join(classes)} have no 'other'; scores send "
+                             "reference labels the model does not know to 'other'")
+    raw = t["label"].to_numpy()[m].astype(str)
+    resolved = {u: legend.resolve(u, classes) for u in np.unique(raw)}
+    as_other = {u: int((raw == u).sum()) for u, c in resolved.items() if c is None}
+    truth = np.array([resolved[u] or taxonomy.OTHER for u in raw], dtype=str)  # unknown to the model -> other
     pred = t["predicted"].to_numpy()[m].astype(str)
     countries = t["country"].to_numpy()[m].astype(str)
     targets: dict[str, Any] = {}
     pooled_t, pooled_p = [], []
     for iso in np.unique(countries):
         sel = countries == iso
-        rt, rp = remap_target(iso, truth[sel], pred[sel], remaps)
+        rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, classes=classes)
         pooled_t.append(rt)
         pooled_p.append(rp)
-        targets[str(iso)] = {**score_names(rt, rp).to_dict(), "remap": taxonomy.remap_for(str(iso), remaps)}
+        scores = score_names(rt, rp, classes)
+        targets[str(iso)] = {**scores.to_dict(), "remap": taxonomy.remap_for(str(iso), remaps, classes)}
+        if legend.depth(classes) > 1:
+            targets[str(iso)]["parent"] = score_at_depth(scores.confusion, classes).to_dict()
     out: dict[str, Any] = {
         "cell": str(result.recipe.path.parent), "model": result.recipe.model, "feature": result.recipe.feature,
         "samples": where, "data": "SIMULATED DATA" if result.simulated else "", "simulated": result.simulated,
         "n_samples": len(t), "n_scored": int(m.sum()), "n_dropped": result.n_dropped, "dropped": result.dropped,
-        "n_unlabelled": int(t["label"].isna().sum()), "targets": targets,
+        "n_unlabelled": int(t["label"].isna().sum()), "classes": list(classes), "reference_as_other": as_other,
+        "targets": targets,
     }
     if len(targets) > 1:
-        out["all"] = score_names(np.concatenate(pooled_t), np.concatenate(pooled_p)).to_dict()
+        out["all"] = score_names(np.concatenate(pooled_t), np.concatenate(pooled_p), classes).to_dict()
     if "region" in t:  # per region named at import, each with its country's remap
         regions = t["region"].to_numpy()[m].astype(str)
         out["regions"] = {}
         for name in sorted(set(regions) - {""}):
             sel = regions == name
             iso = str(countries[sel][0])
-            rt, rp = remap_target(iso, truth[sel], pred[sel], remaps)
-            out["regions"][name] = score_names(rt, rp).to_dict()
+            rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, classes=classes)
+            out["regions"][name] = score_names(rt, rp, classes).to_dict()
     return out
 
 
@@ -294,7 +305,7 @@ def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike 
     for iso, entry in table.items():
         if not isinstance(entry, Mapping):
             raise CropGlobeError(f"remap for {iso!r}: expected a mapping with a 'keep' list of classes")
-        taxonomy.remap_for(iso, table)
+        taxonomy.remap_for(iso, table, recipe.classes)
     return table, offsets
 
 

@@ -4,7 +4,10 @@ One spec describes the whole matrix of a study: data (a SampleSet path or a ``si
 compositing, source and target countries, the cells (feature x model x augmentation, either as an
 explicit list or as a product), seeds, the validation split, training settings and per-target
 label remaps (classes absent from a target's reference map are evaluated as ``other``; the
-paper's AUS/CHN/ARG remaps are available as ``remaps: paper``).
+paper's AUS/CHN/ARG remaps are available as ``remaps: paper``) and the study's legend: ``classes``
+(default: the paper's seven classes; any names with an ``other`` catch-all, ``/`` for hierarchy
+levels, :mod:`cropglobe.legend`) with ``class_map``, the one declared table that moves data
+classes the legend does not resolve by name (``{rapeseed: other}``), inline or a YAML file.
 
 The spec sits below the experiment and the mapping (:mod:`cropglobe.experiment.study` re-exports
 it): a run folder's ``config.yaml`` is read by :class:`cropglobe.cells.run_folder.RunFolder` for both.
@@ -20,7 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cropglobe import taxonomy, yamlfile
+from cropglobe import legend, taxonomy, yamlfile
 from cropglobe.checks import Strict, validation_error
 from cropglobe.errors import CropGlobeError
 from cropglobe.study import regions
@@ -111,6 +114,11 @@ class ExperimentSpec(Strict):
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     feature_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     remaps: dict[str, dict[str, list[str]]] | Literal["paper"] | None = None
+    classes: list[str] | None = Field(None, description="the study's legend (default: the paper's 7 classes); "
+                                      "an 'other' catch-all, '/' between hierarchy levels (cereal/wheat)")
+    class_map: dict[str, str] | str | None = Field(
+        None, description="data class -> study class for data classes the legend does not name (a mapping or "
+        "a YAML file of one); every other data class must resolve by name, nothing goes to other silently")
     adaptation: AdaptationSpec | None = Field(None, description="unlabelled-target adaptation evaluated next to "
                                               "the plain model (cropglobe.experiment.adapt)")
 
@@ -120,6 +128,16 @@ class ExperimentSpec(Strict):
         if len(set(v)) != len(v) or min(v) < 0:
             raise ValueError(f"expected distinct whole numbers >= 0, got {v}")
         return v
+
+    @field_validator("classes")
+    @classmethod
+    def _legend(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        try:
+            return list(legend.check_classes(v, "classes"))
+        except CropGlobeError as err:
+            raise ValueError(str(err).removeprefix("classes: ")) from None
 
     @field_validator("sources")
     @classmethod
@@ -146,13 +164,45 @@ class ExperimentSpec(Strict):
                 for f, m, a in itertools.product(self.features or [], self.models or [], self.augmentations)]
 
     def remap_table(self) -> dict[str, dict[str, list[str]]]:
-        """Per-target remaps, with ``paper`` expanded from the taxonomy data table."""
+        """Per-target remaps, with ``paper`` expanded from the taxonomy data table (classes of the legend)."""
         if self.remaps is None:
             return {}
         table = taxonomy.paper_remaps() if self.remaps == "paper" else self.remaps
         for target in table:
-            taxonomy.remap_for(target, table)  # validates class names
+            taxonomy.remap_for(target, table, self.legend())  # validates class names
         return {k.upper(): v for k, v in table.items()}
+
+    def legend(self) -> tuple[str, ...]:
+        """The study's classes (index = model output column of its cells)."""
+        return legend.DEFAULT if self.classes is None else tuple(self.classes)
+
+    def class_table(self, base: str | os.PathLike | None = None) -> dict[str, str]:
+        """``class_map`` as a mapping (a file name is read, relative to ``base`` when not absolute).
+
+        Raises:
+            CropGlobeError: For an unreadable file, or one that is not a mapping of names, or a value
+                outside the legend.
+        """
+        value = self.class_map
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            p = Path(value)
+            if not p.is_absolute() and base is not None and not p.exists():
+                p = Path(base) / p
+            try:
+                value = yamlfile.load(p, where=f"class_map {p}")
+            except OSError as err:
+                raise CropGlobeError(f"class_map {p}: cannot be read ({err.strerror}); expected a YAML mapping "
+                                     "{data class: study class}") from None
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in value.items()):
+                raise CropGlobeError(f"class_map {p}: expected a mapping of class names {{data class: study class}}")
+        bad = sorted(v for v in value.values() if v not in self.legend())
+        if bad:
+            raise CropGlobeError(f"class_map: {bad[0]!r} is not a class of the study's legend "
+                                 f"({', '.join(self.legend())})")
+        return dict(value)
 
 
 def load_spec(path: str | os.PathLike) -> ExperimentSpec:
@@ -177,9 +227,15 @@ def parse_spec(raw: Any, where: str = "config") -> ExperimentSpec:
         raise CropGlobeError(f"{where}: expected a mapping at the top level")
     try:
         spec = ExperimentSpec.model_validate(raw)
-        spec.remap_table()
-        return spec
     except ValidationError as err:
         raise validation_error(where, err) from None
+    try:
+        spec.remap_table()
     except CropGlobeError as err:
         raise CropGlobeError(f"{where}: field remaps: {err}") from None
+    if not isinstance(spec.class_map, str):  # a file is read with the data (relative to the working folder)
+        try:
+            spec.class_table()
+        except CropGlobeError as err:
+            raise CropGlobeError(f"{where}: field {err}") from None
+    return spec

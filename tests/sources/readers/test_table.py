@@ -103,3 +103,25 @@ def test_cawa_and_ucr(shared_data):
     ucr = read_table(shared_data / "ucr_crop_formosat2" / "Crop_TRAIN.tsv", CONFIGS / "ucr_crop.yaml")
     assert ucr.sizes == {"sample": 7200, "band": 1, "time": 46}
     assert summary.summarize(ucr).counts.loc["total", "corn"] == 600  # classes 1 + 18, 300 each in TRAIN
+
+
+def test_a_mapping_with_its_own_legend(tmp_path):
+    df = _gee_table(n=3)
+    df.loc[df.point_id == "p2", "crop"] = "rapeseed"
+    df.to_csv(tmp_path / "gee.csv", index=False)
+    mapping = yaml.safe_load((CONFIGS / "gee_export_example.yaml").read_text())
+    mapping["classes"] = ["corn", "cereal/wheat", "oilseed/rapeseed", "other"]
+    mapping["label"]["map"] = {"maize": "corn", "winter wheat": "wheat", "rapeseed": "oilseed/rapeseed"}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping))
+    ds = read_table(tmp_path / "gee.csv", tmp_path / "m.yaml")
+    assert list(ds["label"].values) == ["corn", "cereal/wheat", "oilseed/rapeseed"]
+    assert ds.attrs["classes"] == mapping["classes"]
+    assert list(summary.summarize(ds).counts.columns) == ["corn", "cereal/wheat", "oilseed/rapeseed", "total"]
+    mapping["label"]["map"]["rapeseed"] = "sunflower"  # a map value outside the legend
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping))
+    with pytest.raises(CropGlobeError, match="label.map: value of 'rapeseed': unknown crop label 'sunflower'"):
+        read_table(tmp_path / "gee.csv", tmp_path / "m.yaml")
+    mapping["classes"] = ["corn", "wheat"]  # no catch-all
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping))
+    with pytest.raises(CropGlobeError, match="field 'classes'.*no class 'other'"):
+        load_mapping(tmp_path / "m.yaml")

@@ -13,7 +13,7 @@ SampleSet attributes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from cropglobe import taxonomy
+from cropglobe import legend, taxonomy
 from cropglobe.errors import CropGlobeError
 
 UnknownPolicy = Literal["error", "other", "drop"]
@@ -106,28 +106,35 @@ def decode_worldcereal(codes: np.ndarray, scheme: str) -> Decoded:
     return Decoded(classes, names, legend)
 
 
-def map_labels(raw: np.ndarray, mapping: Mapping[str, str] | None) -> np.ndarray:
+def map_labels(raw: np.ndarray, mapping: Mapping[str, str] | None,
+               classes: Sequence[str] = legend.DEFAULT, where: str = "label map") -> np.ndarray:
     """Map raw label values through a user map (keys compared as text) or as class names/aliases.
 
+    Args:
+        raw: Raw label values per sample.
+        mapping: ``{raw value: class}``; its classes must be classes (or aliases) of ``classes``.
+        classes: The legend of the import (default: the paper's seven classes).
+        where: The mapping, for messages.
+
     Returns:
-        Class names per sample, '' where the value is not in the map or not a known class alias.
+        Class names per sample, '' where the value is not in the map or not a class of the legend.
+
+    Raises:
+        CropGlobeError: For a map value that is not a class of the legend.
     """
     values = np.asarray(raw, dtype=object)
     keys = np.array([_norm_code(v, "") for v in values], dtype=object)
     out = np.empty(len(keys), dtype=object)
     if mapping is not None:
         table = {_norm_code(k, ""): v for k, v in mapping.items()}
-        classes = {k: taxonomy.normalize_label(v) for k, v in table.items()}
+        decided = {k: legend.normalize(v, classes, f"{where}: value of {k!r}") for k, v in table.items()}
         for i, k in enumerate(keys):
-            out[i] = classes.get(k, "")
+            out[i] = decided.get(k, "")
         return out
     cache: dict[str, str] = {}
     for i, k in enumerate(keys):
         if k not in cache:
-            try:
-                cache[k] = taxonomy.normalize_label(k)
-            except CropGlobeError:
-                cache[k] = ""
+            cache[k] = legend.resolve(k, classes) or ""
         out[i] = cache[k]
     return out
 

@@ -42,6 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from cropglobe import bands as _bands
+from cropglobe import legend as _legend
 from cropglobe import samples
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import covariates as _covariates
@@ -159,9 +160,11 @@ def read_table(
     ids, t_axis, cube, meta = (_long_grid if m.layout == "long" else _wide_grid)(parts, m)
     band_names = parts[0].bands
     raw = meta[m.label.column].to_numpy()
-    classes = _labels.map_labels(raw, m.label.map)
+    legend_classes = tuple(m.classes) if m.classes is not None else _legend.DEFAULT
+    classes = _labels.map_labels(raw, m.label.map, legend_classes, where=f"{where}: label.map")
     policy = unknown or m.label.unknown
-    expected = f"one of the keys of label.map {sorted(m.label.map)[:10]}" if m.label.map else "class names or aliases"
+    expected = (f"one of the keys of label.map {sorted(m.label.map)[:10]}" if m.label.map
+                else f"class names or aliases of {', '.join(legend_classes)}")
     classes, keep, unknown_counts = _labels.resolve_unknown(classes, raw, policy, where, m.label.column, expected)
     idx = np.flatnonzero(keep)
     ids = np.asarray(ids).astype(str)[idx]
@@ -191,6 +194,7 @@ def read_table(
     ds = samples.build(
         cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx], country=countries,
         year=years, lon=lon, lat=lat, bin_days=bin_days, scale=m.scale, covariates=covs, attrs=attrs, where=where,
+        classes=m.classes,
     )
     ds = samples.add_history(ds, f"import table {where} ({m.layout})")
     notes = []

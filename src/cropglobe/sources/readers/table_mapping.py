@@ -9,6 +9,9 @@ map, the scale and nodata of raw values, lon/lat, country and year, and for tabl
   ``valid = 0``); ``nodata`` would also mask a genuine 0.
 * ``covariates: [{path: ..., id: ..., columns: [...]}]`` - per-sample tables (soil, terrain)
   joined by id and kept as ``cov_<name>`` coords (:mod:`cropglobe.sources.readers.covariates`).
+* ``classes: [corn, soybean, cereal/wheat, other]`` - the set's own legend (default: the paper's
+  seven classes; :mod:`cropglobe.legend`): ``label.map`` values and unmapped raw labels are
+  classes of it, and the SampleSet records it (``attrs["classes"]``).
 * ``season_year: start | end`` - whether ``year`` names a southern season (which crosses the new
   year) by the year it starts (default, cropglobe's convention) or ends in (the CropGlobe
   paper's) (:mod:`cropglobe.temporal.season_year`).
@@ -24,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError, field_validator, model_validator
 
-from cropglobe import yamlfile
+from cropglobe import legend, yamlfile
 from cropglobe.checks import Strict, error_text
 from cropglobe.errors import CropGlobeError
 
@@ -178,8 +181,19 @@ class TableMapping(Strict):
     valid: ValidSpec | None = None
     covariates: list[CovariateSpec] = []
     season_year: Literal["start", "end"] = "start"
+    classes: list[str] | None = None
 
     _cols = field_validator("id", "lon", "lat", mode="before")(lambda v: _text(v))
+
+    @field_validator("classes")
+    @classmethod
+    def _legend(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        try:
+            return list(legend.check_classes(v, "classes"))
+        except CropGlobeError as err:
+            raise ValueError(str(err).removeprefix("classes: ")) from None
 
     @model_validator(mode="after")
     def _layout(self) -> TableMapping:
