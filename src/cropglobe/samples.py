@@ -40,6 +40,7 @@ import xarray as xr
 from cropglobe import bands as _bands
 from cropglobe import geography, taxonomy
 from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
+from cropglobe.checks import check_coordinates, positive_finite
 from cropglobe.errors import CropGlobeError
 from cropglobe.zarrcheck import check_store
 
@@ -126,6 +127,7 @@ def build(
     band_names = [_bands.canonical_band(b) for b in bands]
     masked: dict[str, int] = {}
     if scale is not None:
+        positive_finite(scale, f"{where}: scale")
         values *= np.float32(scale)
         masked = _bands.mask_out_of_range(values, band_names)
 
@@ -225,6 +227,7 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
             f"{where}: duplicate sample_id values ({int((counts > 1).sum())}): {dup}; expected unique ids"
         )
     taxonomy.check_labels(ds["label"].values, where=f"{where}: coordinate 'label'")
+    check_coordinates(ds["lon"].values, ds["lat"].values, where, ids)
     for code in np.unique(ds["country"].values.astype(str)):
         try:
             geography.country(code)
