@@ -6,9 +6,12 @@ never a partial one (the project-wide rule from DESIGN.md, "Writes are atomic").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,9 +19,86 @@ from pathlib import Path
 
 from cropglobe.errors import CropGlobeError
 
+#: This machine, in temporary names: a process of another host sharing the folder is never judged gone.
+_HOST = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+#: ``.<name>.<tmp|old>-<host>-<pid>-<random>``: an output being written, or a previous output moved aside.
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[0-9a-f]{8}$")
+#: Folders whose stale temporary entries this process has dealt with (a folder is listed once per process).
+_SWEPT: set[Path] = set()
 
-def _temp_sibling(path: Path) -> Path:
-    return path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+
+def _temp_sibling(path: Path, kind: str = "tmp") -> Path:
+    return path.parent / f".{path.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _process_gone(pid: int) -> bool:
+    """True when no process ``pid`` runs on this machine (one of another user's counts as running)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it exists, owned by someone else
+        return False
+    return False
+
+
+def recover_leftovers(folder: str | os.PathLike) -> list[Path]:
+    """Deal with what killed writers (kill -9, power loss) left in ``folder``; return the paths removed or restored.
+
+    Only entries named by :func:`atomic_path` on this machine whose process is gone are touched:
+
+    * ``.<name>.old-...``: a previous output moved aside. When ``<name>`` is missing, the writer was
+      killed between its two renames: the previous output is put back at ``<name>``. Otherwise the
+      new output was in place already and the old one is removed.
+    * ``.<name>.tmp-...``: an output that was never finished; removed.
+
+    Entries of running processes, of other machines, and of any other name are left alone.
+
+    Args:
+        folder: The folder to look in.
+
+    Returns:
+        The paths restored (the final path) or removed (the temporary one).
+    """
+    p = Path(folder)
+    try:
+        entries = [e.name for e in os.scandir(p) if e.name.startswith(".")]
+    except OSError:
+        return []
+    touched: list[Path] = []
+    stale = []
+    for name in entries:
+        m = _TEMP_NAME.match(name)
+        if m and m["host"] == _HOST and int(m["pid"]) != os.getpid() and _process_gone(int(m["pid"])):
+            stale.append((m, p / name))
+    def order(item: tuple[re.Match[str], Path]) -> tuple[bool, float]:  # backups first, the newest first
+        try:
+            mtime = item[1].lstat().st_mtime
+        except OSError:
+            mtime = 0.0
+        return item[0]["kind"] != "old", -mtime
+
+    for m, path in sorted(stale, key=order):
+        final = p / m["name"]
+        if m["kind"] == "old" and not (final.exists() or final.is_symlink()):
+            try:
+                os.replace(path, final)
+            except OSError:
+                continue
+            touched.append(final)
+        else:
+            _remove(path)
+            touched.append(path)
+    return touched
+
+
+def _sweep_once(folder: Path) -> None:
+    key = folder.resolve()
+    if key not in _SWEPT:
+        recover_leftovers(folder)
+        _SWEPT.add(key)
 
 
 @contextmanager
@@ -27,7 +107,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     On an exception the temporary output is removed and ``path`` is left untouched. Whatever exists
     at ``path`` is replaced only after success (moved aside first, then deleted); callers that
-    write where a user's data may be check :func:`check_replaceable` first.
+    write where a user's data may be check :func:`check_replaceable` first. Temporary names carry
+    this machine and process (``.<name>.tmp-<host>-<pid>-<random>``, a previous output moved aside
+    ``.<name>.old-...``), so what a killed writer left behind is recognised: the first write into a
+    folder in a process restores or removes it (:func:`recover_leftovers`). An ``OSError`` without a
+    path (a write on a full disk, say) is given ``path`` as its ``filename``, so its message names it.
 
     Args:
         path: The final file or folder path.
@@ -37,11 +121,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_once(final.parent)
     tmp = _temp_sibling(final)
     try:
         yield tmp
         if final.exists() and not final.is_symlink() and (final.is_dir() or tmp.is_dir()):
-            old = _temp_sibling(final)
+            old = _temp_sibling(final, "old")
             os.replace(final, old)
             try:
                 os.replace(tmp, final)
@@ -51,8 +136,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             _remove(old)
         else:
             os.replace(tmp, final)
-    except BaseException:
+    except BaseException as err:
         _remove(tmp)
+        if isinstance(err, OSError) and not err.filename:  # a write that failed (disk full ...) names no path
+            err.filename = str(final)
         raise
 
 

@@ -12,16 +12,26 @@ was expected (see DEVELOPERS.md). Three helpers keep that uniform:
 
 from __future__ import annotations
 
+import math
 import numbers
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic import Strict as _StrictType
 
 from cropglobe.errors import CropGlobeError
 
 #: A pydantic field type for whole numbers: ``5`` passes, ``5.0``, ``"5"`` and ``True`` do not.
 WholeNumber = Annotated[int, _StrictType()]
+
+#: A pydantic field type for a scale factor: a finite number > 0 (``0``, ``.nan`` and ``.inf`` do not pass).
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+#: Degrees a longitude / latitude may take.
+LON_RANGE = (-180.0, 180.0)
+LAT_RANGE = (-90.0, 90.0)
 
 
 class Strict(BaseModel):
@@ -83,3 +93,60 @@ def whole_number(value: object, name: str, minimum: int | None = 0, maximum: int
         of = f" of {unit}" if unit else ""
         raise CropGlobeError(f"{name}={value!r}: expected a whole number{of}{_bounds(minimum, maximum)}")
     return int(value)  # type: ignore[call-overload]
+
+
+def positive_finite(value: object, name: str) -> float:
+    """Check that ``value`` is a finite number > 0 (a scale factor, say) and return it as a ``float``.
+
+    Raises:
+        CropGlobeError: ``"<name>=<value>: expected a finite number > 0"`` (booleans are not numbers).
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok:
+        raise CropGlobeError(f"{name}={value!r}: expected a finite number > 0")
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_coordinates(lon: np.ndarray, lat: np.ndarray, where: str, ids: np.ndarray | None = None) -> None:
+    """Refuse longitudes outside [-180, 180] and latitudes outside [-90, 90] (NaN means unknown and passes).
+
+    Args:
+        lon: Longitudes in degrees, one per sample.
+        lat: Latitudes in degrees, one per sample.
+        where: The input, for the message.
+        ids: Sample ids, to name the first offending sample.
+
+    Raises:
+        CropGlobeError: Naming the coordinate, the first bad value (and its sample) and the count.
+    """
+    for name, values, (low, high) in (("lon", lon, LON_RANGE), ("lat", lat, LAT_RANGE)):
+        try:
+            arr = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CropGlobeError(f"{where}: coordinate {name!r} holds values that are not numbers; "
+                                 "expected degrees") from None
+        bad = ~np.isnan(arr) & ~((arr >= low) & (arr <= high))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            sample = f" (sample {str(ids[k])!r})" if ids is not None and len(ids) > k else ""
+            raise CropGlobeError(f"{where}: coordinate {name!r} has {int(bad.sum())} value(s) outside "
+                                 f"[{low:g}, {high:g}], first {float(arr[k])!r}{sample}; expected degrees in that "
+                                 "range, or NaN when unknown")
+
+
+def not_a_file(path: str | Path, expected: str) -> CropGlobeError:
+    """The error for an input ``path`` that is not a readable file: missing, a folder, or something else.
+
+    Args:
+        path: The path given.
+        expected: What the file should be (``"a CSV or Parquet table"``).
+
+    Returns:
+        The error, to be raised by the caller.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return CropGlobeError(f"{p}: is a folder, not a file; expected {expected}")
+    if p.exists():
+        return CropGlobeError(f"{p}: is not a regular file; expected {expected}")
+    return CropGlobeError(f"{p}: no such file; expected {expected}")

@@ -42,6 +42,7 @@ from cropglobe import bands as _bands
 from cropglobe import geography
 from cropglobe import legend as _legend
 from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
+from cropglobe.checks import check_coordinates, positive_finite
 from cropglobe.errors import CropGlobeError
 from cropglobe.zarrcheck import check_store
 
@@ -132,6 +133,7 @@ def build(
     band_names = [_bands.canonical_band(b) for b in bands]
     masked: dict[str, int] = {}
     if scale is not None:
+        positive_finite(scale, f"{where}: scale")
         values *= np.float32(scale)
         masked = _bands.mask_out_of_range(values, band_names)
 
@@ -239,6 +241,7 @@ def validate(ds: xr.Dataset, where: str = "SampleSet") -> xr.Dataset:
     if "classes" in ds.attrs:
         _legend.check_classes(list(classes), f"{where}: attribute 'classes'")
     _legend.check_labels(ds["label"].values, classes, where=f"{where}: coordinate 'label'")
+    check_coordinates(ds["lon"].values, ds["lat"].values, where, ids)
     for code in np.unique(ds["country"].values.astype(str)):
         try:
             geography.country(code)

@@ -63,7 +63,7 @@ class Recipe(RecipeSpec):
         """
         # only matrix (median2d) models record band names; vector models record their feature count
         expect = self.bands if self.feature == "median2d" else None
-        loaded = [models.load_model(p, expect_bands=expect, expect_classes=self.classes)
+        loaded = [models.load_model(p, expect_bands=expect, expect_classes=self.classes, expect_model=self.model)
                   for p in (self.model_path, *self.members)]
         return combine(loaded, self.family, self.class_weights)
 

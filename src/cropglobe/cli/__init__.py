@@ -11,6 +11,7 @@ import errno
 import functools
 import importlib
 import inspect
+import io
 import pkgutil
 import sys
 import typing
@@ -124,8 +125,25 @@ def _click_exceptions() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+#: Characters of one message line printed at most; longer lines (a huge bad value echoed) keep both ends.
+MESSAGE_LIMIT = 2000
+
+
+def shorten(line: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``line`` cut to about ``limit`` characters: its start and end around "…" and the count left out.
+
+    Both ends are kept: the start says what and where, the end what was expected.
+    """
+    if len(line) <= limit:
+        return line
+    head, tail = (limit * 2) // 3, limit // 3
+    return f"{line[:head]} … ({len(line) - head - tail:,} characters left out) … {line[-tail:]}"
+
+
 def _error(message: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    """Print ``message`` (plain text: its brackets are not markup) as the one error line, each line shortened."""
+    text = "\n".join(shorten(line) for line in message.splitlines() or [""]).replace("[", "\\[")
+    Console(stderr=True).print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True, markup=True)
 
 
 def os_error_message(err: OSError) -> str:
@@ -162,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
               "(a transfer run continues with --resume RUN_DIR)", file=sys.stderr, flush=True)
         code = exc.exit_code
     except CropGlobeError as err:
-        _error(str(err).replace("[", "\\["))
+        _error(str(err))
         code = 2
     except typer.Exit as exc:
         code = exc.exit_code
@@ -178,12 +196,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 ),
                 err=True,
             )
-        exc.show()  # type: ignore[attr-defined]
+        shown = io.StringIO()
+        exc.show(file=shown)  # type: ignore[attr-defined]
+        sys.stderr.write("".join(shorten(line) for line in shown.getvalue().splitlines(keepends=True)))
         code = int(getattr(exc, "exit_code", 2))
     except OSError as err:  # the last resort: no traceback for a full disk, a read-only folder ...
         if err.errno == errno.EPIPE:
             code = 1
         else:
-            _error(os_error_message(err).replace("[", "\\["))
+            _error(os_error_message(err))
             code = 2
     sys.exit(code)

@@ -43,6 +43,7 @@ import rioxarray  # also registers the .rio accessor
 import xarray as xr
 
 from cropglobe import bands as _bands
+from cropglobe.checks import positive_finite
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import tiffcheck
 from cropglobe.zarrcheck import check_store_codecs
@@ -389,6 +390,8 @@ def open_cube(path: str | os.PathLike, scale: float | None = None, nodata: float
             has no CRS or transform, or values look like unscaled integers without ``scale``.
     """
     p = Path(path)
+    if scale is not None:
+        positive_finite(scale, "scale")
     if not p.exists():
         raise CropGlobeError(f"{p}: input not found; expected a Zarr/NetCDF cube or a folder of per-date GeoTIFFs")
     tiffcheck.check_folder(p)

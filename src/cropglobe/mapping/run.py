@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe import geography
-from cropglobe.checks import whole_number
+from cropglobe.checks import positive_finite, whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.features.families import get_feature
 from cropglobe.mapping import locate
@@ -224,6 +224,8 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if opts.adapt not in ADAPT:
         raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)
+    if opts.scale is not None:
+        positive_finite(opts.scale, "scale")
     inference_precision(opts.precision)
     tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
     if cube is None and query.get("bbox") is not None and query.get("start") is not None \

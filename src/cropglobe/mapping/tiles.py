@@ -129,11 +129,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                 Client(cluster) as client:
             yield client
         return
-    try:
-        client = Client(scheduler, timeout=20)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise CropGlobeError(f"scheduler={scheduler}: cannot connect to the Dask scheduler ({err})") from None
-    with client:
+    from cropglobe import daskclient
+
+    with daskclient.connect(scheduler, "scheduler") as client:
         yield client
 
 

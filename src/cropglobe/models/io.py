@@ -11,6 +11,7 @@ with a type allow-list (:mod:`cropglobe.models.tabular`).
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import zipfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cropglobe.atomic import atomic_path
+from cropglobe.checks import not_a_file
 from cropglobe.errors import CropGlobeError
 from cropglobe.models.registry import build, model_info
 from cropglobe.models.spec import ModelSpec
@@ -70,10 +72,12 @@ def load_torch(path: str | os.PathLike, expect_bands: Sequence[str] | int | None
     import torch
 
     where = str(path)
-    if not Path(path).is_file():
-        raise CropGlobeError(f"{where}: model file not found")
+    _check_file(path, "a cropglobe torch model file")
+    if is_tabular_file(path):
+        raise CropGlobeError(f"{where}: {describe(path)}; expected a cropglobe torch model file "
+                             "(torch.save zip archive)")
     if not zipfile.is_zipfile(path):  # legacy/plain pickles are refused before any unpickling
-        raise CropGlobeError(f"{where}: not a torch model file (expected a torch.save zip archive)")
+        raise CropGlobeError(f"{where}: not a torch model file: {describe(path)}; expected a torch.save zip archive")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -112,11 +116,53 @@ def save_model(model: Any, path: str | os.PathLike, bands: Sequence[str] | None 
     return save_torch(model, spec.with_labels(bands, class_names), path)
 
 
-def load_model(path: str | os.PathLike, expect_bands: Sequence[str] | int | None = None,
-               expect_classes: Sequence[str] | int | None = None) -> Any:
-    """Load any model written by :func:`save_model` (torch or tabular), never unpickling code."""
+def _check_file(path: str | os.PathLike, expected: str) -> None:
     if not Path(path).is_file():
-        raise CropGlobeError(f"{path}: model file not found")
-    if is_tabular_file(path):
+        raise not_a_file(path, expected) if Path(path).exists() else CropGlobeError(f"{path}: model file not found")
+
+
+def describe(path: str | os.PathLike) -> str:
+    """What a model file is, for messages: a tabular or torch model (and which), another zip, or other bytes."""
+    try:
+        if is_tabular_file(path):
+            with zipfile.ZipFile(path) as zf:
+                header = json.loads(zf.read("cropglobe.json"))
+            name = header.get("spec", {}).get("name") if isinstance(header, dict) else None
+            return f"a cropglobe tabular model file ({name or 'unknown model'})"
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+            if any(n.endswith("data.pkl") for n in names):
+                return "a torch.save zip archive"
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            return f"a zip archive of {len(names)} member(s) ({shown}) that is no cropglobe model"
+        size = Path(path).stat().st_size
+    except (OSError, ValueError, AttributeError, zipfile.BadZipFile):
+        return "an unreadable file"
+    return f"a file of {size:,} bytes that is not a zip archive"
+
+
+def load_model(path: str | os.PathLike, expect_bands: Sequence[str] | int | None = None,
+               expect_classes: Sequence[str] | int | None = None, expect_model: str | None = None) -> Any:
+    """Load any model written by :func:`save_model` (torch or tabular), never unpickling code.
+
+    Args:
+        path: Model file.
+        expect_bands: Band names (or count) of the data it will be applied to.
+        expect_classes: Class names (or count) the caller expects.
+        expect_model: The registry name the caller expects (a cell's recipe names it): a file of the
+            other family is refused with a message saying what the file is and what was expected.
+
+    Raises:
+        CropGlobeError: For a missing file, a file that is no cropglobe model, or one of the other family.
+    """
+    _check_file(path, "a cropglobe model file" + (f" ({expect_model})" if expect_model else ""))
+    family = model_info(expect_model).family if expect_model else None
+    tabular = is_tabular_file(path)
+    if family is not None and (family == "tabular") != tabular:
+        kind = "a cropglobe tabular model file (zip with cropglobe.json)" if family == "tabular" \
+            else "a cropglobe torch model file (torch.save zip archive)"
+        raise CropGlobeError(f"{path}: {describe(path)}; expected {kind} for model {expect_model!r}")
+    if tabular:
         return TabularClassifier.load(path, expect_bands, expect_classes)
     return load_torch(path, expect_bands, expect_classes)

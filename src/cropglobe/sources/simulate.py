@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from cropglobe import geography, samples, taxonomy, yamlfile
-from cropglobe.checks import Strict, validation_error, whole_number
+from cropglobe.checks import LAT_RANGE, LON_RANGE, Strict, is_whole, validation_error, whole_number
 from cropglobe.errors import CropGlobeError
 
 CROPGLOBE_COUNTRIES = ("ARG", "AUS", "BEL", "CHN", "FRA", "GBR", "NLD", "USA")
@@ -78,6 +78,14 @@ class CountryProfile(Strict):
     lat: tuple[float, float]
     lon: tuple[float, float]
     classes: list[str] = Field(default_factory=lambda: list(taxonomy.CLASSES))
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _degrees(cls, v: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        low, high = LAT_RANGE if info.field_name == "lat" else LON_RANGE
+        if not low <= v[0] <= v[1] <= high:
+            raise ValueError(f"expected [low, high] degrees inside [{low:g}, {high:g}], got {list(v)}")
+        return v
 
 
 class Acquisition(Strict):
@@ -198,6 +206,47 @@ def cover_fractions(ph: Phenology, t: np.ndarray, shift: np.ndarray | float = 0.
     return {"green": green, "senescent": senescent, "water": water}
 
 
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine, or None where the platform does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def memory_need(samples_per_class: int, sets: int, n_bands: int, n_times: int) -> int:
+    """Bytes :func:`simulate` holds at its peak, roughly: the float32 set about three times over
+    (blocks, their concatenation, the SampleSet) plus one float64 block about five times over."""
+    per_sample = n_times * (n_bands + 1) * 4
+    return 3 * samples_per_class * sets * per_sample + 5 * samples_per_class * n_bands * n_times * 8
+
+
+def check_size(samples_per_class: int, sets: int, n_bands: int, n_times: int, memory: int | None = None) -> None:
+    """Refuse a set that cannot fit in this machine's memory (or in numpy's index range).
+
+    Args:
+        samples_per_class: Samples per class and country.
+        sets: Country x class combinations simulated.
+        n_bands: Bands per observation.
+        n_times: Observation dates.
+        memory: Bytes available (default: the machine's physical memory).
+
+    Raises:
+        CropGlobeError: Naming the size asked for, the memory it needs and the largest count that fits.
+    """
+    memory = physical_memory() if memory is None else memory
+    need = memory_need(samples_per_class, sets, n_bands, n_times)
+    limit = min(memory if memory is not None else np.iinfo(np.int64).max, np.iinfo(np.int64).max // 64)
+    if need <= limit:
+        return
+    fits = max(0, limit // max(1, memory_need(1, sets, n_bands, n_times)))
+    have = f"{memory / 2**30:.1f} GiB of memory" if memory is not None else "numpy's index range"
+    raise CropGlobeError(
+        f"simulate: samples_per_class={samples_per_class:,} gives {samples_per_class * sets:,} samples x {n_bands} "
+        f"bands x {n_times} dates, about {need / 2**30:,.0f} GiB at the peak; this machine has {have}: "
+        f"expected at most {fits:,} samples per class here")
+
+
 def acquisition_days(year: int, params: SimParams) -> np.ndarray:
     """Observation dates (datetime64[D]) from 1 January ``year`` to 30 June ``year + 1``."""
     start = np.datetime64(f"{year}-01-01")
@@ -298,9 +347,12 @@ def simulate(
             raise CropGlobeError(
                 f"simulate: no simulator profile for country {iso!r}; expected one of {', '.join(params.countries)}"
             )
-    if samples_per_class <= 0:
-        raise CropGlobeError(f"simulate: samples_per_class must be > 0, got {samples_per_class}")
+    if not is_whole(samples_per_class) or samples_per_class <= 0:
+        raise CropGlobeError(f"simulate: samples_per_class must be > 0, got {samples_per_class!r}; "
+                             "expected a whole number")
     dates = acquisition_days(year, params)
+    sets = sum(1 for iso in countries for c in taxonomy.CLASSES if c in params.countries[iso].classes)
+    check_size(int(samples_per_class), sets, len(params.bands), dates.size)
     t = (dates - np.datetime64(f"{year}-01-01")).astype(float)
     acq = params.acquisition
     orbit = np.searchsorted(sorted(o % acq.revisit_days for o in acq.orbit_offsets),

@@ -24,7 +24,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cropglobe import legend, taxonomy, yamlfile
-from cropglobe.checks import Strict, validation_error
+from cropglobe.checks import Strict, WholeNumber, validation_error
 from cropglobe.errors import CropGlobeError
 from cropglobe.study import regions
 from cropglobe.study.adaptation import AdaptationSpec
@@ -36,9 +36,9 @@ class SimulateSpec(Strict):
     """Data from the embedded simulator (SIMULATED DATA)."""
 
     countries: list[str] | None = None
-    samples_per_class: int = Field(100, gt=0)
-    seed: int = 0
-    year: int = 2023
+    samples_per_class: WholeNumber = Field(100, gt=0)
+    seed: WholeNumber = Field(0, ge=0)
+    year: WholeNumber = 2023
 
 
 class DataSpec(Strict):
@@ -108,7 +108,7 @@ class ExperimentSpec(Strict):
     features: list[str] | None = None
     models: list[str] | None = None
     augmentations: list[str | dict[str, Any]] = Field(default_factory=lambda: ["none"])
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[WholeNumber] = Field(default_factory=lambda: [0], min_length=1)
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)

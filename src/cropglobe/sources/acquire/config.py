@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cropglobe import bands as _bands
 from cropglobe import geography, taxonomy, yamlfile
-from cropglobe.checks import Strict, validation_error
+from cropglobe.checks import Strict, WholeNumber, validation_error
 from cropglobe.errors import CropGlobeError
 
 #: Named STAC API endpoints (``imagery.stac.endpoint``); anything else is a URL or a catalog path.
@@ -103,7 +103,7 @@ class Sampling(Strict):
     grid_deg: float = Field(0.1, gt=0)
     per_cell: int = Field(5, ge=1)
     per_class: dict[str, int] = Field(default_factory=dict)
-    seed: int = 0
+    seed: WholeNumber = Field(0, ge=0)
 
     @field_validator("per_class")
     @classmethod

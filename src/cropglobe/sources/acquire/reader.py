@@ -132,11 +132,9 @@ def scheduler(cfg: DaskConfig) -> Iterator[Any]:
                           processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             yield client
     else:
-        try:
-            client = Client(cfg.scheduler, timeout="20s")
-        except OSError as err:
-            raise CropGlobeError(f"imagery.stac.dask.scheduler: cannot reach {cfg.scheduler} ({err})") from None
-        with client:
+        from cropglobe import daskclient
+
+        with daskclient.connect(cfg.scheduler, "imagery.stac.dask.scheduler") as client:
             yield client
 
 

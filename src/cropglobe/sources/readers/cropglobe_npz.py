@@ -29,6 +29,7 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe import samples, taxonomy
+from cropglobe.checks import not_a_file
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import labels as _labels
 
@@ -46,7 +47,7 @@ Flatten = Literal["band-major", "time-major"]
 def _load(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
-        raise CropGlobeError(f"{p}: no such file (expected a CropGlobe .npz with keys 'fea' and 'lbl')")
+        raise not_a_file(p, "a CropGlobe .npz with keys 'fea' and 'lbl'")
     try:
         with np.load(p, allow_pickle=False) as z:
             keys = list(z.keys())

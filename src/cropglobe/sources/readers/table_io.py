@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cropglobe.checks import not_a_file
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers.table_mapping import ReadOptions
 
@@ -27,7 +28,7 @@ def read_file(path: Path, opts: ReadOptions) -> pd.DataFrame:
         CropGlobeError: A missing, unreadable or empty file (named).
     """
     if not path.is_file():
-        raise CropGlobeError(f"{path}: no such file (expected a CSV or Parquet table)")
+        raise not_a_file(path, "a CSV or Parquet table")
     try:
         if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
             df = pd.read_parquet(path)

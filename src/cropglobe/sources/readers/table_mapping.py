@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import ValidationError, field_validator, model_validator
 
 from cropglobe import legend, yamlfile
-from cropglobe.checks import Strict, error_text
+from cropglobe.checks import PositiveFinite, Strict, error_text
 from cropglobe.errors import CropGlobeError
 
 
@@ -174,7 +174,7 @@ class TableMapping(Strict):
     year: ValueOrColumn
     lon: str | None = None
     lat: str | None = None
-    scale: float | None = None
+    scale: PositiveFinite | None = None
     nodata: float | None = None
     sensor: str = "Sentinel-2"
     processing_level: str = "L2A"

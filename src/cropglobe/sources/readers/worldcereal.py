@@ -41,6 +41,7 @@ import xarray as xr
 
 from cropglobe import bands as _bands
 from cropglobe import samples
+from cropglobe.checks import not_a_file
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import country as _country
 from cropglobe.sources.readers import labels as _labels
@@ -91,7 +92,7 @@ def read_extraction(path: str | os.PathLike) -> Extraction:
     """
     p = Path(path)
     if not p.is_file():
-        raise CropGlobeError(f"{p}: no such file (expected a WorldCereal extraction .parquet/.geoparquet)")
+        raise not_a_file(p, "a WorldCereal extraction .parquet/.geoparquet")
     try:
         import pyarrow.parquet as pq
 
