@@ -83,12 +83,22 @@ def register(app: typer.Typer) -> None:
                                                 "every pixel by it (an extra pass); 'align': find the season "
                                                 "window's offset / stretch on a sample of its pixels (median "
                                                 "features; recorded in the ALIGNMENT tag); 'none'.")] = "none",
+        fast: Annotated[bool, typer.Option("--fast", help="Distil the cell (with its --member cells: the teacher "
+                                                          "ensemble) into a small MLP on a sample of this region's "
+                                                          "pixels (no labels), then map with the student: several "
+                                                          "times faster; the TEACHER tag names the cells and "
+                                                          "seeds.")] = False,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
 
         from cropglobe.mapping import make_map
 
+        if fast:
+            _fast(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
+                  min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite, progress=not quiet,
+                  members=tuple(member or ()), adapt=adapt, precision=precision)
+            return
         result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
                           year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
                           end=end, stac=stac, collection=collection, resolution=resolution,
@@ -109,3 +119,25 @@ def register(app: typer.Typer) -> None:
             console.print(f"  class prior of the region (EM, no labels): {shares}")
         for kind, path in result.paths.items():
             console.print(f"  {kind:<10} {path}")
+
+
+def _fast(model: Path, cube: Path | None, out: Path, **settings: object) -> None:
+    """``--fast``: distil on the region's pixels, map with the student, print what was done."""
+    from rich.console import Console
+
+    from cropglobe.errors import CropGlobeError
+    from cropglobe.mapping.fastmap import make_fast_map
+
+    if cube is None:
+        raise CropGlobeError("map --fast: give an input cube (a STAC fetch with --bbox is not supported with --fast)")
+    res = make_fast_map(model, cube, out, **settings)
+    t = res.teacher
+    console = Console()
+    console.print(f"distilled a {t['student']} student from {len(t['cells'])} teacher cell(s) (seeds "
+                  f"{', '.join(str(s) for s in t['seeds'])}) on {t['pixels']:,} unlabelled pixels in "
+                  f"{res.distil_seconds:.1f} s")
+    m = res.map
+    console.print(f"mapped {m.pixels:,} pixels ({m.nodata_pixels:,} nodata) with the student in {m.seconds:.1f} s "
+                  f"({m.pixels_per_second:,.0f} px/s); country {m.country}, season {m.year}")
+    for kind, path in m.paths.items():
+        console.print(f"  {kind:<10} {path}")

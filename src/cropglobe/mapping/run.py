@@ -89,6 +89,7 @@ class MapOptions:
             (:func:`cropglobe.mapping.predict.inference_precision`).
         probabilities: Also write ``<stem>_probabilities.tif``: one float32 band per class of the
             cell (band descriptions = class names; :class:`cropglobe.mapping.write.MapWriter`).
+        tags: Extra ``(name, value)`` GeoTIFF tags of the map (e.g. ``TEACHER`` of ``map --fast``).
     """
 
     tile: int = 256
@@ -107,6 +108,7 @@ class MapOptions:
     prior_pixels: int = 262_144
     precision: str = "32-true"
     probabilities: bool = False
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
     holes = _missing_chunks(cube)
     if holes:
         tags["MISSING_CHUNKS"] = json.dumps(holes)
+    tags.update(dict(opts.tags))
     if prior is not None:
         tags["ADAPT"] = "prior"
         tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})

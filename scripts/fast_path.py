@@ -1,0 +1,146 @@
+"""The fast path on real data (issue 26): a student distilled from a teacher ensemble, scored on real transfer pairs.
+
+For each SOURCE -> TARGET pair of a finished transfer run, the teacher is the seed ensemble of one
+study cell (e.g. ``median2d__tempcnn__season-wide``: every seed whose cell has finished). The
+target's pixels are those the run scored (``prepare_study`` of the run's config, the target's
+samples; the teacher's probabilities on them are the cells' own ``target_proba.npz``, checked
+here). They are split in two halves at random: a student (:mod:`cropglobe.mapping.student`) is
+distilled on one half's unlabelled pixels (plus the source's unlabelled samples) and their
+augmented views, with the teacher's probabilities as targets, and predicts the other half; then
+the halves swap. Every target pixel is therefore scored by a student that never saw it. No target
+label reaches the student: labels are read only to score the teacher and the student afterwards.
+
+    python scripts/fast_path.py /work/main/runs/season-shift --data-root /work/main \\
+        --cell median2d__tempcnn__season-wide --pairs canada:france,canada:arkansas
+
+Prints a Markdown table (agreement with the teacher, both macro-F1 after the run's remaps) and
+writes the rows as JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _prepared(run: Path, data_root: Path | None):
+    from cropglobe.cells.run_folder import RunFolder
+    from cropglobe.experiment.data import prepare_study
+
+    spec = RunFolder(run).load_spec()
+    if data_root is not None:
+        paths = [p if Path(p).is_absolute() else str(data_root / p) for p in spec.data.path]
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": paths})})
+    return prepare_study(spec)
+
+
+def _teacher_cells(run: Path, source: str, cell: str) -> list[Path]:
+    found = sorted((run / "cells").glob(f"{source}__{cell}__s*"), key=lambda p: int(p.name.rsplit("__s", 1)[1]))
+    done = [p for p in found if (p / "result.json").exists() and (p / "target_proba.npz").exists()]
+    if not done:
+        raise SystemExit(f"{run}: no finished cell {source}__{cell}__s*")
+    return done
+
+
+def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int) -> dict:
+    """Teacher vs cross-fitted student on one pair's target pixels."""
+    from cropglobe import taxonomy
+    from cropglobe.cells.cell import load_cells
+    from cropglobe.experiment.data import remap_key
+    from cropglobe.mapping import student as students
+    from cropglobe.training.metrics import remap_target, score_names
+
+    cells = _teacher_cells(run, source, cell)
+    teacher = load_cells(cells)
+    model = teacher.load_model()
+    full = np.nan_to_num(prep.full["reflectance"].values).astype(np.float32)  # gap-filled full-year series
+    window, bin_days = tuple(prep.window), float(prep.bin_days)
+    src, idx = prep.group_indices([source]), prep.indices(target)
+    stored = np.mean([np.load(c / "target_proba.npz")[f"{target}|none"] for c in cells], axis=0)
+    t_proba = students.teacher_proba(teacher, model, np.ascontiguousarray(full[idx][..., window[0]:sum(window)]))
+    if not np.allclose(t_proba, stored, atol=1e-5):
+        raise SystemExit(f"{source} -> {target}: the teacher's probabilities differ from its target_proba.npz")
+    half = np.random.default_rng(seed).permutation(len(idx)) % 2
+    s_proba = np.zeros_like(t_proba)
+    t0 = time.perf_counter()
+    n_inputs = 0
+    for h in (0, 1):
+        pixels = np.concatenate([src, idx[half != h]])  # unlabelled: series only
+        pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
+        inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
+        fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings)
+        n_inputs = max(n_inputs, len(inputs))
+        test = idx[half == h]
+        s_proba[half == h] = _predict(fitted, full[test][..., window[0]:sum(window)].reshape(len(test), -1))
+    fit_seconds = time.perf_counter() - t0
+    source_classes = sorted(set(prep.full["label"].values[src].astype(str)))
+    truth = prep.full["label"].values[idx].astype(str)  # read only here, to score
+    key = remap_key(target, prep.remaps, prep.units)
+
+    def f1(proba: np.ndarray) -> float:
+        pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
+        return float(score_names(*remap_target(key, truth, pred, prep.remaps, source_classes)).macro_f1)
+
+    return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
+            "target_pixels": int(len(idx)), "student": settings.describe(), "distil_inputs_per_half": n_inputs,
+            "agreement": float((s_proba.argmax(1) == t_proba.argmax(1)).mean()),
+            "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
+            "distil_seconds_two_halves": round(fit_seconds, 1), "load_1min": round(os.getloadavg()[0], 2)}
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(x), dtype=np.float32)
+    from cropglobe.training.lightning import predict_proba_torch
+
+    return np.asarray(predict_proba_torch(model, x, batch_size=4096), dtype=np.float32)
+
+
+def table(rows: list[dict]) -> str:
+    """The Markdown table of the rows."""
+    lines = ["| source → target | teacher (seeds) | target px | agreement | teacher macro-F1 | student macro-F1 "
+             "| Δ F1 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        seeds = ", ".join(t.rsplit("__", 1)[1] for t in r["teacher"].split(" + "))
+        lines.append(f"| {r['source']} → {r['target']} | {seeds} | {r['target_pixels']:,} | {r['agreement']:.3f} | "
+                     f"{r['teacher_macro_f1']:.3f} | {r['student_macro_f1']:.3f} | "
+                     f"{r['student_macro_f1'] - r['teacher_macro_f1']:+.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from cropglobe.mapping.student import StudentSettings
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--data-root", type=Path, default=None, help="folder the run's relative data paths start in")
+    ap.add_argument("--cell", default="median2d__tempcnn__season-wide")
+    ap.add_argument("--pairs", default="canada:france,canada:arkansas")
+    ap.add_argument("--student", default="mlp", choices=("mlp", "lightgbm"))
+    ap.add_argument("--views", type=int, default=StudentSettings.views)
+    ap.add_argument("--max-pixels", type=int, default=StudentSettings.max_pixels)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # the machine is shared: one core for the teacher and the student
+    settings = StudentSettings(kind=a.student, views=a.views, max_pixels=a.max_pixels, seed=a.seed).check()
+    prep = _prepared(a.run, a.data_root)
+    rows = []
+    for p in a.pairs.split(","):
+        source, target = p.split(":")
+        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed))
+        print(json.dumps(rows[-1]), flush=True)
+    print(table(rows))
+    if a.json is not None:
+        a.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

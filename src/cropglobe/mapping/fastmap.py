@@ -1,0 +1,109 @@
+"""``cropglobe map --fast``: distil the teacher on the region's own pixels, then map with the student.
+
+A first pass reads a spread sample of tiles (every ``k``-th tile, as ``--adapt prior`` does) and
+keeps the gap-filled full-year series of their valid pixels; the teacher (a cell, or a seed
+ensemble of cells given with ``--member``) labels them and their phenology-augmented views with
+its probabilities; a student (:mod:`cropglobe.mapping.student`) learns them; the map is then made
+by the student alone. No label is read anywhere. The map's tags name the teacher (``TEACHER``:
+its cells, their seeds, how the student was distilled and on how many pixels), next to the
+student's recipe (``RECIPE``, with ``distilled_from``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import student as students
+from cropglobe.mapping.cube import Cube
+from cropglobe.mapping.predict import recipe_bin_days
+from cropglobe.mapping.run import MapOptions, MapResult, _sampled_tiles, make_map, prepare
+from cropglobe.mapping.tiles import dask_client, tile_grid
+from cropglobe.mapping.write import check_outputs
+
+
+@dataclasses.dataclass(frozen=True)
+class FastMapResult:
+    """The student's map and how the student was made.
+
+    Attributes:
+        map: The map's result (its ``seconds`` and ``pixels_per_second`` are the student's map alone).
+        teacher: The ``TEACHER`` tag's content.
+        distil_seconds: The first pass, the teacher's probabilities and the student's fit.
+    """
+
+    map: MapResult
+    teacher: dict
+    distil_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        """Distillation plus the map."""
+        return self.distil_seconds + self.map.seconds
+
+
+def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike,
+                  options: MapOptions | None = None, student: students.StudentSettings | None = None,
+                  keep_student: str | os.PathLike | None = None, **settings: object) -> FastMapResult:
+    """Distil ``model`` (with ``members``: the seed ensemble) on the cube's pixels, then map the cube with the student.
+
+    Args:
+        model: The teacher's cell folder or recipe.
+        cube: A cube file / folder (:func:`cropglobe.mapping.cube.open_cube`) or an opened cube.
+        out: Path of the class COG.
+        options: The map's settings (:class:`MapOptions`); ``members`` are the teacher's other cells,
+            ``prior_pixels`` bounds the pixels of the first pass; ``adapt`` must be ``"none"``.
+        student: How the student is distilled (default :class:`~cropglobe.mapping.student.StudentSettings`).
+        keep_student: Write the student's cell folder here too (an internal path the caller checked),
+            or None to keep it only for the map.
+        **settings: Fields of :class:`MapOptions` replacing those of ``options``.
+
+    Raises:
+        CropGlobeError: For bad inputs (before anything is written), a teacher that is not on median
+            features, or a region without a pixel to distil on.
+    """
+    t0 = time.perf_counter()
+    opts = dataclasses.replace(options or MapOptions(), **settings)  # type: ignore[arg-type]
+    s = (student or students.StudentSettings()).check()
+    if opts.adapt != "none":
+        raise CropGlobeError(f"--fast with --adapt {opts.adapt}: the student maps without adaptation; "
+                             "expected --adapt none")
+    out = Path(out)
+    check_outputs(out, opts.overwrite)
+    recipe, opened, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
+                                  opts.members, opts.precision)
+    students.check_teacher(recipe)
+    windows = tile_grid(opened.shape, opts.tile)
+    with dask_client(opts.scheduler, opts.workers) as client:
+        series = _sampled_tiles(client, opened, dataclasses.replace(ctx, collect_series=True), windows, opts,
+                                "cannot distil a student (--fast)")
+    idx = students.subset(len(series), s.max_pixels, s.seed)
+    inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
+    soft = students.teacher_proba(recipe, recipe.load_model(), inputs, ctx.precision)
+    fitted = students.fit(inputs, soft, s)
+    teacher = {"cells": students.teacher_cells(recipe), "seeds": _seeds(recipe), "student": s.kind,
+               "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}
+    with tempfile.TemporaryDirectory(prefix="cropglobe-student-") as tmp:
+        cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(idx))
+        distil_seconds = time.perf_counter() - t0
+        result = make_map(cell, opened, out, dataclasses.replace(
+            opts, members=(), adapt="none", tags=(*opts.tags, ("TEACHER", json.dumps(teacher)))))
+    return FastMapResult(result, teacher, distil_seconds)
+
+
+def _seeds(recipe: object) -> list[int | None]:
+    """The seed each teacher cell records in its model options (None where it records none)."""
+    from cropglobe.cells.cell import load_recipe
+
+    out: list[int | None] = []
+    for cell in students.teacher_cells(recipe):  # type: ignore[arg-type]
+        seed = load_recipe(cell).model_options.get("seed")
+        out.append(None if seed is None else int(seed))
+    if not out:
+        raise CropGlobeError("no teacher cell")
+    return out

@@ -1,0 +1,248 @@
+"""A fast student distilled from a teacher cell or seed ensemble on unlabelled pixels of the mapped region.
+
+Knowledge distillation (Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network",
+arXiv:1503.02531): the student learns the teacher's class probabilities on unlabelled inputs, so
+no label is read. The inputs are the pixels a user always has, those of the region being mapped
+(and optionally the source's samples), each seen as itself plus ``views`` phenology-augmented
+copies of its full-year series (the ``season-wide`` shifts and stretches the recommended teacher
+was trained with), every copy labelled by the teacher itself: "consistent teaching" on augmented
+views (Beyer et al., "Knowledge distillation: A good teacher is patient and consistent", CVPR 2022).
+
+Students, both on the season window of the same composite, flattened band-major (``median1d``):
+
+* ``lightgbm`` (Ke et al., NeurIPS 2017): LightGBM has no soft-label objective, so each input is
+  repeated once per class the teacher gives probability >= ``min_share``, weighted by that
+  probability: the multiclass log-loss of these rows is the cross-entropy with the teacher's soft
+  targets. The registry's class balancing is divided out of the weights (the student must follow
+  the teacher's class mix, not a balanced one).
+* ``mlp`` (Rumelhart et al. 1986; the registry's ``mlp``): trained on the soft targets directly
+  (cross-entropy, AdamW, one-cycle schedule).
+
+The student is written as a cell (``model`` + ``recipe.json`` with ``distilled_from`` and
+``distillation``) that :func:`cropglobe.mapping.make_map` reads like any transfer cell.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cropglobe import models
+from cropglobe.cells.cell import Recipe
+from cropglobe.errors import CropGlobeError
+from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
+
+#: Student model kinds.
+STUDENTS = ("lightgbm", "mlp")
+
+
+@dataclass(frozen=True)
+class StudentSettings:
+    """How a student is distilled.
+
+    Attributes:
+        kind: ``"lightgbm"`` or ``"mlp"`` (see the module docstring).
+        views: Augmented copies of each pixel's series, labelled by the teacher (0: the pixels only).
+        augmentation: The augmentation preset the views are drawn from.
+        max_pixels: At most this many pixels of the region (a seeded random subset) are distilled on.
+        n_estimators: LightGBM boosting rounds.
+        num_leaves: LightGBM leaves per tree.
+        learning_rate: LightGBM shrinkage.
+        min_share: LightGBM: teacher probabilities below this add no row.
+        hidden: MLP hidden width (two layers).
+        epochs: MLP epochs.
+        seed: Seeds the subset, the views and the student.
+    """
+
+    kind: str = "mlp"
+    views: int = 8
+    augmentation: str = "season-wide"
+    max_pixels: int = 5_000
+    n_estimators: int = 100
+    num_leaves: int = 15
+    learning_rate: float = 0.1
+    min_share: float = 0.01
+    hidden: int = 256
+    epochs: int = 60
+    seed: int = 0
+
+    def check(self) -> StudentSettings:
+        """Return self after checking the fields.
+
+        Raises:
+            CropGlobeError: For an unknown kind or an out-of-range number.
+        """
+        from cropglobe.augment import preset_names
+        from cropglobe.checks import whole_number
+
+        if self.kind not in STUDENTS:
+            raise CropGlobeError(f"student kind {self.kind!r}: expected one of {', '.join(STUDENTS)}")
+        if self.augmentation not in preset_names():
+            raise CropGlobeError(f"student augmentation {self.augmentation!r}: expected a preset "
+                                 f"({', '.join(preset_names())})")
+        for name, lo in (("views", 0), ("max_pixels", 1), ("n_estimators", 1), ("num_leaves", 2), ("hidden", 1),
+                         ("epochs", 1)):
+            whole_number(getattr(self, name), name, lo)
+        if not 0 < self.learning_rate <= 1 or not 0 <= self.min_share < 1:
+            raise CropGlobeError(f"student: learning_rate {self.learning_rate} / min_share {self.min_share}: "
+                                 "expected 0 < learning_rate <= 1 and 0 <= min_share < 1")
+        return self
+
+    def describe(self) -> str:
+        """One line for the recipe's ``distillation`` and the map's tags."""
+        what = (f"LightGBM {self.n_estimators} trees x {self.num_leaves} leaves on soft targets"
+                if self.kind == "lightgbm" else f"MLP 2 x {self.hidden} on soft targets, {self.epochs} epochs")
+        return f"{what}; {self.views} {self.augmentation} views per pixel; seed {self.seed}"
+
+
+def subset(n: int, max_pixels: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``min(n, max_pixels)`` of ``n`` pixels."""
+    if n <= max_pixels:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_pixels, replace=False))
+
+
+def views(series: np.ndarray, window: tuple[int, int], bin_days: float, settings: StudentSettings,
+          seed: int) -> np.ndarray:
+    """Season windows (N x (1 + views), B, count): each series as is, then ``views`` augmented copies.
+
+    Args:
+        series: Gap-filled full-year series (N, B, T_full), finite.
+        window: ``(start, count)`` of the season window in bins.
+        bin_days: Width of a bin in days.
+        settings: ``views`` and ``augmentation``.
+        seed: Seeds the augmentation draws.
+    """
+    import torch
+
+    from cropglobe.augment import get_preset
+
+    start, count = window
+    out = [np.ascontiguousarray(series[..., start:start + count], dtype=np.float32)]
+    if settings.views:
+        aug = get_preset(settings.augmentation)
+        gen = torch.Generator().manual_seed(int(seed))
+        full = torch.from_numpy(np.ascontiguousarray(series, dtype=np.float32))
+        with torch.no_grad():
+            out += [aug(full, (start, count), float(bin_days), gen).numpy() for _ in range(settings.views)]
+    return np.concatenate(out)
+
+
+#: Teacher features whose inputs are the season window of the composite itself.
+TEACHER_FEATURES = ("median2d", "median1d")
+
+
+def check_teacher(teacher: Recipe) -> None:
+    """Raise unless the teacher's inputs are the composite's season window (median features).
+
+    Raises:
+        CropGlobeError: Naming the teacher and its feature.
+    """
+    if teacher.feature not in TEACHER_FEATURES or teacher.flatten:
+        raise CropGlobeError(f"{teacher.path}: distillation needs a teacher on the median features "
+                             f"({', '.join(TEACHER_FEATURES)}); got {teacher.model} on {teacher.feature}")
+
+
+def teacher_proba(teacher: Recipe, model: Any, windows: np.ndarray, precision: str = "32-true") -> np.ndarray:
+    """The teacher's class probabilities (N, C) on season windows (N, B, count) of its bands."""
+    from cropglobe.mapping.predict import predict_proba
+
+    check_teacher(teacher)
+    x = windows if teacher.feature == "median2d" else windows.reshape(len(windows), -1)
+    return np.asarray(predict_proba(model, teacher, x, precision=precision), dtype=np.float32)
+
+
+def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any:
+    """Fit the student on windows (N, B, count) to the teacher's probabilities (N, C); return the model.
+
+    Raises:
+        CropGlobeError: When the teacher's arg-max gives fewer than two classes.
+    """
+    settings.check()
+    x = windows.reshape(len(windows), -1).astype(np.float32)
+    soft = np.asarray(soft, dtype=np.float64)
+    if np.unique(soft.argmax(1)).size < 2:
+        raise CropGlobeError(f"the teacher predicts a single class on all {len(x)} distillation inputs; "
+                             "expected a trained teacher (distillation needs at least two classes)")
+    if settings.kind == "lightgbm":
+        return _fit_lightgbm(x, soft, settings, windows.shape[1], windows.shape[2])
+    return _fit_mlp(x, soft, settings, windows.shape[1], windows.shape[2])
+
+
+def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
+    k = soft.shape[1]
+    rows, cls = np.nonzero(soft >= s.min_share)
+    top = soft.argmax(1)  # every input keeps its teacher class, however flat its distribution
+    missing = np.setdiff1d(np.arange(len(x)), rows[cls == top[rows]])
+    rows, cls = np.concatenate([rows, missing]), np.concatenate([cls, top[missing]])
+    weight = soft[rows, cls]
+    counts = np.bincount(cls, minlength=k).astype(np.float64)
+    balanced = len(cls) / (np.count_nonzero(counts) * np.maximum(counts, 1.0))  # what class_weight="balanced" applies
+    student = models.get_model("lightgbm", n_bands, n_times, k, n_estimators=s.n_estimators, num_leaves=s.num_leaves,
+                               learning_rate=s.learning_rate, subsample=1.0, colsample_bytree=0.5,
+                               min_child_samples=10, seed=s.seed)
+    return student.fit(x[rows], cls.astype(np.int64), sample_weight=weight / balanced[cls])
+
+
+def _fit_mlp(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
+    import torch
+
+    torch.manual_seed(s.seed)
+    net = models.get_model("mlp", n_bands, n_times, soft.shape[1], hidden=[s.hidden, s.hidden], dropout=0.0)
+    xs, ps = torch.from_numpy(x), torch.from_numpy(soft.astype(np.float32))
+    batch = 256
+    steps = s.epochs * ((len(xs) + batch - 1) // batch)
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    gen = torch.Generator().manual_seed(s.seed)
+    net.train()
+    for _ in range(s.epochs):
+        order = torch.randperm(len(xs), generator=gen)
+        for i in range(0, len(xs), batch):
+            b = order[i:i + batch]
+            if len(b) < 2:  # BatchNorm needs two samples
+                continue
+            loss = -(ps[b] * torch.log_softmax(net(xs[b]), dim=1)).sum(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()
+
+
+def write(teacher: Recipe, student: Any, out: str | os.PathLike, settings: StudentSettings, pixels: int) -> Path:
+    """Write the student as a cell folder (``model`` + ``recipe.json``) naming its teacher; return the folder.
+
+    Args:
+        teacher: The teacher's recipe (its ``members`` are the other cells of a seed ensemble).
+        student: The fitted student (:func:`fit`).
+        out: The student's cell folder (created; an internal path: callers pick it).
+        settings: How it was distilled (recorded).
+        pixels: How many pixels it was distilled on (recorded).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    models.save_model(student, out / "model", list(teacher.bands) if settings.kind == "mlp" else None,
+                      list(teacher.classes))  # atomic
+    cells = teacher_cells(teacher)
+    recipe = RecipeSpec.model_validate({
+        **teacher.spec.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model",
+        "model": settings.kind, "model_options": dict(_spec(student).options), "feature": "median1d",
+        "feature_options": {}, "flatten": False, "distilled_from": str(teacher.path.parent),
+        "distillation": f"{settings.describe()}; {pixels} unlabelled pixels; teacher "
+                        f"{' + '.join(cells)} (mean probability)"})
+    recipe.write(out / "recipe.json")
+    return out
+
+
+def teacher_cells(teacher: Recipe) -> list[str]:
+    """The teacher's cell folders: the cell itself, then its ensemble members'."""
+    return [str(teacher.path.parent), *(str(Path(m).parent) for m in teacher.members)]
+
+
+def _spec(model: Any) -> Any:
+    return getattr(model, "spec", None) or model.cropglobe_spec

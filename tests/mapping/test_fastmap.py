@@ -1,0 +1,141 @@
+"""``cropglobe map --fast`` (mapping/fastmap.py, mapping/student.py): a student distilled on the region's own
+pixels from a seed-ensemble teacher maps like the teacher and names it. SIMULATED cube and cells."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from typer.testing import CliRunner
+
+from cropglobe.cli import app
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import make_map
+from cropglobe.mapping import student as students
+from cropglobe.mapping.fastmap import make_fast_map
+
+SMALL = students.StudentSettings(views=2, max_pixels=600, hidden=64, epochs=15)
+
+
+def train_torch_cell(cell, seed: int):
+    """A small TempCNN on median2d of simulated FRA samples, written like a transfer cell (recipe + model)."""
+    import torch
+
+    from cropglobe import models, samples, taxonomy
+    from cropglobe.features import families as features
+    from cropglobe.sources import simulate
+    from cropglobe.temporal import composite, season
+
+    full = composite.composite(simulate.simulate(["FRA"], samples_per_class=30, seed=seed))
+    x = torch.from_numpy(features.median2d(season.season(full)))
+    y = torch.from_numpy(samples.label_codes(full)).long()
+    torch.manual_seed(seed)
+    net = models.get_model("tempcnn", x.shape[1], x.shape[2], len(taxonomy.CLASSES))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    net.train()
+    for _ in range(40):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.eval()
+    cell.mkdir(parents=True, exist_ok=True)
+    bands = [str(b) for b in full["band"].values]
+    models.save_model(net, cell / "model", bands, list(taxonomy.CLASSES))
+    recipe = {"model_file": "model", "model": "tempcnn", "model_options": {"seed": seed}, "feature": "median2d",
+              "feature_options": {}, "flatten": False, "bands": bands, "classes": list(taxonomy.CLASSES),
+              "composite": {"interval": 5, "window": "05-01:11-30", "align": "hemisphere", "clear_threshold": 0.75},
+              "window_bins": list(season.window_bins(full)), "bin_days": 5}
+    (cell / "recipe.json").write_text(json.dumps(recipe), encoding="utf-8")
+    return cell
+
+
+@pytest.fixture(scope="module")
+def teachers(tmp_path_factory):
+    root = tmp_path_factory.mktemp("teacher")
+    return [train_torch_cell(root / f"FRA__median2d__tempcnn__none__s{s}", s) for s in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def fast(teachers, cube_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fast") / "map.tif"
+    keep = out.parent / "student"
+    res = make_fast_map(teachers[0], cube_store, out, tile=16, scheduler="synchronous",
+                        members=(str(teachers[1]),), student=SMALL, keep_student=keep)
+    return res, keep
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(1), src.tags()
+
+
+def test_the_student_maps_like_the_teacher_ensemble(fast, teachers, cube_store, tmp_path):
+    res, _ = fast
+    teacher = make_map(teachers[0], cube_store, tmp_path / "teacher.tif", tile=16, scheduler="synchronous",
+                       members=(str(teachers[1]),))
+    got, _ = _read(res.map.paths["classes"])
+    want, _ = _read(teacher.paths["classes"])
+    mapped = want != 255
+    np.testing.assert_array_equal(got == 255, ~mapped)  # nodata is the composite's, not the model's
+    assert mapped.sum() > 900
+    agreement = (got[mapped] == want[mapped]).mean()
+    assert agreement >= 0.9, agreement
+    assert res.map.pixels == 32 * 32 and res.distil_seconds > 0
+
+
+def test_the_map_names_its_teacher_cells_and_seeds(fast, teachers):
+    res, keep = fast
+    _, tags = _read(res.map.paths["classes"])
+    teacher = json.loads(tags["TEACHER"])
+    assert teacher["cells"] == [str(t) for t in teachers] and teacher["seeds"] == [0, 1]
+    assert teacher["student"] == "mlp" and teacher["pixels"] == 600 and teacher["inputs"] == 600 * 3
+    recipe = json.loads(tags["RECIPE"])
+    assert recipe["model"] == "mlp" and recipe["feature"] == "median1d"
+    assert recipe["distilled_from"] == str(teachers[0]) and str(teachers[1]) in recipe["distillation"]
+    assert tags["MODEL"] == "mlp" and tags["SIMULATED"] == "true"
+    # the kept student is a cell: mapped again it gives the same classes
+    assert json.loads((keep / "recipe.json").read_text())["distilled_from"] == str(teachers[0])
+
+
+def test_the_kept_student_is_a_cell_that_maps_the_same(fast, cube_store, tmp_path):
+    res, keep = fast
+    again = make_map(keep, cube_store, tmp_path / "again.tif", tile=16, scheduler="synchronous")
+    np.testing.assert_array_equal(_read(again.paths["classes"])[0], _read(res.map.paths["classes"])[0])
+
+
+def test_bad_fast_maps_fail_before_writing(cell, teachers, cube_store, tmp_path):
+    out = tmp_path / "m.tif"
+    with pytest.raises(CropGlobeError, match="--fast with --adapt prior"):
+        make_fast_map(teachers[0], cube_store, out, adapt="prior", student=SMALL)
+    with pytest.raises(CropGlobeError, match="distillation needs a teacher on the median features"):
+        make_fast_map(cell, cube_store, out, tile=16, scheduler="synchronous", student=SMALL)
+    with pytest.raises(CropGlobeError, match="student kind 'svm'"):
+        make_fast_map(teachers[0], cube_store, out, student=students.StudentSettings(kind="svm"))
+    with pytest.raises(CropGlobeError, match="views"):
+        students.StudentSettings(views=-1).check()
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_map_fast(teachers, cube_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(students, "StudentSettings", lambda: SMALL)  # a small student keeps the test short
+    out = tmp_path / "cli.tif"
+    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
+                                   "--scheduler", "synchronous", "--member", str(teachers[1]), "--fast", "--quiet"])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "distilled a mlp student from 2 teacher cell(s) (seeds 0, 1) on 600 unlabelled pixels" in said
+    assert json.loads(_read(out)[1]["TEACHER"])["seeds"] == [0, 1]
+
+
+def test_lightgbm_student_follows_the_teachers_class_mix_not_a_balanced_one():
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(600, 2, 3)).astype(np.float32)
+    soft = np.full((600, 3), 0.05)
+    rare = windows[:, 0, 0] > 1.3  # about 10 % of the inputs
+    soft[rare, 2], soft[~rare, 0] = 0.9, 0.9
+    model = students.fit(windows, soft, students.StudentSettings(kind="lightgbm", n_estimators=30))
+    pred = model.predict_proba(windows.reshape(600, -1)).argmax(1)
+    assert (pred == soft.argmax(1)).mean() > 0.97
+    assert abs((pred == 2).mean() - rare.mean()) < 0.03
