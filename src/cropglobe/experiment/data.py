@@ -25,7 +25,7 @@ from cropglobe.temporal import composite, season
 split_tag = RunFolder.split_tag
 
 #: Feature families computed from the composite bands x time values (they support augmentation).
-MEDIAN_FAMILIES = ("median2d", "median1d")
+MEDIAN_FAMILIES = features.window_families()  # the families whose inputs are season windows (their layout)
 
 
 @dataclass
@@ -200,7 +200,7 @@ def check_cells(cells: list[CellSpec]) -> None:
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
         if not augment.resolve(cell.augmentation, where=where).is_identity:
             augment.label(cell.augmentation)  # an empty 'name' fails here, before training
-            if cell.feature not in MEDIAN_FAMILIES:
+            if not feat.windowed:
                 raise CropGlobeError(
                     f"{where} {augment.label(cell.augmentation)!r} "
                     f"applies to the median features {MEDIAN_FAMILIES} only"

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cropglobe.cells.cell import Recipe, recipe_features
+from cropglobe.cells.cell import Cell, Recipe
+from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests, distill)
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill, season
 
@@ -326,17 +327,13 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
 
 def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None,
                   precision: str = "32-true") -> np.ndarray:
-    """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise.
+    """Class probabilities (N, C) of ``model`` with its recipe: :meth:`cropglobe.cells.cell.Cell.predict_proba`.
 
     ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting);
     ``precision`` (``"32-true"`` or ``"bf16-mixed"``, see :func:`inference_precision`) is the torch
     forward pass's; tabular models ignore it.
     """
-    if recipe.family == "torch":
-        from cropglobe.training.lightning import predict_proba_torch
-
-        return predict_proba_torch(model, x, batch_size=2048, precision=precision)
-    return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
+    return Cell(recipe, model, precision).predict_proba(x, threads)
 
 
 def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -358,28 +355,29 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     win = win[keep] if keep.size < ok.size else win  # whole rows of the sample-major window
     where = (None, None) if lon is None else (np.asarray(lon)[keep], np.asarray(lat)[keep])
     win_ds = composite_dataset(win, ctx, (start, count), *where)
-    return recipe_features(win_ds, r), keep
+    return Cell(r).features(win_ds), keep
 
 
 def recipe_bin_days(recipe: Recipe) -> float:
     """The cell's composite bin width in days (format-1 recipes: the compositing interval)."""
-    return float(recipe.bin_days or recipe.composite.interval)
+    return Cell(recipe).bin_days
 
 
 def check_alignable(recipe: Recipe, where: str) -> None:
     """Raise unless the cell's features are season windows of the composite (what align moves)."""
-    from cropglobe.augment import align
     from cropglobe.errors import CropGlobeError
+    from cropglobe.features import families
 
-    if recipe.feature not in align.WINDOW_FAMILIES:
+    if not families.get_feature(recipe.feature).windowed:
         raise CropGlobeError(f"{where}: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
-                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+                             f"window of the median features ({', '.join(families.window_families())}) only")
 
 
 def search_alignment(recipe: Recipe, model: Any, series: np.ndarray, precision: str, where: str) -> dict[str, float]:
-    """The season offset / stretch of :func:`cropglobe.augment.align.search` for ``model`` on unlabelled series.
+    """The season offset / stretch of :meth:`cropglobe.cells.cell.Cell.search_alignment` on unlabelled series.
 
-    Shared by ``cropglobe predict --adapt align`` and ``cropglobe map --adapt align``.
+    Shared by ``cropglobe predict --adapt align`` and ``cropglobe map --adapt align`` (and, through
+    :class:`~cropglobe.cells.cell.Cell`, the study's ``align`` rows).
 
     Args:
         recipe: The cell.
@@ -391,14 +389,8 @@ def search_alignment(recipe: Recipe, model: Any, series: np.ndarray, precision: 
     Raises:
         CropGlobeError: When the cell's features are not season windows of the composite.
     """
-    from cropglobe.augment import align
-
     check_alignable(recipe, where)
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature), precision=precision))
-
-    return align.search(predict, series, tuple(recipe.window_bins), recipe_bin_days(recipe))[2]  # type: ignore[arg-type]
+    return Cell(recipe, model, precision).search_alignment(series, where=where)[2]
 
 
 def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -407,8 +399,6 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
 
     Both need the full-year composite (:func:`composite_block`), not only the window's bins.
     """
-    from cropglobe.augment import align
-
     r = ctx.recipe
     values, n_clear = composite_block(refl, clear, scl, lat, ctx)  # (bins, band, P)
     keep = np.flatnonzero((n_clear >= ctx.min_clear) & ~np.isnan(values).any(axis=(0, 1)))
@@ -418,8 +408,7 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     if ctx.collect_series:
         return series, keep
     a, b = ctx.window_offsets or (0.0, 0.0)
-    win = align.read(series, tuple(r.window_bins), recipe_bin_days(r), a, b)  # type: ignore[arg-type]
-    return align.window_inputs(win, r.feature), keep
+    return Cell(r).series_inputs(series, a, b), keep
 
 
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
@@ -435,9 +424,9 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         lon: Pixel-centre longitudes (P,).
         lat: Pixel-centre latitudes (P,).
         ctx: The shared context.
-        model: The loaded model.
+        model: The cell (:class:`~cropglobe.cells.cell.Cell`), or its loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
-        threads: Threads of a tabular model's call (:func:`predict_proba`), or None.
+        threads: Threads of a tabular model's call (:meth:`.Cell.predict_proba`), or None.
         proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it
             (with ``ctx.collect_series``: their full-year series (P_valid, B, T), and no class is given).
 
@@ -453,11 +442,12 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         if proba_out is not None:
             proba_out.append(x)
         return classes, conf
+    cell = model if isinstance(model, Cell) else Cell(ctx.recipe, model, ctx.precision)
     if lock is None:
-        proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
+        proba = cell.predict_proba(x, threads)
     else:
         with lock:
-            proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
+            proba = cell.predict_proba(x, threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     if proba_out is not None:
