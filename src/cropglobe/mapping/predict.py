@@ -28,7 +28,7 @@ observation fills. Such pixels never get a class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -38,7 +38,8 @@ import xarray as xr
 from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests, distill)
 from cropglobe.mapping.cube import Decoding
-from cropglobe.temporal import composite, gapfill, season
+from cropglobe.temporal import composite, gapfill
+from cropglobe.temporal.calendar import Calendar
 
 NODATA_CLASS = 255
 
@@ -88,7 +89,8 @@ class BlockContext:
     ``window_offsets``: the season window is read with its start / end moved by these days from
     the full-year composite (``--adapt align``, :mod:`cropglobe.augment.align`).
     ``collect_series``: tiles return the gap-filled full-year series of their valid pixels instead
-    of classifying them (the first pass of ``--adapt align``).
+    of classifying them (the first pass of ``--adapt align``). ``calendar`` is the recipe's aligned
+    calendar (:class:`cropglobe.temporal.calendar.Calendar`), computed once per map.
     """
 
     recipe: Recipe
@@ -104,6 +106,10 @@ class BlockContext:
     precision: str = "32-true"
     window_offsets: tuple[float, float] | None = None
     collect_series: bool = False
+    calendar: Calendar = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calendar", Calendar.of(self.recipe.composite))
 
     @property
     def read_bands(self) -> list[str]:
@@ -156,27 +162,23 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     Returns:
         ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
     """
-    c = ctx.recipe.composite
+    cal = ctx.calendar
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     valid = _valid(refl, clear, scl, ctx)
     n = refl.shape[2]
-    shifts = _shifts(lat, ctx)
-    bin_start, bin_days = season.axis(c.interval)
-    first, last = season.parse_window(c.window)
+    bin_start, bin_days = cal.bin_start, cal.bin_days
     days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     out = np.empty((bin_start.size, refl.shape[1], n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift, cols in season.calendar_groups(shifts):
-        origin = year0 + np.timedelta64(int(shift), "D")
+    for origin, cols in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
         ok = valid[:, cols]
         if ctx.bin_days is None:
-            rel = (days - origin).astype(np.int64)
-            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, c.interval, bin_start.size)
+            rel = cal.days_from(days, origin)
+            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, cal.interval, bin_start.size)
         else:
             rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
             out[:, :, cols] = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
-        n_clear[cols] = (ok & ((rel >= first - 1) & (rel < last))[:, None]).sum(axis=0)
+        n_clear[cols] = (ok & cal.in_window(rel)[:, None]).sum(axis=0)
     if ctx.bin_days is None:
         gapfill.fill_gaps_time_major(out, bin_start.astype(np.float64))
     return out, n_clear
@@ -190,8 +192,7 @@ def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, c
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
     """Per-pixel day shifts of the aligned calendar: the recipe's ``align`` and per-country ``offsets``."""
-    c = ctx.recipe.composite
-    return season.shifts(ctx.country, lat, c.align, c.offsets)[0]
+    return ctx.calendar.shifts(ctx.country, lat)[0]
 
 
 def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
@@ -203,13 +204,11 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
     """
     if ctx.bin_days is not None:
         return slice(None)
-    interval = ctx.recipe.composite.interval
-    end = season.axis(interval)[0].size * interval
-    days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
-    t0, t1 = days.size, 0
-    for shift, _ in season.calendar_groups(_shifts(lat, ctx)):
-        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+    cal = ctx.calendar
+    end = cal.year_days
+    t0, t1 = ctx.times.size, 0
+    for origin, _ in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
+        rel = cal.days_from(ctx.times, origin)
         t0, t1 = min(t0, int(np.searchsorted(rel, 0))), max(t1, int(np.searchsorted(rel, end)))
     return slice(t0, max(t0, t1))
 
@@ -248,24 +247,19 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
         win = np.ascontiguousarray(values[start:start + count].transpose(2, 1, 0))
         return win, n_clear, ~np.isnan(values).any(axis=(0, 1))
-    c, dec = ctx.recipe.composite, ctx.decoding
-    interval = c.interval
-    bin_start, _ = season.axis(interval)
+    c, dec, cal = ctx.recipe.composite, ctx.decoding, ctx.calendar
+    interval, bin_start = cal.interval, cal.bin_start
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
-    first, last = season.parse_window(c.window)
-    days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     n, nb = refl.shape[2], refl.shape[1]
-    shifts = _shifts(lat, ctx)
     none = np.zeros((0, 0), dtype=np.float32)
     f32 = np.float32
     lut = _scl_lut(tuple(c.scl_keep))
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift, cols in season.calendar_groups(shifts):
-        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+    for origin, cols in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
+        rel = cal.days_from(ctx.times, origin)
         edges = np.searchsorted(rel, a0 * interval + interval * np.arange(a1 - a0 + 1))
-        w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [first - 1, last]))
+        w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [cal.first - 1, cal.last]))
         part = (medians, n_clear) if isinstance(cols, slice) else \
             (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
         kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
@@ -311,7 +305,7 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     With the pixels' ``lon``/``lat`` (degrees, (P,)) the dataset carries them and each pixel's
     ``shift_days`` as a composite of samples does (features such as Presto's read them).
     """
-    bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
+    bin_start, bin_days = ctx.calendar.bin_start, ctx.calendar.bin_days
     if window is not None:
         bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
     n = values.shape[0]
