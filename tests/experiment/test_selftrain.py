@@ -25,8 +25,6 @@ def test_pseudo_labels_keep_the_most_confident_share_of_each_predicted_class() -
             selftrain.pseudo_labels(proba, bad)
     with pytest.raises(CropGlobeError, match=r"\(N, C\)"):
         selftrain.pseudo_labels(proba[0], 0.5)
-    with pytest.raises(ValueError, match="portions"):
-        selftrain.SelfTrainSpec(portions=[0.2, 1.2])
 
 
 def test_self_train_fine_tunes_a_copy_on_source_and_pseudo_labelled_target(tmp_path) -> None:
