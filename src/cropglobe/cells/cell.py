@@ -34,7 +34,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration, combine
 from cropglobe.recipe import RecipeSpec, read_recipe
-from cropglobe.temporal import season
+from cropglobe.temporal.calendar import Calendar
 
 
 class Recipe(RecipeSpec):
@@ -152,7 +152,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         raise CropGlobeError(f"{where}: {err}") from None
     c = spec.composite
     try:
-        bins = season.bins_of_window(*season.axis(c.interval), c.window)
+        bins = Calendar.of(c).window_bins
     except CropGlobeError as err:  # e.g. a reversed window
         raise CropGlobeError(f"{where}: composite: {err}") from None
     if bins != tuple(spec.window_bins):
