@@ -182,12 +182,13 @@ def _stage_clock() -> Iterator[dict[str, float]]:
     """
     import threading
 
+    from cropglobe.cells.cell import Cell
     from cropglobe.mapping import cube, predict, write
 
     acc: dict[str, float] = {}
     lock = threading.Lock()
     patches = [(cube.CubeSource, "read_raw", "read"), (predict, "window_block", "composite"),
-               (predict, "recipe_features", "features"), (predict, "predict_proba", "model"),
+               (Cell, "features", "features"), (Cell, "predict_proba", "model"),
                (write.MapWriter, "write", "write"), (write.MapWriter, "_finish", "write")]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
 

@@ -43,11 +43,6 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
         log.setLevel(logging.INFO)
 
 
-def is_verbose() -> bool:
-    """True when ``--verbose`` was given."""
-    return _state["verbose"]
-
-
 def is_quiet() -> bool:
     """True when ``--quiet`` was given (and not ``--verbose``): results and errors only."""
     return _state["quiet"]

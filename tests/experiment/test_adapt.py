@@ -14,9 +14,9 @@ from cropglobe import experiment, models, samples, taxonomy
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import adapt
 from cropglobe.experiment.data import prepare_study
-from cropglobe.experiment.runner import score_names
 from cropglobe.models.ensemble import Calibration, prior_shift
 from cropglobe.sources import simulate
+from cropglobe.training.metrics import score_names
 
 
 def _net(name: str = "tempcnn") -> torch.nn.Module:
@@ -101,13 +101,22 @@ def test_phenology_offset_from_unlabelled_ndvi_peaks() -> None:
     np.testing.assert_allclose(adapt.shifted_windows(x, (24, 31), 10.0, 5.0), x[..., 26:57])
     with pytest.raises(CropGlobeError, match="B4 and B8"):
         adapt.ndvi_peak_bins(x, ["B2", "B3"], (24, 31))
-    how = adapt.method_inputs("phenoshift", "median2d", x[..., 24:55], x, np.arange(2), np.arange(2, 4),
-                              (24, 31), 5.0, ["B4", "B8"])
+    how = adapt.method_inputs("phenoshift", _cell("median2d"), x[..., 24:55], x[:2], x[2:4], ["B4", "B8"])
     assert (
         how is not None and how[1] == "none" and how[2]["phenoshift_days"] == pytest.approx(7.5)
     )  # medians 43.5 -> 45
-    assert adapt.method_inputs("phenoshift", "harmonic", x, x, np.arange(2), np.arange(2), (24, 31), 5.0,
-                               ["B4", "B8"]) is None
+    assert adapt.method_inputs("phenoshift", _cell("harmonic"), x, x[:2], x[:2], ["B4", "B8"]) is None
+
+
+def _cell(feature: str):
+    """A cell of ``feature`` with the season window (24, 31) on 5-day bins (its model is never called here)."""
+    from cropglobe.cells.cell import Cell
+    from cropglobe.recipe import CompositeSettings, RecipeSpec
+
+    recipe = RecipeSpec(model_file="model", model="rf" if feature == "harmonic" else "cropnet-lite", feature=feature,
+                        bands=["B4", "B8"], classes=list(taxonomy.CLASSES), composite=CompositeSettings(),
+                        window_bins=(24, 31), bin_days=5.0)
+    return Cell(recipe, model=object())
 
 
 def _spec(path: str) -> dict:

@@ -12,7 +12,6 @@ import pytest
 
 from cropglobe import experiment, samples
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import regions
 from cropglobe.experiment.data import prepare_study
 from cropglobe.sources import simulate
 
@@ -41,21 +40,6 @@ def _spec(root, **fields):
            "seeds": [0], "model_options": {"rf": {"n_estimators": 20}}}
     raw.update(fields)
     return experiment.parse_spec(raw)
-
-
-def test_units_select_by_country_year_and_region():
-    table = regions.UnitTable(np.array(["FRA", "FRA", "BEL", "USA"]), np.array(["2022", "2023", "2023", "2021"]),
-                              np.array(["", "", "flanders", "arkansas"]))
-    assert regions.mask("FRA", table).tolist() == [True, True, False, False]
-    assert regions.mask("fra:2023", table).tolist() == [False, True, False, False]
-    assert regions.mask("Arkansas", table).tolist() == [False, False, False, True]
-    assert regions.mask("USA:arkansas+FRA:2022", table).tolist() == [True, False, False, True]
-    assert regions.all_units(table, ["country", "year"]) == ["BEL:2023", "FRA:2022", "FRA:2023", "USA:2021"]
-    assert regions.all_units(table, ["region"]) == ["FRA", "arkansas", "flanders"]
-    with pytest.raises(CropGlobeError, match="country CHN is not in the data"):
-        regions.mask("CHN", table, where="config: target")
-    with pytest.raises(CropGlobeError, match="'FRA:2019' selects no sample"):
-        regions.mask("FRA:2019", table)
 
 
 def test_ids_are_namespaced_and_bands_harmonised(years):

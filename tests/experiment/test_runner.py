@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import lightning as L
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,18 +98,6 @@ def test_bad_configs_fail_before_training(tmp_path, change, message):
     with pytest.raises(CropGlobeError, match=message):
         experiment.run(experiment.parse_spec({**SPEC, **change}), tmp_path / "r", progress=False)
     assert not (tmp_path / "r" / "cells").exists()
-
-
-def test_spec_validation_errors():
-    with pytest.raises(CropGlobeError, match="field sources"):
-        experiment.parse_spec({**SPEC, "sources": []})
-    with pytest.raises(CropGlobeError, match="exactly one of 'path' or 'simulate'"):
-        experiment.parse_spec({**SPEC, "data": {}})
-    with pytest.raises(CropGlobeError, match="'cells' or both"):
-        experiment.parse_spec({k: v for k, v in SPEC.items() if k != "cells"})
-    assert np.array_equal([c.model for c in experiment.parse_spec(
-        {**{k: v for k, v in SPEC.items() if k != "cells"}, "features": ["harmonic"], "models": ["rf", "lightgbm"]}
-    ).cell_list()], ["rf", "lightgbm"])
 
 
 def test_report_rebuilds_from_results(finished):

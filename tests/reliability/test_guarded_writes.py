@@ -128,6 +128,7 @@ def test_a_command_keeps_a_planted_user_path(tmp_path, name, kind, no_hub):
 #: Functions that write without a guard of their own, and why their paths are not a user's.
 INTERNAL: dict[str, str] = {
     "atomic.py:write_text": "the helper for the files below",
+    "cells/cell.py:Cell.save": "a cell folder inside a checked run folder, or adapt-cell's --out checked before",
     "cli/transfer.py:register._remove_if_unused": "removes the lock file of a run folder this command created itself",
     "recipe.py:RecipeSpec.write": "recipe.json inside a cell folder of a checked run folder or distilled cell",
     "training/splits.py:write_manifest": "the splits manifest inside a checked run folder",

@@ -51,8 +51,11 @@ def test_deterministic_and_resume_identical(tmp_path):
     x, y = _toy()
 
     def make() -> train.TorchClassifier:
-        return train.TorchClassifier("cropnet-lite", 4, 20, 3, {}, _settings(epochs=3), augmentation="paper",
-                                     window=(5, 20), bin_days=5)
+        from cropglobe import augment
+
+        clf = train.TorchClassifier("cropnet-lite", 4, 20, 3, {}, _settings(epochs=3), window=(5, 20), bin_days=5)
+        clf.augment = augment.get_preset("paper")
+        return clf
 
     a = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "a")
     b = make().fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path / "b")

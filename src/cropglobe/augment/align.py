@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cropglobe.errors import CropGlobeError
+from cropglobe.features import families
 
-#: Families whose inputs are season windows of the composite (align applies to them only).
-WINDOW_FAMILIES = ("median2d", "median1d")
+#: Families whose inputs are season windows of the composite (align applies to them only): their ``layout``.
+WINDOW_FAMILIES = families.window_families()
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,15 @@ def search(predict: Callable[[np.ndarray], np.ndarray], full: np.ndarray, window
 
 
 def window_inputs(windows: np.ndarray, feature: str) -> np.ndarray:
-    """Model inputs of season windows (N, B, count) for a median family (median1d flattens band-major).
+    """Model inputs of season windows (N, B, count) for a windowed family (:meth:`.FeatureSpec.window_inputs`).
 
     Raises:
         CropGlobeError: For a feature family whose inputs are not season windows.
     """
-    if feature not in WINDOW_FAMILIES:
-        raise CropGlobeError(f"align: feature {feature!r} is not a season window of the composite; expected one of "
-                             f"{', '.join(WINDOW_FAMILIES)}")
-    return windows.reshape(len(windows), -1) if feature == "median1d" else windows
+    try:
+        return families.get_feature(feature).window_inputs(windows)
+    except CropGlobeError as err:
+        raise CropGlobeError(f"align: {err}") from None
 
 
 def recovery_check(predict: Callable[[np.ndarray], np.ndarray], full: np.ndarray, window: tuple[int, int],

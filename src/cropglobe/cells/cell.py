@@ -1,4 +1,4 @@
-"""The mapping recipe: what a trained transfer cell needs to turn new imagery into model inputs.
+"""A trained cell: its recipe (how new imagery becomes model inputs) and its model (:class:`Cell`).
 
 A transfer run (``cropglobe transfer``) writes per cell ``RUN_DIR/cells/<cell>/model`` and
 ``recipe.json``: a :class:`cropglobe.recipe.RecipeSpec` (model name, feature family and options,
@@ -9,6 +9,14 @@ its options, e.g. Presto's weights) and loads the model safely (:func:`cropglobe
 never unpickling). :func:`recipe_features` turns a season-window composite into the cell's model
 inputs (the map's blocks, ``cropglobe predict`` and ``adapt-cell`` share it). :mod:`cropglobe.mapping.cell`
 re-exports this module.
+
+:class:`Cell` is the one object that turns composites into a cell's model inputs and those into
+probabilities, for the study's training and evaluation (an in-memory model with its recipe),
+self-training, ``adapt-cell``, ``cropglobe predict`` and ``cropglobe map`` (a cell folder, with
+ensemble members): ``inputs(composite)`` (a full-year composite), ``features(window)`` (a
+season-window composite), ``window_inputs`` / ``series_inputs`` (season windows read from full-year
+series, moved by ``align``), ``predict_proba``, ``search_alignment`` and ``save``. A trained model
+carries its own preprocessing this way, as in sits (Simoes et al. 2021, ``sits_classify``).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.models.ensemble import Calibration, combine
 from cropglobe.recipe import RecipeSpec, read_recipe
-from cropglobe.temporal import season
+from cropglobe.temporal.calendar import Calendar
 
 
 class Recipe(RecipeSpec):
@@ -61,8 +69,8 @@ class Recipe(RecipeSpec):
         models' probabilities; with ``class_weights`` it multiplies them by the weights
         (:mod:`cropglobe.models.ensemble`).
         """
-        # only matrix (median2d) models record band names; vector models record their feature count
-        expect = self.bands if self.feature == "median2d" else None
+        # only models on the unflattened window (median2d) record band names; others their feature count
+        expect = self.bands if features.get_feature(self.feature).layout == "window" else None
         loaded = [models.load_model(p, expect_bands=expect, expect_classes=self.classes, expect_model=self.model)
                   for p in (self.model_path, *self.members)]
         return combine(loaded, self.family, self.class_weights)
@@ -144,7 +152,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         raise CropGlobeError(f"{where}: {err}") from None
     c = spec.composite
     try:
-        bins = season.bins_of_window(*season.axis(c.interval), c.window)
+        bins = Calendar.of(c).window_bins
     except CropGlobeError as err:  # e.g. a reversed window
         raise CropGlobeError(f"{where}: composite: {err}") from None
     if bins != tuple(spec.window_bins):
@@ -165,3 +173,190 @@ def recipe_features(win: xr.Dataset, recipe: Recipe) -> np.ndarray:
     """
     x = np.asarray(features.get_feature(recipe.feature).fn(win, **recipe.feature_options), dtype=np.float32)
     return x.reshape(len(x), -1) if recipe.flatten else x
+
+
+def trains_on_series(model: str, feature: str) -> bool:
+    """True when the model trains on full-year series cut to the window (torch models on windowed families)."""
+    return models.model_info(model).family == "torch" and features.get_feature(feature).windowed
+
+
+class Cell:
+    """One trained cell: its recipe and its model behind one ``inputs`` / ``predict_proba`` face.
+
+    Args:
+        recipe: The cell's :class:`~cropglobe.recipe.RecipeSpec` (a loaded :class:`Recipe`, or the one a
+            study builds for a model it has just trained).
+        model: The fitted model (a ``TorchClassifier``, a torch ``nn.Module`` or ensemble, a tabular
+            classifier); None loads it from a :class:`Recipe` on first use.
+        precision: Torch inference precision (``"32-true"`` or ``"bf16-mixed"``); tabular models ignore it.
+    """
+
+    #: Samples per torch forward pass (the map's; the same everywhere, so every path batches alike).
+    BATCH = 2048
+
+    def __init__(self, recipe: RecipeSpec, model: Any = None, precision: str = "32-true") -> None:
+        if model is None and not isinstance(recipe, Recipe):
+            raise CropGlobeError("Cell: a recipe without a cell folder needs its model")
+        self.recipe, self._model, self.precision = recipe, model, precision
+        self.family = recipe.family if isinstance(recipe, Recipe) else models.model_info(recipe.model).family
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, members: tuple[str | os.PathLike, ...] | list = (),
+             precision: str = "32-true") -> Cell:
+        """The cell of a folder (or ``recipe.json``), with other cells of the same inputs as ensemble members.
+
+        The model is loaded on first use (:meth:`Recipe.load_model`).
+
+        Raises:
+            CropGlobeError: As :func:`load_cells`.
+        """
+        return cls(load_cells([path, *members]), precision=precision)
+
+    @property
+    def model(self) -> Any:
+        """The fitted model (loaded from the cell folder on first use)."""
+        if self._model is None:
+            self._model = self.recipe.load_model()  # type: ignore[attr-defined]
+        return self._model
+
+    @property
+    def net(self) -> Any:
+        """The torch module (AdaBN, fine-tuning), or None for a tabular model."""
+        if self.family != "torch":
+            return None
+        return getattr(self.model, "net", self.model) if not _is_module(self.model) else self.model
+
+    @property
+    def feature(self) -> features.FeatureSpec:
+        """The cell's feature family."""
+        return features.get_feature(self.recipe.feature)
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """The season window ``(start, count)`` in bins of the full-year composite."""
+        start, count = self.recipe.window_bins
+        return int(start), int(count)
+
+    @property
+    def bin_days(self) -> float:
+        """The composite's bin width in days (format-1 recipes: the compositing interval)."""
+        return float(self.recipe.bin_days or self.recipe.composite.interval)
+
+    @property
+    def trains_on_series(self) -> bool:
+        """True when the model trains on full-year series cut to the window (torch on windowed families)."""
+        return self.family == "torch" and self.feature.windowed
+
+    def features(self, window: xr.Dataset) -> np.ndarray:
+        """Model inputs of a season-window composite (every sample gap-filled): :func:`recipe_features`."""
+        return recipe_features(window, self.recipe)  # type: ignore[arg-type]
+
+    def inputs(self, composite: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Model inputs of the samples of a full-year composite that have every band filled: ``(x, keep)``.
+
+        ``keep`` indexes the composite's samples; the others hold a band without any clear observation.
+
+        Raises:
+            CropGlobeError: When the recipe's window bins lie outside the composite.
+        """
+        start, count = self.window
+        if start + count > composite.sizes["time"]:
+            raise CropGlobeError(f"{getattr(self.recipe, 'path', 'cell')}: window bins {start}..{start + count - 1} "
+                                 f"lie outside the {composite.sizes['time']} composite bins")
+        keep = np.flatnonzero(~np.isnan(composite["reflectance"].values).any(axis=(1, 2)))
+        if not keep.size:
+            return np.empty((0,), dtype=np.float32), keep
+        return self.features(composite.isel(sample=keep, time=slice(start, start + count))), keep
+
+    def window_inputs(self, windows: np.ndarray) -> np.ndarray:
+        """Model inputs of season windows ``(N, B, count)`` (windowed families only; median1d flattens them)."""
+        return self.feature.window_inputs(windows)
+
+    def series_inputs(self, series: np.ndarray, start_days: float = 0.0, end_days: float = 0.0) -> np.ndarray:
+        """Model inputs of full-year series ``(N, B, T)``: the season window, its ends moved by the days given.
+
+        Without a move the window is cut exactly (no interpolation); with one it is read by
+        :func:`cropglobe.augment.align.read`.
+        """
+        start, count = self.window
+        if start_days == 0.0 and end_days == 0.0:
+            return self.window_inputs(series[..., start:start + count])
+        from cropglobe.augment import align
+
+        return self.window_inputs(align.read(series, self.window, self.bin_days, start_days, end_days))
+
+    def training_inputs(self, rows: np.ndarray) -> np.ndarray:
+        """Model inputs of rows in the layout the model trains on (full-year series or the family's features)."""
+        return self.series_inputs(rows) if self.trains_on_series else rows
+
+    def predict_proba(self, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """Class probabilities (N, C) of model inputs.
+
+        Torch models run :func:`cropglobe.training.lightning.predict_proba_torch` (``BATCH`` samples per
+        pass, the cell's ``precision``); ``threads`` sets a LightGBM model's threads for this call.
+        """
+        if self.family == "torch":
+            from cropglobe.training.lightning import predict_proba_torch
+
+            return predict_proba_torch(self.net, x, batch_size=self.BATCH, precision=self.precision)
+        model = self.model
+        return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
+
+    def search_alignment(self, series: np.ndarray, max_days: float = 60.0,
+                         where: str = "align") -> tuple[float, float, dict[str, float]]:
+        """The season offset / stretch of :func:`cropglobe.augment.align.search` on unlabelled full-year series.
+
+        Returns:
+            ``(start_days, end_days, record)``.
+
+        Raises:
+            CropGlobeError: When the cell's inputs are not season windows (naming ``where``).
+        """
+        from cropglobe.augment import align
+
+        if not self.feature.windowed:
+            raise CropGlobeError(f"{where}: {getattr(self.recipe, 'path', 'the cell')} uses feature "
+                                 f"{self.recipe.feature!r}; align moves the season window of the median features "
+                                 f"({', '.join(features.window_families())}) only")
+
+        def predict(w: np.ndarray) -> np.ndarray:
+            return self.predict_proba(self.window_inputs(w))
+
+        return align.search(predict, series, self.window, self.bin_days, align.AlignSettings(max_days=max_days))
+
+    def aligned_proba(self, series: np.ndarray, max_days: float = 60.0) -> tuple[np.ndarray, dict[str, float]]:
+        """Probabilities on full-year series read at the offsets :meth:`search_alignment` finds; the record."""
+        a, b, record = self.search_alignment(series, max_days)
+        return self.predict_proba(self.series_inputs(series, a, b)), record
+
+    def with_model(self, model: Any) -> Cell:
+        """The same recipe with another model (e.g. an adapted copy)."""
+        return Cell(self.recipe, model, self.precision)
+
+    def save(self, folder: str | os.PathLike, recipe_text: str | None = None) -> Path:
+        """Write the model (safe formats) and ``recipe.json`` (``recipe_text`` verbatim, else the recipe's fields).
+
+        The model file records the band names for models on the unflattened window, and the class names.
+        """
+        from cropglobe.atomic import write_text
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        bands = list(self.recipe.bands) if self.feature.layout == "window" else None
+        target = folder / self.recipe.model_file
+        if self.family == "torch":
+            models.save_model(self.net, target, bands, list(self.recipe.classes))
+        else:
+            self.model.save(target, None, list(self.recipe.classes))
+        if recipe_text is not None:
+            write_text(folder / "recipe.json", recipe_text)
+        else:
+            spec = self.recipe.spec if isinstance(self.recipe, Recipe) else self.recipe
+            spec.write(folder / "recipe.json")
+        return folder
+
+
+def _is_module(model: Any) -> bool:
+    from torch import nn
+
+    return isinstance(model, nn.Module)

@@ -3,7 +3,7 @@
 :func:`load_samples` reads a SampleSet that may lack labels; :func:`composite_like_training`
 composites it with the recipe's settings (:class:`cropglobe.temporal.settings.CompositeSettings`; a
 set already composited on the recipe's aligned calendar is used as it is); :func:`model_inputs`
-reads the recipe's season-window bins and feature family (:func:`cropglobe.cells.cell.recipe_features`,
+reads the recipe's season-window bins and feature family (:meth:`cropglobe.cells.cell.Cell.inputs`,
 the map's own code). :mod:`cropglobe.mapping.predict_table` re-exports them.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cropglobe import samples, taxonomy
-from cropglobe.cells.cell import Recipe, recipe_features
+from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
@@ -95,16 +95,8 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | Non
 
 
 def model_inputs(full: xr.Dataset, recipe: Recipe) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs of the composited samples that have every band filled: ``(x, keep)``.
+    """Model inputs of the composited samples that have every band filled: ``(x, keep)`` (:meth:`.Cell.inputs`).
 
     ``keep`` indexes ``full``'s samples; the others hold a band without any clear observation.
     """
-    start, count = recipe.window_bins
-    if start + count > full.sizes["time"]:
-        raise CropGlobeError(f"{recipe.path}: window bins {start}..{start + count - 1} lie outside the "
-                             f"{full.sizes['time']} composite bins")
-    keep = np.flatnonzero(~np.isnan(full["reflectance"].values).any(axis=(1, 2)))
-    if not keep.size:
-        return np.empty((0,), dtype=np.float32), keep
-    win = full.isel(sample=keep, time=slice(start, start + count))
-    return recipe_features(win, recipe), keep
+    return Cell(recipe).inputs(full)

@@ -160,11 +160,6 @@ def predict_info(model: Any, x: np.ndarray, method: str, batch_size: int = 512,
     raise CropGlobeError(f"adaptation method {method!r} is unknown; expected one of {', '.join(METHODS)}")
 
 
-def predict(model: Any, x: np.ndarray, method: str, batch_size: int = 512) -> np.ndarray | None:
-    """Class probabilities of :func:`predict_info` without the record."""
-    return predict_info(model, x, method, batch_size)[0]
-
-
 def ensemble_proba(members: Sequence[np.ndarray]) -> np.ndarray:
     """Mean of the members' class probabilities (each (N, C), same samples in the same order).
 
@@ -251,20 +246,20 @@ def shifted_windows(x_full: np.ndarray, window: tuple[int, int], offset_days: fl
     return align.read(x_full, window, bin_days, offset_days, offset_days)
 
 
-def method_inputs(method: str, feature: str, x: np.ndarray, full: np.ndarray, source_idx: np.ndarray,
-                  target_idx: np.ndarray, window: tuple[int, int], bin_days: float, bands: Sequence[str],
-                  max_days: float = 60.0) -> tuple[np.ndarray, str, dict[str, float]] | None:
+def method_inputs(method: str, cell: Any, x: np.ndarray, source_series: np.ndarray, target_series: np.ndarray,
+                  bands: Sequence[str], max_days: float = 60.0) -> tuple[np.ndarray, str, dict[str, float]] | None:
     """The inputs and model-level method that score ``method`` on a target, plus what to record.
 
-    ``phenoshift`` returns the target windows moved by :func:`phenology_offset` (source: the
-    unlabelled training samples ``source_idx``) and ``none`` as the model-level method, with
-    ``{"phenoshift_days": offset}``; it returns None for feature families other than the median
-    ones (their inputs are not season windows). Other methods get ``x`` unchanged.
+    ``phenoshift`` returns the target windows moved by :func:`phenology_offset` (the unlabelled
+    full-year series of the source's training samples against the target's), as model inputs of
+    ``cell`` (a :class:`cropglobe.cells.cell.Cell`: its window, bin width and layout), and ``none``
+    as the model-level method, with ``{"phenoshift_days": offset}``; it returns None for feature
+    families whose inputs are not season windows. Other methods get ``x`` unchanged.
     """
     if method != "phenoshift":
         return x, method, {}
-    if feature not in ("median2d", "median1d"):
+    if not cell.feature.windowed:
         return None
-    days = phenology_offset(full[source_idx], full[target_idx], bands, window, bin_days, max_days)
-    moved = shifted_windows(full[target_idx], window, days, bin_days)
-    return (moved.reshape(len(moved), -1) if feature == "median1d" else moved), "none", {"phenoshift_days": days}
+    days = phenology_offset(source_series, target_series, bands, cell.window, cell.bin_days, max_days)
+    moved = shifted_windows(target_series, cell.window, days, cell.bin_days)
+    return cell.window_inputs(moved), "none", {"phenoshift_days": days}

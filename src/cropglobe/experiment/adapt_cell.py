@@ -24,18 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from cropglobe import models
 from cropglobe.atomic import check_replaceable, write_text
-from cropglobe.cells.cell import load_recipe
-from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs
+from cropglobe.cells.cell import Cell
+from cropglobe.cells.inputs import composite_like_training, load_samples
 from cropglobe.cells.run_folder import CellRun, RunFolder
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
 from cropglobe.experiment.data import prepare_study
-from cropglobe.experiment.posthoc import load_saved, split_parts
-from cropglobe.experiment.runner import FeatureCache
+from cropglobe.experiment.job import CellJob, FeatureCache
+from cropglobe.experiment.posthoc import split_parts
 
 
 def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
@@ -64,36 +64,37 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
                       remedy="pick a new or empty folder for the adapted cell")
     if method not in ("adabn", "selftrain"):
         raise CropGlobeError(f"--method {method!r}: expected adabn or selftrain")
-    recipe = load_recipe(cell)
+    the_cell = Cell.load(cell)
+    recipe = the_cell.recipe
     if method == "selftrain":
         run = _source_run(recipe.path.parent)  # checked before the samples are composited
-        ds, _ = load_samples(samples_path)
-        full = composite_like_training(ds, recipe, min_clear, where=str(samples_path))
-        x, keep = model_inputs(full, recipe)
-        if keep.size < 2:
-            raise CropGlobeError(f"{samples_path}: {keep.size} usable sample(s) after compositing; selftrain needs "
-                                 "at least 2")
-        return _selftrain_cell(recipe, run, full, x, keep, samples_path, out)
-    if recipe.family != "torch":
-        raise CropGlobeError(f"{recipe.path}: {recipe.model!r} is a {recipe.family} model; AdaBN needs a torch "
+        full, x, keep = _target_inputs(the_cell, samples_path, min_clear, method)
+        return _selftrain_cell(the_cell, run, (full, x, keep), samples_path, out)
+    if the_cell.family != "torch":
+        raise CropGlobeError(f"{recipe.path}: {recipe.model!r} is a {the_cell.family} model; AdaBN needs a torch "
                              "model with BatchNorm layers")
-    net = recipe.load_model()
-    if not bn_layers(net):
+    if not bn_layers(the_cell.net):
         raise CropGlobeError(f"{recipe.model_path}: {recipe.model!r} has no BatchNorm layer to adapt")
-    ds, _ = load_samples(samples_path)
-    full = composite_like_training(ds, recipe, min_clear, where=str(samples_path))
-    x, keep = model_inputs(full, recipe)
-    if keep.size < 2:
-        raise CropGlobeError(f"{samples_path}: {keep.size} usable sample(s) after compositing; AdaBN needs at least 2")
-    adapted = adabn(net, x, batch_size)
-    out.mkdir(parents=True, exist_ok=True)
-    models.save_model(adapted, out / recipe.model_file)
-    write_text(out / "recipe.json", recipe.path.read_text(encoding="utf-8"))
+    _, x, keep = _target_inputs(the_cell, samples_path, min_clear, "AdaBN")
+    adapted = the_cell.with_model(adabn(the_cell.net, x, batch_size))
+    adapted.save(out, recipe.path.read_text(encoding="utf-8"))
     info = {"method": "adabn", "source": "Li et al. 2016, arXiv:1603.04779", "cell": str(recipe.path.parent),
-            "samples": str(samples_path), "n_samples": int(keep.size), "n_bn_layers": len(bn_layers(adapted)),
+            "samples": str(samples_path), "n_samples": int(keep.size), "n_bn_layers": len(bn_layers(adapted.net)),
             "batch_size": int(batch_size), "labels_used": False}
     write_text(out / "adaptation.json", json.dumps(info, indent=1))
     return info
+
+
+def _target_inputs(cell: Cell, samples_path: str | os.PathLike, min_clear: int | None,
+                   method: str) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
+    """The target's composite and the cell's inputs of its usable samples ``(full, x, keep)``: at least 2."""
+    ds, _ = load_samples(samples_path)
+    full = composite_like_training(ds, cell.recipe, min_clear, where=str(samples_path))  # type: ignore[arg-type]
+    x, keep = cell.inputs(full)
+    if keep.size < 2:
+        raise CropGlobeError(f"{samples_path}: {keep.size} usable sample(s) after compositing; {method} needs at "
+                             "least 2")
+    return full, x, keep
 
 
 def _source_run(cell_dir: Path) -> CellRun:
@@ -110,27 +111,22 @@ def _source_run(cell_dir: Path) -> CellRun:
     return found
 
 
-def _selftrain_cell(recipe: Any, run: CellRun, full: Any, x: np.ndarray, keep: np.ndarray,
+def _selftrain_cell(cell: Cell, run: CellRun, target: tuple[xr.Dataset, np.ndarray, np.ndarray],
                     samples_path: str | os.PathLike, out: Path) -> dict[str, Any]:
-    """Self-train the cell of ``run`` on the composited target samples and write the new cell."""
-    spec, cell, seed, group, fold = run.spec, run.cell, run.seed, run.group, run.fold
+    """Self-train the cell of ``run`` on the composited target samples (:func:`_target_inputs`); write the new cell."""
+    spec, recipe = run.spec, cell.recipe
+    full, x, keep = target
     prepared = prepare_study(spec)
     cache = FeatureCache(prepared, spec.feature_options)
     index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
-    parts = split_parts(run.run.path, group, seed, fold, index)
+    parts = split_parts(run.run.path, run.group, run.seed, run.fold, index)
+    job = CellJob(prepared, spec, cache, run.group, run.cell, run.seed, parts, run.fold)
     # the target in the layout the cell trains on (full-year series for torch median cells), as the study's
-    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if fitting.trains_on_series(cell) \
+    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if job.trains_on_series \
         else x
     with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
-        adapted, _, record = fitting.selftrain_cell(load_saved(recipe.path.parent, recipe.family), cell, spec, cache,
-                                                    prepared.window, prepared.bin_days, parts, x_target, seed,
-                                                    Path(scratch) / "work")
-    out.mkdir(parents=True, exist_ok=True)
-    if recipe.family == "torch":
-        models.save_model(adapted.net, out / recipe.model_file)
-    else:
-        adapted.save(out / recipe.model_file, None, list(recipe.classes))
-    write_text(out / "recipe.json", recipe.path.read_text(encoding="utf-8"))
+        adapted, _, record = fitting.selftrain_cell(job, cell, x_target, Path(scratch) / "work")
+    adapted.save(out, recipe.path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
     settings = spec.adaptation.selftrain if spec.adaptation is not None else None
     info = {"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",
             "cell": str(recipe.path.parent), "samples": str(samples_path), "n_samples": int(keep.size),

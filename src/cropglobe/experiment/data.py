@@ -25,7 +25,7 @@ from cropglobe.temporal import composite, season
 split_tag = RunFolder.split_tag
 
 #: Feature families computed from the composite bands x time values (they support augmentation).
-MEDIAN_FAMILIES = ("median2d", "median1d")
+MEDIAN_FAMILIES = features.window_families()  # the families whose inputs are season windows (their layout)
 
 
 @dataclass
@@ -43,14 +43,27 @@ class Prepared:
     classes: tuple[str, ...] = legend.DEFAULT
     countries: np.ndarray = field(init=False)
     units: regions.UnitTable = field(init=False)
+    _masks: dict[str, np.ndarray] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.countries = self.full["country"].values.astype(str)
         self.units = regions.UnitTable.of(self.full)
 
+    def mask(self, unit: str) -> np.ndarray:
+        """The samples of a unit, as a boolean mask (computed once per unit; read-only).
+
+        Raises:
+            CropGlobeError: For a unit that selects no sample (see :func:`cropglobe.study.regions.mask`).
+        """
+        if unit not in self._masks:
+            m = regions.mask(unit, self.units)
+            m.flags.writeable = False
+            self._masks[unit] = m
+        return self._masks[unit]
+
     def indices(self, unit: str) -> np.ndarray:
         """Sample indices of a unit (``FRA``, ``FRA:2023``, ``arkansas``, ``CAN+USA`` ...)."""
-        return np.flatnonzero(regions.mask(unit, self.units))
+        return np.flatnonzero(self.mask(unit))
 
     def group_indices(self, group: list[str]) -> np.ndarray:
         """Sample indices of a pooled source group."""
@@ -58,7 +71,7 @@ class Prepared:
 
     def overlaps(self, target: str, group: list[str]) -> bool:
         """Whether a target shares samples with a source group (it is then scored by the hold-out only)."""
-        return bool((regions.mask(target, self.units) & regions.mask("+".join(group), self.units)).any())
+        return bool((self.mask(target) & self.mask("+".join(group))).any())
 
     def country(self, unit: str) -> str:
         """The country of a unit's samples (per-country remaps, scenario)."""
@@ -200,7 +213,7 @@ def check_cells(cells: list[CellSpec]) -> None:
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
         if not augment.resolve(cell.augmentation, where=where).is_identity:
             augment.label(cell.augmentation)  # an empty 'name' fails here, before training
-            if cell.feature not in MEDIAN_FAMILIES:
+            if not feat.windowed:
                 raise CropGlobeError(
                     f"{where} {augment.label(cell.augmentation)!r} "
                     f"applies to the median features {MEDIAN_FAMILIES} only"
@@ -232,11 +245,12 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
         regions.mask(unit, table, where="config: target")
     remaps = spec.remap_table()
     full, window, bin_days = composite_parts(parts, spec)
-    kept = regions.UnitTable.of(full)
+    prepared = Prepared(full, window, bin_days, groups, targets, remaps, description,
+                        any(bool(d.attrs.get("simulated")) for d in parts), spec.legend())
     cover = full.attrs.get("dropped_coverage") or {}
     few = full.attrs.get("dropped_min_clear") or {}
     for unit in [u for g in groups for u in g] + targets:
-        if not _selects(unit, kept):
+        if not _selects(unit, prepared):
             iso = regions.country_of(unit, table)
             what = f"country {unit}" if unit == iso else f"{unit} (country {iso}: counts for the whole country)"
             raise CropGlobeError(
@@ -244,23 +258,22 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
                 f"because their data do not cover the season window, {few.get(iso, 0)} with too few clear "
                 "observations); it cannot be a source or target: check the composite window and the data's dates")
     if cover or few:
-        description += "; dropped before training: " + ", ".join(
+        prepared.description += "; dropped before training: " + ", ".join(
             f"{iso} {cover.get(iso, 0)} not covering the window + {few.get(iso, 0)} too few clear observations"
             for iso in sorted(set(cover) | set(few)))
     for unit in targets:
-        labels = full["label"].values[regions.mask(unit, kept)]
-        keep = taxonomy.remap_for(remap_key(unit, remaps, kept), remaps, spec.legend())
+        labels = full["label"].values[prepared.mask(unit)]
+        keep = taxonomy.remap_for(remap_key(unit, remaps, prepared.units), remaps, spec.legend())
         if keep is not None and labels.size:
             labels = taxonomy.remap_absent(labels, keep, spec.legend())
         if labels.size == 0:
             raise CropGlobeError(f"config: target {unit} is empty")
-    return Prepared(full, window, bin_days, groups, targets, remaps, description,
-                    any(bool(d.attrs.get("simulated")) for d in parts), spec.legend())
+    return prepared
 
 
-def _selects(unit: str, table: regions.UnitTable) -> bool:
+def _selects(unit: str, prepared: Prepared) -> bool:
     try:
-        regions.mask(unit, table)
+        prepared.mask(unit)
     except CropGlobeError:
         return False
     return True

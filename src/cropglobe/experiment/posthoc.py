@@ -19,44 +19,21 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cropglobe import models
 from cropglobe.atomic import atomic_path, check_replaceable, write_text
+from cropglobe.cells.cell import Cell
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting
+from cropglobe.experiment import adapt, scoring
 from cropglobe.experiment.data import prepare_study
-from cropglobe.experiment.runner import (
-    FeatureCache,
-    _evaluate,
-    _row,
-    method_probas,
-    source_classes,
-)
-from cropglobe.study.spec import CellSpec
-
-
-class _TorchModel:
-    """A loaded torch model behind ``predict_proba`` (and ``net`` for AdaBN)."""
-
-    def __init__(self, net: Any) -> None:
-        self.net = net
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        from cropglobe.training.lightning import predict_proba_torch
-
-        return predict_proba_torch(self.net, x)
-
-
-def load_saved(cell_dir: Path, family: str) -> Any:
-    """A cell's saved model behind ``predict_proba`` (torch ones also expose ``net``)."""
-    model = models.load_model(cell_dir / "model")
-    return _TorchModel(model) if family == "torch" else model
+from cropglobe.experiment.job import CellJob, FeatureCache
+from cropglobe.study.spec import CellSpec, ExperimentSpec
 
 
 def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
@@ -114,14 +91,60 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
                           remedy="choose a new or empty folder, or a previous one of `cropglobe adapt`")
     if not run.has_config():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
-    spec = run.load_spec()
+    spec, cell_list = _selection(run.load_spec(), seeds, cells)
+    chosen = list(dict.fromkeys(["none", *(methods or ["adabn"])]))
+    for m in chosen:
+        if m not in adapt.METHODS:
+            raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
+    out_dir = Path(out) if out is not None else run_dir / "adaptation"
+    # the run's adaptation settings (phenoshift limit, selftrain), with this call's AdaBN batch size
+    spec = spec.model_copy(update={"adaptation": (spec.adaptation or adapt.AdaptationSpec()).model_copy(
+        update={"batch_size": batch_size})})
+    prepared = prepare_study(spec)
+    cache = FeatureCache(prepared, spec.feature_options)
+    index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
+    found = _Found()
+    with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:  # fine-tuning checkpoints
+        for seed in spec.seeds:
+            for group in prepared.sources:
+                for fold in run.folds(group, seed):
+                    parts = None
+                    for cell in cell_list:
+                        cell_dir = run.cell_dir(group, cell, seed, fold)
+                        if not run.result_path(cell_dir).exists():
+                            continue
+                        if report_cell is not None:
+                            report_cell(f"adapting {cell_dir.name} ({', '.join(chosen)})")
+                        parts = parts or split_parts(run_dir, group, seed, fold, index)
+                        job = CellJob(prepared, spec, cache, group, cell, seed, parts, fold)
+                        _score_saved(job, cell_dir, chosen, Path(scratch) / cell_dir.name, found)
+    if not found.rows:
+        raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
+    rows = found.rows
+    if ensemble and len(spec.seeds) > 1:
+        for (group, fold, cell_json), by_seed in found.members.items():
+            if sorted(by_seed) != sorted(spec.seeds):
+                continue
+            job = CellJob(prepared, spec, cache, list(group), CellSpec.model_validate(json.loads(cell_json)), -1, {},
+                          fold)
+            cals = [found.calibrations.get((group, fold, cell_json, s)) for s in spec.seeds]
+            rows.extend(scoring.ensemble_rows(job, [by_seed[s] for s in spec.seeds], None if None in cals else cals))
+    results = pd.DataFrame(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "adaptation.parquet") as tmp:
+        results.to_parquet(tmp, index=False)
+    write_text(out_dir / "adaptation.md", "\n".join(markdown(results, title=f"Adaptation of {run_dir}")))
+    return results
+
+
+def _selection(spec: ExperimentSpec, seeds: list[int] | None,
+               cells: list[str] | None) -> tuple[ExperimentSpec, list[CellSpec]]:
+    """The run's spec restricted to ``seeds`` and its cells restricted to ``cells`` (folder names)."""
     if seeds is not None:
         unknown = sorted(set(seeds) - set(spec.seeds))
         if unknown or not seeds:
             raise CropGlobeError(f"--seed {unknown or seeds}: expected seeds of the run {spec.seeds}")
         spec = spec.model_copy(update={"seeds": [s for s in spec.seeds if s in set(seeds)]})
-    chosen = list(dict.fromkeys(["none", *(methods or ["adabn"])]))
-    out_dir = Path(out) if out is not None else run_dir / "adaptation"
     cell_list = spec.cell_list()
     if cells is not None:
         names = {RunFolder.cell_name(c): c for c in cell_list}
@@ -129,89 +152,39 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
         if unknown or not cells:
             raise CropGlobeError(f"--cell {unknown or cells}: expected cells of the run ({', '.join(names)})")
         cell_list = [c for c in cell_list if RunFolder.cell_name(c) in set(cells)]
-    for m in chosen:
-        if m not in adapt.METHODS:
-            raise CropGlobeError(f"adaptation method {m!r} is unknown; expected one of {', '.join(adapt.METHODS)}")
-    # the run's adaptation settings (phenoshift limit, selftrain), with this call's AdaBN batch size
-    spec = spec.model_copy(update={"adaptation": (spec.adaptation or adapt.AdaptationSpec()).model_copy(
-        update={"batch_size": batch_size})})
-    prepared = prepare_study(spec)
-    cache = FeatureCache(prepared, spec.feature_options)
-    scratch = tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-")  # fine-tuning checkpoints; removed
-    index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
-    rows: list[dict] = []
-    members: dict[tuple, dict[int, np.ndarray]] = {}
-    calibrations: dict[tuple, Any] = {}
-    for seed in spec.seeds:
-        for group in prepared.sources:
-            for fold in run.folds(group, seed):
-                parts = None
-                for cell in cell_list:
-                    cell_dir = run.cell_dir(group, cell, seed, fold)
-                    done = run.result_path(cell_dir)
-                    if not done.exists():
-                        continue
-                    if report_cell is not None:
-                        report_cell(f"adapting {cell_dir.name} ({', '.join(chosen)})")
-                    parts = parts or split_parts(run_dir, group, seed, fold, index)
-                    family = models.model_info(cell.model).family
-                    model = load_saved(cell_dir, family)
-                    ran = {r["target"]: r for r in json.loads(done.read_text(encoding="utf-8"))
-                           if r.get("adaptation", "none") == "none"}
-                    targets = ([("+".join(group), parts["test"])] if "test" in parts else []) + [
-                        (t, prepared.indices(t)) for t in prepared.targets if not prepared.overlaps(t, group)]
+    return spec, cell_list
 
-                    def inputs(idx: np.ndarray, cell: CellSpec = cell) -> np.ndarray:
-                        return fitting.cell_inputs(cell, cache, idx, prepared.window)
 
-                    cell_json = json.dumps(cell.model_dump(mode="json"))
-                    calibration = None
-                    if "prior" in chosen:  # as the runner: the source validation split only
-                        calibration = adapt.source_calibration(model, inputs(parts["val"]),
-                                                               cache.labels[parts["val"]],
-                                                               len(prepared.classes))
-                        calibrations[(tuple(group), fold, cell_json, seed)] = calibration
-                    for target, idx in targets:
-                        for method, proba, record in method_probas(
-                                model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed, chosen,
-                                calibration, Path(scratch.name) / cell_dir.name / target):
-                            row = _row(prepared, group, cell, seed, target,
-                                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)),
-                                       method)
-                            base = ran.get(target, {})
-                            row.update(record)
-                            row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
-                                       fold=fold, matches_run=(None if method != "none" or not base else
-                                                               bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
-                            rows.append(row)
-                            if target not in group:
-                                members.setdefault((tuple(group), fold, cell_json, target, method), {}
-                                                   )[seed] = proba.astype(np.float32)  # as the runner stores them
-    scratch.cleanup()
-    if not rows:
-        raise CropGlobeError(f"{run_dir}: no finished cell (no cells/*/result.json) to adapt")
-    if ensemble and len(spec.seeds) > 1:
-        for (group, fold, cell_json, target, method), by_seed in members.items():
-            if sorted(by_seed) != sorted(spec.seeds):
-                continue
-            cell = CellSpec.model_validate(json.loads(cell_json))
-            idx = prepared.indices(target)
-            same = {m: [members[(group, fold, cell_json, target, m)][s] for s in spec.seeds]
-                    for m in {k[4] for k in members}
-                    if sorted(members.get((group, fold, cell_json, target, m), {})) == sorted(spec.seeds)}
-            cals = [calibrations.get((group, fold, cell_json, s)) for s in spec.seeds]
-            proba = adapt.ensemble_method_proba(same, method, None if None in cals else cals)
-            row = _row(prepared, list(group), cell, -1, target,
-                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, list(group))),
-                       adapt.ensemble_label(method))
-            row.update(fold=fold, ensemble_seeds=",".join(str(s) for s in spec.seeds))
-            rows.append(row)
-    results = pd.DataFrame(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "adaptation.parquet") as tmp:
-        results.to_parquet(tmp, index=False)
-    write_text(out_dir / "adaptation.md", "\n".join(markdown(results, title=f"Adaptation of {run_dir}")))
-    return results
+@dataclass
+class _Found:
+    """What the scoring of saved cells collects: rows, each cell's probabilities per seed, calibrations."""
+
+    rows: list[dict] = field(default_factory=list)
+    members: dict[tuple, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
+    calibrations: dict[tuple, Any] = field(default_factory=dict)
+
+
+def _score_saved(job: CellJob, cell_dir: Path, chosen: list[str], scratch: Path, found: _Found) -> None:
+    """Score one saved cell with the methods ``chosen`` (:func:`cropglobe.experiment.scoring.score_targets`)."""
+    cell = Cell.load(cell_dir)
+    ran = {r["target"]: r for r in json.loads(RunFolder.result_path(cell_dir).read_text(encoding="utf-8"))
+           if r.get("adaptation", "none") == "none"}
+    key = (tuple(job.group), job.fold, json.dumps(job.cell.model_dump(mode="json")))
+    calibration = None
+    if "prior" in chosen:  # as the runner: the source validation split only
+        val = job.parts["val"]
+        calibration = adapt.source_calibration(cell, cell.training_inputs(job.training_data()[val]), job.labels[val],
+                                               len(job.classes))
+        found.calibrations[(*key, job.seed)] = calibration
+    probas = found.members.setdefault(key, {}).setdefault(job.seed, {})
+    for target, method, proba, row, record in scoring.score_targets(job, cell, chosen, calibration, scratch):
+        base = ran.get(target, {})
+        row.update(record)
+        row.update({k: base.get(k) for k in ("best_epoch", "best_val_macro_f1", "precision")},
+                   fold=job.fold, matches_run=(None if method != "none" or not base else
+                                               bool(np.isclose(row["macro_f1"], base["macro_f1"]))))
+        found.rows.append(row)
+        probas[f"{target}|{method}"] = proba.astype(np.float32)  # as the runner stores them
 
 
 def _fmt(values: pd.Series) -> str:

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,50 +29,24 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from cropglobe import geography, samples, taxonomy
 from cropglobe.atomic import atomic_path, write_text
-from cropglobe.augment import align
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.experiment import adapt, fitting
-from cropglobe.experiment.data import Prepared, prepare_study, remap_key
-from cropglobe.features import families as features
+from cropglobe.experiment import adapt, fitting, scoring
+from cropglobe.experiment.data import Prepared, prepare_study
+from cropglobe.experiment.job import N_CLASSES as N_CLASSES  # re-exported
+from cropglobe.experiment.job import CellJob
+from cropglobe.experiment.job import FeatureCache as FeatureCache  # re-exported: the cache lives with the job
 from cropglobe.models.ensemble import Calibration
-from cropglobe.study.spec import CellSpec, ExperimentSpec
-from cropglobe.training import metrics, splits
-from cropglobe.training.metrics import remap_target, score_names
+from cropglobe.study.spec import ExperimentSpec
+from cropglobe.training import splits
 from cropglobe.verbosity import quiet_training
 
 log = logging.getLogger(__name__)
-N_CLASSES = len(taxonomy.CLASSES)  # the default legend's; a study's cells have len(prepared.classes)
 
 
 #: Folder name of one cell (:meth:`.RunFolder.cell_key`).
 cell_key = RunFolder.cell_key
-
-
-class FeatureCache:
-    """Feature arrays of the study, computed once per family."""
-
-    def __init__(self, prepared: Prepared, options: dict[str, dict[str, Any]]) -> None:
-        self.prepared, self.options = prepared, options
-        self.labels = samples.label_codes(prepared.full, prepared.classes)
-        self._features: dict[str, np.ndarray] = {}
-        self._full: np.ndarray | None = None
-
-    def full_series(self) -> np.ndarray:
-        """Gap-filled full-year composite values (N, B, T_full)."""
-        if self._full is None:
-            self._full = np.nan_to_num(self.prepared.full["reflectance"].values).astype(np.float32)
-        return self._full
-
-    def features(self, family: str) -> np.ndarray:
-        """Model-ready features of ``family`` on the season window (N, ...)."""
-        if family not in self._features:
-            spec = features.get_feature(family)
-            self._features[family] = np.asarray(spec.fn(self.prepared.windowed(), **self.options.get(family, {})),
-                                                dtype=np.float32)
-        return self._features[family]
 
 
 def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: int,
@@ -113,147 +87,29 @@ def _splits(prepared: Prepared, group: list[str], spec: ExperimentSpec, seed: in
     return out
 
 
-def _targets(prepared: Prepared, group: list[str], parts: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
-    out = []
-    if "test" in parts:
-        out.append(("+".join(group), parts["test"]))
-    for unit in prepared.targets:
-        if not prepared.overlaps(unit, group):
-            out.append((unit, prepared.indices(unit)))
-    return out
-
-
-def _scenario(prepared: Prepared, group: list[str], target: str) -> str:
-    lat = prepared.full["lat"].values
-    if target == "+".join(group):
-        return geography.Scenario.IN_REGION.value
-    t_iso, t_lat = prepared.country(target), lat[prepared.indices(target)]
-    kinds = [_within_country(prepared, [s], target) if prepared.country(s) == t_iso  # regions or years of one country
-             else geography.scenario(prepared.country(s), t_iso, lat[prepared.indices(s)], t_lat) for s in group]
-    order = list(geography.Scenario)
-    return min(kinds, key=order.index).value
-
-
-def _within_country(prepared: Prepared, group: list[str], target: str) -> geography.Scenario:
-    """cross-year when source and target share their regions and differ in year only, else cross-region."""
-    u = prepared.units
-    src, tgt = prepared.group_indices(group), prepared.indices(target)
-    same_place = set(u.region[src]) == set(u.region[tgt]) and set(u.country[src]) == set(u.country[tgt])
-    if same_place and not set(u.year[src]) & set(u.year[tgt]):
-        return geography.Scenario.CROSS_YEAR
-    return geography.Scenario.CROSS_REGION
-
-
-def _evaluate(prepared: Prepared, target: str, idx: np.ndarray, proba: np.ndarray,
-              source_classes: list[str] | None = None) -> metrics.Scores:
-    """Score predictions on a target after its remap (absent classes -> other, truth and prediction)."""
-    truth = prepared.full["label"].values[idx].astype(str)
-    pred = np.asarray(prepared.classes)[proba.argmax(1)]
-    key = remap_key(target, prepared.remaps, prepared.units)
-    return score_names(*remap_target(key, truth, pred, prepared.remaps, source_classes, prepared.classes),
-                       prepared.classes)
-
-
-def source_classes(prepared: Prepared, spec: ExperimentSpec, group: list[str]) -> list[str] | None:
-    """The classes of a source group's samples when ``absent_classes: other`` (else None: scores keep all)."""
-    if spec.absent_classes != "other":
-        return None
-    return sorted(set(prepared.full["label"].values[prepared.group_indices(group)].astype(str)))
-
-
-def _run_cell(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, group: list[str], cell: CellSpec,
-              seed: int, parts: dict[str, np.ndarray], cell_dir: Path, resume: bool,
-              callbacks: list[Any], progress: bool) -> list[dict]:
+def _run_cell(job: CellJob, cell_dir: Path, resume: bool, callbacks: list[Any], progress: bool) -> list[dict]:
+    """Train one cell and score it on its targets (:func:`cropglobe.experiment.scoring.score_targets`)."""
     t0 = time.perf_counter()
     with quiet_training():  # no "GPU available" lines or deprecation warnings per cell
-        model, inputs, info = fitting.train_cell(prepared, spec, cache, cell, seed, parts, cache.labels, cell_dir,
-                                                 resume, callbacks, progress, group)
+        cell, info = fitting.train_cell(job, cell_dir, resume, callbacks, progress)
     train_seconds = time.perf_counter() - t0
-    adaptation = spec.adaptation
-    methods = adaptation.single_methods() if adaptation is not None else ["none"]
+    methods = job.methods
     rows, probas = [], {}
     calibration = None
     if "prior" in methods:  # fitted on the source validation split only (never a target label)
-        calibration = adapt.source_calibration(model, inputs(parts["val"]), cache.labels[parts["val"]],
-                                               len(prepared.classes))
+        val = job.parts["val"]
+        calibration = adapt.source_calibration(cell, cell.training_inputs(job.training_data()[val]), job.labels[val],
+                                               len(job.classes))
         calibration.write(cell_dir)
-    for target, idx in _targets(prepared, group, parts):
-        for method, proba, record in method_probas(model, inputs(idx), idx, prepared, spec, cache, cell, parts, seed,
-                                                   methods, calibration, cell_dir / f"selftrain-{target}"):
-            probas[f"{target}|{method}"] = proba.astype(np.float32)
-            row = _row(prepared, group, cell, seed, target,
-                       _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)), method)
-            row.update({"train_seconds": round(train_seconds, 2), **record,
-                        **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision",
-                                                                       "epochs", "val_classes")}})
-            rows.append(row)
-    if adaptation is not None and adaptation.ensemble:
+    for target, method, proba, row, record in scoring.score_targets(job, cell, methods, calibration, cell_dir):
+        probas[f"{target}|{method}"] = proba.astype(np.float32)
+        row.update({"train_seconds": round(train_seconds, 2), **record,
+                    **{k: v for k, v in info.items() if k in ("best_epoch", "best_val_macro_f1", "precision",
+                                                                   "epochs", "val_classes")}})
+        rows.append(row)
+    if job.spec.adaptation is not None and job.spec.adaptation.ensemble:
         _save_probas(RunFolder.target_proba_path(cell_dir), probas)
     return rows
-
-
-def method_probas(model: Any, x: np.ndarray, idx: np.ndarray, prepared: Prepared, spec: ExperimentSpec,
-                  cache: FeatureCache, cell: CellSpec, parts: dict[str, np.ndarray], seed: int, methods: list[str],
-                  calibration: Calibration | None, work_dir: Path) -> Iterator[tuple[str, np.ndarray, dict]]:
-    """Each adaptation method's class probabilities on one target: ``(method, proba, record)``.
-
-    The one scoring loop of the runner and of ``cropglobe adapt``. ``x`` holds the target's model
-    inputs (sample indices ``idx``); adaptation reads them, never the target's labels. Methods that
-    do not apply to the model (AdaBN without BatchNorm, phenoshift on non-median features) are
-    skipped; ``selftrain`` fine-tunes a copy of the model (scratch checkpoints in ``work_dir``).
-    """
-    adaptation = spec.adaptation
-    for method in methods:
-        if method == "align":
-            if cell.feature in align.WINDOW_FAMILIES:
-                yield method, *align_proba(model, cell.feature, cache.full_series()[idx], prepared.window,
-                                           prepared.bin_days, adaptation.max_shift_days if adaptation else 60.0)
-            continue
-        if method == "selftrain":
-            _, proba, record = fitting.selftrain_cell(model, cell, spec, cache, prepared.window, prepared.bin_days,
-                                                      parts, fitting.training_inputs(cell, cache, idx), seed, work_dir)
-            yield method, proba, record
-            continue
-        how = adapt.method_inputs(method, cell.feature, x, cache.full_series(), parts["train"], idx,
-                                  prepared.window, prepared.bin_days, _band_names(prepared),
-                                  adaptation.max_shift_days if adaptation else 60.0)
-        if how is None:
-            continue
-        proba, record = adapt.predict_info(model, how[0], how[1], adaptation.batch_size if adaptation else 512,
-                                           calibration)
-        if proba is not None:
-            yield method, proba, {**how[2], **record}
-
-
-def align_proba(model: Any, feature: str, full: np.ndarray, window: tuple[int, int], bin_days: float,
-                max_days: float = 60.0) -> tuple[np.ndarray, dict]:
-    """Probabilities of ``model`` on target windows read at the offsets :func:`.align.search` finds; the record."""
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return model.predict_proba(align.window_inputs(w, feature))
-
-    a, b, record = align.search(predict, full, window, bin_days, align.AlignSettings(max_days=max_days))
-    return predict(align.read(full, window, bin_days, a, b)), record
-
-
-def _row(prepared: Prepared, group: list[str], cell: CellSpec, seed: int, target: str, scores: metrics.Scores,
-         adaptation: str) -> dict:
-    """One result row (training details are added by the caller)."""
-    from cropglobe import augment
-
-    return {
-        "source": "+".join(group), "target": target, "scenario": _scenario(prepared, group, target),
-        "feature": cell.feature, "model": cell.model, "augmentation": augment.label(cell.augmentation),
-        "augmentation_config": json.dumps(augment.resolve(cell.augmentation).model_dump(mode="json")),
-        "adaptation": adaptation, "copies": cell.copies, "seed": seed, "oa": scores.oa,
-        "macro_f1": scores.macro_f1, "weighted_f1": scores.weighted_f1, "kappa": scores.kappa, "n": scores.n,
-        "classes": ",".join(scores.classes_present), "per_class": json.dumps(scores.per_class),
-        "confusion": json.dumps(scores.confusion), "data": prepared.description, "simulated": prepared.simulated,
-    }
-
-
-def _band_names(prepared: Prepared) -> list[str]:
-    return [str(b) for b in prepared.full["band"].values]
 
 
 def _save_probas(path: Path, probas: dict[str, np.ndarray]) -> None:
@@ -268,12 +124,12 @@ def load_calibrations(cell_dirs: list[Path]) -> list[Any] | None:
     return None if any(c is None for c in cals) else cals
 
 
-def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> list[dict]:
+def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, cache: FeatureCache, run_dir: Path) -> list[dict]:
     """Rows scoring the mean of the seeds' target probabilities of each cell (``seed`` = -1).
 
-    Only targets whose samples do not depend on the seed (countries other than the source; the
-    in-region hold-out is drawn per seed) and cells whose every seed gave probabilities. A one-seed
-    study has no ensembles (its "ensemble" would repeat the seed's rows).
+    From each cell's ``target_proba.npz`` (:func:`cropglobe.experiment.scoring.ensemble_rows`), for
+    cells whose every seed gave probabilities. A one-seed study has no ensembles (its "ensemble"
+    would repeat the seed's rows).
     """
     if spec.adaptation is None or not spec.adaptation.ensemble or len(spec.seeds) < 2:
         return []
@@ -286,22 +142,9 @@ def _ensemble_rows(prepared: Prepared, spec: ExperimentSpec, run_dir: Path) -> l
                 files = [run.target_proba_path(run.cell_dir(group, cell, s, fold)) for s in spec.seeds]
                 if not all(f.exists() for f in files):
                     continue
-                members = [dict(np.load(f)) for f in files]
-                calibrations = load_calibrations([f.parent for f in files])
-                for key in members[0]:
-                    target, method = key.split("|")
-                    if target not in prepared.targets or prepared.overlaps(target, group) \
-                            or not all(key in m for m in members):
-                        continue
-                    idx = prepared.indices(target)
-                    proba = adapt.ensemble_method_proba(
-                        {k.split("|")[1]: [m[k] for m in members] for k in members[0]
-                         if k.split("|")[0] == target and all(k in m for m in members)}, method, calibrations)
-                    row = _row(prepared, group, cell, -1, target,
-                               _evaluate(prepared, target, idx, proba, source_classes(prepared, spec, group)),
-                               adapt.ensemble_label(method))
-                    row.update({"fold": fold, "ensemble_seeds": ",".join(str(s) for s in spec.seeds)})
-                    rows.append(row)
+                job = CellJob(prepared, spec, cache, group, cell, -1, {}, fold)
+                rows.extend(scoring.ensemble_rows(job, [dict(np.load(f)) for f in files],
+                                                  load_calibrations([f.parent for f in files])))
     return rows
 
 
@@ -362,13 +205,13 @@ def run(spec: ExperimentSpec, run_dir: str | os.PathLike, resume: bool = False,
                         log.info("skipping finished cell %s", cell_dir.name)
                         rows.extend(json.loads(done.read_text(encoding="utf-8")))
                         continue
-                    cell_rows = _run_cell(prepared, spec, cache, group, cell, seed, parts, cell_dir,
-                                          resume, callbacks or [], progress)
+                    job = CellJob(prepared, spec, cache, group, cell, seed, parts, fold)
+                    cell_rows = _run_cell(job, cell_dir, resume, callbacks or [], progress)
                     for row in cell_rows:
                         row["fold"] = fold
                     write_text(done, json.dumps(cell_rows, indent=1))
                     rows.extend(cell_rows)
-    rows.extend(_ensemble_rows(prepared, spec, run_dir))
+    rows.extend(_ensemble_rows(prepared, spec, cache, run_dir))
     results = pd.DataFrame(rows)
     from cropglobe.experiment import report
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -60,20 +60,32 @@ def pseudo_labels(proba: np.ndarray, portion: float) -> tuple[np.ndarray, np.nda
     return index, pred[index]
 
 
-def self_train(model: Any, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-               x_target: np.ndarray, target_inputs: Callable[[Any], np.ndarray], spec: SelfTrainSpec,
-               work_dir: Path, refit: Callable[[Any, np.ndarray, np.ndarray], Any] | None = None,
+class SourceData(NamedTuple):
+    """The source's labelled training and validation inputs, in the layout the model trains on.
+
+    Attributes:
+        x_train: Training inputs (torch median models: full-year series, cut to the window and
+            augmented on the fly).
+        y_train: Their class indices.
+        x_val: Validation inputs (same layout): the best epoch is chosen on them.
+        y_val: Their class indices.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def self_train(model: Any, source: SourceData, x_target: np.ndarray, target_inputs: Callable[[Any], np.ndarray],
+               spec: SelfTrainSpec, work_dir: Path, refit: Callable[[Any, np.ndarray, np.ndarray], Any] | None = None,
                ) -> tuple[Any, dict[str, Any]]:
     """Adapt a fitted model to the target by class-balanced self-training; the input model is not changed.
 
     Args:
         model: A fitted classifier. Torch ones (:class:`cropglobe.training.lightning.TorchClassifier`)
             are copied and fine-tuned from their weights; others are refitted by ``refit``.
-        x_train: The source's training inputs in the layout the model trains on (torch median
-            models: full-year series, cut to the window and augmented on the fly).
-        y_train: Their class indices.
-        x_val: Source validation inputs (same layout): the best epoch is chosen on them.
-        y_val: Their class indices.
+        source: The source's training and validation inputs and labels (:class:`SourceData`).
         x_target: The target's unlabelled inputs in the training layout (no labels anywhere).
         target_inputs: Turns ``x_target`` rows into prediction inputs of a model:
             ``target_inputs(model) -> array`` (e.g. the season windows).
@@ -85,6 +97,7 @@ def self_train(model: Any, x_train: np.ndarray, y_train: np.ndarray, x_val: np.n
         The adapted model and what to record: ``selftrain_pseudo`` (pseudo-labels in the last
         round) and ``selftrain_best_epochs`` (torch: best source-validation epoch per round).
     """
+    x_train, y_train, x_val, y_val = source
     current = model
     epochs: list[int] = []
     n_pseudo = 0

@@ -15,6 +15,12 @@ Families (Tong & Wang, arXiv:2509.03497, Sec. "Invariant features"):
   the input of the fine-tuned ``presto-ft`` model, which runs the encoder itself.
 
 A new family is one more entry: ``FEATURES["emit"] = FeatureSpec("emit", emit_fn, "vector")``.
+
+Each family declares its ``layout`` (:data:`LAYOUTS`): ``window`` (the season window of the
+composite itself, (N, B, T): median2d), ``flat-window`` (the same values flattened band-major:
+median1d) or ``features`` (anything computed from the window). Code that cuts, moves or augments
+season windows (torch training on full-year series, ``align``, ``phenoshift``, band names in model
+files) asks :attr:`FeatureSpec.windowed` / :meth:`FeatureSpec.window_inputs` instead of testing names.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from cropglobe.features.emit import emit_features
 from cropglobe.features.harmonic import harmonic, input_bands
 
 KINDS = ("matrix", "vector")
+#: How a family's inputs relate to the season window (see the module docstring).
+LAYOUTS = ("window", "flat-window", "features")
 
 
 def _presto(ds: xr.Dataset, **options: object) -> np.ndarray:
@@ -64,7 +72,8 @@ class FeatureSpec:
     """One feature family: its name, function ``fn(ds, **options) -> np.ndarray`` and output kind.
 
     ``uses(bands, **options)`` names the bands ``fn`` reads out of ``bands`` (None: all of them);
-    a map then reads and composites only those.
+    a map then reads and composites only those. ``layout`` (:data:`LAYOUTS`) says whether the
+    inputs are the season window itself (``window``, ``flat-window``) or features computed from it.
     """
 
     name: str
@@ -73,6 +82,23 @@ class FeatureSpec:
     description: str = field(default="", compare=False)
     uses: Callable[..., list[str]] | None = field(default=None, compare=False)
     record: Callable[..., dict] | None = field(default=None, compare=False)
+    layout: str = "features"
+
+    @property
+    def windowed(self) -> bool:
+        """True when the inputs are the season window of the composite (whole or flattened): what align moves."""
+        return self.layout != "features"
+
+    def window_inputs(self, windows: np.ndarray) -> np.ndarray:
+        """Inputs of season windows ``(N, B, count)``: as they are (``window``) or flattened band-major.
+
+        Raises:
+            CropGlobeError: For a family whose inputs are not season windows.
+        """
+        if not self.windowed:
+            raise CropGlobeError(f"feature {self.name!r} is not a season window of the composite; expected one of "
+                                 f"{', '.join(window_families())}")
+        return windows.reshape(len(windows), -1) if self.layout == "flat-window" else windows
 
     def recorded_options(self, options: dict) -> dict:
         """The options a recipe stores: ``record(**options)`` (e.g. pins a weights file's sha256), else a copy.
@@ -89,6 +115,8 @@ class FeatureSpec:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"FeatureSpec {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"FeatureSpec {self.name!r}: layout {self.layout!r} is not one of {LAYOUTS}")
 
 
 def _composite_values(ds: xr.Dataset, family: str) -> np.ndarray:
@@ -128,8 +156,10 @@ def median1d(ds: xr.Dataset) -> np.ndarray:
 
 
 FEATURES: dict[str, FeatureSpec] = {
-    "median2d": FeatureSpec("median2d", median2d, "matrix", "bands x time median composites (N, B, T)"),
-    "median1d": FeatureSpec("median1d", median1d, "vector", "median composites flattened to (N, B*T)"),
+    "median2d": FeatureSpec("median2d", median2d, "matrix", "bands x time median composites (N, B, T)",
+                            layout="window"),
+    "median1d": FeatureSpec("median1d", median1d, "vector", "median composites flattened to (N, B*T)",
+                            layout="flat-window"),
     "harmonic": FeatureSpec("harmonic", harmonic, "vector",
                             "harmonic regression, 2 harmonics + constant on 6 bands + GCVI (N, 35)", input_bands),
     "emit": FeatureSpec("emit", emit_features, "vector", "clearest good-band EMIT L2A spectrum per sample (N, bands)"),
@@ -140,6 +170,11 @@ FEATURES: dict[str, FeatureSpec] = {
                                 "Presto inputs packed per pixel (N, 35 x months + 3): normalised monthly S2 channels, "
                                 "masks, month index, lat/lon; the input of presto-ft", _presto_uses),
 }
+
+
+def window_families() -> tuple[str, ...]:
+    """The families whose inputs are season windows of the composite (median2d, median1d)."""
+    return tuple(name for name, spec in FEATURES.items() if spec.windowed)
 
 
 def get_feature(name: str) -> FeatureSpec:

@@ -22,10 +22,9 @@ import numpy as np
 import xarray as xr
 
 from cropglobe import legend, models
+from cropglobe.cells.cell import Cell, load_recipe
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
-from cropglobe.mapping.cell import load_recipe
-from cropglobe.mapping.predict import predict_proba, recipe_features
 from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
 from cropglobe.temporal import composite, season
 
@@ -48,14 +47,13 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
         CropGlobeError: When the teacher is not a torch model on ``median2d`` features.
     """
     t = load_recipe(teacher)
-    if t.family != "torch" or t.feature != "median2d" or t.flatten:
+    if t.family != "torch" or features.get_feature(t.feature).layout != "window" or t.flatten:
         raise CropGlobeError(f"{t.path}: distillation needs a torch model on median2d features; got {t.model} "
                              f"on {t.feature}")
-    from cropglobe.training.lightning import predict_proba_torch
-
     full = composite.composite(source.sel(band=t.bands), **t.composite.composite_kwargs())
     win = season.season(full)
-    soft = predict_proba_torch(t.load_model(), features.median2d(win), batch_size=2048)
+    cell = Cell(t)
+    soft = cell.predict_proba(cell.features(win))
     x = features.median1d(win)
     if np.unique(soft.argmax(1)).size < 2:
         raise CropGlobeError(f"{t.path}: the teacher predicts a single class on all {len(x)} source samples; "
@@ -82,7 +80,7 @@ def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
 
     r = load_recipe(cell)
     full = composite.composite(target.sel(band=r.bands), **r.composite.composite_kwargs())
-    x = recipe_features(season.season(full), r)
-    pred = predict_proba(r.load_model(), r, x).argmax(1)
+    the_cell = Cell(r)
+    pred = the_cell.predict_proba(the_cell.features(season.season(full))).argmax(1)
     truth = np.asarray([r.classes.index(legend.normalize(str(v), r.classes)) for v in full["label"].values])
     return {"oa": float(accuracy_score(truth, pred)), "macro_f1": float(f1_score(truth, pred, average="macro"))}

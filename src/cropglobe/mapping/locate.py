@@ -15,7 +15,7 @@ import numpy as np
 
 from cropglobe import geography
 from cropglobe.errors import CropGlobeError
-from cropglobe.temporal import season
+from cropglobe.temporal.calendar import Calendar
 
 if TYPE_CHECKING:
     from cropglobe.mapping.cell import Recipe
@@ -58,8 +58,8 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     """
     geography.country(country)
     c = recipe.composite
-    shift = int(season.shifts(country, np.array([lat]), c.align, c.offsets)[0][0])
-    first, last = season.parse_window(c.window)
+    cal = Calendar.of(c)
+    shift = int(cal.shifts(country, np.array([lat]))[0][0])
     days = np.asarray(times).astype("datetime64[D]")
     d0, d1 = days[0], days[-1]
     if bin_days is not None:
@@ -67,8 +67,7 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     candidates = [year] if year is not None else sorted({int(str(d)[:4]) for d in days} | {int(str(d0)[:4]) - 1})
     spans = []
     for y in candidates:
-        origin = np.datetime64(f"{y:04d}-01-01") + np.timedelta64(shift, "D")
-        w0, w1 = origin + np.timedelta64(first - 1, "D"), origin + np.timedelta64(last - 1, "D")
+        w0, w1 = cal.window_span(cal.origins(y, np.array(shift))[()])
         spans.append(f"{y}: {w0}..{w1}")
         if d0 <= w0 and d1 >= w1:
             return int(y)

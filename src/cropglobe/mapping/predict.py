@@ -28,16 +28,18 @@ observation fills. Such pixels never get a class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from cropglobe.cells.cell import Recipe, recipe_features
+from cropglobe.cells.cell import Cell, Recipe
+from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests, distill)
 from cropglobe.mapping.cube import Decoding
-from cropglobe.temporal import composite, gapfill, season
+from cropglobe.temporal import composite, gapfill
+from cropglobe.temporal.calendar import Calendar
 
 NODATA_CLASS = 255
 
@@ -87,7 +89,8 @@ class BlockContext:
     ``window_offsets``: the season window is read with its start / end moved by these days from
     the full-year composite (``--adapt align``, :mod:`cropglobe.augment.align`).
     ``collect_series``: tiles return the gap-filled full-year series of their valid pixels instead
-    of classifying them (the first pass of ``--adapt align``).
+    of classifying them (the first pass of ``--adapt align``). ``calendar`` is the recipe's aligned
+    calendar (:class:`cropglobe.temporal.calendar.Calendar`), computed once per map.
     """
 
     recipe: Recipe
@@ -103,6 +106,10 @@ class BlockContext:
     precision: str = "32-true"
     window_offsets: tuple[float, float] | None = None
     collect_series: bool = False
+    calendar: Calendar = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calendar", Calendar.of(self.recipe.composite))
 
     @property
     def read_bands(self) -> list[str]:
@@ -155,27 +162,23 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
     Returns:
         ``(values (bins, band, P) float32, n_clear (P,))``; NaN where a band has no clear value.
     """
-    c = ctx.recipe.composite
+    cal = ctx.calendar
     refl, clear = ctx.decoding.reflectance(refl), ctx.decoding.clear(clear)
     valid = _valid(refl, clear, scl, ctx)
     n = refl.shape[2]
-    shifts = _shifts(lat, ctx)
-    bin_start, bin_days = season.axis(c.interval)
-    first, last = season.parse_window(c.window)
+    bin_start, bin_days = cal.bin_start, cal.bin_days
     days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     out = np.empty((bin_start.size, refl.shape[1], n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift, cols in season.calendar_groups(shifts):
-        origin = year0 + np.timedelta64(int(shift), "D")
+    for origin, cols in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
         ok = valid[:, cols]
         if ctx.bin_days is None:
-            rel = (days - origin).astype(np.int64)
-            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, c.interval, bin_start.size)
+            rel = cal.days_from(days, origin)
+            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, cal.interval, bin_start.size)
         else:
             rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
             out[:, :, cols] = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
-        n_clear[cols] = (ok & ((rel >= first - 1) & (rel < last))[:, None]).sum(axis=0)
+        n_clear[cols] = (ok & cal.in_window(rel)[:, None]).sum(axis=0)
     if ctx.bin_days is None:
         gapfill.fill_gaps_time_major(out, bin_start.astype(np.float64))
     return out, n_clear
@@ -189,8 +192,7 @@ def _valid(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, c
 
 def _shifts(lat: np.ndarray, ctx: BlockContext) -> np.ndarray:
     """Per-pixel day shifts of the aligned calendar: the recipe's ``align`` and per-country ``offsets``."""
-    c = ctx.recipe.composite
-    return season.shifts(ctx.country, lat, c.align, c.offsets)[0]
+    return ctx.calendar.shifts(ctx.country, lat)[0]
 
 
 def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
@@ -202,13 +204,11 @@ def used_dates(ctx: BlockContext, lat: np.ndarray) -> slice:
     """
     if ctx.bin_days is not None:
         return slice(None)
-    interval = ctx.recipe.composite.interval
-    end = season.axis(interval)[0].size * interval
-    days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
-    t0, t1 = days.size, 0
-    for shift, _ in season.calendar_groups(_shifts(lat, ctx)):
-        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+    cal = ctx.calendar
+    end = cal.year_days
+    t0, t1 = ctx.times.size, 0
+    for origin, _ in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
+        rel = cal.days_from(ctx.times, origin)
         t0, t1 = min(t0, int(np.searchsorted(rel, 0))), max(t1, int(np.searchsorted(rel, end)))
     return slice(t0, max(t0, t1))
 
@@ -247,24 +247,19 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
         win = np.ascontiguousarray(values[start:start + count].transpose(2, 1, 0))
         return win, n_clear, ~np.isnan(values).any(axis=(0, 1))
-    c, dec = ctx.recipe.composite, ctx.decoding
-    interval = c.interval
-    bin_start, _ = season.axis(interval)
+    c, dec, cal = ctx.recipe.composite, ctx.decoding, ctx.calendar
+    interval, bin_start = cal.interval, cal.bin_start
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
-    first, last = season.parse_window(c.window)
-    days = ctx.times.astype("datetime64[D]")
-    year0 = np.datetime64(f"{ctx.year:04d}-01-01")
     n, nb = refl.shape[2], refl.shape[1]
-    shifts = _shifts(lat, ctx)
     none = np.zeros((0, 0), dtype=np.float32)
     f32 = np.float32
     lut = _scl_lut(tuple(c.scl_keep))
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
-    for shift, cols in season.calendar_groups(shifts):
-        rel = (days - (year0 + np.timedelta64(int(shift), "D"))).astype(np.int64)
+    for origin, cols in cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))):
+        rel = cal.days_from(ctx.times, origin)
         edges = np.searchsorted(rel, a0 * interval + interval * np.arange(a1 - a0 + 1))
-        w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [first - 1, last]))
+        w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [cal.first - 1, cal.last]))
         part = (medians, n_clear) if isinstance(cols, slice) else \
             (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
         kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
@@ -310,7 +305,7 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
     With the pixels' ``lon``/``lat`` (degrees, (P,)) the dataset carries them and each pixel's
     ``shift_days`` as a composite of samples does (features such as Presto's read them).
     """
-    bin_start, bin_days = season.axis(ctx.recipe.composite.interval)
+    bin_start, bin_days = ctx.calendar.bin_start, ctx.calendar.bin_days
     if window is not None:
         bin_start, bin_days = bin_start[window[0]:sum(window)], bin_days[window[0]:sum(window)]
     n = values.shape[0]
@@ -326,17 +321,13 @@ def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, 
 
 def predict_proba(model: Any, recipe: Recipe, x: np.ndarray, threads: int | None = None,
                   precision: str = "32-true") -> np.ndarray:
-    """Class probabilities (N, C): ``predict_proba_torch`` for torch models, ``predict_proba`` otherwise.
+    """Class probabilities (N, C) of ``model`` with its recipe: :meth:`cropglobe.cells.cell.Cell.predict_proba`.
 
     ``threads`` sets a LightGBM model's threads for this call (torch uses its process-wide setting);
     ``precision`` (``"32-true"`` or ``"bf16-mixed"``, see :func:`inference_precision`) is the torch
     forward pass's; tabular models ignore it.
     """
-    if recipe.family == "torch":
-        from cropglobe.training.lightning import predict_proba_torch
-
-        return predict_proba_torch(model, x, batch_size=2048, precision=precision)
-    return np.asarray(model.predict_proba(x) if threads is None else model.predict_proba(x, num_threads=threads))
+    return Cell(recipe, model, precision).predict_proba(x, threads)
 
 
 def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -358,28 +349,29 @@ def block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     win = win[keep] if keep.size < ok.size else win  # whole rows of the sample-major window
     where = (None, None) if lon is None else (np.asarray(lon)[keep], np.asarray(lat)[keep])
     win_ds = composite_dataset(win, ctx, (start, count), *where)
-    return recipe_features(win_ds, r), keep
+    return Cell(r).features(win_ds), keep
 
 
 def recipe_bin_days(recipe: Recipe) -> float:
     """The cell's composite bin width in days (format-1 recipes: the compositing interval)."""
-    return float(recipe.bin_days or recipe.composite.interval)
+    return Cell(recipe).bin_days
 
 
 def check_alignable(recipe: Recipe, where: str) -> None:
     """Raise unless the cell's features are season windows of the composite (what align moves)."""
-    from cropglobe.augment import align
     from cropglobe.errors import CropGlobeError
+    from cropglobe.features import families
 
-    if recipe.feature not in align.WINDOW_FAMILIES:
+    if not families.get_feature(recipe.feature).windowed:
         raise CropGlobeError(f"{where}: {recipe.path} uses feature {recipe.feature!r}; align moves the season "
-                             f"window of the median features ({', '.join(align.WINDOW_FAMILIES)}) only")
+                             f"window of the median features ({', '.join(families.window_families())}) only")
 
 
 def search_alignment(recipe: Recipe, model: Any, series: np.ndarray, precision: str, where: str) -> dict[str, float]:
-    """The season offset / stretch of :func:`cropglobe.augment.align.search` for ``model`` on unlabelled series.
+    """The season offset / stretch of :meth:`cropglobe.cells.cell.Cell.search_alignment` on unlabelled series.
 
-    Shared by ``cropglobe predict --adapt align`` and ``cropglobe map --adapt align``.
+    Shared by ``cropglobe predict --adapt align`` and ``cropglobe map --adapt align`` (and, through
+    :class:`~cropglobe.cells.cell.Cell`, the study's ``align`` rows).
 
     Args:
         recipe: The cell.
@@ -391,14 +383,8 @@ def search_alignment(recipe: Recipe, model: Any, series: np.ndarray, precision: 
     Raises:
         CropGlobeError: When the cell's features are not season windows of the composite.
     """
-    from cropglobe.augment import align
-
     check_alignable(recipe, where)
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return np.asarray(predict_proba(model, recipe, align.window_inputs(w, recipe.feature), precision=precision))
-
-    return align.search(predict, series, tuple(recipe.window_bins), recipe_bin_days(recipe))[2]  # type: ignore[arg-type]
+    return Cell(recipe, model, precision).search_alignment(series, where=where)[2]
 
 
 def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -407,8 +393,6 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
 
     Both need the full-year composite (:func:`composite_block`), not only the window's bins.
     """
-    from cropglobe.augment import align
-
     r = ctx.recipe
     values, n_clear = composite_block(refl, clear, scl, lat, ctx)  # (bins, band, P)
     keep = np.flatnonzero((n_clear >= ctx.min_clear) & ~np.isnan(values).any(axis=(0, 1)))
@@ -418,8 +402,7 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     if ctx.collect_series:
         return series, keep
     a, b = ctx.window_offsets or (0.0, 0.0)
-    win = align.read(series, tuple(r.window_bins), recipe_bin_days(r), a, b)  # type: ignore[arg-type]
-    return align.window_inputs(win, r.feature), keep
+    return Cell(r).series_inputs(series, a, b), keep
 
 
 def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
@@ -435,9 +418,9 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         lon: Pixel-centre longitudes (P,).
         lat: Pixel-centre latitudes (P,).
         ctx: The shared context.
-        model: The loaded model.
+        model: The cell (:class:`~cropglobe.cells.cell.Cell`), or its loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
-        threads: Threads of a tabular model's call (:func:`predict_proba`), or None.
+        threads: Threads of a tabular model's call (:meth:`.Cell.predict_proba`), or None.
         proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it
             (with ``ctx.collect_series``: their full-year series (P_valid, B, T), and no class is given).
 
@@ -453,11 +436,12 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
         if proba_out is not None:
             proba_out.append(x)
         return classes, conf
+    cell = model if isinstance(model, Cell) else Cell(ctx.recipe, model, ctx.precision)
     if lock is None:
-        proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
+        proba = cell.predict_proba(x, threads)
     else:
         with lock:
-            proba = predict_proba(model, ctx.recipe, x, threads, ctx.precision)
+            proba = cell.predict_proba(x, threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     if proba_out is not None:

@@ -7,9 +7,10 @@ did. Observation-level and dated coarse (dekadal, monthly) SampleSets go through
 threshold, ``min_clear``, per-country ``offsets`` and scene classes (:class:`cropglobe.recipe.CompositeSettings`;
 a format-1 recipe, which did not record offsets, takes those of the run's config); a
 set already composited on the recipe's aligned calendar (``cropglobe composite`` output) is used
-as it is. Then come the recipe's season-window bins and feature family
-(:func:`cropglobe.mapping.predict.recipe_features`, the map's own code) and the model's
-probabilities (:func:`cropglobe.mapping.predict.predict_proba`).
+as it is. Then the cell (:class:`cropglobe.cells.cell.Cell`, the object the map, the study's
+evaluation and self-training use) takes the recipe's season-window bins and feature family
+(:meth:`~cropglobe.cells.cell.Cell.inputs`) and gives the model's probabilities
+(:meth:`~cropglobe.cells.cell.Cell.predict_proba`).
 
 Dropped samples stay in the output, listed with a null prediction and a ``status`` naming why:
 fewer than ``min_clear`` clear observations in the season window (``composite`` drops them), or a
@@ -41,12 +42,12 @@ import xarray as xr
 
 from cropglobe import legend, samples, taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
-from cropglobe.cells.cell import Recipe, load_cells
+from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs  # noqa: F401 (re-exported)
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.predict import inference_precision, predict_proba, recipe_bin_days, search_alignment
+from cropglobe.mapping.predict import check_alignable, inference_precision
 from cropglobe.mapping.predict_stream import DEFAULT_BLOCK, block_probabilities, open_samples
 from cropglobe.models.ensemble import ADAPT, prior_shift
 
@@ -131,20 +132,19 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     inference_precision(precision)
     if block is not None:
         whole_number(block, "block", 1)
-    recipe = load_cells([cell, *members])
-    precision = inference_precision(precision, recipe.family)
+    the_cell = Cell.load(cell, tuple(members))  # the model is loaded by the first block that predicts
+    recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
+    the_cell.precision = inference_precision(precision, recipe.family)
     table_remaps, offsets = _run_settings(recipe, remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     alignment = None
-    loaded: list[Any] = []
 
     def predict(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:  # one block's probabilities
         nonlocal alignment
-        loaded[:] = loaded or [recipe.load_model()]
         if adapt == "align":
-            x, alignment = aligned_inputs(full, keep, recipe, loaded[0], precision)
-        return np.asarray(predict_proba(loaded[0], recipe, x, precision=precision), dtype=np.float64)
+            x, alignment = aligned_inputs(full, keep, the_cell)
+        return np.asarray(the_cell.predict_proba(x), dtype=np.float64)
 
     if adapt == "align" and block is not None:
         ds, block = samples.validate(ds.load(), where=where), None
@@ -173,8 +173,7 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     return result
 
 
-def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe, model: Any,
-                   precision: str = "32-true") -> tuple[np.ndarray, dict[str, float]]:
+def aligned_inputs(full: xr.Dataset, keep: np.ndarray, cell: Cell) -> tuple[np.ndarray, dict[str, float]]:
     """Model inputs of the kept samples read at the season offset / stretch :mod:`cropglobe.augment.align` finds.
 
     The search reads only the samples' inputs and the model's probabilities (no label).
@@ -182,13 +181,10 @@ def aligned_inputs(full: xr.Dataset, keep: np.ndarray, recipe: Recipe, model: An
     Raises:
         CropGlobeError: When the cell's feature family is not a season window (align needs median features).
     """
-    from cropglobe.augment import align
-
+    check_alignable(cell.recipe, "adapt='align'")  # type: ignore[arg-type]
     series = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32)
-    record = search_alignment(recipe, model, series, precision, "adapt='align'")
-    moved = align.read(series, tuple(recipe.window_bins), recipe_bin_days(recipe),  # type: ignore[arg-type]
-                       record["align_start_days"], record["align_end_days"])
-    return align.window_inputs(moved, recipe.feature), record
+    a, b, record = cell.search_alignment(series, where="adapt='align'")
+    return cell.series_inputs(series, a, b), record
 
 
 def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarray, proba: np.ndarray,

@@ -349,8 +349,9 @@ def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[t
     """
     sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
     step = max(1, int(sum(sizes) // opts.prior_pixels))
-    parts = [res.proba for res in map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step],
-                                            opts.block_pixels) if res.proba is not None and len(res.proba)]
+    tiles = map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step], opts.block_pixels)
+    parts = [got for got in ((res.series if probe.collect_series else res.proba) for res in tiles)
+             if got is not None and len(got)]
     if not parts:
         raise CropGlobeError(f"{cube.source.path}: no pixel of the sampled tiles has {probe.min_clear} clear "
                              f"observations in the season window; {purpose}")

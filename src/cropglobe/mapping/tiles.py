@@ -43,8 +43,8 @@ class TileResult:
     """One finished tile: its window and the class / confidence arrays (h, w).
 
     ``proba``: the class probabilities of its valid pixels (P_valid, C) when the context asked for
-    them (``BlockContext.collect_proba``), their full-year series (P_valid, B, T) with
-    ``BlockContext.collect_series``, else None.
+    them (``BlockContext.collect_proba``), else None. ``series``: their gap-filled full-year series
+    (P_valid, B, T) with ``BlockContext.collect_series`` (the first pass of ``--adapt align``), else None.
     """
 
     rows: slice
@@ -52,6 +52,7 @@ class TileResult:
     classes: np.ndarray
     confidence: np.ndarray
     proba: np.ndarray | None = None
+    series: np.ndarray | None = None
 
 
 def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
@@ -105,8 +106,10 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
                              probas)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
-    proba = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
-    return TileResult(rows, cols, classes, conf, proba)
+    stacked = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
+    if ctx.collect_series:
+        return TileResult(rows, cols, classes, conf, series=stacked)
+    return TileResult(rows, cols, classes, conf, stacked)
 
 
 @contextlib.contextmanager

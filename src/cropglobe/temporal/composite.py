@@ -30,6 +30,7 @@ from cropglobe.checks import is_whole, whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.temporal import gapfill
 from cropglobe.temporal import season as _season
+from cropglobe.temporal.calendar import Calendar
 from cropglobe.temporal.season import season, window_bins
 from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings
 
@@ -148,8 +149,8 @@ def composite(
             dates (or any sample's with ``coverage="error"``), no clear observation at all, or when
             every sample has fewer than ``min_clear``.
     """
-    bin_start, bin_days = _season.axis(interval)
-    first, last = _season.parse_window(window)
+    cal = Calendar(interval, window, align, offsets)  # the aligned calendar, once
+    bin_start, bin_days, first, last = cal.bin_start, cal.bin_days, cal.first, cal.last
     min_clear = whole_number(min_clear, "min_clear", 0)
     if coverage not in ("drop", "error"):
         raise CropGlobeError(f"coverage={coverage!r}: expected 'drop' or 'error'")
@@ -171,9 +172,10 @@ def composite(
             f"composite: no clear observations at all in {ds.sizes['sample']} samples "
             f"(an observation needs {' and '.join(what)})"
         )
-    shifts, align_label = _season.sample_shifts(ds, align, offsets)
-    years = ds["year"].values.astype(np.int64)
-    origin = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + shifts.astype("timedelta64[D]")
+    countries = ds["country"].values
+    shifts, align_label = cal.shifts(countries, ds["lat"].values if "lat" in ds.variables
+                                     else np.full(countries.shape, np.nan))
+    origin = cal.origins(ds["year"].values, shifts)
     days = t.astype("datetime64[D]")
     n, nb = refl.shape[:2]
     shape = (n, nb, bin_start.size)
@@ -183,23 +185,23 @@ def composite(
     covered = np.ones(n, dtype=bool)
     has_data = ~np.isnan(np.fmax.reduce(refl, axis=1))
     ends = days + (ds["bin_days"].values.astype(np.int64) - 1).astype("timedelta64[D]") if coarse else days
-    for start, take in _season.calendar_groups(origin):  # one calendar at a time (a slice: no copy)
-        covered[take] = covers_window(has_data[take], days, ends, start + (first - 1) * _DAY,
-                                      start + (last - 1) * _DAY, 0 if coarse else int(interval) - 1)
+    for start, take in cal.groups(origin):  # one calendar at a time (a slice: no copy)
+        covered[take] = covers_window(has_data[take], days, ends, *cal.window_span(start),
+                                      0 if coarse else int(interval) - 1)
         ok = valid[take]
         if coarse:
             rel = _centres(t, ds) - start.astype(np.float64)  # bin centres, days from the aligned start
             values, missing = _regrid_coarse(refl[take], ok, rel, days - start, ds, bin_start, bin_days)
             gaps[take] = missing.sum(axis=1)
         else:
-            rel = (days - start).astype(np.int64)
+            rel = cal.days_from(days, start)
             values = gapfill.bin_median(refl[take], ok, rel, int(interval), bin_start.size, chunk=chunk)
             gaps[take] = np.isnan(values).sum(axis=1)
         if isinstance(take, slice):
             out = values
         else:
             out[take] = values
-        n_clear[take] = (ok & ((rel >= first - 1) & (rel < last))[None, :]).sum(axis=1)
+        n_clear[take] = (ok & cal.in_window(rel)[None, :]).sum(axis=1)
     if not coarse:
         out = gapfill.fill_gaps(out, bin_start.astype(np.float64), gaps=gaps, inplace=True)
     countries = ds["country"].values.astype(str)
@@ -222,7 +224,7 @@ def composite(
         log.warning("composite: dropped %d of %d samples with fewer than %d clear observations in %s (%s)",
                     sum(by_clear.values()), n, min_clear, window, _counts_text(by_clear))
     kept = slice(None) if keep.all() else np.flatnonzero(keep)
-    w0, wn = _season.bins_of_window(bin_start, bin_days, window)
+    w0, wn = cal.window_bins
     coords: dict[str, Any] = {name: ("sample", ds[name].values[kept]) for name in ds.coords
                               if ds[name].dims == ("sample",)}
     coords.update({

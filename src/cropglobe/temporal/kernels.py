@@ -155,6 +155,9 @@ def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clea
 def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - compiled
     """Fill the gaps of the window bins ``[w0, w0 + count)`` linearly in ``x``, nearest at the edges.
 
+    The arithmetic is :func:`cropglobe.temporal.gapfill.fill_gaps`'s, bit for bit: float32 steps for
+    a pixel whose bands share their gaps (within ``values``), float64 rounded once for the others.
+
     Args:
         values: (n_bins, B, P) float32 bin medians, NaN = gap (not modified).
         x: (n_bins,) float64 bin positions (bin start days).
@@ -171,12 +174,24 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
     chunk = 128  # pixels per pass (measured: 64-128 fastest)
     prev = np.empty((n, chunk), dtype=np.int32)
     last = np.empty(chunk, dtype=np.int32)
+    odd = np.empty(chunk, dtype=np.bool_)  # bands with different gaps: fill_gaps's float64 path (_fill_rows)
     win = np.empty((count, chunk), dtype=np.float32)  # one band's window bins, time-major (written sample-major)
     for p in range(npx):
         filled[p] = True
         edge[p] = False
     for c0 in range(0, npx, chunk):
         c1 = min(c0 + chunk, npx)
+        for p in range(c1 - c0):
+            odd[p] = False
+        for j in range(n):
+            for p in range(c0, c1):
+                k = 0
+                for b in range(nb):
+                    v = values[j, b, p]
+                    if v != v:
+                        k += 1
+                if k != 0 and k != nb:
+                    odd[p - c0] = True
         for b in range(nb):
             for p in range(c1 - c0):
                 last[p] = -1
@@ -205,11 +220,16 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
                             win[j - w0, p - c0] = values[hi, b, p]
                         elif hi >= n:
                             win[j - w0, p - c0] = values[lo, b, p]
-                        else:
+                        elif odd[p - c0]:  # as _fill_rows: float64, rounded once
                             vp = np.float64(values[lo, b, p])
                             vq = np.float64(values[hi, b, p])
                             frac = (x[j] - x[lo]) / (x[hi] - x[lo])
                             win[j - w0, p - c0] = np.float32(vp + frac * (vq - vp))
+                        else:  # as fill_gaps on bands sharing their gaps: float32 steps
+                            v0 = values[lo, b, p]
+                            d = np.float32(values[hi, b, p] - v0)
+                            f = np.float32((x[j] - x[lo]) / (x[hi] - x[lo]))
+                            win[j - w0, p - c0] = np.float32(np.float32(d * f) + v0)
             for p in range(c0, c1):
                 for j in range(count):
                     out[p, b, j] = win[j, p - c0]

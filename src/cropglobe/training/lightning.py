@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from cropglobe import augment, models
+from cropglobe import models
 from cropglobe.errors import CropGlobeError
 from cropglobe.training import metrics
 from cropglobe.training.settings import PRECISIONS, TrainSettings
@@ -403,20 +403,20 @@ class TorchClassifier:
         n_classes: Number of classes.
         options: Architecture options for :func:`cropglobe.models.get_model`.
         settings: Optimisation settings.
-        augmentation: Augmentation preset name (or ``"none"``) applied on the fly.
         window: ``(start, count)``: training inputs are full-year series cut to this window.
         bin_days: Bin width in days.
         flatten: Flatten windows to vectors (1D median features).
+
+    ``augment`` (attribute, None by default) is the on-the-fly augmentation of training batches
+    (an :data:`Augmenter`, e.g. a cell's preset: :func:`cropglobe.experiment.fitting.augmenter`).
     """
 
     def __init__(self, name: str, n_bands: int, n_times: int, n_classes: int, options: dict[str, Any],
-                 settings: TrainSettings, augmentation: str = "none", window: tuple[int, int] | None = None,
+                 settings: TrainSettings, window: tuple[int, int] | None = None,
                  bin_days: float = 5.0, flatten: bool = False) -> None:
         self.name, self.n_classes, self.settings = name, n_classes, settings
         self.net = models.get_model(name, n_bands, n_times, n_classes, seed=settings.seed, **options)
-        self.augment = None
-        if augmentation != "none":
-            self.augment = augment.get_preset(augmentation)
+        self.augment: Augmenter | None = None
         self.window, self.bin_days, self.flatten = window, bin_days, flatten
         self.fit_info: dict[str, Any] = {}
 

@@ -32,6 +32,7 @@ from cropglobe.atomic import write_text
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers.table import TableMapping, read_table
 from cropglobe.temporal import season
+from cropglobe.temporal.calendar import Calendar
 
 S2_COLLECTION = "COPERNICUS/S2_SR_HARMONIZED"
 CS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
@@ -49,7 +50,7 @@ DONE, FAILED_STATES, ACTIVE = (
 def bin_starts(interval: int = 5) -> np.ndarray:
     """Return bin-start days of year (1, 6, ..., 361 for 5 days: 73 bins): the aligned calendar of
     :func:`cropglobe.temporal.season.axis`."""
-    return season.axis(interval)[0]
+    return Calendar(interval).bin_start
 
 
 def column_names(bands: Sequence[str], interval: int = 5) -> list[str]:
@@ -177,7 +178,7 @@ def season_shift(country: str | None, lat: np.ndarray) -> int:
     lat = np.asarray(lat, dtype=float)
     if not country:  # no country: the points' median latitude decides (as for a country on both sides)
         return season.HEMISPHERE_SHIFT_DAYS if float(np.nanmedian(lat)) < 0 else 0
-    shifts, _ = season.shifts(country, lat, "hemisphere")  # one country, one hemisphere: one shift
+    shifts, _ = Calendar(align="hemisphere").shifts(country, lat)  # one country, one hemisphere: one shift
     return int(shifts[0])
 
 
