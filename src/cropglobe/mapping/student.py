@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from cropglobe import models
-from cropglobe.cells.cell import Recipe
+from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.errors import CropGlobeError
+from cropglobe.features import families as features
 from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
 
 #: Student model kinds.
@@ -137,28 +138,22 @@ def views(series: np.ndarray, window: tuple[int, int], bin_days: float, settings
     return np.concatenate(out)
 
 
-#: Teacher features whose inputs are the season window of the composite itself.
-TEACHER_FEATURES = ("median2d", "median1d")
-
-
 def check_teacher(teacher: Recipe) -> None:
-    """Raise unless the teacher's inputs are the composite's season window (median features).
+    """Raise unless the teacher's inputs are the composite's season window (a windowed feature family).
 
     Raises:
         CropGlobeError: Naming the teacher and its feature.
     """
-    if teacher.feature not in TEACHER_FEATURES or teacher.flatten:
+    if not features.get_feature(teacher.feature).windowed or teacher.flatten:
         raise CropGlobeError(f"{teacher.path}: distillation needs a teacher on the median features "
-                             f"({', '.join(TEACHER_FEATURES)}); got {teacher.model} on {teacher.feature}")
+                             f"({', '.join(features.window_families())}); got {teacher.model} on {teacher.feature}")
 
 
 def teacher_proba(teacher: Recipe, model: Any, windows: np.ndarray, precision: str = "32-true") -> np.ndarray:
-    """The teacher's class probabilities (N, C) on season windows (N, B, count) of its bands."""
-    from cropglobe.mapping.predict import predict_proba
-
+    """The teacher's class probabilities (N, C) on season windows (N, B, count) of its bands (its :class:`Cell`)."""
     check_teacher(teacher)
-    x = windows if teacher.feature == "median2d" else windows.reshape(len(windows), -1)
-    return np.asarray(predict_proba(model, teacher, x, precision=precision), dtype=np.float32)
+    cell = Cell(teacher, model, precision)
+    return np.asarray(cell.predict_proba(cell.window_inputs(windows)), dtype=np.float32)
 
 
 def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any:
