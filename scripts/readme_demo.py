@@ -66,15 +66,8 @@ def render(results: pd.DataFrame) -> str:
              f"{degenerate.MARK} = a cell that did not learn).", "",
              "| source → target | scenario | " + " | ".join(column_title(c) for c in cells) + " |",
              "|---|---|" + "---|" * len(cells)]
-    order = {s: i for i, s in enumerate(report.SCENARIOS)}
-    pairs = summary[["source", "target", "scenario"]].drop_duplicates()
-    pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
-    for _, p in pairs.iterrows():
-        rows = summary[(summary["source"] == p["source"]) & (summary["target"] == p["target"])].set_index("cell")
-        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})"
-                  + (f" {degenerate.MARK}" if rows.loc[c, "degenerate"] else "") if c in rows.index else "–"
-                  for c in cells]
-        lines.append(f"| {p['source']} → {p['target']} | {p['scenario']} | " + " | ".join(values) + " |")
+    for pair, scenario, values in report.summary_rows(summary, cells):
+        lines.append(f"| {pair} | {scenario} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 

@@ -74,6 +74,16 @@ def check_classes(names: Any, where: str = "classes") -> tuple[str, ...]:
     return out
 
 
+def field(value: list[str] | None) -> list[str] | None:
+    """A pydantic ``classes`` field validator: None, or the checked legend (its error as a ``ValueError``)."""
+    if value is None:
+        return None
+    try:
+        return list(check_classes(value, "classes"))
+    except CropGlobeError as err:
+        raise ValueError(str(err).removeprefix("classes: ")) from None
+
+
 def of(attrs: Mapping[str, Any]) -> tuple[str, ...]:
     """The legend recorded in a SampleSet's attributes (``attrs["classes"]``), else the default."""
     found = attrs.get("classes")

@@ -30,15 +30,8 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
     # wide enough for every header in full: a log or an 80-column terminal must not truncate them
     console = Console()
     console = Console(width=max(console.width, sum(w + 3 for w in widths) + 1))
-    order = {s: i for i, s in enumerate(report.SCENARIOS)}
-    pairs = summary[["source", "target", "scenario"]].drop_duplicates()
-    pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
-    for _, p in pairs.iterrows():
-        rows = summary[(summary["source"] == p["source"]) & (summary["target"] == p["target"])].set_index("cell")
-        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})"
-                  + (f" {degenerate.MARK}" if rows.loc[c, "degenerate"] else "") if c in rows.index else "–"
-                  for c in cells]
-        table.add_row(f"{p['source']} → {p['target']}", p["scenario"], *values)
+    for pair, scenario, values in report.summary_rows(summary, cells):
+        table.add_row(pair, scenario, *values)
     console.print(table)
     warned = degenerate.warnings(results)
     if warned:

@@ -270,6 +270,22 @@ def read_config(path: Path) -> dict:
     return config
 
 
+def summary_rows(summary: pd.DataFrame, cells: list[str]) -> list[tuple[str, str, list[str]]]:
+    """``(source → target, scenario, one "macro-F1 (OA)" text per cell)`` of a :func:`summary_table`, in
+    source, scenario, target order; a cell without the pair gives ``–``, one that did not learn is marked."""
+    order = {s: i for i, s in enumerate(SCENARIOS)}
+    pairs = summary[["source", "target", "scenario"]].drop_duplicates()
+    pairs = pairs.assign(o=pairs["scenario"].map(order)).sort_values(["source", "o", "target"])
+    out = []
+    for _, p in pairs.iterrows():
+        rows = summary[(summary["source"] == p["source"]) & (summary["target"] == p["target"])].set_index("cell")
+        values = [f"{rows.loc[c, 'macro_f1_mean']:.3f} ({rows.loc[c, 'oa_mean']:.3f})"
+                  + (f" {MARK}" if rows.loc[c, "degenerate"] else "") if c in rows.index else "–"
+                  for c in cells]
+        out.append((f"{p['source']} → {p['target']}", str(p["scenario"]), values))
+    return out
+
+
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     """Compact table for the terminal: one row per source x target x cell, mean over seeds."""
     agg = aggregate(results)

@@ -129,15 +129,7 @@ class ExperimentSpec(Strict):
             raise ValueError(f"expected distinct whole numbers >= 0, got {v}")
         return v
 
-    @field_validator("classes")
-    @classmethod
-    def _legend(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        try:
-            return list(legend.check_classes(v, "classes"))
-        except CropGlobeError as err:
-            raise ValueError(str(err).removeprefix("classes: ")) from None
+    _legend = field_validator("classes")(lambda v: legend.field(v))
 
     @field_validator("sources")
     @classmethod

@@ -185,15 +185,7 @@ class TableMapping(Strict):
 
     _cols = field_validator("id", "lon", "lat", mode="before")(lambda v: _text(v))
 
-    @field_validator("classes")
-    @classmethod
-    def _legend(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        try:
-            return list(legend.check_classes(v, "classes"))
-        except CropGlobeError as err:
-            raise ValueError(str(err).removeprefix("classes: ")) from None
+    _legend = field_validator("classes")(lambda v: legend.field(v))
 
     @model_validator(mode="after")
     def _layout(self) -> TableMapping:
