@@ -126,11 +126,11 @@ def _bare_inputs(cell: Path, store: Path, **scale):
     and the seconds per pixel of making the inputs (read excluded) and of the model on one core (thread CPU time)."""
     import torch
 
-    from cropglobe.mapping import prepare
+    from cropglobe.mapping import MapOptions, prepare
     from cropglobe.mapping.locate import lonlat
     from cropglobe.mapping.predict import block_inputs, predict_proba
 
-    recipe, cube, ctx = prepare(cell, store, **scale)
+    recipe, cube, ctx = prepare(cell, store, MapOptions(**scale))
     rows, cols = cube.shape
     xs, prep_s = [], 0.0
     for r0 in range(0, rows, _TILE):  # tile by tile: memory bounded like the map
@@ -213,10 +213,10 @@ def _stage_clock() -> Iterator[dict[str, float]]:
 
 def _map_once(cell: Path, store: Path, out: Path, scheduler: str, **scale) -> tuple:
     """Map a cube once under the stage clock: the map's result and CPU seconds per stage."""
-    from cropglobe.mapping import make_map
+    from cropglobe.mapping import MapOptions, make_map
 
     with _stage_clock() as stages:
-        res = make_map(cell, store, out, tile=_TILE, scheduler=scheduler, **scale)
+        res = make_map(cell, store, out, MapOptions(tile=_TILE, scheduler=scheduler, **scale))
     return res, dict(stages)
 
 

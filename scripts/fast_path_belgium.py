@@ -5,16 +5,16 @@ every finished seed of canada__median2d__tempcnn__season-wide in /work/main/runs
 """
 import json, os, time, sys
 import numpy as np, rasterio, torch
-from cropglobe.mapping import make_map
+from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.fastmap import make_fast_map
 from cropglobe.cells.cell import load_recipe
 cube = "/work/shared/data/worldcereal_cubes/worldcereal_preprocessed_inputs.nc"
 cells = [f"/work/main/runs/season-shift/cells/canada__median2d__tempcnn__season-wide__s{s}" for s in (0, 1, 2)]
 cells = [c for c in cells if os.path.exists(c + "/result.json")]
 out = {"cube": cube, "teacher": cells, "load_before": os.getloadavg()[0]}
-t = make_map(cells[0], cube, "runs/fast/bel_teacher.tif", members=tuple(cells[1:]), overwrite=True)
+t = make_map(cells[0], cube, "runs/fast/bel_teacher.tif", MapOptions(members=tuple(cells[1:]), overwrite=True))
 out["teacher_map_s"] = round(t.seconds, 1); out["teacher_px_s"] = round(t.pixels_per_second)
-f = make_fast_map(cells[0], cube, "runs/fast/bel_fast.tif", members=tuple(cells[1:]), overwrite=True,
+f = make_fast_map(cells[0], cube, "runs/fast/bel_fast.tif", MapOptions(members=tuple(cells[1:]), overwrite=True),
                   keep_student="runs/fast/bel_student")
 out.update(distil_s=round(f.distil_seconds, 1), student_map_s=round(f.map.seconds, 1),
            student_px_s=round(f.map.pixels_per_second), teacher_tag=f.teacher)

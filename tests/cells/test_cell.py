@@ -89,7 +89,7 @@ def cube_store(target, tmp_path_factory):
 
 @pytest.mark.parametrize("name", CELLS)
 def test_study_predict_and_map_give_bit_identical_probabilities(run_dir, target, cube_store, name, tmp_path):
-    from cropglobe.mapping import make_map
+    from cropglobe.mapping import MapOptions, make_map
     from cropglobe.mapping.predict_table import predict_samples
     from cropglobe.mapping.run import prepare
     from cropglobe.mapping.tiles import run_tile
@@ -106,12 +106,13 @@ def test_study_predict_and_map_give_bit_identical_probabilities(run_dir, target,
 
     store, (h, w) = cube_store
     year = int(target["year"].values[0])
-    _, cube, ctx = prepare(cell_dir, store, "BEL", year)
+    _, cube, ctx = prepare(cell_dir, store, MapOptions(country="BEL", year=year))
     tile = run_tile(cube.source, dataclasses.replace(ctx, collect_proba=True), cube.transform, cube.crs,
                     slice(0, h), slice(0, w))
     np.testing.assert_array_equal(tile.proba, study)  # every pixel is mappable: the study's order, row-major
 
-    out = make_map(cell_dir, store, tmp_path / "map.tif", country="BEL", year=year, scheduler="synchronous")
+    out = make_map(cell_dir, store, tmp_path / "map.tif",
+                   MapOptions(country="BEL", year=year, scheduler="synchronous"))
     with rasterio.open(out.paths["classes"]) as src:
         classes = src.read(1).ravel()
     with rasterio.open(out.paths["confidence"]) as src:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import make_map, write_cube
+from cropglobe.mapping import MapOptions, make_map, write_cube
 
 
 def _nothing_written(folder: Path) -> None:
@@ -21,7 +21,7 @@ def _nothing_written(folder: Path) -> None:
 
 def test_missing_model_folder(cube_store, tmp_path):
     with pytest.raises(CropGlobeError, match="model not found"):
-        make_map(tmp_path / "nope", cube_store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(tmp_path / "nope", cube_store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -30,12 +30,13 @@ def test_missing_recipe_and_model_file(cell, cube_store, tmp_path):
     no_recipe.mkdir()
     shutil.copy(cell / "model", no_recipe / "model")
     with pytest.raises(CropGlobeError, match="recipe not found"):
-        make_map(no_recipe, cube_store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(no_recipe, cube_store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     no_model = tmp_path / "cell_b"
     no_model.mkdir()
     shutil.copy(cell / "recipe.json", no_model / "recipe.json")
     with pytest.raises(CropGlobeError, match="model file not found"):
-        make_map(no_model / "recipe.json", cube_store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(no_model / "recipe.json", cube_store, tmp_path / "out" / "map.tif",
+                 MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -46,7 +47,7 @@ def test_recipe_field_missing(cell, cube_store, tmp_path):
     del recipe["window_bins"]
     (bad / "recipe.json").write_text(json.dumps(recipe))
     with pytest.raises(CropGlobeError, match="'window_bins' is missing"):
-        make_map(bad, cube_store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(bad, cube_store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -57,7 +58,7 @@ def test_cube_without_crs(cell, sim_cube, tmp_path):
         cube[v].encoding.pop("grid_mapping", None)
     store = write_cube(cube, tmp_path / "nocrs.zarr")
     with pytest.raises(CropGlobeError, match="no CRS"):
-        make_map(cell, store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(cell, store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -66,7 +67,7 @@ def test_bands_not_matching_the_model(cell, sim_cube, tmp_path):
     with pytest.raises(
         CropGlobeError, match=r"B8, B11, B12 missing; .* needs \['B2', 'B3', 'B4', 'B8', 'B11', 'B12'\]"
     ):
-        make_map(cell, store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(cell, store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -75,8 +76,8 @@ def test_a_cube_with_only_the_bands_the_features_read_maps(cell, sim_cube, cube_
     import rasterio
 
     six = write_cube(sim_cube[0].sel(band=["B2", "B3", "B4", "B8", "B11", "B12"]), tmp_path / "six.zarr")
-    a = make_map(cell, six, tmp_path / "six.tif", scheduler="synchronous")
-    b = make_map(cell, cube_store, tmp_path / "all.tif", scheduler="synchronous")
+    a = make_map(cell, six, tmp_path / "six.tif", MapOptions(scheduler="synchronous"))
+    b = make_map(cell, cube_store, tmp_path / "all.tif", MapOptions(scheduler="synchronous"))
     with rasterio.open(a.paths["classes"]) as ra, rasterio.open(b.paths["classes"]) as rb:
         np.testing.assert_array_equal(ra.read(1), rb.read(1))
 
@@ -86,7 +87,7 @@ def test_dates_outside_the_season(cell, sim_cube, tmp_path):
     store = write_cube(cube.isel(time=cube["time"].values < cube["time"].values[0] + 120 * 86400 * 10**9),
                        tmp_path / "spring.zarr")
     with pytest.raises(CropGlobeError, match="do not cover the model's season window"):
-        make_map(cell, store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(cell, store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
@@ -95,17 +96,17 @@ def test_unscaled_integers_need_a_scale(cell, sim_cube, tmp_path):
     cube["reflectance"] = (cube["reflectance"].fillna(0) * 10000).astype("uint16")
     store = write_cube(cube, tmp_path / "dn.zarr")
     with pytest.raises(CropGlobeError, match="look like scaled integers"):
-        make_map(cell, store, tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(cell, store, tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 
 def test_missing_input_and_bad_options(cell, cube_store, tmp_path):
     with pytest.raises(CropGlobeError, match="input not found"):
-        make_map(cell, tmp_path / "none.zarr", tmp_path / "out" / "map.tif", scheduler="synchronous")
+        make_map(cell, tmp_path / "none.zarr", tmp_path / "out" / "map.tif", MapOptions(scheduler="synchronous"))
     with pytest.raises(CropGlobeError, match="at least 16"):
-        make_map(cell, cube_store, tmp_path / "out" / "map.tif", tile=4, scheduler="synchronous")
+        make_map(cell, cube_store, tmp_path / "out" / "map.tif", MapOptions(tile=4, scheduler="synchronous"))
     with pytest.raises(CropGlobeError, match="unknown country"):
-        make_map(cell, cube_store, tmp_path / "out" / "map.tif", country="XXX", scheduler="synchronous")
+        make_map(cell, cube_store, tmp_path / "out" / "map.tif", MapOptions(country="XXX", scheduler="synchronous"))
     _nothing_written(tmp_path / "out")
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cropglobe.cli import app
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import make_map
+from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping import student as students
 from cropglobe.mapping.fastmap import make_fast_map
 
@@ -61,8 +61,9 @@ def teachers(tmp_path_factory):
 def fast(teachers, cube_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("fast") / "map.tif"
     keep = out.parent / "student"
-    res = make_fast_map(teachers[0], cube_store, out, tile=16, scheduler="synchronous",
-                        members=(str(teachers[1]),), student=SMALL, keep_student=keep)
+    res = make_fast_map(teachers[0], cube_store, out,
+                        MapOptions(tile=16, scheduler="synchronous", members=(str(teachers[1]),)),
+                        student=SMALL, keep_student=keep)
     return res, keep
 
 
@@ -73,8 +74,8 @@ def _read(path):
 
 def test_the_student_maps_like_the_teacher_ensemble(fast, teachers, cube_store, tmp_path):
     res, _ = fast
-    teacher = make_map(teachers[0], cube_store, tmp_path / "teacher.tif", tile=16, scheduler="synchronous",
-                       members=(str(teachers[1]),))
+    teacher = make_map(teachers[0], cube_store, tmp_path / "teacher.tif",
+                       MapOptions(tile=16, scheduler="synchronous", members=(str(teachers[1]),)))
     got, _ = _read(res.map.paths["classes"])
     want, _ = _read(teacher.paths["classes"])
     mapped = want != 255
@@ -101,16 +102,16 @@ def test_the_map_names_its_teacher_cells_and_seeds(fast, teachers):
 
 def test_the_kept_student_is_a_cell_that_maps_the_same(fast, cube_store, tmp_path):
     res, keep = fast
-    again = make_map(keep, cube_store, tmp_path / "again.tif", tile=16, scheduler="synchronous")
+    again = make_map(keep, cube_store, tmp_path / "again.tif", MapOptions(tile=16, scheduler="synchronous"))
     np.testing.assert_array_equal(_read(again.paths["classes"])[0], _read(res.map.paths["classes"])[0])
 
 
 def test_bad_fast_maps_fail_before_writing(cell, teachers, cube_store, tmp_path):
     out = tmp_path / "m.tif"
     with pytest.raises(CropGlobeError, match="--fast with --adapt prior"):
-        make_fast_map(teachers[0], cube_store, out, adapt="prior", student=SMALL)
+        make_fast_map(teachers[0], cube_store, out, MapOptions(adapt="prior"), student=SMALL)
     with pytest.raises(CropGlobeError, match="distillation needs a teacher on the median features"):
-        make_fast_map(cell, cube_store, out, tile=16, scheduler="synchronous", student=SMALL)
+        make_fast_map(cell, cube_store, out, MapOptions(tile=16, scheduler="synchronous"), student=SMALL)
     with pytest.raises(CropGlobeError, match="student kind 'svm'"):
         make_fast_map(teachers[0], cube_store, out, student=students.StudentSettings(kind="svm"))
     with pytest.raises(CropGlobeError, match="views"):

@@ -16,7 +16,7 @@ import rasterio
 
 from cropglobe import experiment, models
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import NODATA_CLASS, make_map
+from cropglobe.mapping import NODATA_CLASS, MapOptions, make_map
 from cropglobe.mapping.predict_table import predict_samples
 from cropglobe.sources import simulate
 
@@ -76,7 +76,7 @@ def test_predict_writes_the_cells_classes_only(run):
 def test_the_map_has_the_cells_classes_only(run, cube_store, tmp_path):
     run_dir, _ = run
     result = make_map(run_dir / "cells" / "FRA__harmonic__lightgbm__none__s0", cube_store, tmp_path / "map.tif",
-                      tile=16, scheduler="synchronous")
+                      MapOptions(tile=16, scheduler="synchronous"))
     with rasterio.open(result.paths["classes"]) as src:
         names = json.loads(src.tags()["CLASS_NAMES"])
         values = src.read(1)

@@ -10,7 +10,7 @@ import pytest
 import rasterio
 
 from cropglobe import taxonomy
-from cropglobe.mapping import NODATA_CLASS, make_map
+from cropglobe.mapping import NODATA_CLASS, MapOptions, make_map
 
 from .conftest import CLOUDY
 
@@ -18,7 +18,7 @@ from .conftest import CLOUDY
 @pytest.fixture(scope="module")
 def mapped(cell, cube_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("map") / "map.tif"
-    return make_map(cell, cube_store, out, tile=16, scheduler="synchronous")
+    return make_map(cell, cube_store, out, MapOptions(tile=16, scheduler="synchronous"))
 
 
 def test_georeferencing_matches_the_cube(mapped, sim_cube):
@@ -87,7 +87,8 @@ def test_png_quicklook(mapped):
 
 
 def test_tiles_and_schedulers_give_the_same_map(cell, cube_store, mapped, tmp_path):
-    other = make_map(cell, cube_store, tmp_path / "m.tif", tile=32, scheduler="threads", workers=2, block_pixels=100)
+    other = make_map(cell, cube_store, tmp_path / "m.tif",
+                     MapOptions(tile=32, scheduler="threads", workers=2, block_pixels=100))
     with rasterio.open(other.paths["classes"]) as a, rasterio.open(mapped.paths["classes"]) as b:
         assert (a.read(1) == b.read(1)).all()
 
@@ -113,14 +114,14 @@ def test_netcdf_and_geotiff_folder_inputs(cell, sim_cube, mapped, tmp_path):
     with rasterio.open(mapped.paths["classes"]) as src:
         expected = src.read(1)
     for source in (nc, folder):
-        res = make_map(cell, source, tmp_path / f"{source.stem}.tif", tile=32, scheduler="synchronous")
+        res = make_map(cell, source, tmp_path / f"{source.stem}.tif", MapOptions(tile=32, scheduler="synchronous"))
         with rasterio.open(res.paths["classes"]) as src:
             assert (src.read(1) == expected).all(), source
 
 
 def test_progress_bar_over_tiles_gives_the_same_map(cell, cube_store, mapped, tmp_path, capsys):
     out = tmp_path / "progress.tif"
-    result = make_map(cell, cube_store, out, tile=16, scheduler="synchronous", progress=True)
+    result = make_map(cell, cube_store, out, MapOptions(tile=16, scheduler="synchronous", progress=True))
     with rasterio.open(result.paths["classes"]) as a, rasterio.open(mapped.paths["classes"]) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
     assert "mapping tiles" in capsys.readouterr().err

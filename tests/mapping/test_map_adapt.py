@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import rasterio
 
 from cropglobe import taxonomy
-from cropglobe.mapping import make_map
+from cropglobe.mapping import MapOptions, make_map
 
 from .conftest import CLOUDY, train_cell
+
+#: 16-pixel tiles, no Dask threads.
+SYNC = MapOptions(tile=16, scheduler="synchronous")
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +32,8 @@ def _read(path):
 
 
 def test_a_cell_as_its_own_member_gives_the_same_map(cell, cube_store, tmp_path):
-    single = make_map(cell, cube_store, tmp_path / "a.tif", tile=16, scheduler="synchronous")
-    doubled = make_map(cell, cube_store, tmp_path / "b.tif", tile=16, scheduler="synchronous", members=(str(cell),))
+    single = make_map(cell, cube_store, tmp_path / "a.tif", SYNC)
+    doubled = make_map(cell, cube_store, tmp_path / "b.tif", replace(SYNC, members=(str(cell),)))
     for kind in ("classes", "confidence"):
         a, _ = _read(single.paths[kind])
         b, tags = _read(doubled.paths[kind])
@@ -38,10 +42,9 @@ def test_a_cell_as_its_own_member_gives_the_same_map(cell, cube_store, tmp_path)
 
 
 def test_ensemble_confidence_is_the_mean_probability(cell, second_cell, cube_store, tmp_path):
-    ens = make_map(cell, cube_store, tmp_path / "e.tif", tile=16, scheduler="synchronous",
-                   members=(str(second_cell),))
-    one = make_map(cell, cube_store, tmp_path / "o.tif", tile=16, scheduler="synchronous")
-    two = make_map(second_cell, cube_store, tmp_path / "t.tif", tile=16, scheduler="synchronous")
+    ens = make_map(cell, cube_store, tmp_path / "e.tif", replace(SYNC, members=(str(second_cell),)))
+    one = make_map(cell, cube_store, tmp_path / "o.tif", SYNC)
+    two = make_map(second_cell, cube_store, tmp_path / "t.tif", SYNC)
     conf_e, conf_1, conf_2 = (_read(r.paths["confidence"])[0] for r in (ens, one, two))
     clear = np.isfinite(conf_e)
     # the mean of two distributions has a top probability between the mean of the tops' minimum and maximum
@@ -51,8 +54,8 @@ def test_ensemble_confidence_is_the_mean_probability(cell, second_cell, cube_sto
 
 def test_prior_adaptation_estimates_the_regions_class_shares(cell, cube_store, sim_cube, tmp_path):
     _, truth = sim_cube
-    plain = make_map(cell, cube_store, tmp_path / "p.tif", tile=16, scheduler="synchronous")
-    adapted = make_map(cell, cube_store, tmp_path / "a.tif", tile=16, scheduler="synchronous", adapt="prior")
+    plain = make_map(cell, cube_store, tmp_path / "p.tif", SYNC)
+    adapted = make_map(cell, cube_store, tmp_path / "a.tif", replace(SYNC, adapt="prior"))
     clear = np.ones_like(truth, dtype=bool)
     clear[CLOUDY] = False
     shares = {c: float((truth[clear] == k).mean()) for k, c in enumerate(taxonomy.CLASSES)}
@@ -65,11 +68,9 @@ def test_prior_adaptation_estimates_the_regions_class_shares(cell, cube_store, s
     base, _ = _read(plain.paths["classes"])
     assert (got[clear] == truth[clear]).mean() >= (base[clear] == truth[clear]).mean() - 0.02
     # a sample of tiles: every 3rd of the 4 tiles (2 of them) when prior_pixels is 300 of 1,024
-    sampled = make_map(cell, cube_store, tmp_path / "s.tif", tile=16, scheduler="synchronous", adapt="prior",
-                       prior_pixels=300)
+    sampled = make_map(cell, cube_store, tmp_path / "s.tif", replace(SYNC, adapt="prior", prior_pixels=300))
     assert sum(sampled.target_prior.values()) == pytest.approx(1, abs=1e-3) and sampled.target_prior != prior
-    everything = make_map(cell, cube_store, tmp_path / "w.tif", tile=16, scheduler="synchronous", adapt="prior",
-                          prior_pixels=1024)
+    everything = make_map(cell, cube_store, tmp_path / "w.tif", replace(SYNC, adapt="prior", prior_pixels=1024))
     assert everything.target_prior == prior
 
 
@@ -87,8 +88,8 @@ def test_align_adaptation_records_the_offset_and_keeps_an_aligned_map(cube_store
     """The simulated cube is on the cell's own calendar: align keeps (about) the same map, and says so."""
     _, truth = sim_cube
     median = train_cell(tmp_path / "FRA__median1d__lightgbm__none__s0", feature="median1d")
-    plain = make_map(median, cube_store, tmp_path / "p.tif", tile=16, scheduler="synchronous")
-    aligned = make_map(median, cube_store, tmp_path / "a.tif", tile=16, scheduler="synchronous", adapt="align")
+    plain = make_map(median, cube_store, tmp_path / "p.tif", SYNC)
+    aligned = make_map(median, cube_store, tmp_path / "a.tif", replace(SYNC, adapt="align"))
     got, tags = _read(aligned.paths["classes"])
     base, _ = _read(plain.paths["classes"])
     found = json.loads(tags["ALIGNMENT"])
@@ -103,5 +104,5 @@ def test_align_needs_median_features(cell, cube_store, tmp_path):
     from cropglobe.errors import CropGlobeError
 
     with pytest.raises(CropGlobeError, match="align moves the season window"):
-        make_map(cell, cube_store, tmp_path / "x.tif", tile=16, scheduler="synchronous", adapt="align")
+        make_map(cell, cube_store, tmp_path / "x.tif", replace(SYNC, adapt="align"))
     assert not (tmp_path / "x.tif").exists()

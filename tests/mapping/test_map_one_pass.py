@@ -9,7 +9,7 @@ import collections
 
 import pytest
 
-from cropglobe.mapping import make_map, predict
+from cropglobe.mapping import MapOptions, make_map, predict
 from cropglobe.mapping.cube import CubeSource
 from cropglobe.models.tabular import TabularClassifier
 
@@ -47,11 +47,11 @@ def _counted(monkeypatch):
 
 def test_members_share_one_read_and_composite_per_block(cell, seeds, cube_store, tmp_path, monkeypatch):
     calls = _counted(monkeypatch)
-    make_map(cell, cube_store, tmp_path / "one.tif", tile=16, scheduler="synchronous")
+    make_map(cell, cube_store, tmp_path / "one.tif", MapOptions(tile=16, scheduler="synchronous"))
     single = dict(calls)
     calls.clear()
-    make_map(cell, cube_store, tmp_path / "three.tif", tile=16, scheduler="synchronous",
-             members=tuple(map(str, seeds)))
+    make_map(cell, cube_store, tmp_path / "three.tif",
+             MapOptions(tile=16, scheduler="synchronous", members=tuple(map(str, seeds))))
     ensemble = dict(calls)
     # the cube is composited as often, and over as many pixels, with three members as with one
     assert single["composite"] == ensemble["composite"] > 1
@@ -73,10 +73,10 @@ def test_members_share_one_read_per_tile(cell, seeds, cube_store, tmp_path, monk
         return read_raw(self, rows, cols, *args, **kwargs)
 
     monkeypatch.setattr(CubeSource, "read_raw", counting)
-    make_map(cell, cube_store, tmp_path / "one.tif", tile=16, scheduler="synchronous")
+    make_map(cell, cube_store, tmp_path / "one.tif", MapOptions(tile=16, scheduler="synchronous"))
     single = sorted(reads)
     reads.clear()
-    make_map(cell, cube_store, tmp_path / "three.tif", tile=16, scheduler="synchronous",
-             members=tuple(map(str, seeds)))
+    make_map(cell, cube_store, tmp_path / "three.tif",
+             MapOptions(tile=16, scheduler="synchronous", members=tuple(map(str, seeds))))
     assert single and sorted(reads) == single  # the same strips, each read once
     assert len(set(single)) == len(single)

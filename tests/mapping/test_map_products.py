@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import make_map
+from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.write import map_title, output_paths
 from cropglobe.taxonomy import CLASSES
 
@@ -28,7 +28,7 @@ def sourced_cell(cell, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def mapped(sourced_cell, cube_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("products") / "m.tif"
-    return make_map(sourced_cell, cube_store, out, tile=16, scheduler="synchronous", probabilities=True)
+    return make_map(sourced_cell, cube_store, out, MapOptions(tile=16, scheduler="synchronous", probabilities=True))
 
 
 def test_probability_cog_has_one_band_per_class_named(mapped):
@@ -76,7 +76,7 @@ def test_title_without_tags_and_with_an_ensemble():
 
 
 def test_no_probability_file_unless_asked(cell, cube_store, tmp_path):
-    result = make_map(cell, cube_store, tmp_path / "m.tif", tile=32, scheduler="synchronous")
+    result = make_map(cell, cube_store, tmp_path / "m.tif", MapOptions(tile=32, scheduler="synchronous"))
     assert "probabilities" not in result.paths
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "m.tif", "m_areas.csv", "m_confidence.png",
                                                           "m_confidence.tif"]
@@ -86,7 +86,7 @@ def test_a_user_file_at_the_probability_path_is_kept(cell, cube_store, tmp_path)
     mine = output_paths(tmp_path / "m.tif", probabilities=True)["probabilities"]
     mine.write_bytes(b"my own raster")
     with pytest.raises(CropGlobeError, match="refusing"):
-        make_map(cell, cube_store, tmp_path / "m.tif", tile=32, scheduler="synchronous", probabilities=True)
+        make_map(cell, cube_store, tmp_path / "m.tif", MapOptions(tile=32, scheduler="synchronous", probabilities=True))
     assert mine.read_bytes() == b"my own raster"
     assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
 

@@ -13,7 +13,7 @@ import pytest
 import rasterio
 
 from cropglobe import experiment, samples
-from cropglobe.mapping import NODATA_CLASS, load_recipe, make_map, simulated_cube, write_cube
+from cropglobe.mapping import NODATA_CLASS, MapOptions, load_recipe, make_map, simulated_cube, write_cube
 from cropglobe.mapping.predict import predict_proba, recipe_features
 from cropglobe.mapping.predict_table import predict_samples
 from cropglobe.recipe import RECIPE_VERSION, CompositeSettings
@@ -76,7 +76,7 @@ def test_the_map_uses_the_training_offsets(cell, tmp_path):
     expected = np.full(h * w, NODATA_CLASS, dtype=np.uint8)
     kept = np.array([int(s[2:]) for s in full["sample_id"].values.astype(str)])
     expected[kept] = predict_proba(recipe.load_model(), recipe, x).argmax(1)
-    result = make_map(cell, store, tmp_path / "map.tif", scheduler="synchronous", country="BEL")
+    result = make_map(cell, store, tmp_path / "map.tif", MapOptions(scheduler="synchronous", country="BEL"))
     with rasterio.open(result.paths["classes"]) as src:
         got = src.read(1).ravel()
         assert src.tags()["MIN_CLEAR"] == "2"

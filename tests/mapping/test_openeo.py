@@ -183,11 +183,11 @@ def _training_features(cell: Path, dn: np.ndarray, lon: np.ndarray, lat: np.ndar
 
 def test_map_features_equal_training_features(cell9, openeo_cubes, tmp_path):
     """Features and probabilities of every pixel equal those of the same series imported as a SampleSet."""
-    from cropglobe.mapping import locate, prepare
+    from cropglobe.mapping import MapOptions, locate, prepare
     from cropglobe.mapping.predict import block_inputs, predict_proba
 
     dn, _ = monthly_dn()
-    _, cube, ctx = prepare(cell9, openeo_cubes["nc"], country="BEL")
+    _, cube, ctx = prepare(cell9, openeo_cubes["nc"], MapOptions(country="BEL"))
     assert ctx.year == 2023 and ctx.bin_days is not None
     h, w = cube.shape
     lon, lat = locate.lonlat(cube.transform, cube.crs, slice(0, h), slice(0, w))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cropglobe import experiment, samples
 from cropglobe.cli import app, main
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import make_map
+from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.predict import inference_precision
 from cropglobe.mapping.predict_table import predict_file, predict_samples
 from cropglobe.sources import simulate
@@ -36,7 +36,7 @@ def cells(tmp_path_factory):
 
 
 def _map(cell, cube_store, out, precision):
-    res = make_map(cell, cube_store, out, tile=16, scheduler="synchronous", precision=precision)
+    res = make_map(cell, cube_store, out, MapOptions(tile=16, scheduler="synchronous", precision=precision))
     with rasterio.open(res.paths["classes"]) as c, rasterio.open(res.paths["confidence"]) as f:
         return c.read(1), f.read(1), c.tags()["PRECISION"]
 

@@ -8,7 +8,7 @@ import rasterio
 import xarray as xr
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import make_map, prepare, write_cube
+from cropglobe.mapping import MapOptions, make_map, prepare, write_cube
 from cropglobe.mapping.predict import composite_block, reference_composite
 from cropglobe.temporal import season
 
@@ -59,8 +59,8 @@ def _precomposited(sim_cube, block, doy: bool) -> xr.Dataset:
 @pytest.mark.parametrize("doy", [False, True])
 def test_precomposited_cube_maps_like_the_observations(cell, sim_cube, block, cube_store, tmp_path, doy):
     store = write_cube(_precomposited(sim_cube, block, doy), tmp_path / "comp.zarr")
-    a = make_map(cell, store, tmp_path / "comp.tif", scheduler="synchronous", country="FRA")
-    b = make_map(cell, cube_store, tmp_path / "obs.tif", scheduler="synchronous", country="FRA")
+    a = make_map(cell, store, tmp_path / "comp.tif", MapOptions(scheduler="synchronous", country="FRA"))
+    b = make_map(cell, cube_store, tmp_path / "obs.tif", MapOptions(scheduler="synchronous", country="FRA"))
     with rasterio.open(a.paths["classes"]) as ra, rasterio.open(b.paths["classes"]) as rb:
         got, want = ra.read(1), rb.read(1)
     cloudy = want == 255
@@ -73,7 +73,7 @@ def test_precomposited_doy_without_year_is_an_error(cell, sim_cube, block, tmp_p
     del ds.attrs["year"]
     store = write_cube(ds, tmp_path / "comp.zarr")
     with pytest.raises(CropGlobeError, match="no 'year' attribute"):
-        make_map(cell, store, tmp_path / "out" / "m.tif", scheduler="synchronous")
+        make_map(cell, store, tmp_path / "out" / "m.tif", MapOptions(scheduler="synchronous"))
     assert not (tmp_path / "out").exists()
 
 

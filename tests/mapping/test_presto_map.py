@@ -15,7 +15,16 @@ import pytest
 import rasterio
 
 from cropglobe import experiment, samples
-from cropglobe.mapping import NODATA_CLASS, load_recipe, locate, make_map, prepare, simulated_cube, write_cube
+from cropglobe.mapping import (
+    NODATA_CLASS,
+    MapOptions,
+    load_recipe,
+    locate,
+    make_map,
+    prepare,
+    simulated_cube,
+    write_cube,
+)
 from cropglobe.mapping.predict import block_inputs, predict_proba, recipe_features
 from cropglobe.temporal import composite, season
 
@@ -67,7 +76,7 @@ def test_map_features_equal_sampleset_features_with_latlon(run, cube, family, tm
     x_train = recipe_features(season.season(full), recipe)
     kept = np.array([int(s[2:]) for s in full["sample_id"].values.astype(str)])
 
-    _, opened, ctx = prepare(cell, store, country="BEL")
+    _, opened, ctx = prepare(cell, store, MapOptions(country="BEL"))
     refl, clear, scl = opened.source.read_raw(slice(0, h), slice(0, w), ctx.read_bands)
     t = refl.shape[0]
     x_map, keep = block_inputs(refl.reshape(t, refl.shape[1], -1), clear.reshape(t, -1), scl, lat, ctx, lon)
@@ -80,6 +89,6 @@ def test_map_features_equal_sampleset_features_with_latlon(run, cube, family, tm
 
     expected = np.full(h * w, NODATA_CLASS, dtype=np.uint8)
     expected[kept] = predict_proba(recipe.load_model(), recipe, x_train).argmax(1)
-    result = make_map(cell, store, tmp_path / "map.tif", scheduler="synchronous", country="BEL")
+    result = make_map(cell, store, tmp_path / "map.tif", MapOptions(scheduler="synchronous", country="BEL"))
     with rasterio.open(result.paths["classes"]) as src:
         np.testing.assert_array_equal(src.read(1).ravel(), expected)

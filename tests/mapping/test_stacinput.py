@@ -16,7 +16,7 @@ from pyproj import Transformer
 from tests.sources.acquire import scene
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import NODATA_CLASS, make_map, write_cube
+from cropglobe.mapping import NODATA_CLASS, MapOptions, StacQuery, make_map, write_cube
 from cropglobe.mapping.stacinput import fetch_cube, parse_bbox
 
 DATES = [dt.datetime(2023, 4, 20, 10, 30, tzinfo=dt.UTC) + dt.timedelta(days=25 * i) for i in range(10)]
@@ -41,8 +41,8 @@ def bbox() -> str:
 
 @pytest.fixture(scope="module")
 def fetched(catalog, bbox, tmp_path_factory):
-    return fetch_cube(bbox, "2023-04-01", "2023-12-31", str(catalog), tmp_path_factory.mktemp("f") / "cube.zarr",
-                      resolution=scene.IMG_RES)
+    return fetch_cube(StacQuery(bbox, "2023-04-01", "2023-12-31", str(catalog), resolution=scene.IMG_RES),
+                      tmp_path_factory.mktemp("f") / "cube.zarr")
 
 
 def _in_window() -> int:
@@ -65,8 +65,8 @@ def test_fetched_cube_values_grid_and_scl(fetched):
 
 def test_map_from_stac_masks_clouds_and_equals_the_cube_path(cell, catalog, bbox, fetched, tmp_path):
     k = _in_window()
-    res = make_map(cell, None, tmp_path / "stac.tif", bbox=bbox, start="2023-04-01", end="2023-12-31",
-                   stac=str(catalog), resolution=scene.IMG_RES, country="FRA", min_clear=k, scheduler="synchronous")
+    query = StacQuery(bbox=bbox, start="2023-04-01", end="2023-12-31", stac=str(catalog), resolution=scene.IMG_RES)
+    res = make_map(cell, query, tmp_path / "stac.tif", MapOptions(country="FRA", min_clear=k, scheduler="synchronous"))
     ds = xr.open_zarr(fetched, decode_coords="all")
     with rasterio.open(res.paths["classes"]) as src:
         got = src.read(1)
@@ -84,7 +84,7 @@ def test_map_from_stac_masks_clouds_and_equals_the_cube_path(cell, catalog, bbox
                       coords={"time": np.array([d.date() for d in DATES], dtype="datetime64[ns]"),
                               "band": ds["band"].values, "y": ds["y"].values, "x": ds["x"].values})
     store = write_cube(cube.rio.write_crs(scene.CRS).rio.write_transform(ds.rio.transform()), tmp_path / "ref.zarr")
-    ref = make_map(cell, store, tmp_path / "ref.tif", country="FRA", min_clear=k, scheduler="synchronous")
+    ref = make_map(cell, store, tmp_path / "ref.tif", MapOptions(country="FRA", min_clear=k, scheduler="synchronous"))
     with rasterio.open(ref.paths["classes"]) as a, rasterio.open(res.paths["classes"]) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
     with rasterio.open(ref.paths["confidence"]) as a, rasterio.open(res.paths["confidence"]) as b:
@@ -95,13 +95,13 @@ def test_stac_bad_inputs(cell, catalog, bbox, tmp_path):
     with pytest.raises(CropGlobeError, match="W,S,E,N"):
         parse_bbox("3,45,2")
     with pytest.raises(CropGlobeError, match="unknown collection 'nope'"):
-        make_map(cell, None, tmp_path / "out" / "m.tif", bbox=bbox, start="2023-04-01", end="2023-12-31",
-                 stac=str(catalog), collection="nope", scheduler="synchronous")
+        make_map(cell, StacQuery(bbox=bbox, start="2023-04-01", end="2023-12-31", stac=str(catalog), collection="nope"),
+                 tmp_path / "out" / "m.tif", MapOptions(scheduler="synchronous"))
     with pytest.raises(CropGlobeError, match="either an input cube or a bbox"):
-        make_map(cell, None, tmp_path / "out" / "m.tif", scheduler="synchronous")
+        make_map(cell, None, tmp_path / "out" / "m.tif", MapOptions(scheduler="synchronous"))
     with pytest.raises(CropGlobeError, match="expected a date"):
-        make_map(cell, None, tmp_path / "out" / "m.tif", bbox=bbox, start="2023-13-01", end="2023-12-31",
-                 stac=str(catalog), scheduler="synchronous")
+        make_map(cell, StacQuery(bbox=bbox, start="2023-13-01", end="2023-12-31", stac=str(catalog)),
+                 tmp_path / "out" / "m.tif", MapOptions(scheduler="synchronous"))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

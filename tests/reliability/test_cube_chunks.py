@@ -81,10 +81,10 @@ def test_a_missing_chunk_is_mapped_as_nodata_and_reported(cube_and_cell, tmp_pat
 
 
 def test_an_intact_cube_has_no_missing_chunk_tag(cube_and_cell, tmp_path):
-    from cropglobe.mapping import make_map
+    from cropglobe.mapping import MapOptions, make_map
 
     store, cell = cube_and_cell
-    result = make_map(cell, store, tmp_path / "m.tif", scheduler="synchronous", tile=64)
+    result = make_map(cell, store, tmp_path / "m.tif", MapOptions(scheduler="synchronous", tile=64))
     assert result.missing_chunks is None
     import rasterio
 

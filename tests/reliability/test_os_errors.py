@@ -54,7 +54,7 @@ def test_failed_replacement_keeps_the_previous_store(tmp_path, capsys, monkeypat
 def test_recipe_options_that_do_not_fit_the_feature_are_one_error(tmp_path):
     from tests.mapping.conftest import train_cell
 
-    from cropglobe.mapping import make_map, simulated_cube, write_cube
+    from cropglobe.mapping import MapOptions, make_map, simulated_cube, write_cube
 
     cell = train_cell(tmp_path / "cell")
     broken = tmp_path / "broken"
@@ -64,5 +64,5 @@ def test_recipe_options_that_do_not_fit_the_feature_are_one_error(tmp_path):
     (broken / "recipe.json").write_text(json.dumps(recipe))
     cube = write_cube(simulated_cube("FRA", (2, 2), 8, seed=3)[0], tmp_path / "cube.zarr")
     with pytest.raises(CropGlobeError, match=r"feature_options \{'n_harmonics': 5\} do not fit feature 'harmonic'"):
-        make_map(broken, cube, tmp_path / "map.tif", scheduler="synchronous")
+        make_map(broken, cube, tmp_path / "map.tif", MapOptions(scheduler="synchronous"))
     assert not (tmp_path / "map.tif").exists()

@@ -5,10 +5,14 @@ Without INPUT, ``--bbox W,S,E,N --start --end --stac URL_or_catalog`` fetches th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from cropglobe.mapping.run import MapOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -92,18 +96,18 @@ def register(app: typer.Typer) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
 
-        from cropglobe.mapping import make_map
+        from cropglobe.mapping import MapOptions, StacQuery, make_map
 
-        if fast:
-            _fast(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
-                  min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite, progress=not quiet,
-                  members=tuple(member or ()), adapt=adapt, precision=precision)
+        options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
+                             min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
+                             progress=not quiet, members=tuple(member or ()), adapt=adapt, precision=precision,
+                             probabilities=probabilities)
+        if fast:  # the student's map has no probabilities file (as before the typed options)
+            _fast(model, input, out, dataclasses.replace(options, probabilities=False))
             return
-        result = make_map(model, input, out, tile=tile, scheduler=scheduler, workers=workers, country=country,
-                          year=year, min_clear=min_clear, scale=scale, nodata=nodata, bbox=bbox, start=start,
-                          end=end, stac=stac, collection=collection, resolution=resolution,
-                          overwrite=overwrite, progress=not quiet, members=tuple(member or ()), adapt=adapt,
-                          precision=precision, probabilities=probabilities)
+        cube = _cube(input, bbox, start, end)
+        source = cube if cube is not None else StacQuery(str(bbox), str(start), str(end), stac, collection, resolution)
+        result = make_map(model, source, out, options)
         console = Console()
         console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) in {result.seconds:.1f} s "
                       f"({result.pixels_per_second:,.0f} px/s); country {result.country}, season {result.year}")
@@ -121,7 +125,22 @@ def register(app: typer.Typer) -> None:
             console.print(f"  {kind:<10} {path}")
 
 
-def _fast(model: Path, cube: Path | None, out: Path, **settings: object) -> None:
+def _cube(cube: Path | None, bbox: str | None, start: str | None, end: str | None) -> Path | None:
+    """The INPUT cube, or None when ``--bbox --start --end`` ask for a STAC fetch instead.
+
+    Raises:
+        CropGlobeError: Without an INPUT and a whole query (bbox, start and end), or with both an INPUT and --bbox.
+    """
+    from cropglobe.mapping.run import input_error
+
+    if cube is None and None not in (bbox, start, end):
+        return None
+    if cube is None or bbox is not None:
+        raise input_error(cube, bbox, start, end)
+    return cube
+
+
+def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions) -> None:
     """``--fast``: distil on the region's pixels, map with the student, print what was done."""
     from rich.console import Console
 
@@ -130,7 +149,7 @@ def _fast(model: Path, cube: Path | None, out: Path, **settings: object) -> None
 
     if cube is None:
         raise CropGlobeError("map --fast: give an input cube (a STAC fetch with --bbox is not supported with --fast)")
-    res = make_fast_map(model, cube, out, **settings)
+    res = make_fast_map(model, cube, out, options)
     t = res.teacher
     console = Console()
     console.print(f"distilled a {t['student']} student from {len(t['cells'])} teacher cell(s) (seeds "

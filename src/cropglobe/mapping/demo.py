@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cropglobe.cells.run_folder import RunFolder
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.run import make_map
+from cropglobe.mapping.run import MapOptions, make_map
 from cropglobe.mapping.simcube import simulated_cube
 from cropglobe.mapping.store import write_cube
 
@@ -53,7 +53,7 @@ def demo_map(run_dir: str | os.PathLike, out_dir: str | os.PathLike, country: st
     h = fields[0] * field_px
     cube, truth = simulated_cube(country, fields, field_px, seed, cloudy=(slice(0, h // 4), slice(0, h // 4)))
     store = write_cube(cube, out_dir / "region.zarr")
-    result = make_map(cell, store, out_dir / "map.tif", tile=64, scheduler=scheduler, workers=2)
+    result = make_map(cell, store, out_dir / "map.tif", MapOptions(tile=64, scheduler=scheduler, workers=2))
     import rasterio
 
     with rasterio.open(result.paths["classes"]) as src:

@@ -49,7 +49,7 @@ class FastMapResult:
 
 def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike,
                   options: MapOptions | None = None, student: students.StudentSettings | None = None,
-                  keep_student: str | os.PathLike | None = None, **settings: object) -> FastMapResult:
+                  keep_student: str | os.PathLike | None = None) -> FastMapResult:
     """Distil ``model`` (with ``members``: the seed ensemble) on the cube's pixels, then map the cube with the student.
 
     Args:
@@ -61,22 +61,20 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         student: How the student is distilled (default :class:`~cropglobe.mapping.student.StudentSettings`).
         keep_student: Write the student's cell folder here too (an internal path the caller checked),
             or None to keep it only for the map.
-        **settings: Fields of :class:`MapOptions` replacing those of ``options``.
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written), a teacher that is not on median
             features, or a region without a pixel to distil on.
     """
     t0 = time.perf_counter()
-    opts = dataclasses.replace(options or MapOptions(), **settings)  # type: ignore[arg-type]
+    opts = options or MapOptions()
     s = (student or students.StudentSettings()).check()
     if opts.adapt != "none":
         raise CropGlobeError(f"--fast with --adapt {opts.adapt}: the student maps without adaptation; "
                              "expected --adapt none")
     out = Path(out)
     check_outputs(out, opts.overwrite)
-    recipe, opened, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
-                                  opts.members, opts.precision)
+    recipe, opened, ctx = prepare(model, cube, opts)
     students.check_teacher(recipe)
     windows = tile_grid(opened.shape, opts.tile)
     with dask_client(opts.scheduler, opts.workers) as client:

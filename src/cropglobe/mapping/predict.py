@@ -40,11 +40,12 @@ from cropglobe.cells.cell import recipe_features as recipe_features  # re-export
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill
 from cropglobe.temporal.calendar import Calendar
+from cropglobe.training.settings import INFERENCE_CHOICES, Precision
 
 NODATA_CLASS = 255
 
 #: ``--precision`` of ``cropglobe map`` / ``cropglobe predict`` (torch models; tabular models ignore it).
-PRECISIONS = ("auto", "bf16-mixed", "32-true")
+PRECISIONS = INFERENCE_CHOICES
 
 
 def inference_precision(precision: str | None, family: str = "torch") -> str:
@@ -62,16 +63,16 @@ def inference_precision(precision: str | None, family: str = "torch") -> str:
     """
     from cropglobe.errors import CropGlobeError
 
-    precision = "32-true" if precision is None else str(precision)
+    precision = Precision.FP32.value if precision is None else str(precision)
     if precision not in PRECISIONS:
         raise CropGlobeError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
     if family != "torch":
-        return "32-true"
-    if precision == "auto":
+        return Precision.FP32.value
+    if precision == Precision.AUTO:
         from cropglobe.training.lightning import resolve_precision
 
-        return resolve_precision("auto", "cpu")
-    return precision
+        return resolve_precision(Precision.AUTO, "cpu")
+    return Precision(precision).value
 
 
 @lru_cache(maxsize=8)

@@ -3,8 +3,9 @@
 All checks on the user's input (recipe, model, cube, CRS, bands, season dates, country) run
 before any output is opened, so a bad input raises one :class:`~cropglobe.errors.CropGlobeError`
 and writes nothing. The job's settings are two small typed objects: :class:`MapOptions` (tiling,
-scheduler, region, nodata rule, decoding, overwrite) and :class:`StacQuery` (a cube fetched from
-STAC instead of a file).
+scheduler, region, nodata rule, decoding, overwrite, adaptation, precision) and, for a cube fetched from
+STAC instead of a file, :class:`~cropglobe.mapping.stacinput.StacQuery` (re-exported here):
+``make_map(cell, cube_or_query, out, MapOptions(...))``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from cropglobe.mapping import locate
 from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext, check_alignable, inference_precision, search_alignment
-from cropglobe.mapping.stacinput import fetch_cube
+from cropglobe.mapping.stacinput import StacQuery, fetch_cube
 from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
 from cropglobe.models.ensemble import ADAPT, prior_shift
 from cropglobe.temporal import season
+from cropglobe.training.settings import Precision
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,9 @@ class MapOptions:
             probabilities by it (a first pass over ``prior_pixels`` pixels).
         prior_pixels: Pixels the prior is estimated on (whole tiles spread over the region; every
             tile when the region is smaller).
-        precision: Torch inference: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16
-            autocast) or ``"auto"`` (bf16 where the CPU has it); tabular models ignore it
+        precision: Torch inference, one of :data:`cropglobe.training.settings.INFERENCE_CHOICES`:
+            ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16 autocast) or ``"auto"``
+            (bf16 where the CPU has it); tabular models ignore it
             (:func:`cropglobe.mapping.predict.inference_precision`).
         probabilities: Also write ``<stem>_probabilities.tif``: one float32 band per class of the
             cell (band descriptions = class names; :class:`cropglobe.mapping.write.MapWriter`).
@@ -106,52 +109,28 @@ class MapOptions:
     members: tuple[str, ...] = ()
     adapt: str = "none"
     prior_pixels: int = 262_144
-    precision: str = "32-true"
+    precision: str = Precision.FP32
     probabilities: bool = False
     tags: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class StacQuery:
-    """A cube to fetch from STAC (:func:`cropglobe.mapping.stacinput.fetch_cube`) instead of a file.
-
-    Attributes:
-        bbox: ``W,S,E,N`` (degrees) of the region.
-        start: First date (YYYY-MM-DD).
-        end: Last date.
-        stac: STAC API URL, named endpoint or static catalog path/URL.
-        collection: STAC collection (Sentinel-2 L2A with an SCL asset).
-        resolution: Pixel size in metres of the fetched cube.
-    """
-
-    bbox: str | tuple[float, float, float, float]
-    start: str
-    end: str
-    stac: str = "earth-search"
-    collection: str = "sentinel-2-l2a"
-    resolution: float = 10.0
-
-
-_OPTIONS = {f.name for f in dataclasses.fields(MapOptions)}
-_QUERY = {f.name for f in dataclasses.fields(StacQuery)}
-
-
-def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, country: str | None = None,
-            year: int | None = None, min_clear: int | None = None, scale: float | None = None,
-            nodata: float | None = None, members: tuple[str, ...] = (), precision: str | None = None
+def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: MapOptions | None = None
             ) -> tuple[Recipe, Cube, BlockContext]:
     """Load and cross-check the recipe and the cube; return the context every tile shares.
 
-    ``members`` are further cells of the same inputs whose probabilities are averaged with the
-    model's (:func:`cropglobe.mapping.cell.load_cells`); ``precision`` is the ``--precision`` of
-    torch inference (default float32; see :class:`MapOptions`).
+    Of ``options`` (default :class:`MapOptions` ()) it reads the region (``country``, ``year``), the
+    nodata rule (``min_clear``), the decoding (``scale``, ``nodata``), ``members`` (further cells of
+    the same inputs whose probabilities are averaged with the model's,
+    :func:`cropglobe.mapping.cell.load_cells`) and ``precision`` (torch inference).
 
     Raises:
         CropGlobeError: For any problem with the inputs (nothing has been written yet).
     """
+    opts = options or MapOptions()
+    country, year, min_clear, precision = opts.country, opts.year, opts.min_clear, opts.precision
     inference_precision(precision)  # a bad value fails before anything is read
-    recipe = load_cells([model, *members])
-    cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=scale, nodata=nodata)
+    recipe = load_cells([model, *opts.members])
+    cube = cube if isinstance(cube, Cube) else open_cube(cube, scale=opts.scale, nodata=opts.nodata)
     check_feature_options(recipe)
     used = get_feature(recipe.feature).bands(recipe.bands, **recipe.feature_options)  # e.g. 6 bands for harmonic
     missing = [b for b in used if b not in cube.bands]
@@ -195,8 +174,17 @@ def check_feature_options(recipe: Recipe) -> None:
                              "(the recipe.json a transfer run wrote)") from None
 
 
-def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuery | None, out: str | os.PathLike,
-             options: MapOptions | None = None, **settings: object) -> MapResult:
+def input_error(cube: object, bbox: object = None, start: object = None, end: object = None) -> CropGlobeError:
+    """The error for a map without one input: neither a cube nor a whole STAC query, or a cube and a bbox."""
+    return CropGlobeError(
+        "map: give either an input cube or a bbox (W, S, E, N) with start and end dates "
+        "(STAC; CLI: --bbox --start --end); "
+        f"got input={cube!r}, bbox={bbox!r}, start={start!r}, end={end!r}"
+    )
+
+
+def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuery, out: str | os.PathLike,
+             options: MapOptions | None = None) -> MapResult:
     """Map a cube with a trained transfer cell: class COG, confidence COG, PNG quick-look, area CSV.
 
     Args:
@@ -206,19 +194,12 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
             store first.
         out: Path of the class COG (``map.tif``); the other outputs are its siblings.
         options: The map's settings (default: :class:`MapOptions` ()).
-        **settings: Fields of :class:`MapOptions` replacing those of ``options`` (``tile=64``), or,
-            with ``cube=None``, the fields of a :class:`StacQuery` (``bbox=..., start=..., end=...``).
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written).
-        TypeError: For a setting that is neither a map option nor a STAC query field.
     """
     t0 = time.perf_counter()
-    unknown = sorted(set(settings) - _OPTIONS - _QUERY)
-    if unknown:
-        raise TypeError(f"make_map: unknown settings {unknown}; expected fields of MapOptions or StacQuery")
-    opts = dataclasses.replace(options or MapOptions(), **{k: v for k, v in settings.items() if k in _OPTIONS})
-    query = {k: v for k, v in settings.items() if k in _QUERY}
+    opts = options or MapOptions()
     out = Path(out)
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
@@ -230,23 +211,14 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
         positive_finite(opts.scale, "scale")
     inference_precision(opts.precision)
     tile_grid((1, 1), opts.tile)  # check the tile size before reading anything
-    if cube is None and query.get("bbox") is not None and query.get("start") is not None \
-            and query.get("end") is not None:
-        cube = StacQuery(**query)  # type: ignore[arg-type]
-    elif cube is None or (query.get("bbox") is not None and not isinstance(cube, StacQuery)):
-        raise CropGlobeError(
-            "map: give either an input cube or a bbox (W, S, E, N) with start and end dates "
-            "(STAC; CLI: --bbox --start --end); "
-            f"got input={cube!r}, bbox={query.get('bbox')!r}, start={query.get('start')!r}, "
-            f"end={query.get('end')!r}"
-        )
+    if cube is None:
+        raise input_error(cube)
     if isinstance(cube, StacQuery):
         import tempfile
 
         bands = load_recipe(model).bands  # a bad model fails before any download
         with tempfile.TemporaryDirectory(prefix="cropglobe-map-") as tmp:
-            store = fetch_cube(cube.bbox, str(cube.start), str(cube.end), cube.stac, Path(tmp) / "cube.zarr",
-                               cube.collection, bands, cube.resolution)
+            store = fetch_cube(cube, Path(tmp) / "cube.zarr", bands)
             return _map_cube(model, store, out, opts, t0)
     return _map_cube(model, cube, out, opts, t0)
 
@@ -254,8 +226,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
 def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Path, opts: MapOptions,
               t0: float) -> MapResult:
     """Check the inputs, then map every tile of the cube into the outputs at ``out``."""
-    recipe, cube, ctx = prepare(model, cube, opts.country, opts.year, opts.min_clear, opts.scale, opts.nodata,
-                                opts.members, opts.precision)
+    recipe, cube, ctx = prepare(model, cube, opts)
     windows = tile_grid(cube.shape, opts.tile)
     prior = None
     if opts.adapt == "prior":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,20 +63,35 @@ def _load_item(item: Any, bands: list[str], geobox: Any, chunk: int) -> tuple[xr
     return l2a_reflectance(raw, item).assign_coords(band=bands), ds[scl_key].astype(np.uint8)
 
 
-def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: str, stac: str, out: str | os.PathLike,
-               collection: str = "sentinel-2-l2a", bands: list[str] | None = None, resolution: float = 10.0,
-               max_cloud: float = 80.0, chunk: int = 256) -> Path:
+@dataclass(frozen=True)
+class StacQuery:
+    """A cube to fetch from STAC (:func:`fetch_cube`) instead of a file: ``cropglobe map --bbox --start --end``.
+
+    Attributes:
+        bbox: ``W,S,E,N`` (degrees) of the region.
+        start: First date (YYYY-MM-DD).
+        end: Last date.
+        stac: STAC API URL, named endpoint (``earth-search``, ``planetary-computer``) or static catalog path/URL.
+        collection: STAC collection (Sentinel-2 L2A with an SCL asset).
+        resolution: Pixel size in metres of the fetched cube (in the first item's CRS).
+    """
+
+    bbox: str | tuple[float, float, float, float]
+    start: str
+    end: str
+    stac: str = "earth-search"
+    collection: str = "sentinel-2-l2a"
+    resolution: float = 10.0
+
+
+def fetch_cube(query: StacQuery, out: str | os.PathLike, bands: list[str] | None = None, max_cloud: float = 80.0,
+               chunk: int = 256) -> Path:
     """Search, read and write the Sentinel-2 L2A cube of a bbox and date range as Zarr (``reflectance`` + ``scl``).
 
     Args:
-        bbox: ``W,S,E,N`` in degrees.
-        start: First date (YYYY-MM-DD).
-        end: Last date (YYYY-MM-DD).
-        stac: STAC API URL, named endpoint (``earth-search``, ``planetary-computer``) or static catalog path/URL.
+        query: The bbox, dates, catalog, collection and resolution.
         out: The Zarr store to write.
-        collection: STAC collection id.
         bands: Canonical band names (default: the 10 bands of :data:`cropglobe.bands.S2_BANDS`).
-        resolution: Pixel size in metres of the first item's CRS.
         max_cloud: Items with a larger ``eo:cloud_cover`` are skipped.
         chunk: Pixels per side of a Dask/Zarr chunk (bounds memory).
 
@@ -85,8 +101,9 @@ def fetch_cube(bbox: str | tuple[float, float, float, float], start: str, end: s
     from odc.geo.geobox import GeoBox
     from pyproj import Transformer
 
-    box = parse_bbox(bbox)
-    d0, d1 = _date(start, "start"), _date(end, "end")
+    box = parse_bbox(query.bbox)
+    d0, d1 = _date(query.start, "start"), _date(query.end, "end")
+    stac, collection, resolution = query.stac, query.collection, query.resolution
     if d0 > d1:
         raise CropGlobeError(f"start={d0} is after end={d1}; expected start <= end")
     bands = [_bands.canonical_band(b) for b in (bands or list(_bands.S2_BANDS))]

@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from cropglobe import models
 from cropglobe.errors import CropGlobeError
 from cropglobe.training import metrics
-from cropglobe.training.settings import PRECISIONS, TrainSettings
+from cropglobe.training.settings import PRECISIONS, RESOLVED_INFERENCE, Precision, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def resolve_precision(precision: str = "auto", accelerator: str = "auto") -> str:
+def resolve_precision(precision: str = Precision.AUTO, accelerator: str = "auto") -> str:
     """Turn a precision setting into the Lightning ``precision`` a run uses.
 
     ``"auto"`` is ``"bf16-mixed"`` (bfloat16 autocast, float32 weights and optimiser state) where
@@ -127,13 +127,13 @@ def resolve_precision(precision: str = "auto", accelerator: str = "auto") -> str
         ValueError: For a value outside :data:`PRECISIONS`.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
-    if precision != "auto":
-        return precision
+        raise ValueError(f"precision={str(precision)!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision != Precision.AUTO:
+        return Precision(precision).value
     gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
     if gpu:
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
-    return "bf16-mixed" if _cpu_has_bf16() else "32-true"
+        return (Precision.BF16_MIXED if torch.cuda.is_bf16_supported() else Precision.FP32).value
+    return (Precision.BF16_MIXED if _cpu_has_bf16() else Precision.FP32).value
 
 
 class ArrayPairs(Dataset):
@@ -359,12 +359,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 #: Precisions of :func:`predict_proba_torch` (float32 by default; bfloat16 autocast on request).
-INFERENCE_PRECISIONS = ("32-true", "bf16-mixed")
+INFERENCE_PRECISIONS = RESOLVED_INFERENCE
 
 
 @torch.inference_mode()
 def predict_proba_torch(net: nn.Module, x: np.ndarray, batch_size: int = 1024,
-                        precision: str = "32-true") -> np.ndarray:
+                        precision: str = Precision.FP32) -> np.ndarray:
     """Softmax probabilities (N, C) of a torch model on model-ready inputs, in eval mode.
 
     Args:
@@ -381,13 +381,13 @@ def predict_proba_torch(net: nn.Module, x: np.ndarray, batch_size: int = 1024,
         ValueError: For a precision outside :data:`INFERENCE_PRECISIONS`.
     """
     if precision not in INFERENCE_PRECISIONS:
-        raise ValueError(f"precision={precision!r}: expected one of {', '.join(INFERENCE_PRECISIONS)}")
+        raise ValueError(f"precision={str(precision)!r}: expected one of {', '.join(INFERENCE_PRECISIONS)}")
     net.eval()
     device = next(net.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == Precision.BF16_MIXED):
             logits = net(xb)
         out.append(torch.softmax(logits.float(), dim=1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
@@ -427,7 +427,7 @@ class TorchClassifier:
                                   self.window, self.bin_days, self.flatten, self.augment, resume)
         return self
 
-    def predict_proba(self, x: np.ndarray, precision: str = "32-true") -> np.ndarray:
+    def predict_proba(self, x: np.ndarray, precision: str = Precision.FP32) -> np.ndarray:
         """Class probabilities (N, C) for model-ready inputs (season windows, flattened if needed).
 
         ``precision="bf16-mixed"`` opts in to bfloat16 inference (see :func:`predict_proba_torch`).
