@@ -11,7 +11,7 @@ CG=.venv/bin/cropglobe
 mkdir -p data runs
 import() {  # import SRC OUT [args...]: skipped when OUT exists (delete it to re-import)
   local src=$1 out=$2; shift 2
-  [ -e "$out" ] || $CG import "$@" "$src" --out "$out"
+  [ -e "$out" ] || $CG data import "$@" "$src" --out "$out"
 }
 # each region named at import (--region): the five-region benchmark selects on it (stores imported
 # before 2026-12-06 have no region name: delete them to re-import)
@@ -24,7 +24,7 @@ import "$WC/worldcereal-classification/2022_FRA_LPIS_POLY_110_month.geoparquet" 
 import "$WC/worldcereal-classification/test_public_extractions.parquet" data/east_africa_2017.zarr worldcereal \
   --region east-africa
 # the Earth Engine export: 36 per-window CSVs (the covariate table is joined by the mapping, not globbed)
-[ -e data/arkansas_2021.zarr ] || $CG import table "$SHARED"/us_arkansas_2021_gee/arkansas_t*.csv \
+[ -e data/arkansas_2021.zarr ] || $CG data import table "$SHARED"/us_arkansas_2021_gee/arkansas_t*.csv \
   --mapping configs/tables/gee_dekadal_windows.yaml --region arkansas --out data/arkansas_2021.zarr
 import "$SHARED/ucr_crop_formosat2/Crop_TRAIN.tsv" data/ucr_train.zarr table --mapping configs/tables/ucr_crop.yaml
 import "$SHARED/ucr_crop_formosat2/Crop_TEST.tsv" data/ucr_test.zarr table --mapping configs/tables/ucr_crop.yaml

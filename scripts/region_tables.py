@@ -1,7 +1,7 @@
 """Markdown tables of a (possibly unfinished) region study: macro-F1 mean ± std over seeds, per source -> target.
 
 Reads every finished cell's ``result.json`` of RUN_DIR (plus ``adaptation.parquet`` files given with
---extra, e.g. from ``cropglobe adapt RUN -m align --out DIR``), so it works while the study runs.
+--extra, e.g. from ``cropglobe study adapt RUN -m align --out DIR``), so it works while the study runs.
 
     python scripts/region_tables.py runs/regions [--extra runs/regions/adaptation-align/adaptation.parquet]
         [--loro canada,arkansas,france]

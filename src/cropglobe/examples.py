@@ -20,8 +20,8 @@ from cropglobe.errors import CropGlobeError
 CONFIG_SETS: dict[str, str] = {
     "demo": "the offline demo's specs (SIMULATED DATA): demo.yaml, tiny.yaml",
     "realdata": "the real-data studies of docs/results.md (cropglobe transfer)",
-    "tables": "import mappings for CSV / Parquet tables (cropglobe import table --mapping)",
-    "acquire": "acquisition configs (cropglobe acquire)",
+    "tables": "import mappings for CSV / Parquet tables (cropglobe data import table --mapping)",
+    "acquire": "acquisition configs (cropglobe data acquire)",
     "paper": "the paper's protocol on the CropGlobe release (GPU recommended)",
 }
 #: File kinds that are copied (a checkout's folders may hold caches or editor files).

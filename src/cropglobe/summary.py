@@ -15,7 +15,7 @@ SIMULATED_BANNER = "SIMULATED DATA (cropglobe phenology simulator) - not real ob
 
 @dataclass
 class Summary:
-    """What ``cropglobe info`` shows about a SampleSet."""
+    """What ``cropglobe data info`` shows about a SampleSet."""
 
     counts: pd.DataFrame
     bands: list[str]

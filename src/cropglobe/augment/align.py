@@ -23,7 +23,7 @@ shift grid over ``[-max_days, max_days]`` in ``step_days``, then stretches aroun
 The criterion is checked label-free on the *source* validation split with known synthetic shifts
 (:func:`recovery_check`): it must find the offset that undoes them.
 
-Used by the transfer runner and ``cropglobe adapt`` (``adaptation.methods: [align]``), and by
+Used by the transfer runner and ``cropglobe study adapt`` (``adaptation.methods: [align]``), and by
 ``cropglobe predict`` / ``cropglobe map`` (``--adapt align``), which record the offsets found.
 """
 

@@ -1,6 +1,6 @@
 """The layout of a transfer run folder, in one place (:class:`RunFolder`).
 
-``cropglobe transfer`` writes, and ``cropglobe adapt``, ``adapt-cell``, ``predict``, ``map`` and the
+``cropglobe transfer`` writes, and ``cropglobe study adapt``, ``adapt-cell``, ``predict``, ``map`` and the
 demo read back::
 
     RUN_DIR/config.yaml                        the resolved spec (:mod:`cropglobe.study.spec`)

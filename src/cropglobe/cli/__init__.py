@@ -1,8 +1,11 @@
-"""The ``cropglobe`` command line: a Typer app with one command per pipeline stage.
+"""The ``cropglobe`` command line: a Typer app whose commands are grouped by domain (issue 25).
 
-Each module in this package (other than this one) defines ``register(app)`` that adds its
+Each module in this package (other than this one and ``_groups``) defines ``register(app)`` that adds its
 commands; they are discovered in alphabetical order, so adding a stage means adding one file.
-Heavy imports (torch, dask ...) stay inside the command functions to keep ``--help`` fast.
+A command joins a group (:mod:`cropglobe.cli._groups`) with ``command`` (``@command(app, "data composite",
+old="composite")``): the old, flat spelling stays as a hidden alias for one release and runs the
+same function. The most common verbs (``demo``, ``transfer``, ``predict``, ``map``) stay at the
+top. Heavy imports (torch, dask ...) stay inside the command functions to keep ``--help`` fast.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import functools
 import importlib
 import inspect
 import io
+import os
 import pkgutil
 import sys
 import typing
@@ -21,16 +25,18 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cropglobe.cli._groups import OrderedGroup
 from cropglobe.errors import CropGlobeError
 
 app = typer.Typer(
     name="cropglobe",
     help="Crop-type mapping with invariant spectral-temporal features (Tong & Wang, arXiv:2509.03497).",
-    epilog="Examples:\n\n  cropglobe demo --out demo-output\n\n  cropglobe simulate --out sim.zarr -n 50\n\n"
+    epilog="Examples:\n\n  cropglobe demo --out demo-output\n\n  cropglobe data simulate --out sim.zarr -n 50\n\n"
            "  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OrderedGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -103,7 +109,8 @@ def _add_verbosity(typer_app: typer.Typer) -> None:
 
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    importlib.import_module(f"{__name__}.{_info.name}").register(app)
+    if not _info.name.startswith("_"):  # _groups: the helpers of the command tree
+        importlib.import_module(f"{__name__}.{_info.name}").register(app)
 _add_verbosity(app)  # --quiet/--verbose on every command (issue 27)
 
 
@@ -162,6 +169,22 @@ def os_error_message(err: OSError) -> str:
     return f"{where}: {reason}; {hint}"
 
 
+#: The environment variable of shell completion (Click's ``_<PROG>_COMPLETE``): add
+#: ``eval "$(_CROPGLOBE_COMPLETE=source_bash cropglobe)"`` to ~/.bashrc (``source_zsh``, ``source_fish``).
+COMPLETE_VAR = "_CROPGLOBE_COMPLETE"
+
+
+def enable_completion() -> None:
+    """Register Typer's shell-completion classes (bash, zsh, fish, PowerShell) without ``--install-completion``.
+
+    The app has no completion options (``add_completion=False`` keeps ``--help`` short), so Typer does not
+    register them itself; hidden commands (the old spellings) are never offered.
+    """
+    from typer.completion import completion_init
+
+    completion_init()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script: run the app with honest exit codes and no tracebacks for the user.
 
@@ -170,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     from cropglobe.interrupt import Interrupted, signal_handlers
 
+    if os.environ.get(COMPLETE_VAR):
+        enable_completion()
     code: int = 0
     try:
         with signal_handlers():

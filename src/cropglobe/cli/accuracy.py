@@ -1,4 +1,4 @@
-"""``cropglobe sample-reference`` and ``cropglobe accuracy``: a stratified reference sample of a map, and its
+"""``cropglobe assess sample`` and ``cropglobe assess accuracy``: a stratified reference sample of a map, and its
 area-adjusted accuracy and class areas with confidence intervals (Olofsson et al. 2014)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-#: The header of an accuracy table written by ``cropglobe accuracy --out``.
+from cropglobe.cli._groups import command
+
+#: The header of an accuracy table written by ``cropglobe assess accuracy --out``.
 ACCURACY_HEADER = "class,map_area_ha,samples,users_accuracy"
 
 
@@ -40,9 +42,9 @@ def _is_accuracy_table(path: Path) -> bool:
 def register(app: typer.Typer) -> None:
     """Add the ``sample-reference`` and ``accuracy`` commands."""
 
-    @app.command("sample-reference", epilog="Examples:\n\n  cropglobe sample-reference map.tif --out points.csv "
-                                            "--per-class 50\n\n  cropglobe sample-reference map.tif --out "
-                                            "points.parquet --total 600 --min-per-class 50 --seed 1")
+    @command(app, "assess sample", old="sample-reference",
+             epilog="Examples:\n\n  cropglobe assess sample map.tif --out points.csv --per-class 50\n\n"
+                    "  cropglobe assess sample map.tif --out points.parquet --total 600 --min-per-class 50 --seed 1")
     def sample_cmd(
         map_path: Annotated[Path, typer.Argument(help="A class map (GeoTIFF of `cropglobe map`).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Points: .csv, or .parquet for GeoParquet.")],
@@ -70,11 +72,12 @@ def register(app: typer.Typer) -> None:
         if not verbosity.is_quiet():
             counts = points["map_class"].value_counts()
             typer.echo("points per map class: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
-            typer.echo("fill in the 'reference' column, then run: cropglobe accuracy "
+            typer.echo("fill in the 'reference' column, then run: cropglobe assess accuracy "
                        f"{map_path} {out}")
         typer.echo(f"wrote {out} ({len(points)} points)")
 
-    @app.command("accuracy", epilog="Example:\n\n  cropglobe accuracy map.tif points.csv --out accuracy.csv")
+    @command(app, "assess accuracy", old="accuracy",
+             epilog="Example:\n\n  cropglobe assess accuracy map.tif points.csv --out accuracy.csv")
     def accuracy_cmd(
         map_path: Annotated[Path, typer.Argument(help="A class map (GeoTIFF of `cropglobe map`).")],
         reference_path: Annotated[

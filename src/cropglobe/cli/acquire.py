@@ -1,4 +1,4 @@
-"""``cropglobe acquire``: build a labelled Sentinel-2 SampleSet from a crop map and STAC or Earth Engine."""
+"""``cropglobe data acquire``: build a labelled Sentinel-2 SampleSet from a crop map and STAC or Earth Engine."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``acquire`` command."""
 
-    @app.command("acquire")
+    @command(app, "data acquire", old="acquire")
     def acquire_cmd(
         config: Annotated[Path, typer.Argument(help="Acquisition config YAML (see configs/acquire/).")],
         dry_run: Annotated[

@@ -1,4 +1,4 @@
-"""``cropglobe adapt RUN_DIR``: score a transfer run's cells with unlabelled-target adaptation."""
+"""``cropglobe study adapt RUN_DIR``: score a transfer run's cells with unlabelled-target adaptation."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``adapt`` command."""
 
-    @app.command("adapt", epilog="Example:\n\n  cropglobe adapt runs/canada-france --method adabn")
+    @command(app, "study adapt", old="adapt",
+             epilog="Example:\n\n  cropglobe study adapt runs/canada-france --method adabn")
     def adapt_cmd(
         run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
         method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
@@ -43,9 +46,9 @@ def register(app: typer.Typer) -> None:
         if mismatch:
             console.print(f"[bold red]{mismatch} plain rows differ from the run's own result.json[/]")
 
-    @app.command(
-        "adapt-cell",
-        epilog="Example:\n\n  cropglobe adapt-cell runs/r/cells/CAN__median2d__cropnet__none__s0 "
+    @command(
+        app, "study adapt-cell", old="adapt-cell",
+        epilog="Example:\n\n  cropglobe study adapt-cell runs/r/cells/CAN__median2d__cropnet__none__s0 "
         "data/fra_unlabelled.zarr --out runs/r/cells/CAN__cropnet__adabn-FRA\n\n"
         "  cropglobe map runs/r/cells/CAN__cropnet__adabn-FRA cube.zarr --out map.tif",
     )

@@ -1,4 +1,4 @@
-"""``cropglobe composite``: observations (or coarse composites) -> full-year aligned median composites."""
+"""``cropglobe data composite``: observations (or coarse composites) -> full-year aligned median composites."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``composite`` command."""
 
-    @app.command(
-        "composite",
-        epilog="Examples:\n\n  cropglobe composite sim.zarr --out composite.zarr\n\n"
-        "  cropglobe composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31",
+    @command(
+        app, "data composite", old="composite",
+        epilog="Examples:\n\n  cropglobe data composite sim.zarr --out composite.zarr\n\n"
+        "  cropglobe data composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31",
     )
     def composite_cmd(
         src: Annotated[

@@ -1,4 +1,4 @@
-"""``cropglobe emit``: sample EMIT L2A reflectance granules at points; search and download granules."""
+"""``cropglobe data emit``: sample EMIT L2A reflectance granules at points; search and download granules."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import sub_app
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``emit`` command group (``sample``, ``search``)."""
     emit_app = typer.Typer(help="NASA EMIT hyperspectral L2A surface reflectance.", no_args_is_help=True)
-    app.add_typer(emit_app, name="emit")
+    sub_app(app, "data emit", emit_app, old="emit")
 
     @emit_app.command("sample")
     def sample_cmd(

@@ -1,9 +1,9 @@
-"""``cropglobe features SRC --out FEATURES.zarr``: composite and compute feature families block by block.
+"""``cropglobe data features SRC --out FEATURES.zarr``: composite and compute feature families block by block.
 
 The command line of :func:`cropglobe.features.stream.stream`: the observation store is opened lazily and
 read ``--block`` samples at a time, so memory depends on the block, not on the set's size (a
 300,000-sample set fits in well under 1 GB). The compositing options are those of
-``cropglobe composite``.
+``cropglobe data composite``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``features`` command."""
 
-    @app.command("features", epilog="Examples:\n\n  cropglobe features obs.zarr --out features.zarr\n\n"
-                                    "  cropglobe features obs.zarr --out f.zarr --family harmonic --block 50000")
+    @command(app, "data features", old="features",
+             epilog="Examples:\n\n  cropglobe data features obs.zarr --out features.zarr\n\n"
+                    "  cropglobe data features obs.zarr --out f.zarr --family harmonic --block 50000")
     def features_cmd(
         src: Annotated[Path, typer.Argument(help="Input SampleSet (Zarr): observations or dekadal/monthly "
                                                  "composites; read block by block.")],

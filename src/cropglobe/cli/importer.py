@@ -1,4 +1,4 @@
-"""``cropglobe import FORMAT SRC --out PATH`` and ``cropglobe download [cropglobe|presto]``: real data and weights."""
+"""``cropglobe data import FORMAT SRC --out PATH``, ``cropglobe data download [cropglobe|presto]``: data, weights."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cropglobe.cli._groups import command, sub_app
 
 import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release, generic tables) as a SampleSet.",
                          no_args_is_help=True)
@@ -101,7 +103,7 @@ def _report_worldcereal(console, a: dict) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``import`` command group and the ``download`` command."""
-    app.add_typer(import_app, name="import")
+    sub_app(app, "data import", import_app, old="import")
 
     @import_app.command("worldcereal")
     def worldcereal_cmd(
@@ -195,7 +197,7 @@ def register(app: typer.Typer) -> None:
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
-    @app.command("download")
+    @command(app, "data download", old="download")
     def download_cmd(
         what: Annotated[str, typer.Argument(help="What to download: 'cropglobe' (the CropGlobe release, the default) "
                                                  "or 'presto' (Presto's pretrained default_model.pt).")] = "cropglobe",
@@ -216,8 +218,8 @@ def register(app: typer.Typer) -> None:
         kind = what.strip().lower()
         if kind == "presto":
             if countries:
-                raise CropGlobeError("cropglobe download presto: --country is for the CropGlobe release; expected "
-                                     "`cropglobe download presto [--out PATH]`")
+                raise CropGlobeError("cropglobe data download presto: --country is for the CropGlobe release; expected "
+                                     "`cropglobe data download presto [--out PATH]`")
             from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
             path = download_presto(dest, revision=revision, sha256=None if any_sha256 else PRESTO_SHA256,
@@ -225,11 +227,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"downloaded Presto weights to {path}")
             return
         if kind != "cropglobe":
-            raise CropGlobeError(f"cropglobe download: unknown item {what!r}; expected 'cropglobe' (the CropGlobe "
+            raise CropGlobeError(f"cropglobe data download: unknown item {what!r}; expected 'cropglobe' (the CropGlobe "
                                  "release) or 'presto' (Presto's pretrained weights)")
         if dest is None:
-            raise CropGlobeError("cropglobe download: the CropGlobe release needs a destination folder; expected "
-                                 "`cropglobe download [cropglobe] --out FOLDER`")
+            raise CropGlobeError("cropglobe data download: the CropGlobe release needs a destination folder; expected "
+                                 "`cropglobe data download [cropglobe] --out FOLDER`")
         from cropglobe.sources.readers import download_cropglobe
 
         codes = [c for item in countries or [] for c in item.split(",") if c]

@@ -1,4 +1,4 @@
-"""``cropglobe info``: summarise a SampleSet."""
+"""``cropglobe data info``: summarise a SampleSet."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``info`` command."""
 
-    @app.command("info", epilog="Example:\n\n  cropglobe info composite.zarr")
+    @command(app, "data info", old="info", epilog="Example:\n\n  cropglobe data info composite.zarr")
     def info_cmd(path: Annotated[Path, typer.Argument(help="A SampleSet (Zarr folder).")]) -> None:
         """Summarise a SampleSet: counts per country x class, bands, time axis, missing fraction."""
         from cropglobe import samples, summary

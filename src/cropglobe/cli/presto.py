@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --dest even when it is not the "
                                                                     "published weights.")] = False,
     ) -> None:
-        """Download Presto's default_model.pt (checked against its sha256); same as `cropglobe download presto`."""
+        """Download Presto's default_model.pt (checked against its sha256); same as `cropglobe data download presto`."""
         from cropglobe.features.presto.download import PRESTO_SHA256, download_presto
 
         path = download_presto(dest, repo_id=repo, filename=filename, revision=revision,
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
     @presto_app.command("embed")
     def embed_cmd(
-        src: Annotated[Path, typer.Argument(help="Composite SampleSet (Zarr) from `cropglobe composite`.")],
+        src: Annotated[Path, typer.Argument(help="Composite SampleSet (Zarr) from `cropglobe data composite`.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy of (N, 128) float32 embeddings.")],
         weights: Annotated[
             str | None, typer.Option(help="Presto default_model.pt (default: $CROPGLOBE_PRESTO_WEIGHTS).")

@@ -1,4 +1,4 @@
-"""``cropglobe simulate``: write a simulated observation-level SampleSet."""
+"""``cropglobe data simulate``: write a simulated observation-level SampleSet."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._groups import command
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``simulate`` command."""
 
-    @app.command("simulate", epilog="Examples:\n\n  cropglobe simulate --out sim.zarr -n 50\n\n"
-                                    "  cropglobe simulate --out fra_arg.zarr -c FRA,ARG -n 20 --seed 1")
+    @command(app, "data simulate", old="simulate",
+             epilog="Examples:\n\n  cropglobe data simulate --out sim.zarr -n 50\n\n"
+                    "  cropglobe data simulate --out fra_arg.zarr -c FRA,ARG -n 20 --seed 1")
     def simulate_cmd(
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr SampleSet.")],
         countries: Annotated[

@@ -1,4 +1,5 @@
-"""``cropglobe transfer`` and ``cropglobe report``: run a transfer study, rebuild its report."""
+"""``cropglobe study transfer|report|config`` (``transfer`` also at the top): run a study, rebuild its report,
+print its resolved spec."""
 
 from __future__ import annotations
 
@@ -7,6 +8,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cropglobe.cli._groups import command
+
+#: ``--set`` of ``study transfer`` and ``study config``.
+Sets = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE",
+                 help="Override a field of the config: dotted key, YAML value (train.epochs=5, "
+                      "seeds=[0,1], model_options.rf.n_estimators=50); repeatable."),
+]
+
+
+def echo_spec(spec) -> None:  # ExperimentSpec
+    """Print a validated spec as YAML, as ``config.yaml`` holds it (every default filled in)."""
+    import yaml
+
+    from cropglobe.experiment.runner import dump_spec
+
+    typer.echo(yaml.safe_dump(dump_spec(spec), sort_keys=False, allow_unicode=True), nl=False)
 
 
 def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas frame
@@ -45,7 +65,7 @@ def print_results(results, run_dir: Path, simulated: bool) -> None:  # pandas fr
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``transfer`` and ``report`` commands."""
+    """Add ``study transfer`` (also ``transfer``), ``study report`` (old: ``report``) and ``study config``."""
 
     def _check_run_dir(run_dir: Path) -> None:
         from cropglobe.atomic import check_replaceable
@@ -68,24 +88,20 @@ def register(app: typer.Typer) -> None:
         except OSError:  # leave it: is_run_folder accepts a folder holding only a lock file
             pass
 
-    @app.command("transfer", epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
-                                    "  cropglobe transfer configs/demo/tiny.yaml --set train.epochs=5 "
-                                    "--set seeds=[0,1] --print-config\n\n"
-                                    "  cropglobe transfer --resume runs/tiny")
+    @command(app, "study transfer", top=True,
+             epilog="Examples:\n\n  cropglobe transfer configs/demo/tiny.yaml --out runs/tiny\n\n"
+                    "  cropglobe study config configs/demo/tiny.yaml --set train.epochs=5 --set seeds=[0,1]\n\n"
+                    "  cropglobe transfer --resume runs/tiny")
     def transfer_cmd(
         config: Annotated[Path | None, typer.Argument(help="Experiment YAML (configs/demo, configs/paper).")] = None,
         out: Annotated[
             Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<name>); a new or empty folder.")
         ] = None,
         resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
-        sets: Annotated[
-            list[str] | None,
-            typer.Option("--set", metavar="KEY=VALUE",
-                         help="Override a field of the config: dotted key, YAML value (train.epochs=5, "
-                              "seeds=[0,1], model_options.rf.n_estimators=50); repeatable."),
-        ] = None,
+        sets: Sets = None,
         print_config: Annotated[
-            bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit; writes nothing.")
+            bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit; writes nothing "
+                                                      "(as `cropglobe study config`).")
         ] = False,
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Results and errors only: no cell lines or progress bars.")
@@ -118,11 +134,7 @@ def register(app: typer.Typer) -> None:
                 _check_run_dir(out)
         spec = overrides.load_spec(spec_path, sets or [])
         if print_config:
-            import yaml
-
-            from cropglobe.experiment.runner import dump_spec
-
-            typer.echo(yaml.safe_dump(dump_spec(spec), sort_keys=False, allow_unicode=True), nl=False)
+            echo_spec(spec)
             return
         if resume is None:
             if out is None and not _plain_name(spec.name):
@@ -143,9 +155,24 @@ def register(app: typer.Typer) -> None:
             raise
         print_results(results, run_dir, bool(results["simulated"].any()))
 
-    @app.command("report")
+    @command(app, "study report", old="report", epilog="Example:\n\n  cropglobe study report runs/tiny")
     def report_cmd(run_dir: Annotated[Path, typer.Argument(help="A run folder of `cropglobe transfer`.")]) -> None:
         """Rebuild report.md and the figures of a run from its results.parquet."""
         from cropglobe.experiment import report
 
         typer.echo(f"wrote {report.build(run_dir)}")
+
+    @command(app, "study config",
+             epilog="Examples:\n\n  cropglobe study config configs/demo/tiny.yaml\n\n"
+                    "  cropglobe study config configs/demo/tiny.yaml --set train.epochs=5 --set seeds=[0,1]\n\n"
+                    "  cropglobe study config runs/tiny")
+    def config_cmd(
+        spec: Annotated[Path, typer.Argument(help="A study spec (YAML), or a run folder (its config.yaml).")],
+        sets: Sets = None,
+    ) -> None:
+        """Print the resolved, validated study spec as YAML (defaults filled in, --set applied); writes nothing."""
+        from cropglobe.cells.run_folder import RunFolder
+        from cropglobe.experiment import overrides
+
+        path = RunFolder(spec).config_path if spec.is_dir() else spec
+        echo_spec(overrides.load_spec(path, sets or []))

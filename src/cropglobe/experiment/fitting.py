@@ -98,8 +98,8 @@ def cell_recipe(job: CellJob, model_options: dict | None = None) -> RecipeSpec:
 def selftrain_cell(job: CellJob, cell: Cell, x_target: np.ndarray, work_dir: Path) -> tuple[Cell, np.ndarray, dict]:
     """Self-train one cell's fitted model on one target, as the runner trained it; its target probabilities.
 
-    Used by the transfer runner (``adaptation.methods: [selftrain]``), by ``cropglobe adapt`` on
-    saved cells and by ``cropglobe adapt-cell --method selftrain`` (a cell for ``cropglobe map``).
+    Used by the transfer runner (``adaptation.methods: [selftrain]``), by ``cropglobe study adapt`` on
+    saved cells and by ``cropglobe study adapt-cell --method selftrain`` (a cell for ``cropglobe map``).
     Torch models on windowed families train on full-year series cut to the window with the cell's
     augmentation; other torch models and tabular models train on the family's features (tabular
     models are refitted from scratch on the combined set, without the cell's offline augmentation
@@ -134,7 +134,7 @@ def selftrain_cell(job: CellJob, cell: Cell, x_target: np.ndarray, work_dir: Pat
     if cell.family == "torch":
         from cropglobe.training.lightning import TorchClassifier, TrainSettings
 
-        if not isinstance(model, TorchClassifier):  # a saved net (``cropglobe adapt``): wrap it for training
+        if not isinstance(model, TorchClassifier):  # a saved net (``cropglobe study adapt``): wrap it for training
             settings = TrainSettings.from_spec(spec.train, seed=job.seed, progress=False)
             clf = _torch_classifier(job, settings, data)
             clf.net = cell.net

@@ -1,6 +1,6 @@
 """Adapt the finished cells of a transfer run to their targets afterwards, without retraining.
 
-``adapt_run(RUN_DIR)`` (CLI: ``cropglobe adapt RUN_DIR``) reloads every finished cell's saved
+``adapt_run(RUN_DIR)`` (CLI: ``cropglobe study adapt RUN_DIR``) reloads every finished cell's saved
 model, rebuilds the inputs of its targets exactly as the runner did (same config, same split
 manifests), and scores the methods of :mod:`cropglobe.experiment.adapt` — the unadapted model,
 AdaBN (Li et al. 2016, arXiv:1603.04779), the class-prior shift (calibrated on each cell's
@@ -46,12 +46,12 @@ def split_parts(run_dir: Path, group: list[str], seed: int, fold: str,
     return {k: np.array([index[i] for i in v], dtype=np.int64) for k, v in raw.items() if k != "info"}
 
 
-#: What ``cropglobe adapt`` writes into its folder.
+#: What ``cropglobe study adapt`` writes into its folder.
 ADAPTATION_FILES = ("adaptation.parquet", "adaptation.md")
 
 
 def is_adaptation_folder(path: Path) -> bool:
-    """True for a previous ``cropglobe adapt`` folder: nothing but its tables."""
+    """True for a previous ``cropglobe study adapt`` folder: nothing but its tables."""
     return path.is_dir() and {p.name for p in path.iterdir()} <= set(ADAPTATION_FILES)
 
 
@@ -71,7 +71,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
             depend on the seed (other countries), for every method, when all seeds are finished.
         batch_size: AdaBN statistics batch size.
         out: Output folder (default ``RUN_DIR/adaptation``): new, empty or a previous one of
-            ``cropglobe adapt`` (checked before anything is read).
+            ``cropglobe study adapt`` (checked before anything is read).
         seeds: Score (and ensemble) only these seeds of the run (default: all of the config's), e.g.
             the seeds that finished in a run still going.
         cells: Score only these cells, named ``FEATURE__MODEL__AUGMENTATION`` as in the cell folders
@@ -88,7 +88,7 @@ def adapt_run(run_dir: str | os.PathLike, methods: list[str] | None = None, ense
     run = RunFolder(run_dir)
     if out is not None:  # before anything is read: a user's folder is refused first
         check_replaceable(out, "cropglobe adaptation folder", is_adaptation_folder, follow_links=True,
-                          remedy="choose a new or empty folder, or a previous one of `cropglobe adapt`")
+                          remedy="choose a new or empty folder, or a previous one of `cropglobe study adapt`")
     if not run.has_config():
         raise CropGlobeError(f"{run_dir}: no config.yaml (is it a cropglobe transfer run?)")
     spec, cell_list = _selection(run.load_spec(), seeds, cells)

@@ -1,7 +1,7 @@
 """Transfer reports: results.parquet, report.md (tables by scenario, paper style) and figures.
 
 ``build(run_dir)`` recreates ``report.md`` and ``figures/`` from ``results.parquet``,
-``config.yaml`` and ``signatures.npz`` alone, so ``cropglobe report RUN_DIR`` can rebuild them.
+``config.yaml`` and ``signatures.npz`` alone, so ``cropglobe study report RUN_DIR`` can rebuild them.
 Confusion matrices and per-class tables are over the study's legend (its ``classes``, default the
 paper's seven); a hierarchical legend (``cereal/wheat``) adds the scores at the parent level.
 """

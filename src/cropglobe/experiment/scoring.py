@@ -1,4 +1,4 @@
-"""Scoring a study cell on its targets: one loop and one ensemble for the runner and ``cropglobe adapt``.
+"""Scoring a study cell on its targets: one loop and one ensemble for the runner and ``cropglobe study adapt``.
 
 :func:`score_targets` is the one scoring loop: for each target of a :class:`~cropglobe.experiment.job.CellJob`
 and each adaptation method, the cell's probabilities (:func:`method_probas`, inputs built by the

@@ -50,7 +50,7 @@ def hyperspectral_bands(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     idx = [i for i, n in enumerate(names) if _R_BAND.match(n)]
     if not idx:
         raise CropGlobeError(f"emit: the SampleSet has no hyperspectral bands 'R<nm>' (bands: {names[:6]}...); "
-                             "expected an EMIT SampleSet from `cropglobe emit sample`")
+                             "expected an EMIT SampleSet from `cropglobe data emit sample`")
     wl = np.array([float(_R_BAND.match(names[i]).group(1)) for i in idx])  # type: ignore[union-attr]
     order = np.argsort(wl, kind="stable")
     return np.asarray(idx)[order], wl[order]
@@ -127,7 +127,7 @@ def clearest_spectra(ds: xr.Dataset, *, window: str | None = None, align: str | 
         raise CropGlobeError(
             f"emit: {int(bad.sum())} sample(s) have no acquisition{where} with at least {min_valid:.0%} valid bands "
             f"(e.g. {', '.join(repr(str(i)) for i in ids[:3])}); select covered samples first with "
-            "cropglobe.features.emit.coverage(ds) or `cropglobe emit sample` (drops uncovered points)"
+            "cropglobe.features.emit.coverage(ds) or `cropglobe data emit sample` (drops uncovered points)"
         )
     spectra = values[np.arange(values.shape[0]), :, best]
     for i in np.flatnonzero(~np.isfinite(spectra).all(axis=1)):

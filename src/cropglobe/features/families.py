@@ -122,7 +122,7 @@ class FeatureSpec:
 def _composite_values(ds: xr.Dataset, family: str) -> np.ndarray:
     if ds.attrs.get("time_kind") != "composite":
         raise CropGlobeError(
-            f"{family}: expected a composite SampleSet (run `cropglobe composite` first), got time_kind="
+            f"{family}: expected a composite SampleSet (run `cropglobe data composite` first), got time_kind="
             f"{ds.attrs.get('time_kind')!r}"
         )
     values = ds["reflectance"].transpose("sample", "band", "time").values.astype(np.float32)

@@ -35,7 +35,7 @@ class AreaAccuracy:
     """Stratified estimates (Olofsson et al. 2014). Arrays are per class, in :attr:`classes` order.
 
     ``*_ci`` are half-widths of the confidence interval (``z`` standard errors); areas are in the
-    unit of the map areas given (hectares for ``cropglobe accuracy``).
+    unit of the map areas given (hectares for ``cropglobe assess accuracy``).
     """
 
     classes: list[str]

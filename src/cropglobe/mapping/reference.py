@@ -1,11 +1,11 @@
 """Reference samples of a class map: draw a stratified random sample, read one back, assess the map with it.
 
-``cropglobe sample-reference MAP.tif --out points.csv`` draws the sample (strata = the map's
+``cropglobe assess sample MAP.tif --out points.csv`` draws the sample (strata = the map's
 classes, a fixed number of pixels per class or a total allocated by area with a floor per class,
 as Olofsson et al. 2014 recommend for rare classes); the points are written with lon/lat (WGS84
 pixel centres), the map class and an empty ``reference`` column to fill in by interpretation, as
 CSV or as GeoParquet (``.parquet``: WKB point geometry in OGC:CRS84, GeoParquet 1.0 metadata).
-``cropglobe accuracy MAP.tif points.csv`` reads the filled-in sample, looks the map class up at
+``cropglobe assess accuracy MAP.tif points.csv`` reads the filled-in sample, looks the map class up at
 each point and gives the stratified estimates of :mod:`cropglobe.mapping.areaestimate` with the
 map's class areas in hectares (pixel areas as ``cropglobe map`` computes them).
 

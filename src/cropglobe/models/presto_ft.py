@@ -14,7 +14,7 @@ recipe's feature family alone.
 
 Pretrained weights: the registry calls :func:`init_pretrained` when it builds a *new* model (never
 when it loads a saved one, whose file holds the fine-tuned encoder): the ``weights`` option, else
-``$CROPGLOBE_PRESTO_WEIGHTS``, else the file ``cropglobe download presto`` writes
+``$CROPGLOBE_PRESTO_WEIGHTS``, else the file ``cropglobe data download presto`` writes
 (:func:`cropglobe.features.presto.embed.resolve_weights`), checked key by key
 (:func:`cropglobe.features.presto.encoder.load_encoder`, ``weights_only``). The file's sha256 is recorded in
 the model's options (``weights_sha256``), hence in the saved model and in the cell's recipe; a

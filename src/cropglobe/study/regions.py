@@ -2,7 +2,7 @@
 
 A study's sources and targets are *regions*: a country (``FRA``), a country in one season year
 (``FRA:2023``), a region named at import (``arkansas``, from the SampleSet's optional ``region``
-coordinate, ``cropglobe import ... --region arkansas``), or any combination of these separated
+coordinate, ``cropglobe data import ... --region arkansas``), or any combination of these separated
 by ``:`` (``USA:arkansas:2021``). A sample belongs to a unit when it matches every part:
 
 * four digits: the sample's season ``year``;

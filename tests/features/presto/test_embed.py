@@ -59,7 +59,8 @@ def test_embeddings_are_batched_and_cached(window, weights, tmp_path, monkeypatc
 
 
 def test_weights_come_from_the_option_or_the_environment(window, weights, monkeypatch):
-    with pytest.raises(CropGlobeError, match="no Presto weights.*CROPGLOBE_PRESTO_WEIGHTS.*cropglobe download presto"):
+    with pytest.raises(CropGlobeError,
+                       match="no Presto weights.*CROPGLOBE_PRESTO_WEIGHTS.*cropglobe data download presto"):
         embed.presto_features(window, cache=False)
     with pytest.raises(CropGlobeError, match=r"weights file .*nope\.pt \(from option presto.weights\) not found"):
         embed.presto_features(window, weights="nope.pt", cache=False)

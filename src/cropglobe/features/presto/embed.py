@@ -6,7 +6,7 @@ encoder's pooled 128-d output (LayerNorm of the mean over the kept tokens) goes 
 (random forest, LightGBM, MLP ...). Inputs are built by :func:`cropglobe.features.presto.inputs.build_inputs`.
 
 Weights: the ``weights`` option, else the ``CROPGLOBE_PRESTO_WEIGHTS`` environment variable, else
-the file ``cropglobe download presto`` writes (:func:`default_weights_path`). Their sha256 is
+the file ``cropglobe data download presto`` writes (:func:`default_weights_path`). Their sha256 is
 recorded in a transfer cell's recipe (:func:`record_options`); a recipe with a ``weights_sha256``
 refuses any other file, so ``cropglobe map`` uses the weights the classifier was trained on.
 
@@ -47,7 +47,7 @@ _ENCODERS: dict[tuple[str, str], Any] = {}
 
 
 def default_weights_path() -> Path:
-    """Where ``cropglobe download presto`` puts ``default_model.pt`` (``~/.cache/cropglobe/presto``)."""
+    """Where ``cropglobe data download presto`` puts ``default_model.pt`` (``~/.cache/cropglobe/presto``)."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(root) / "cropglobe" / "presto" / "default_model.pt"
 
@@ -69,11 +69,11 @@ def resolve_weights(weights: str | os.PathLike | None = None) -> Path:
         if not path.is_file():
             raise CropGlobeError(
                 "presto: no Presto weights; pass feature_options {presto: {weights: PATH/default_model.pt}}, set "
-                f"{ENV_WEIGHTS}, or run `cropglobe download presto` (expected {path})")
+                f"{ENV_WEIGHTS}, or run `cropglobe data download presto` (expected {path})")
         return path
     if not path.is_file():
         raise CropGlobeError(f"presto: weights file {path} (from {where}) not found; expected Presto's "
-                             "default_model.pt (`cropglobe download presto` fetches it)")
+                             "default_model.pt (`cropglobe data download presto` fetches it)")
     return path
 
 

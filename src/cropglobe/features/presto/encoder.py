@@ -283,7 +283,7 @@ def load_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     p = os.fspath(path)
     if not os.path.isfile(p):
         raise CropGlobeError(f"{p}: Presto weights not found; pass the path of default_model.pt "
-                             "(`cropglobe download presto` fetches it, or set CROPGLOBE_PRESTO_WEIGHTS)")
+                             "(`cropglobe data download presto` fetches it, or set CROPGLOBE_PRESTO_WEIGHTS)")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types (UnpicklingError, RuntimeError, EOFError)

@@ -122,11 +122,11 @@ def build_inputs(ds: xr.Dataset, latlon: bool = True) -> PrestoInputs:
             SampleSet without any band Presto reads.
     """
     if ds.attrs.get("time_kind") != "composite" or "bin_days" not in ds.coords:
-        raise CropGlobeError(f"presto: expected a composite SampleSet (run `cropglobe composite` first), got "
+        raise CropGlobeError(f"presto: expected a composite SampleSet (run `cropglobe data composite` first), got "
                              f"time_kind={ds.attrs.get('time_kind')!r}")
     if np.issubdtype(ds["time"].dtype, np.datetime64):
         raise CropGlobeError("presto: expected an aligned composite (integer day-of-year time), got dated time; "
-                             "composite it with `cropglobe composite`")
+                             "composite it with `cropglobe data composite`")
     cmap = _channel_map(ds)
     if not cmap:
         raise CropGlobeError(f"presto: none of the bands {list(ds['band'].values.astype(str))} is a Presto channel; "

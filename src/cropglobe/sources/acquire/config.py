@@ -1,4 +1,4 @@
-"""Acquisition config: the YAML given to ``cropglobe acquire CONFIG.yaml``, as pydantic models.
+"""Acquisition config: the YAML given to ``cropglobe data acquire CONFIG.yaml``, as pydantic models.
 
 The layout follows EuroCropsML's YAML -> pydantic config (``dataset/config.py``): one model per
 section, every field checked at load time, and every error re-raised as one
@@ -202,7 +202,7 @@ class Composite(Strict):
 
 
 class AcquireConfig(Strict):
-    """The whole ``cropglobe acquire`` config."""
+    """The whole ``cropglobe data acquire`` config."""
 
     region: Region
     year: int = Field(ge=2015, le=2100)

@@ -1,6 +1,6 @@
 """The acquisition plan: sample points, items and chunks (or GEE batches), made without reading pixels.
 
-``cropglobe acquire --dry-run CONFIG`` prints :func:`describe` of :func:`make_plan`; a real run
+``cropglobe data acquire --dry-run CONFIG`` prints :func:`describe` of :func:`make_plan`; a real run
 executes the same plan, so what the dry run shows is what will be read.
 """
 

@@ -189,7 +189,7 @@ def download(granules: Sequence[GranuleRecord | str], out_dir: str | os.PathLike
 
     urls = [g.url if isinstance(g, GranuleRecord) else str(g) for g in granules]
     if not urls or not all(urls):
-        raise CropGlobeError("emit download: no granule URLs given (run `cropglobe emit search` first)")
+        raise CropGlobeError("emit download: no granule URLs given (run `cropglobe data emit search` first)")
     login()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,6 @@ def download_cropglobe(
             f"cannot download dataset {repo_id} from the Hugging Face hub ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else 'no detail'}); check the internet connection "
             "(or HF_ENDPOINT / HF_HUB_OFFLINE), or fetch the .npz files elsewhere and import them with "
-            "'cropglobe import cropglobe FILE'"
+            "'cropglobe data import cropglobe FILE'"
         ) from None
     return Path(dest)

@@ -17,7 +17,7 @@ and a wide set's samples are stacked. Time values are read as ``date`` (ISO date
 (Earth Engine ``system:time_start``), ``doy`` (integer day of year, the composite contract's
 integer axis, used when samples come from several years) or ``index`` (0, 1, ... placed at
 ``start``/``start_doy`` + i * ``step_days``). With ``time.bin_days`` the set is a composite whose
-steps start at the given dates (``cropglobe composite`` re-grids it). ``join`` lists tables
+steps start at the given dates (``cropglobe data composite`` re-grids it). ``join`` lists tables
 aligned row by row with the source (paths relative to the source file), e.g. CAWa's labels.
 
 Raw values: with ``scale`` they are digital numbers (integers, or half-integers from medians);
