@@ -18,8 +18,6 @@ LIMIT = 8
 WIDE: dict[str, str] = {
     "bench.py:alternate": "the benchmark harness's timing knobs, all keyword options with defaults",
     "features/presto/embed.py:presto_features": "a feature family's options (FeatureSpec.fn takes **options)",
-    "mapping/predict.py:predict_block": "a strip's raw arrays (reflectance, clear, scl, lon, lat) + context; "
-                                        "make_map's floor, being edited alongside (issue 25, map surface)",
     "mapping/predict_table.py:predict_samples": "the options of `cropglobe predict`; a typed options object "
                                                 "is the map surface's step (issue 25, item 7)",
     "mapping/predict_table.py:predict_file": "as predict_samples, plus the output",

@@ -406,18 +406,32 @@ def _aligned_block_inputs(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     return Cell(r).series_inputs(series, a, b), keep
 
 
-def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lon: np.ndarray,
-                  lat: np.ndarray, ctx: BlockContext, model: Any, lock: Any = None,
-                  threads: int | None = None, proba_out: list[np.ndarray] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Classify the pixels of one block.
+@dataclass(frozen=True)
+class RawBlock:
+    """The raw arrays of one block of P pixels, as the cube holds them (the kernels decode them).
 
-    Args:
-        refl: Raw reflectance (time, band, P) in the order of ``ctx.read_bands`` (decoded with ``ctx.decoding``).
+    Attributes:
+        refl: Raw reflectance (time, band, P) in the order of ``BlockContext.read_bands`` (decoded
+            with ``BlockContext.decoding``).
         clear: Clear-sky score (time, P) or None.
         scl: Scene-classification codes (time, P) or None.
         lon: Pixel-centre longitudes (P,).
         lat: Pixel-centre latitudes (P,).
+    """
+
+    refl: np.ndarray
+    clear: np.ndarray | None
+    scl: np.ndarray | None
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def predict_block(block: RawBlock, ctx: BlockContext, model: Any, lock: Any = None, threads: int | None = None,
+                  proba_out: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Classify the pixels of one block.
+
+    Args:
+        block: The block's raw arrays and pixel coordinates.
         ctx: The shared context.
         model: The cell (:class:`~cropglobe.cells.cell.Cell`), or its loaded model.
         lock: Held around the model call (one inference at a time, using every core) or None.
@@ -428,9 +442,9 @@ def predict_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | 
     Returns:
         ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
     """
-    classes = np.full(refl.shape[2], NODATA_CLASS, dtype=np.uint8)
-    conf = np.full(refl.shape[2], np.nan, dtype=np.float32)
-    x, keep = block_inputs(refl, clear, scl, lat, ctx, lon)
+    classes = np.full(block.refl.shape[2], NODATA_CLASS, dtype=np.uint8)
+    conf = np.full(block.refl.shape[2], np.nan, dtype=np.float32)
+    x, keep = block_inputs(block.refl, block.clear, block.scl, block.lat, ctx, block.lon)
     if not keep.size:
         return classes, conf
     if ctx.collect_series:  # first pass of --adapt align: the series, no classes

@@ -32,7 +32,7 @@ import numpy as np
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import CubeSource
-from cropglobe.mapping.predict import BlockContext, predict_block, used_dates
+from cropglobe.mapping.predict import BlockContext, RawBlock, predict_block, used_dates
 
 _MODELS: dict[str, tuple[Any, threading.Lock]] = {}
 _LOAD = threading.Lock()
@@ -101,9 +101,9 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
         refl, clear, scl = source.read_raw(rs, cols, ctx.read_bands, dates)  # decoded by the kernels
         t, b, hh, ww = refl.shape
         sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
-        c, f = predict_block(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
-                             None if scl is None else scl.reshape(t, -1), lon, lat, sub, model, lock, task_threads,
-                             probas)
+        block = RawBlock(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
+                         None if scl is None else scl.reshape(t, -1), lon, lat)
+        c, f = predict_block(block, sub, model, lock, task_threads, probas)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     stacked = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
