@@ -21,7 +21,6 @@ WIDE: dict[str, str] = {
     "mapping/predict_table.py:predict_samples": "the options of `cropglobe predict`; a typed options object "
                                                 "is the map surface's step (issue 25, item 7)",
     "mapping/predict_table.py:predict_file": "as predict_samples, plus the output",
-    "mapping/tiles.py:run_tile": "the Dask task's arguments (picklable parts of one tile)",
     "samples.py:build": "the SampleSet constructor: one keyword per optional coordinate",
     "sources/acquire/gee.py:start_export": "Earth Engine's export call, keyword for keyword",
     "temporal/composite.py:composite": "the compositing options (CompositeSettings.composite_kwargs())",

@@ -92,7 +92,7 @@ def test_study_predict_and_map_give_bit_identical_probabilities(run_dir, target,
     from cropglobe.mapping import MapOptions, make_map
     from cropglobe.mapping.predict_table import predict_samples
     from cropglobe.mapping.run import prepare
-    from cropglobe.mapping.tiles import run_tile
+    from cropglobe.mapping.tiles import TileJob, run_tile
 
     cell_dir = run_dir / "cells" / name
     study = np.load(RunFolder.target_proba_path(cell_dir))["BEL|none"]
@@ -107,8 +107,7 @@ def test_study_predict_and_map_give_bit_identical_probabilities(run_dir, target,
     store, (h, w) = cube_store
     year = int(target["year"].values[0])
     _, cube, ctx = prepare(cell_dir, store, MapOptions(country="BEL", year=year))
-    tile = run_tile(cube.source, dataclasses.replace(ctx, collect_proba=True), cube.transform, cube.crs,
-                    slice(0, h), slice(0, w))
+    tile = run_tile(TileJob.of(cube, dataclasses.replace(ctx, collect_proba=True)), slice(0, h), slice(0, w))
     np.testing.assert_array_equal(tile.proba, study)  # every pixel is mappable: the study's order, row-major
 
     out = make_map(cell_dir, store, tmp_path / "map.tif",

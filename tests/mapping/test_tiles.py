@@ -9,7 +9,7 @@ import pytest
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import NODATA_CLASS, MapOptions, prepare
-from cropglobe.mapping.tiles import dask_client, map_tiles, run_tile, tile_grid
+from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, run_tile, tile_grid
 
 
 def test_the_grid_covers_every_pixel_once_with_smaller_edge_tiles():
@@ -27,10 +27,9 @@ def test_strips_of_a_tile_give_the_tile_and_its_probabilities(cell, cube_store):
     _, cube, ctx = prepare(cell, cube_store, MapOptions(country="FRA"))
     h, w = cube.shape
     rows, cols = slice(0, h), slice(0, w)
-    whole = run_tile(cube.source, dataclasses.replace(ctx, collect_proba=True), cube.transform, cube.crs, rows, cols,
-                     block_pixels=h * w)
-    strips = run_tile(cube.source, dataclasses.replace(ctx, collect_proba=True), cube.transform, cube.crs, rows, cols,
-                      block_pixels=w)  # one row per strip
+    probe = dataclasses.replace(ctx, collect_proba=True)
+    whole = run_tile(TileJob.of(cube, probe, block_pixels=h * w), rows, cols)
+    strips = run_tile(TileJob.of(cube, probe, block_pixels=w), rows, cols)  # one row per strip
     np.testing.assert_array_equal(whole.classes, strips.classes)
     np.testing.assert_array_equal(whole.confidence, strips.confidence)
     np.testing.assert_array_equal(whole.proba, strips.proba)
@@ -40,7 +39,7 @@ def test_strips_of_a_tile_give_the_tile_and_its_probabilities(cell, cube_store):
     assert whole.proba.shape == (int(valid.sum()), len(ctx.recipe.classes))
     np.testing.assert_array_equal(whole.proba.argmax(1), whole.classes[valid])  # row-major order of the valid pixels
     np.testing.assert_allclose(whole.proba.max(1), whole.confidence[valid])
-    plain = run_tile(cube.source, ctx, cube.transform, cube.crs, rows, cols)
+    plain = run_tile(TileJob(cube.source, ctx, cube.transform, cube.crs), rows, cols)
     assert plain.proba is None and plain.series is None
 
 
@@ -49,5 +48,5 @@ def test_synchronous_tiles_run_in_this_process_in_grid_order(cell, cube_store):
     windows = tile_grid(cube.shape, 16)
     with dask_client("synchronous") as client:
         assert client is None
-        results = list(map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows))
+        results = list(map_tiles(client, TileJob.of(cube, ctx), windows))
     assert [(r.rows, r.cols) for r in results] == windows

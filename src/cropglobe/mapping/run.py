@@ -31,7 +31,7 @@ from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext, check_alignable, inference_precision, search_alignment
 from cropglobe.mapping.stacinput import StacQuery, fetch_cube
-from cropglobe.mapping.tiles import dask_client, map_tiles, tile_grid
+from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
 from cropglobe.models.ensemble import ADAPT, prior_shift
 from cropglobe.temporal import season
@@ -264,7 +264,7 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated,
                       opts.probabilities) as writer:
         with _tile_progress(len(windows), opts.progress) as advance:
-            for res in map_tiles(client, cube.source, ctx, cube.transform, cube.crs, windows, opts.block_pixels):
+            for res in map_tiles(client, TileJob.of(cube, ctx, opts.block_pixels), windows):
                 writer.write(res.rows, res.cols, res.classes, res.confidence,
                              res.proba if opts.probabilities else None)
                 advance()
@@ -320,7 +320,7 @@ def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[t
     """
     sizes = [(r.stop - r.start) * (c.stop - c.start) for r, c in windows]
     step = max(1, int(sum(sizes) // opts.prior_pixels))
-    tiles = map_tiles(client, cube.source, probe, cube.transform, cube.crs, windows[::step], opts.block_pixels)
+    tiles = map_tiles(client, TileJob.of(cube, probe, opts.block_pixels), windows[::step])
     parts = [got for got in ((res.series if probe.collect_series else res.proba) for res in tiles)
              if got is not None and len(got)]
     if not parts:

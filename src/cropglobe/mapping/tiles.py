@@ -31,7 +31,7 @@ import numpy as np
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
-from cropglobe.mapping.cube import CubeSource
+from cropglobe.mapping.cube import Cube, CubeSource
 from cropglobe.mapping.predict import BlockContext, RawBlock, predict_block, used_dates
 
 _MODELS: dict[str, tuple[Any, threading.Lock]] = {}
@@ -53,6 +53,32 @@ class TileResult:
     confidence: np.ndarray
     proba: np.ndarray | None = None
     series: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class TileJob:
+    """What every tile of a map shares: the cube's source and grid, the block context, the strip size.
+
+    Picklable (a Dask task's argument): the source re-opens the cube in the worker.
+
+    Attributes:
+        source: Where the cube's raw values are read from.
+        ctx: The shared block context (recipe, dates, region, what tiles return).
+        transform: The cube's affine transform (pixel -> CRS coordinates).
+        crs: The cube's CRS.
+        block_pixels: Pixels per row strip read and predicted at a time (bounds worker memory).
+    """
+
+    source: CubeSource
+    ctx: BlockContext
+    transform: Any
+    crs: Any
+    block_pixels: int = 16384
+
+    @classmethod
+    def of(cls, cube: Cube, ctx: BlockContext, block_pixels: int = 16384) -> TileJob:
+        """The job of an opened cube."""
+        return cls(cube.source, ctx, cube.transform, cube.crs, block_pixels)
 
 
 def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
@@ -78,13 +104,14 @@ def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock 
     return _MODELS[key]
 
 
-def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, rows: slice, cols: slice,
-             block_pixels: int = 16384, threads: int | None = None, task_threads: int | None = None) -> TileResult:
-    """Classify one tile in row strips of about ``block_pixels`` pixels, whole storage chunks (the Dask task).
+def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None,
+             task_threads: int | None = None) -> TileResult:
+    """Classify one tile in row strips of about ``job.block_pixels`` pixels, whole storage chunks (the Dask task).
 
     ``threads`` is the torch thread count of the process; ``task_threads`` the threads of a tabular
     model's call in this task (1 when the worker runs several tasks at once).
     """
+    source, ctx, block_pixels = job.source, job.ctx, job.block_pixels
     model, lock = _model(ctx, threads)
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
@@ -96,7 +123,7 @@ def run_tile(source: CubeSource, ctx: BlockContext, transform: Any, crs: Any, ro
         strip = max(rows_per_chunk, strip // rows_per_chunk * rows_per_chunk)  # whole chunks: each decompressed once
     for r0 in range(rows.start, rows.stop, strip):
         rs = slice(r0, min(r0 + strip, rows.stop))
-        lon, lat = locate.lonlat(transform, crs, rs, cols)
+        lon, lat = locate.lonlat(job.transform, job.crs, rs, cols)
         dates = used_dates(ctx, lat)  # e.g. not the next year's dates of an 18-month cube
         refl, clear, scl = source.read_raw(rs, cols, ctx.read_bands, dates)  # decoded by the kernels
         t, b, hh, ww = refl.shape
@@ -138,12 +165,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         yield client
 
 
-def map_tiles(client: Any, source: CubeSource, ctx: BlockContext, transform: Any, crs: Any,
-              windows: list[tuple[slice, slice]], block_pixels: int = 16384) -> Iterator[TileResult]:
-    """Run every tile and yield results as they finish (at most ``2 x workers`` in flight)."""
+def map_tiles(client: Any, job: TileJob, windows: list[tuple[slice, slice]]) -> Iterator[TileResult]:
+    """Run every tile of ``job`` and yield results as they finish (at most ``2 x workers`` in flight)."""
     if client is None:
         for rows, cols in windows:
-            yield run_tile(source, ctx, transform, crs, rows, cols, block_pixels, os.cpu_count())
+            yield run_tile(job, rows, cols, os.cpu_count())
         return
     from distributed import as_completed
 
@@ -159,8 +185,7 @@ def map_tiles(client: Any, source: CubeSource, ctx: BlockContext, transform: Any
 
     def submit() -> Any:
         rows, cols = pending.pop()
-        return client.submit(run_tile, source, ctx, transform, crs, rows, cols, block_pixels, threads, task_threads,
-                             pure=False)
+        return client.submit(run_tile, job, rows, cols, threads, task_threads, pure=False)
 
     futures = as_completed([submit() for _ in range(min(limit, len(pending)))])
     for fut in futures:
