@@ -8,6 +8,7 @@ options, output and exit codes) and are hidden from the help and from shell comp
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,7 @@ def group(parent: typer.Typer, name: str) -> typer.Typer:
 
 def _old_help(help_text: str | None, path: str) -> str:
     """The help of an old spelling: the command's own, then where it lives now."""
-    return f"{(help_text or '').strip()}\n\nOld spelling of `cropglobe {path}`, kept for one release.".lstrip()
+    return f"{inspect.cleandoc(help_text or '')}\n\nOld spelling of `cropglobe {path}`, kept for one release.".lstrip()
 
 
 def command(app: typer.Typer, path: str, *, old: str | None = None, top: bool = False,

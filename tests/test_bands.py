@@ -1,0 +1,47 @@
+"""``bands.py``: canonical band names from every spelling the importers meet, value ranges, masking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cropglobe import bands
+from cropglobe.errors import CropGlobeError
+
+
+@pytest.mark.parametrize(("name", "canonical"), [
+    ("B02", "B2"), ("b2", "B2"), ("B8a", "B8A"), ("b08", "B8"), ("B11", "B11"), (" B12 ", "B12"),
+    ("S2-L2A-B02", "B2"), ("s2-l1c-b8a", "B8A"), ("OPTICAL-B05", "B5"),
+    ("blue", "B2"), ("NIR08", "B8A"), ("swir22", "B12"), ("coastal", "B1"),
+    ("ndvi", "NDVI"), ("swir1", "SWIR1"), ("R0550.3", "R0550.3"),
+])
+def test_every_spelling_has_one_canonical_name(name, canonical):
+    assert bands.canonical_band(name) == canonical
+    assert bands.canonical_band(canonical) == canonical  # canonical names are fixed points
+
+
+@pytest.mark.parametrize("name", ["B13", "B0", "B8B", "S2-L2A-B13", "nir07", "r550", ""])
+def test_an_unknown_band_is_refused_naming_what_is_expected(name):
+    with pytest.raises(CropGlobeError, match=f"unknown band name {name!r}: expected a Sentinel-2 band"):
+        bands.canonical_band(name)
+
+
+def test_the_paper_bands_are_canonical_and_ordered_by_wavelength_except_b8a():
+    assert [bands.canonical_band(b) for b in bands.S2_BANDS] == list(bands.S2_BANDS)
+    wavelengths = [bands.S2_WAVELENGTH_NM[b] for b in bands.S2_BANDS]
+    assert wavelengths == sorted(wavelengths)
+
+
+def test_indices_have_a_signed_range_reflectance_does_not():
+    assert bands.is_index_band("NDVI") and not bands.is_index_band("B4")
+    assert bands.valid_range("NDVI") == (-1.5, 1.5)
+    assert bands.valid_range("B4") == (0.0, 1.5)
+
+
+def test_out_of_range_values_become_nan_in_place_and_are_counted():
+    values = np.array([[[0.1, -0.01, 1.5, 1.51], [-0.5, 0.2, -1.6, np.nan]]], dtype=np.float32)  # (1, 2 bands, 4)
+    counts = bands.mask_out_of_range(values, ["B4", "NDVI"])
+    assert counts == {"B4": 2, "NDVI": 1}
+    np.testing.assert_array_equal(np.isnan(values[0, 0]), [False, True, False, True])  # 1.5 itself is kept
+    np.testing.assert_array_equal(np.isnan(values[0, 1]), [False, False, True, True])  # NaN stays NaN, not counted
+    assert bands.mask_out_of_range(values, ["B4", "NDVI"]) == {}
