@@ -187,6 +187,24 @@ def _option_names(cmd) -> set[str]:
     return names
 
 
+def _longest(words: list[str]):
+    """(command, its name path) of ``words``; a last word that names no subcommand of a command is its argument.
+
+    Raises:
+        LookupError: For a word that names no command of a group (a group's next word must be one).
+    """
+    try:
+        cmd, names, _, _ = _resolve(words)
+        return cmd, names
+    except LookupError:
+        if len(words) < 2:
+            raise
+        cmd, names = _longest(words[:-1])
+        if hasattr(cmd, "commands"):
+            raise
+        return cmd, names
+
+
 def check_names(args: list[str]) -> None:
     """A synopsis: its command paths exist and the options it names are theirs (values are not checked).
 
@@ -200,18 +218,12 @@ def check_names(args: list[str]) -> None:
         if word.startswith("-") or not re.fullmatch(r"[a-z][a-z0-9-]*([|/][a-z][a-z0-9-]*)*", word):
             break
         path_words.append(re.split(r"[|/]", word))
-        if len(path_words) == 2:
+        if len(path_words) == 3:  # group, subgroup, command (cropglobe data import table)
             break
     options = [w.split("=")[0] for w in cleaned if w.startswith("-") and not re.fullmatch(r"-?\d+(\.\d+)?", w)]
     checked = False
     for combo in itertools.product(*path_words) if path_words else [()]:
-        try:
-            cmd, names, _, _ = _resolve(list(combo))
-        except LookupError:
-            if len(combo) == 2:  # the second word was an argument of a command, not a subcommand
-                cmd, names, _, _ = _resolve(list(combo[:1]))
-            else:
-                raise
+        cmd, names = _longest(list(combo))
         checked = True
         known = _option_names(cmd) | ({"--version"} if not names else set())
         if hasattr(cmd, "commands"):  # a group named without its command: the options of any of its commands

@@ -72,6 +72,9 @@ def test_exact_check_catches_a_planted_mistake(line):
     "cropglobe map CELL_DIR CUBE [--no-such-option]",
     "cropglobe import worldcereal\\|table SRC... --out S.zarr [--regoin NAME]",
     "cropglobe import ... --no-such-option X",
+    "cropglobe data import worldcereal\\|table SRC... --out S.zarr [--regoin NAME]",  # checked at the command
+    "cropglobe data import worldcereal\\|tabel SRC --out S.zarr",  # a group's next word must name a command
+    "cropglobe study adapt-cel RUN",
 ])
 def test_name_check_catches_a_planted_mistake(line):
     (args,) = commands.invocations(line)
