@@ -211,7 +211,11 @@ def check_cells(cells: list[CellSpec]) -> None:
             )
         models.check_pair(cell.feature, cell.model, f"config: cell {cell.feature} x {cell.model}")
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
-        if not augment.resolve(cell.augmentation, where=where).is_identity:
+        resolved = augment.resolve(cell.augmentation, where=where)
+        if resolved.unknowns is not None and info.family != "torch":
+            raise CropGlobeError(f"{where} {augment.label(cell.augmentation)!r}: 'unknowns' (open-set "
+                                 f"placeholders) trains torch models only; {cell.model!r} is {info.family}")
+        if not resolved.is_identity:
             augment.label(cell.augmentation)  # an empty 'name' fails here, before training
             if not feat.windowed:
                 raise CropGlobeError(
