@@ -56,8 +56,10 @@ def sample_blocks(ds: xr.Dataset, block: int, where: str) -> Iterator[tuple[int,
     if isinstance(block, bool) or not isinstance(block, int) or block < 1:
         raise CropGlobeError(f"block={block!r}: expected a positive whole number of samples")
     n = int(ds.sizes["sample"])
+    from cropglobe.features.stream import load_block
+
     for lo in range(0, n, block):
-        part = ds.isel(sample=slice(lo, min(lo + block, n))).load()
+        part = load_block(ds, lo, min(lo + block, n), where)
         part.attrs["history"] = list(part.attrs.get("history") or [])
         yield lo, samples.validate(part, where=f"{where} samples {lo}:{lo + part.sizes['sample']}")
 
