@@ -32,7 +32,7 @@ from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.features.families import get_feature
 from cropglobe.temporal.composite import add_drops, composite, season
-from cropglobe.zarrcheck import check_store
+from cropglobe.zarrcheck import check_store, checksum_encoding, read_error
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def open_lazy(path: str | os.PathLike) -> xr.Dataset:
     check_store(p)
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None)
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any reader failure is a bad input here (a chunk failing its checksum: named)
+        raise read_error(p, err, "a Zarr SampleSet") from None
     if "reflectance" not in ds or "sample" not in ds.dims:
         raise CropGlobeError(f"{p}: not a SampleSet (expected a 'reflectance' variable along 'sample')")
     return ds
@@ -66,9 +66,28 @@ def iter_blocks(ds: xr.Dataset, block: int = DEFAULT_BLOCK, where: str = "Sample
         raise CropGlobeError(f"block={block!r}: expected a positive number of samples")
     n = ds.sizes["sample"]
     for lo in range(0, n, block):
-        part = ds.isel(sample=slice(lo, min(lo + block, n))).load()
+        part = load_block(ds, lo, min(lo + block, n), where)
         part.attrs["history"] = list(part.attrs.get("history") or [])
         yield samples.validate(part, where=f"{where} samples {lo}:{lo + part.sizes['sample']}")
+
+
+def load_block(ds: xr.Dataset, lo: int, hi: int, where: str) -> xr.Dataset:
+    """Samples ``lo:hi`` of a lazy SampleSet read into memory.
+
+    Args:
+        ds: The lazy set (:func:`open_lazy`).
+        lo: First sample.
+        hi: Stop sample.
+        where: The store's path (for messages and to find a damaged chunk).
+
+    Raises:
+        CropGlobeError: Naming the chunk file that does not decode or fails its checksum
+            (:func:`cropglobe.zarrcheck.read_error`), never a zarr traceback.
+    """
+    try:
+        return ds.isel(sample=slice(lo, hi)).load()
+    except Exception as err:  # zarr's checksum or decompressor error: find the chunk and name it
+        raise read_error(where, err, "a Zarr SampleSet", rows=(lo, hi)) from None
 
 
 def append_zarr(ds: xr.Dataset, store: Path, first: bool, block: int) -> None:
@@ -80,10 +99,11 @@ def append_zarr(ds: xr.Dataset, store: Path, first: bool, block: int) -> None:
     """
     attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in ds.attrs.items()}
     out = ds.assign_attrs(attrs)  # an append rewrites the group's attributes with these
-    if first:
-        encoding = {name: {"chunks": tuple(min(block, ds.sizes[d]) if d == "sample" else ds.sizes[d]
-                                           for d in var.dims)}
-                    for name, var in ds.variables.items() if var.dims and var.dims[0] == "sample"}
+    if first:  # a CRC32C per chunk (cropglobe.zarrcheck.checksum_encoding); appends keep the arrays' codecs
+        encoding = {name: {**checksum_encoding(var.dtype), **({"chunks": tuple(
+                        min(block, ds.sizes[d]) if d == "sample" else ds.sizes[d] for d in var.dims)}
+                        if var.dims and var.dims[0] == "sample" else {})}
+                    for name, var in ds.variables.items()}
         out.to_zarr(store, mode="w", zarr_format=2, consolidated=True, encoding=encoding, write_empty_chunks=True)
     else:
         out.to_zarr(store, append_dim="sample", zarr_format=2, consolidated=True, write_empty_chunks=True)
