@@ -261,6 +261,10 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
                 f"config: {what} has no samples left after compositing ({cover.get(iso, 0)} dropped "
                 f"because their data do not cover the season window, {few.get(iso, 0)} with too few clear "
                 "observations); it cannot be a source or target: check the composite window and the data's dates")
+    filled = full.attrs.get("edge_filled") or {}
+    if filled and spec.composite is not None:
+        prepared.description += (f"; window edges filled (coverage fill, at most {spec.composite.fill_days} days): "
+                                 + ", ".join(f"{iso} {n}" for iso, n in sorted(filled.items())))
     if cover or few:
         prepared.description += "; dropped before training: " + ", ".join(
             f"{iso} {cover.get(iso, 0)} not covering the window + {few.get(iso, 0)} too few clear observations"

@@ -10,7 +10,8 @@ samples dropped, same values) while peak memory depends on ``block``, not on N.
 
 Blocks in which composite keeps no sample (all cloudy, no window coverage) are dropped whole and
 listed in ``attrs["dropped_blocks"]``; a run in which no block keeps a sample raises the first
-block's error. With ``coverage="error"`` an uncovered sample stops the run as it would in one piece.
+block's error. With ``coverage="error"`` an uncovered sample stops the run as it would in one piece; with
+``coverage="fill"`` the samples kept by filling their window edges are counted (``edge_filled``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from cropglobe import samples
 from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.features.families import get_feature
-from cropglobe.temporal.composite import add_drops, composite, season
+from cropglobe.temporal.composite import COUNT_KEYS, add_drops, composite, season
 from cropglobe.zarrcheck import check_store, checksum_encoding, read_error
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class StreamResult:
     dropped: int = 0
     dropped_blocks: list[dict[str, Any]] = field(default_factory=list)
     by_country: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {"dropped_coverage": {}, "dropped_min_clear": {}})
+        default_factory=lambda: {key: {} for key in COUNT_KEYS})
     dropped_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -240,7 +241,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
             add_drops(result.by_country, comp.attrs)
             result.dropped_ids.extend(comp.attrs.get("dropped_sample_ids", [])[:1000 - len(result.dropped_ids)])
             if attrs is None:
-                attrs = {k: v for k, v in comp.attrs.items() if not k.startswith("dropped")}
+                attrs = {k: v for k, v in comp.attrs.items() if not k.startswith("dropped") and k not in COUNT_KEYS}
             table.attrs = attrs
             append_zarr(table, tmp, first=result.samples_out == 0, block=block)
             result.samples_out += table.sizes["sample"]
