@@ -3,7 +3,8 @@
 Reads every finished cell's ``result.json`` of RUN_DIR (plus ``adaptation.parquet`` files given with
 --extra, e.g. from ``cropglobe study adapt RUN -m align --out DIR``), so it works while the study runs.
 
-    python scripts/region_tables.py runs/regions [--extra runs/regions/adaptation-align/adaptation.parquet]
+    python scripts/region_tables.py runs/regions [runs/more ...]
+        [--extra runs/regions/adaptation-align/adaptation.parquet]
         [--loro canada,arkansas,france]
 
 ``--loro R1,R2,...`` adds the leave-one-region-out selection: for each configuration (cell x
@@ -23,8 +24,9 @@ import pandas as pd
 from cropglobe.cells.run_folder import RESULT, RunFolder
 
 
-def load(run: Path, extra: list[Path]) -> pd.DataFrame:
-    rows = [r for f in sorted(RunFolder(run).cells_dir.glob(f"*/{RESULT}")) for r in json.loads(f.read_text())]
+def load(runs: list[Path], extra: list[Path]) -> pd.DataFrame:
+    rows = [r for run in runs for f in sorted(RunFolder(run).cells_dir.glob(f"*/{RESULT}"))
+            for r in json.loads(f.read_text())]
     df = pd.DataFrame(rows)
     for e in extra:
         more = pd.read_parquet(e)
@@ -81,7 +83,7 @@ def loro(df: pd.DataFrame, regions: list[str]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", type=Path)
+    ap.add_argument("run", type=Path, nargs="+", help="run folders (studies of the same data and splits)")
     ap.add_argument("--extra", type=Path, action="append", default=[])
     ap.add_argument("--loro", default="")
     ap.add_argument("--pairs", action="store_true", help="one table: a row per pair, a column per configuration")

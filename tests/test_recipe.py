@@ -27,7 +27,8 @@ def test_a_format_1_recipe_reads_with_the_old_defaults(tmp_path):
     assert (c.offsets, c.min_clear, c.scl_keep, c.coverage) == (None, 3, SCL_KEEP, "drop")
     assert c.align == "none"  # the "none;" a pre-composited study's label split left
     assert c.composite_kwargs() == {"interval": 5, "window": "05-01:11-30", "align": "none", "clear_threshold": 0.75,
-                                    "min_clear": 3, "offsets": None, "scl_keep": SCL_KEEP, "coverage": "drop"}
+                                    "min_clear": 3, "offsets": None, "scl_keep": SCL_KEEP, "coverage": "drop",
+                                    "fill_days": 30}
 
 
 def test_a_written_recipe_reads_back_equal(tmp_path):
@@ -38,6 +39,20 @@ def test_a_written_recipe_reads_back_equal(tmp_path):
     assert back == spec and back.composite.scl_keep == (4, 5)
 
 
+def test_coverage_fill_round_trips_and_older_recipes_read_as_drop(tmp_path):
+    spec = RecipeSpec.model_validate({**FORMAT_1, "format_version": RECIPE_VERSION,
+                                      "composite": {"coverage": "fill", "fill_days": 45}})
+    back = read_recipe(spec.write(tmp_path / "recipe.json"))
+    assert back == spec and (back.composite.coverage, back.composite.fill_days) == ("fill", 45)
+    assert json.loads((tmp_path / "recipe.json").read_text())["composite"]["fill_days"] == 45
+    assert back.composite.composite_kwargs()["fill_days"] == 45
+    assert back.composite.edge_tolerance() == 45 and back.composite.edge_tolerance(observations=False) == 45
+    # a format-3 recipe (before fill) reads as before: coverage drop, whose tolerance fill_days does not change
+    old = RecipeSpec.model_validate({**FORMAT_1, "format_version": 3, "composite": {"coverage": "drop"}})
+    assert old.composite.coverage == "drop" and old.composite.edge_tolerance() == 4
+    assert old.composite.edge_tolerance(observations=False) == 0
+
+
 @pytest.mark.parametrize(("change", "match"), [
     ({"window_bins": [24, 0]}, "window_bins"),
     ({"window_bins": [24.0, 43]}, "window_bins"),
@@ -45,6 +60,8 @@ def test_a_written_recipe_reads_back_equal(tmp_path):
     ({"composite": {"min_clear": -1}}, "composite.min_clear"),
     ({"composite": {"interval": 5.5}}, "composite.interval"),
     ({"composite": {"offsets": {"XXX": 3}}}, "composite.offsets"),
+    ({"composite": {"coverage": "hold"}}, "composite.coverage"),
+    ({"composite": {"coverage": "fill", "fill_days": 200}}, "composite.fill_days"),
     ({"format_version": RECIPE_VERSION + 1}, "newer than this cropglobe reads"),
     ({"colour": "red"}, "colour"),
 ])
@@ -64,11 +81,13 @@ def test_a_missing_field_is_named(tmp_path):
 
 def test_composite_records_its_settings_and_they_read_back():
     obs = simulate.simulate(["FRA", "ARG"], samples_per_class=3, seed=1)
-    settings = CompositeSettings(offsets={"ARG": 170}, min_clear=1, scl_keep=(4, 5, 6, 7))
+    settings = CompositeSettings(offsets={"ARG": 170}, min_clear=1, scl_keep=(4, 5, 6, 7), coverage="fill",
+                                 fill_days=20)
     full = composite.composite(obs, **settings.composite_kwargs())
     assert CompositeSettings.from_attrs(full.attrs) == settings
     legacy = {k: v for k, v in full.attrs.items() if k != "composite_settings"}  # a composite of an older version
-    assert CompositeSettings.from_attrs(legacy) == settings.model_copy(update={"scl_keep": SCL_KEEP})
+    assert CompositeSettings.from_attrs(legacy) == settings.model_copy(
+        update={"scl_keep": SCL_KEEP, "coverage": "drop", "fill_days": 30})
     assert CompositeSettings.from_attrs({**legacy, "alignment": "12 days"}).align == 12
 
 

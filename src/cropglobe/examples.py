@@ -20,7 +20,8 @@ from cropglobe.errors import CropGlobeError
 CONFIG_SETS: dict[str, str] = {
     "demo": "the offline demo's specs (SIMULATED DATA): demo.yaml, tiny.yaml",
     "realdata": "the real-data studies of docs/results.md (cropglobe transfer)",
-    "tables": "import mappings for CSV / Parquet tables (cropglobe data import table --mapping)",
+    "tables": "import mappings for CSV / Parquet tables (cropglobe data import table --mapping) and WorldCereal "
+              "legends (cropglobe data import worldcereal --legend)",
     "acquire": "acquisition configs (cropglobe data acquire)",
     "paper": "the paper's protocol on the CropGlobe release (GPU recommended)",
 }

@@ -30,8 +30,8 @@ from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings, parse
 __all__ = ["RECIPE_VERSION", "REQUIRED", "SCL_KEEP", "CompositeSettings", "RecipeSpec", "parse", "read_recipe"]
 
 #: The recipe format this version writes (1: no ``format_version`` field, settings partly recorded;
-#: 3 adds ``model_options``).
-RECIPE_VERSION = 3
+#: 3 adds ``model_options``; 4 adds ``coverage: fill`` and its ``fill_days`` to ``composite``).
+RECIPE_VERSION = 4
 #: Fields every recipe has (format 1 and later; a recipe without ``classes`` has the paper's seven).
 REQUIRED = ("model", "feature", "bands", "composite", "window_bins")
 

@@ -44,7 +44,7 @@ from cropglobe import legend as _legend
 from cropglobe.atomic import atomic_path, check_replaceable, is_cropglobe_zarr
 from cropglobe.checks import check_coordinates, positive_finite
 from cropglobe.errors import CropGlobeError
-from cropglobe.zarrcheck import check_store
+from cropglobe.zarrcheck import check_store, checksum_encoding, read_error
 
 DIMS = ("sample", "band", "time")
 SAMPLE_COORDS = ("sample_id", "lon", "lat", "country", "year", "label")
@@ -359,6 +359,9 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike, encoding: dict | None = 
         if out[name].dtype == object or out[name].dtype.kind == "U":
             out[name] = out[name].astype(str)
     out.attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.attrs.items()}
+    # a CRC32C per chunk (cropglobe.zarrcheck.checksum_encoding): a bit flip is an error on read, not wrong values
+    encoding = {name: {**checksum_encoding(out[name].dtype), **(encoding or {}).get(name, {})}
+                for name in out.variables}
     with atomic_path(path) as tmp:
         # every chunk on disk, empty or not: a missing chunk then means damage (cropglobe.zarrcheck)
         out.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, encoding=encoding, write_empty_chunks=True)
@@ -390,8 +393,8 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     check_store(p)  # missing or truncated chunks: an error, never NaN or a crash in the decompressor
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any reader failure is a bad input here (a chunk failing its checksum: named)
+        raise read_error(p, err, "a Zarr SampleSet") from None
     ds.attrs["history"] = list(ds.attrs.get("history") or [])
     return validate(ds, where=str(p))
 

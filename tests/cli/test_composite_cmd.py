@@ -47,3 +47,26 @@ def test_align_days_and_offsets(tmp_path):
     assert "37 bins of 10 days" in res.output and "AUS +180 days" in res.output
     ds = samples.load(out)
     assert sorted(set(ds["shift_days"].values.tolist())) == [0, 180]
+
+
+def test_coverage_fill_and_fill_days(tmp_path):
+    """SIMULATED: observations that stop 20 days before the window's end are dropped, or filled with --coverage fill."""
+    import numpy as np
+
+    ds = simulate.simulate(countries=["FRA"], samples_per_class=1, seed=0)
+    ds = ds.isel(time=np.flatnonzero(ds["time"].values <= np.datetime64("2023-11-10")))
+    sim = tmp_path / "sim.zarr"
+    samples.save(ds, sim)
+    n = ds.sizes["sample"]
+    res = CliRunner().invoke(app, ["composite", str(sim), "--out", str(tmp_path / "d.zarr")])
+    assert res.exit_code != 0  # every sample stops short of the window: nothing to drop to
+    res = CliRunner().invoke(app, ["composite", str(sim), "--out", str(tmp_path / "f.zarr"), "--coverage", "fill"])
+    assert res.exit_code == 0, res.output
+    assert f"filled the window edges (at most 30 days) of {n} samples (FRA {n})" in res.output
+    assert samples.load(tmp_path / "f.zarr").attrs["composite_settings"]["fill_days"] == 30
+    res = CliRunner().invoke(app, ["composite", str(sim), "--out", str(tmp_path / "g.zarr"), "--coverage", "fill",
+                                   "--fill-days", "10"])
+    assert res.exit_code != 0 and not (tmp_path / "g.zarr").exists()
+    proc = subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", "composite", str(sim),
+                           "--out", str(tmp_path / "h.zarr"), "--coverage", "hold"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "expected 'drop', 'error' or 'fill'" in proc.stderr

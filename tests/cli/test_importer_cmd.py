@@ -122,3 +122,18 @@ def test_import_names_the_region_of_every_sample(tmp_path):
     data.worldcereal_long(tmp_path / "x.parquet")
     bad = _cli("import", "worldcereal", tmp_path / "x.parquet", "--region", "a:b", "--out", tmp_path / "x.zarr")
     assert bad.returncode == 2 and "without ':'" in bad.stderr and not (tmp_path / "x.zarr").exists()
+
+
+def test_import_worldcereal_with_a_legend_of_ones_own(tmp_path):
+    data.worldcereal_long(tmp_path / "x.parquet")
+    legend = tmp_path / "legend.yaml"
+    legend.write_text("classes: [maize, wheat, soybean, meadow, other]\nmap: {1101060*: maize, 1101010*: wheat, "
+                      "1106000020: soybean, 2001*: meadow}\n")
+    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "x.zarr", "--legend", legend)
+    assert r.returncode == 0, r.stderr
+    ds = samples.load(tmp_path / "x.zarr")
+    assert ds["label"].values.tolist() == ["maize", "wheat", "soybean", "meadow"]
+    assert list(ds.attrs["classes"]) == ["maize", "wheat", "soybean", "meadow", "other"]
+    legend.write_text("classes: [maize, other]\nmap: {1101060*: corn}\n")
+    r = _cli("import", "worldcereal", tmp_path / "x.parquet", "--out", tmp_path / "y.zarr", "--legend", legend)
+    assert r.returncode == 2 and "'corn' is not a class of the legend" in r.stderr and len(r.stderr.splitlines()) == 1

@@ -97,3 +97,16 @@ def test_added_quiet_sets_the_verbosity(tmp_path, capfd):
         assert verbosity.is_quiet()
     finally:
         verbosity.configure()
+
+
+def test_coverage_fill_is_a_composite_setting_of_the_spec(tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(SPEC)
+    code = _run(["transfer", "s.yaml", "--set", "composite.coverage=fill", "--set", "composite.fill_days=20",
+                 "--print-config"])
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    printed = yaml.safe_load(out)
+    assert printed["composite"]["coverage"] == "fill" and printed["composite"]["fill_days"] == 20
+    assert _run(["transfer", "s.yaml", "--set", "composite.coverage=hold", "--print-config"]) == 2
+    assert "composite.coverage" in capfd.readouterr().err

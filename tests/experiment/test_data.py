@@ -117,3 +117,12 @@ def test_coverage_uses_the_width_of_coarse_steps():
     both = np.array([[True, True]])
     assert composite.covers_window(both, obs, obs, np.datetime64("2023-05-01"), np.datetime64("2023-09-30"), 4)[0]
     assert not composite.covers_window(both, obs, obs, np.datetime64("2023-05-01"), np.datetime64("2023-09-30"), 2)[0]
+
+
+def test_open_set_placeholders_are_refused_for_tabular_models_before_training():
+    from cropglobe.experiment.data import check_cells
+    from cropglobe.study.spec import CellSpec
+
+    check_cells([CellSpec(feature="median2d", model="tempcnn", augmentation="season-wide-open")])
+    with pytest.raises(CropGlobeError, match="'unknowns' .* trains torch models only"):
+        check_cells([CellSpec(feature="median1d", model="rf", augmentation="season-wide-open", copies=2)])

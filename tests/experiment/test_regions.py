@@ -140,13 +140,14 @@ def test_colliding_ids_from_files_of_one_name_are_one_clear_error(years, tmp_pat
     assert kept[0]["sample_id"].values.tolist() == a["sample_id"].values.tolist()
 
 
-def test_season_wide_training_reads_no_target_label(years, tmp_path):
-    """The configuration the season-shift study recommends (TempCNN + season-wide augmentation): garbage
-    target labels give bit-identical models and target probabilities."""
+@pytest.mark.parametrize("preset", ["season-wide", "season-wide-open"])
+def test_season_wide_training_reads_no_target_label(years, tmp_path, preset):
+    """The configurations of the season-shift study (TempCNN + season-wide augmentation, alone and with
+    open-set placeholders): garbage target labels give bit-identical models and target probabilities."""
     f23 = samples.load(years / "fra_2023.zarr")
     junk = f23.assign_coords(label=("sample", np.random.default_rng(3).permutation(f23["label"].values)))
     samples.save(junk, tmp_path / "fra_2023.zarr")
-    cells = [{"feature": "median2d", "model": "tempcnn", "augmentation": "season-wide"}]
+    cells = [{"feature": "median2d", "model": "tempcnn", "augmentation": preset}]
     common = {"cells": cells, "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
               "adaptation": {"methods": ["none"], "ensemble": True}}
     true = _spec(years, **common)
@@ -154,7 +155,7 @@ def test_season_wide_training_reads_no_target_label(years, tmp_path):
                                           str(years / "bel.zarr")]}, **common)
     experiment.run(true, tmp_path / "a", progress=False)
     experiment.run(garbage, tmp_path / "b", progress=False)
-    cell = "cells/FRA-2022__median2d__tempcnn__season-wide__s0"
+    cell = f"cells/FRA-2022__median2d__tempcnn__{preset}__s0"
     assert (tmp_path / "a" / cell / "model").read_bytes() == (tmp_path / "b" / cell / "model").read_bytes()
     a, b = np.load(tmp_path / "a" / cell / "target_proba.npz"), np.load(tmp_path / "b" / cell / "target_proba.npz")
     assert sorted(a) == sorted(b) and "FRA:2023|none" in a

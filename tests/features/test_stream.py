@@ -62,3 +62,27 @@ def test_stream_refuses_unknown_family_and_bad_block(observations: tuple[xr.Data
         pipeline.stream(path, tmp_path / "f.zarr", ("nope",))
     with pytest.raises(CropGlobeError, match="block=0"):
         pipeline.stream(path, tmp_path / "f.zarr", block=0)
+
+
+def test_stream_with_coverage_fill_equals_the_whole_set_and_counts_the_filled(tmp_path: Path) -> None:
+    """SIMULATED: the FRA samples' observations stop 20 days before the window's end (30 November)."""
+    ds = simulate.simulate(countries=["FRA", "USA"], samples_per_class=3, seed=2)
+    refl = ds["reflectance"].values.copy()
+    fra = ds["country"].values == "FRA"
+    late = ds["time"].values > np.datetime64("2023-11-10")
+    refl[np.ix_(fra, np.ones(refl.shape[1], bool), late)] = np.nan
+    ds["reflectance"] = (ds["reflectance"].dims, refl)
+    samples.save(ds, tmp_path / "obs.zarr")
+    options = {"coverage": "fill", "fill_days": 30}
+    whole = composite.season(composite.composite(ds, **options))
+    res = pipeline.stream(tmp_path / "obs.zarr", tmp_path / "f.zarr", ("median1d",), block=10,
+                          composite_options=options)
+    assert res.samples_out == whole.sizes["sample"] == ds.sizes["sample"] and res.dropped == 0
+    assert res.by_country["edge_filled"] == {"FRA": int(fra.sum())}
+    out = xr.open_zarr(tmp_path / "f.zarr")
+    np.testing.assert_array_equal(out["median1d"].values, features.median1d(whole))
+    assert out.attrs["edge_filled"] == {"FRA": int(fra.sum())}
+    with pytest.raises(CropGlobeError, match="field coverage: Input should be 'drop', 'error' or 'fill'"):
+        pipeline.check_composite_options({"coverage": "hold"})
+    drop = pipeline.stream(tmp_path / "obs.zarr", tmp_path / "d.zarr", ("median1d",), block=10)
+    assert drop.dropped == int(fra.sum()) and drop.by_country["edge_filled"] == {}  # blocks of FRA only: whole

@@ -6,20 +6,21 @@ import json
 from pathlib import Path
 
 
-def tiny_cell(cell: Path, seed: int = 5) -> Path:
-    """Train a 5-tree random forest on simulated FRA and write ``model`` + ``recipe.json`` like a transfer cell."""
+def tiny_cell(cell: Path, seed: int = 5, feature: str = "harmonic") -> Path:
+    """Train a 5-tree random forest on simulated FRA and write ``model`` + ``recipe.json`` like a transfer cell
+    (``feature``: a vector family, e.g. ``median1d`` for ``--adapt align``)."""
     from cropglobe import models, samples, taxonomy
     from cropglobe.features import families as features
     from cropglobe.sources import simulate
     from cropglobe.temporal import composite, season
 
     full = composite.composite(simulate.simulate(["FRA"], samples_per_class=8, seed=seed))
-    x = features.get_feature("harmonic").fn(season.season(full))
+    x = features.get_feature(feature).fn(season.season(full))
     m = models.get_model("rf", x.shape[1], 1, len(taxonomy.CLASSES), n_estimators=5)
     m.fit(x, samples.label_codes(full))
     cell.mkdir(parents=True, exist_ok=True)
     m.save(cell / "model", None, list(taxonomy.CLASSES))
-    recipe = {"model_file": "model", "model": "rf", "feature": "harmonic", "feature_options": {}, "flatten": False,
+    recipe = {"model_file": "model", "model": "rf", "feature": feature, "feature_options": {}, "flatten": False,
               "bands": [str(b) for b in full["band"].values], "classes": list(taxonomy.CLASSES),
               "composite": {"interval": 5, "window": "05-01:11-30", "align": "hemisphere", "clear_threshold": 0.75},
               "window_bins": list(season.window_bins(full)), "bin_days": 5}

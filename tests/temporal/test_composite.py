@@ -258,3 +258,62 @@ def test_benchmark_plumbing_and_agreement():
     out = bench.discover()["composite"].module.run(quick=True)
     assert out["ratio"] > 0 and out["figures"]["bins"] == 73
     assert out["figures"]["max_abs_difference"] <= 1e-6 and out["figures"]["cells_defined_only_in_one"] == 0
+
+
+def _short_series(end_days: list[int], start_days: list[int] | None = None, coarse: bool = False):
+    """Tiny set: one sample per entry, a ramp every 5 days (10 for ``coarse``, dekads) of 2023 that starts
+    ``start_days`` after 1 May and stops ``end_days`` before 30 November (the default window's edges)."""
+    step = 10 if coarse else 5
+    dates = np.arange(np.datetime64("2023-01-01"), np.datetime64("2024-01-01"), step)
+    values = np.tile(np.linspace(0.1, 0.5, dates.size, dtype=np.float32), (len(end_days), 2, 1))
+    starts = start_days or [0] * len(end_days)
+    for i, (s, e) in enumerate(zip(starts, end_days, strict=True)):
+        last = (dates + (step - 1 if coarse else 0) > np.datetime64("2023-11-30") - e) & (e > 0)
+        first = (dates < np.datetime64("2023-05-01") + s) & (s > 0)
+        values[i][:, last | first] = np.nan
+    ds = _obs(values, dates)
+    if coarse:
+        ds = ds.assign_coords(bin_days=("time", np.full(dates.size, step)))
+        ds.attrs["time_kind"] = "composite"
+    return ds, values
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+def test_coverage_fill_keeps_short_edge_gaps_and_drops_longer_ones(coarse):
+    # the data stop 0, 20 and 51 days before the window's end / start 0, 25 and 40 days after its start
+    ds, values = _short_series([0, 20, 51, 0, 0], [0, 0, 0, 25, 40], coarse)
+    drop = C.composite(ds, coverage="drop", min_clear=1)
+    fill = C.composite(ds, coverage="fill", fill_days=30, min_clear=1)
+    assert drop["sample_id"].values.tolist() == ["s0"]
+    assert fill["sample_id"].values.tolist() == ["s0", "s1", "s3"]
+    assert fill.attrs["edge_filled"] == {"FRA": 2} and fill.attrs["dropped_coverage"] == {"FRA": 2}
+    assert drop.attrs["edge_filled"] == {}
+    assert fill.attrs["composite_settings"]["coverage"] == "fill"
+    assert fill.attrs["composite_settings"]["fill_days"] == 30
+    start, count = C.window_bins(fill)
+    win = C.season(fill)["reflectance"].values
+    assert not np.isnan(win).any()
+    # s1's last window bins hold its last value (nearest at the edge: the gap filler's own rule)
+    last = values[1, 0][np.isfinite(values[1, 0])][-1]
+    assert win[1, 0, -1] == pytest.approx(last, abs=1e-6) and win[1, 0, -2] == pytest.approx(last, abs=1e-6)
+    # s3's first window bin holds its first value
+    first = values[3, 0][np.isfinite(values[3, 0])][0]
+    assert win[2, 0, 0] == pytest.approx(first, abs=1e-6)
+    # the sample that covers the window is the same either way
+    np.testing.assert_array_equal(fill["reflectance"].values[0], drop["reflectance"].values[0])
+    assert (start, count) == (24, 43)
+    # a longer fill_days keeps them all; the limit is in days of the window
+    assert C.composite(ds, coverage="fill", fill_days=60, min_clear=1).sizes["sample"] == 5
+    assert C.composite(ds, coverage="fill", fill_days=0, min_clear=1).sizes["sample"] == 1
+
+
+def test_coverage_error_and_bad_fill_days():
+    ds, _ = _short_series([0, 20])
+    with pytest.raises(CropGlobeError, match="coverage='fill' to fill short edge gaps"):
+        C.composite(ds, coverage="error", min_clear=1)
+    with pytest.raises(CropGlobeError, match="expected 'drop', 'error' or 'fill'"):
+        C.composite(ds, coverage="hold")
+    with pytest.raises(CropGlobeError, match="fill_days"):
+        C.composite(ds, coverage="fill", fill_days=-1)
+    with pytest.raises(CropGlobeError, match="fill_days"):
+        C.composite(ds, coverage="fill", fill_days=2.5)

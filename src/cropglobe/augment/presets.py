@@ -17,7 +17,7 @@ from cropglobe import yamlfile
 from cropglobe.augment.transforms import PhenologyAugment
 from cropglobe.errors import CropGlobeError
 
-SECTIONS: tuple[str, ...] = ("shift", "scale", "warp")
+SECTIONS: tuple[str, ...] = ("shift", "scale", "warp", "unknowns")
 #: Characters kept in generated labels (they name run folders).
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 

@@ -28,45 +28,12 @@ import operator
 from dataclasses import dataclass
 
 import torch
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from cropglobe.augment.placeholders import OpenSetPlaceholders
 from cropglobe.augment.spline import Boundary, uniform_knots_basis
-from cropglobe.checks import Strict
+from cropglobe.augment.strict import _Strict
 from cropglobe.errors import CropGlobeError
-
-
-class ParameterError(CropGlobeError):
-    """An invalid transform parameter: ``where``, the field path ``loc``, the problem and the value."""
-
-    def __init__(self, where: str, loc: str, problem: str, got: str) -> None:
-        super().__init__(f"{where}: field {loc or '(root)'}: {problem}{got}")
-        self.where, self.loc, self.problem, self.got = where, loc, problem, got
-
-
-def parameter_error(where: str, err: ValidationError) -> ParameterError:
-    """One-line error naming the first invalid field of a pydantic error (nested fields joined)."""
-    first = err.errors()[0]
-    loc = ".".join(str(x) for x in first["loc"])
-    inner = first.get("ctx", {}).get("error")
-    if isinstance(inner, ParameterError):  # a nested transform already named its own field
-        return ParameterError(where, ".".join(x for x in (loc, inner.loc) if x), inner.problem,
-                              inner.got)
-    got = first.get("input")
-    problem = first["msg"].removeprefix("Value error, ")
-    return ParameterError(where, loc, problem, "" if isinstance(got, dict) else f" (got {got!r})")
-
-
-class _Strict(Strict):
-    """Frozen :class:`~cropglobe.checks.Strict` model whose invalid values raise CropGlobeError naming the field
-    (with the rejected value, and nested transforms' fields joined, see :func:`parameter_error`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def __init__(self, **data: object) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as err:
-            raise parameter_error(type(self).__name__, err) from None
 
 
 def check_window(x_full: torch.Tensor, window: tuple[int, int], bin_days: float) -> tuple[int, int]:
@@ -271,10 +238,19 @@ class PhenologyAugment(_Strict):
     shift: TimeShift | None = None
     scale: TimeScale | None = None
     warp: MagnitudeWarp | None = None
+    #: Open-set placeholders appended to each training batch after the time transforms (labelled
+    #: ``other``; see :mod:`cropglobe.augment.placeholders`). Calling the augmenter ignores them:
+    #: the trainer applies them, since they need the batch's labels.
+    unknowns: OpenSetPlaceholders | None = None
 
     @property
     def is_identity(self) -> bool:
-        """True when no transform can change the window (all absent or at p = 0)."""
+        """True when no transform can change the batch (all absent or at p = 0, no placeholders)."""
+        return self.unknowns is None and self.moves_nothing
+
+    @property
+    def moves_nothing(self) -> bool:
+        """True when no time or magnitude transform can change the window (all absent or at p = 0)."""
         return all(t is None or t.p == 0 for t in (self.shift, self.scale, self.warp))
 
     def sample(self, n: int, count: int, bin_days: float, generator: torch.Generator | None,
@@ -320,7 +296,7 @@ class PhenologyAugment(_Strict):
                 could shrink the window to zero length.
         """
         start, count = check_window(x_full, window, bin_days)
-        if self.is_identity:
+        if self.moves_nothing:
             return x_full[..., start:start + count].clone()
         check_generator(generator, x_full.device)
         if self.scale is not None and self.scale.p > 0:

@@ -23,6 +23,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.temporal import composite, season
 from cropglobe.temporal.settings import CompositeSettings
+from cropglobe.zarrcheck import read_error
 
 
 def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
@@ -39,8 +40,8 @@ def load_samples(path: str | os.PathLike) -> tuple[xr.Dataset, np.ndarray]:
         raise CropGlobeError(f"{p}: no such SampleSet (expected a Zarr folder written by cropglobe)")
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None).load()
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any reader failure is a bad input here (a chunk failing its checksum: named)
+        raise read_error(p, err, "a Zarr SampleSet") from None
     n = int(ds.sizes.get("sample", 0))
     labels = ds["label"].values.astype(str) if "label" in ds.coords else np.full(n, "")
     labelled = np.char.strip(labels) != ""

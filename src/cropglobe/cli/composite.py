@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
     @command(
         app, "data composite", old="composite",
         epilog="Examples:\n\n  cropglobe data composite sim.zarr --out composite.zarr\n\n"
-        "  cropglobe data composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31",
+        "  cropglobe data composite obs.zarr --out comp.zarr --interval 10 --window 04-01:10-31\n\n"
+        "  cropglobe data composite dekads.zarr --out comp.zarr --coverage fill --fill-days 30",
     )
     def composite_cmd(
         src: Annotated[
@@ -35,8 +36,12 @@ def register(app: typer.Typer) -> None:
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
         coverage: Annotated[
             str,
-            typer.Option(help="Samples whose data do not span the window: 'drop' (counted per country) or 'error'."),
+            typer.Option(help="Samples whose data do not span the window: 'drop' (counted per country), 'error', "
+                              "or 'fill' edge gaps of at most --fill-days (nearest value; longer gaps dropped)."),
         ] = "drop",
+        fill_days: Annotated[
+            int, typer.Option(help="--coverage fill: the longest edge gap filled, in days of the window.")
+        ] = 30,
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
         ] = False,
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
         with step(f"compositing {ds.sizes['sample']:,} samples x {ds.sizes['time']} steps ..."):
             result = composite.composite(ds, interval=interval, window=window, align=align,
                                          clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
-                                         coverage=coverage)
+                                         coverage=coverage, fill_days=fill_days)
         with step(f"writing {out} ..."):
             samples.save(result, out, overwrite=overwrite)
         if quiet:
@@ -84,6 +89,10 @@ def register(app: typer.Typer) -> None:
             if counts:
                 per = ", ".join(f"{k} {v}" for k, v in counts.items())
                 typer.echo(f"dropped {sum(counts.values())} samples {why} ({per})")
+        filled = attrs.get("edge_filled") or {}
+        if filled:
+            per = ", ".join(f"{k} {v}" for k, v in filled.items())
+            typer.echo(f"filled the window edges (at most {fill_days} days) of {sum(filled.values())} samples ({per})")
         typer.echo(
             f"dropped {attrs['dropped_samples']} samples in all, kept {result.sizes['sample']}; mean filled fraction "
             f"{float(result['filled_fraction'].mean()):.3f}"

@@ -44,7 +44,10 @@ def register(app: typer.Typer) -> None:
                                    ] = 0.75,
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
         coverage: Annotated[str, typer.Option(help="Samples whose data do not span the window: 'drop' (counted per "
-                                                   "country) or 'error'.")] = "drop",
+                                                   "country), 'error', or 'fill' edge gaps of at most --fill-days "
+                                                   "(nearest value; longer gaps dropped).")] = "drop",
+        fill_days: Annotated[int, typer.Option(help="--coverage fill: the longest edge gap filled, in days of the "
+                                                    "window.")] = 30,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous "
                                                                   "cropglobe store.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; print only the path written.")
@@ -63,7 +66,8 @@ def register(app: typer.Typer) -> None:
         families = [get_feature(f).name for f in (family or ["median2d", "harmonic"])]
         options = pipeline.check_composite_options(
             {"interval": interval, "window": window, "align": int(align) if align.lstrip("+-").isdigit() else align,
-             "clear_threshold": clear_threshold, "min_clear": min_clear, "offsets": offsets, "coverage": coverage})
+             "clear_threshold": clear_threshold, "min_clear": min_clear, "offsets": offsets, "coverage": coverage,
+             "fill_days": fill_days})
         samples.check_output(out, overwrite)
         total = pipeline.open_lazy(src).sizes["sample"]
         with _bar(total, quiet) as advance:
@@ -78,6 +82,11 @@ def register(app: typer.Typer) -> None:
                 if counts:
                     per = ", ".join(f"{k} {v}" for k, v in counts.items())
                     typer.echo(f"dropped {sum(counts.values())} samples {why} ({per})")
+            filled = res.by_country.get("edge_filled") or {}
+            if filled:
+                per = ", ".join(f"{k} {v}" for k, v in filled.items())
+                typer.echo(f"filled the window edges (at most {fill_days} days) of {sum(filled.values())} samples "
+                           f"({per})")
             for dropped in res.dropped_blocks:
                 typer.echo(f"dropped block {dropped['samples']}: {dropped['reason']}")
         typer.echo(f"wrote {out}")

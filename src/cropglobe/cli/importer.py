@@ -124,6 +124,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
         region: Region = None,
         season_year: Annotated[str, typer.Option("--season-year", help=_SEASON_YEAR_HELP)] = "start",
+        legend: Annotated[Path | None, typer.Option(
+            "--legend", help="YAML legend of your own: 'classes: [...]' (with 'other') and 'map: {code or "
+                             "prefix*: class}' for the crop codes (default: the paper's 7 classes; see "
+                             "configs/tables/worldcereal_legend_fra.yaml). Unmatched codes follow --unknown.")] = None,
     ) -> None:
         """Import WorldCereal point extractions (S2 L2A digital numbers, ewoc or legacy labels)."""
         from cropglobe import samples
@@ -131,7 +135,7 @@ def register(app: typer.Typer) -> None:
 
         samples.check_output(out, overwrite)
         ds = _named(read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0,
-                                     season_year=season_year), region)
+                                     season_year=season_year, legend=legend), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 

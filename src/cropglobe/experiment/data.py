@@ -211,7 +211,11 @@ def check_cells(cells: list[CellSpec]) -> None:
             )
         models.check_pair(cell.feature, cell.model, f"config: cell {cell.feature} x {cell.model}")
         where = f"config: cell {cell.feature} x {cell.model}: augmentation"
-        if not augment.resolve(cell.augmentation, where=where).is_identity:
+        resolved = augment.resolve(cell.augmentation, where=where)
+        if resolved.unknowns is not None and info.family != "torch":
+            raise CropGlobeError(f"{where} {augment.label(cell.augmentation)!r}: 'unknowns' (open-set "
+                                 f"placeholders) trains torch models only; {cell.model!r} is {info.family}")
+        if not resolved.is_identity:
             augment.label(cell.augmentation)  # an empty 'name' fails here, before training
             if not feat.windowed:
                 raise CropGlobeError(
@@ -257,6 +261,10 @@ def prepare_study(spec: ExperimentSpec) -> Prepared:
                 f"config: {what} has no samples left after compositing ({cover.get(iso, 0)} dropped "
                 f"because their data do not cover the season window, {few.get(iso, 0)} with too few clear "
                 "observations); it cannot be a source or target: check the composite window and the data's dates")
+    filled = full.attrs.get("edge_filled") or {}
+    if filled and spec.composite is not None:
+        prepared.description += (f"; window edges filled (coverage fill, at most {spec.composite.fill_days} days): "
+                                 + ", ".join(f"{iso} {n}" for iso, n in sorted(filled.items())))
     if cover or few:
         prepared.description += "; dropped before training: " + ", ".join(
             f"{iso} {cover.get(iso, 0)} not covering the window + {few.get(iso, 0)} too few clear observations"

@@ -166,5 +166,9 @@ def _torch_classifier(job: CellJob, settings: Any, data: np.ndarray) -> Any:
     n_bands, n_times = (data.shape[1] * count, 1) if flatten else (data.shape[1], count)
     clf = TorchClassifier(cell.model, n_bands, n_times, len(job.classes), job.model_options, settings,
                           window=(start, count), bin_days=job.bin_days, flatten=flatten)
-    clf.augment = augmenter(cell)  # a preset name or an inline mapping (None: identity)
+    aug = augmenter(cell)  # a preset name or an inline mapping (None: identity)
+    if aug is not None and aug.unknowns is not None:  # placeholders are labelled with the cell's 'other'
+        where = f"cell {cell.feature} x {cell.model}: augmentation unknowns"
+        aug = aug.model_copy(update={"unknowns": aug.unknowns.for_label(job.classes, where)})
+    clf.augment = aug
     return clf

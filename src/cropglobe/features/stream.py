@@ -10,7 +10,8 @@ samples dropped, same values) while peak memory depends on ``block``, not on N.
 
 Blocks in which composite keeps no sample (all cloudy, no window coverage) are dropped whole and
 listed in ``attrs["dropped_blocks"]``; a run in which no block keeps a sample raises the first
-block's error. With ``coverage="error"`` an uncovered sample stops the run as it would in one piece.
+block's error. With ``coverage="error"`` an uncovered sample stops the run as it would in one piece; with
+``coverage="fill"`` the samples kept by filling their window edges are counted (``edge_filled``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from cropglobe import samples
 from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.features.families import get_feature
-from cropglobe.temporal.composite import add_drops, composite, season
-from cropglobe.zarrcheck import check_store
+from cropglobe.temporal.composite import COUNT_KEYS, add_drops, composite, season
+from cropglobe.zarrcheck import check_store, checksum_encoding, read_error
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ def open_lazy(path: str | os.PathLike) -> xr.Dataset:
     check_store(p)
     try:
         ds = xr.open_dataset(p, engine="zarr", chunks=None, consolidated=None)
-    except Exception as err:  # any reader failure is a bad input here
-        raise CropGlobeError(f"{p}: cannot be read as a Zarr SampleSet ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any reader failure is a bad input here (a chunk failing its checksum: named)
+        raise read_error(p, err, "a Zarr SampleSet") from None
     if "reflectance" not in ds or "sample" not in ds.dims:
         raise CropGlobeError(f"{p}: not a SampleSet (expected a 'reflectance' variable along 'sample')")
     return ds
@@ -66,9 +67,28 @@ def iter_blocks(ds: xr.Dataset, block: int = DEFAULT_BLOCK, where: str = "Sample
         raise CropGlobeError(f"block={block!r}: expected a positive number of samples")
     n = ds.sizes["sample"]
     for lo in range(0, n, block):
-        part = ds.isel(sample=slice(lo, min(lo + block, n))).load()
+        part = load_block(ds, lo, min(lo + block, n), where)
         part.attrs["history"] = list(part.attrs.get("history") or [])
         yield samples.validate(part, where=f"{where} samples {lo}:{lo + part.sizes['sample']}")
+
+
+def load_block(ds: xr.Dataset, lo: int, hi: int, where: str) -> xr.Dataset:
+    """Samples ``lo:hi`` of a lazy SampleSet read into memory.
+
+    Args:
+        ds: The lazy set (:func:`open_lazy`).
+        lo: First sample.
+        hi: Stop sample.
+        where: The store's path (for messages and to find a damaged chunk).
+
+    Raises:
+        CropGlobeError: Naming the chunk file that does not decode or fails its checksum
+            (:func:`cropglobe.zarrcheck.read_error`), never a zarr traceback.
+    """
+    try:
+        return ds.isel(sample=slice(lo, hi)).load()
+    except Exception as err:  # zarr's checksum or decompressor error: find the chunk and name it
+        raise read_error(where, err, "a Zarr SampleSet", rows=(lo, hi)) from None
 
 
 def append_zarr(ds: xr.Dataset, store: Path, first: bool, block: int) -> None:
@@ -80,10 +100,11 @@ def append_zarr(ds: xr.Dataset, store: Path, first: bool, block: int) -> None:
     """
     attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in ds.attrs.items()}
     out = ds.assign_attrs(attrs)  # an append rewrites the group's attributes with these
-    if first:
-        encoding = {name: {"chunks": tuple(min(block, ds.sizes[d]) if d == "sample" else ds.sizes[d]
-                                           for d in var.dims)}
-                    for name, var in ds.variables.items() if var.dims and var.dims[0] == "sample"}
+    if first:  # a CRC32C per chunk (cropglobe.zarrcheck.checksum_encoding); appends keep the arrays' codecs
+        encoding = {name: {**checksum_encoding(var.dtype), **({"chunks": tuple(
+                        min(block, ds.sizes[d]) if d == "sample" else ds.sizes[d] for d in var.dims)}
+                        if var.dims and var.dims[0] == "sample" else {})}
+                    for name, var in ds.variables.items()}
         out.to_zarr(store, mode="w", zarr_format=2, consolidated=True, encoding=encoding, write_empty_chunks=True)
     else:
         out.to_zarr(store, append_dim="sample", zarr_format=2, consolidated=True, write_empty_chunks=True)
@@ -100,7 +121,7 @@ class StreamResult:
     dropped: int = 0
     dropped_blocks: list[dict[str, Any]] = field(default_factory=list)
     by_country: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {"dropped_coverage": {}, "dropped_min_clear": {}})
+        default_factory=lambda: {key: {} for key in COUNT_KEYS})
     dropped_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -220,7 +241,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
             add_drops(result.by_country, comp.attrs)
             result.dropped_ids.extend(comp.attrs.get("dropped_sample_ids", [])[:1000 - len(result.dropped_ids)])
             if attrs is None:
-                attrs = {k: v for k, v in comp.attrs.items() if not k.startswith("dropped")}
+                attrs = {k: v for k, v in comp.attrs.items() if not k.startswith("dropped") and k not in COUNT_KEYS}
             table.attrs = attrs
             append_zarr(table, tmp, first=result.samples_out == 0, block=block)
             result.samples_out += table.sizes["sample"]

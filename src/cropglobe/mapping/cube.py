@@ -46,7 +46,7 @@ from cropglobe import bands as _bands
 from cropglobe.checks import positive_finite
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import tiffcheck
-from cropglobe.zarrcheck import check_store_codecs
+from cropglobe.zarrcheck import check_store_codecs, find_corrupt_chunk
 
 DIMS = ("time", "band", "y", "x")
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -167,8 +167,10 @@ class CubeSource:
         try:
             return var.isel(**window).values
         except Exception as err:  # a damaged chunk surfaces from the codec as RuntimeError, ValueError ...
-            raise CropGlobeError(f"{self.path}: variable {name!r} cannot be read at {window} ({type(err).__name__}: "
-                                 f"{str(err)[:200]}); the cube is damaged: write it again from its source") from None
+            found = find_corrupt_chunk(self.path, [name]) if Path(self.path).is_dir() else None
+            raise found or CropGlobeError(
+                f"{self.path}: variable {name!r} cannot be read at {window} ({type(err).__name__}: "
+                f"{str(err)[:200]}); the cube is damaged: write it again from its source") from None
 
     def read(self, rows: slice, cols: slice, bands: list[str],
              time: slice = slice(None)) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -283,8 +285,9 @@ def _open_dataset(path: Path) -> xr.Dataset:
             ds = xr.open_dataset(path, chunks=None, decode_coords="all", mask_and_scale=False)
     except CropGlobeError:
         raise
-    except Exception as err:  # any reader failure is one input error
-        raise CropGlobeError(f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
+    except Exception as err:  # any reader failure is one input error (a coordinate's chunk failing its checksum: named)
+        raise (find_corrupt_chunk(path) if path.is_dir() else None) or CropGlobeError(
+            f"{where}: cannot open the cube as Zarr or NetCDF ({type(err).__name__}: {err})") from None
     if "reflectance" not in ds:
         raise CropGlobeError(f"{where}: no 'reflectance' variable; expected a cube with reflectance{DIMS} or "
                              "one variable per band (openEO / WorldCereal layout: B02 or S2-L2A-B02, dims t, y, x)")

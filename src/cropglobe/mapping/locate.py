@@ -52,6 +52,9 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     a composite step covers its whole width, so the last one ends ``bin_days[-1] - 1`` days after
     its start (the coverage rule :func:`cropglobe.temporal.composite.composite` applies to coarse composite
     SampleSets). A monthly cube of November 2020 - October 2021 thus covers a May-October window of 2021.
+    A recipe composited with ``coverage="fill"`` accepts dates that stop at most its ``fill_days`` short of
+    either window edge (:meth:`cropglobe.temporal.settings.CompositeSettings.edge_tolerance`); the edge bins
+    then hold the nearest value, as in training.
 
     Raises:
         CropGlobeError: When no year's season window lies inside the dates, naming both.
@@ -61,6 +64,7 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     cal = Calendar.of(c)
     shift = int(cal.shifts(country, np.array([lat]))[0][0])
     days = np.asarray(times).astype("datetime64[D]")
+    tol = np.timedelta64(c.edge_tolerance(bin_days is None) if c.coverage == "fill" else 0, "D")
     d0, d1 = days[0], days[-1]
     if bin_days is not None:
         d1 = d1 + np.timedelta64(int(np.asarray(bin_days)[-1]) - 1, "D")
@@ -69,10 +73,11 @@ def season_year(times: np.ndarray, recipe: Recipe, country: str, lat: float, yea
     for y in candidates:
         w0, w1 = cal.window_span(cal.origins(y, np.array(shift))[()])
         spans.append(f"{y}: {w0}..{w1}")
-        if d0 <= w0 and d1 >= w1:
+        if d0 <= w0 + tol and d1 >= w1 - tol:
             return int(y)
     raise CropGlobeError(
         f"the cube's dates {d0}..{d1} do not cover the model's season window {c.window} (aligned "
         f"{f'+{shift:d} days' if shift else 'northern calendar'}, country {country}): candidates {'; '.join(spans)}; "
-        "expected observations over the whole window"
+        + (f"expected observations over the whole window, or within {int(tol.astype(int))} days of its edges "
+           "(coverage fill)" if c.coverage == "fill" else "expected observations over the whole window")
     )

@@ -8,6 +8,13 @@ per sample, so the result equals the whole-set run; ``adapt="prior"`` re-weights
 probabilities afterwards. A block in which compositing keeps no sample (all cloudy, no window
 coverage) is listed as dropped; a set in which no block keeps one raises the first block's error,
 as the whole set would.
+
+``adapt="align"`` streams too, in two passes: :func:`alignment_series` reads a seeded sample of at
+most ``search_samples`` samples (:class:`cropglobe.augment.align.AlignSettings`, drawn from the whole
+set before compositing) block by block and returns their full-year series, on which the cell
+searches the offset / stretch; the second pass predicts every block read there. A set of at most
+``search_samples`` samples is searched whole, as before; a set that fits one block is predicted in
+one piece, searched on its own samples (the search draws its subsample from those with inputs).
 """
 
 from __future__ import annotations
@@ -56,8 +63,10 @@ def sample_blocks(ds: xr.Dataset, block: int, where: str) -> Iterator[tuple[int,
     if isinstance(block, bool) or not isinstance(block, int) or block < 1:
         raise CropGlobeError(f"block={block!r}: expected a positive whole number of samples")
     n = int(ds.sizes["sample"])
+    from cropglobe.features.stream import load_block
+
     for lo in range(0, n, block):
-        part = ds.isel(sample=slice(lo, min(lo + block, n))).load()
+        part = load_block(ds, lo, min(lo + block, n), where)
         part.attrs["history"] = list(part.attrs.get("history") or [])
         yield lo, samples.validate(part, where=f"{where} samples {lo}:{lo + part.sizes['sample']}")
 
@@ -113,6 +122,43 @@ def block_probabilities(ds: xr.Dataset, recipe: Recipe, predict: Callable[[xr.Da
     composited = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     return rows, proba, composited
 
+
+def series_of(full: xr.Dataset, keep: np.ndarray) -> np.ndarray:
+    """The full-year series ``(N, B, T)`` float32 of a composite's kept samples (gaps as 0), as align reads them."""
+    return np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32)
+
+
+def alignment_series(ds: xr.Dataset, recipe: Recipe, min_clear: int | None, offsets: Mapping[str, int] | None,
+                     where: str, block: int, size: int, seed: int) -> np.ndarray:
+    """Full-year series of a seeded sample of the set's samples for the align search, read ``block`` at a time.
+
+    Args:
+        ds: The lazy SampleSet (:func:`open_samples`).
+        recipe: The cell.
+        min_clear: Replaces the recipe's ``min_clear``.
+        offsets: Per-country offsets of a format-1 recipe.
+        where: The samples' name in messages.
+        block: Samples read and composited at a time.
+        size: Samples drawn (all of them when the set has no more).
+        seed: Seed of the draw.
+
+    Returns:
+        The series of the drawn samples that have model inputs, in set order: at most ``size`` x
+        bands x bins, whatever the set's size.
+
+    Raises:
+        CropGlobeError: As :func:`block_probabilities` (no drawn sample kept by compositing).
+    """
+    n = int(ds.sizes["sample"])
+    drawn = ds if n <= size else ds.isel(sample=np.sort(np.random.default_rng(seed).choice(n, size, replace=False)))
+    found: list[np.ndarray] = []
+
+    def collect(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        found.append(series_of(full, keep))
+        return np.zeros((keep.size, len(recipe.classes)))
+
+    block_probabilities(drawn, recipe, collect, min_clear, offsets, where, block)
+    return np.concatenate(found) if found else np.zeros((0, len(recipe.bands), 0), dtype=np.float32)
 
 
 def predict_measured(cell: str, src: str, out: str, block: int = DEFAULT_BLOCK) -> dict[str, float | int | bool]:

@@ -48,7 +48,13 @@ from cropglobe.cells.run_folder import RunFolder
 from cropglobe.checks import whole_number
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.predict import check_alignable, inference_precision
-from cropglobe.mapping.predict_stream import DEFAULT_BLOCK, block_probabilities, open_samples
+from cropglobe.mapping.predict_stream import (
+    DEFAULT_BLOCK,
+    alignment_series,
+    block_probabilities,
+    open_samples,
+    series_of,
+)
 from cropglobe.models.ensemble import ADAPT, prior_shift
 
 PREDICTED = "predicted"
@@ -119,7 +125,8 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
             (:func:`cropglobe.mapping.predict.inference_precision`); tabular models ignore it.
         block: Samples per block (:mod:`cropglobe.mapping.predict_stream`; ``ds`` may then be the lazy
             set of :func:`~cropglobe.mapping.predict_stream.open_samples`); None: the whole set at once.
-            ``adapt="align"`` searches on the whole set's inputs, so it takes the set whole.
+            ``adapt="align"`` on a set larger than a block searches on a seeded sample of the set
+            (:func:`~cropglobe.mapping.predict_stream.alignment_series`, a first pass), then predicts block by block.
 
     Returns:
         The :class:`SamplePredictions`.
@@ -139,15 +146,19 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     alignment = None
+    found = None  # (start_days, end_days, record) searched before the blocks are predicted
+    if adapt == "align" and block is not None and n > block:
+        found = search_alignment(ds, the_cell, min_clear, offsets, where, block)
+        alignment = found[2]
+    elif adapt == "align" and block is not None:  # one block: searched on it, as the whole set always was
+        ds, block = samples.validate(ds.load(), where=where), None
 
     def predict(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:  # one block's probabilities
         nonlocal alignment
         if adapt == "align":
-            x, alignment = aligned_inputs(full, keep, the_cell)
+            x, alignment = aligned_inputs(full, keep, the_cell, found)
         return np.asarray(the_cell.predict_proba(x), dtype=np.float64)
 
-    if adapt == "align" and block is not None:
-        ds, block = samples.validate(ds.load(), where=where), None
     rows, proba, composited = block_probabilities(ds, recipe, predict, min_clear, offsets, where, block)
     prior = None
     calibration = recipe.calibration() if adapt == "prior" else None
@@ -173,18 +184,45 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     return result
 
 
-def aligned_inputs(full: xr.Dataset, keep: np.ndarray, cell: Cell) -> tuple[np.ndarray, dict[str, float]]:
+def aligned_inputs(full: xr.Dataset, keep: np.ndarray, cell: Cell,
+                   found: tuple[float, float, dict[str, float]] | None = None) -> tuple[np.ndarray, dict[str, float]]:
     """Model inputs of the kept samples read at the season offset / stretch :mod:`cropglobe.augment.align` finds.
 
     The search reads only the samples' inputs and the model's probabilities (no label).
+
+    Args:
+        full: A full-year composite.
+        keep: Its samples with inputs.
+        cell: The cell.
+        found: ``(start_days, end_days, record)`` already searched (:func:`search_alignment`); None:
+            search on these samples.
 
     Raises:
         CropGlobeError: When the cell's feature family is not a season window (align needs median features).
     """
     check_alignable(cell.recipe, "adapt='align'")  # type: ignore[arg-type]
-    series = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32)
-    a, b, record = cell.search_alignment(series, where="adapt='align'")
+    series = series_of(full, keep)
+    a, b, record = found if found is not None else cell.search_alignment(series, where="adapt='align'")
     return cell.series_inputs(series, a, b), record
+
+
+def search_alignment(ds: xr.Dataset, cell: Cell, min_clear: int | None, offsets: Mapping[str, int] | None,
+                     where: str, block: int) -> tuple[float, float, dict[str, float]]:
+    """The align offsets of a (lazy) set searched on a seeded sample of it read block by block (the first pass).
+
+    At most :class:`~cropglobe.augment.align.AlignSettings` ``search_samples`` samples are drawn, so memory
+    does not grow with the set (:func:`~cropglobe.mapping.predict_stream.alignment_series`).
+
+    Raises:
+        CropGlobeError: When the cell's feature family is not a season window, or no drawn sample has inputs.
+    """
+    from cropglobe.augment.align import AlignSettings
+
+    check_alignable(cell.recipe, "adapt='align'")  # type: ignore[arg-type]
+    settings = AlignSettings()
+    series = alignment_series(ds, cell.recipe, min_clear, offsets, where, block,  # type: ignore[arg-type]
+                              settings.search_samples, settings.seed)
+    return cell.search_alignment(series, where="adapt='align'")
 
 
 def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarray, proba: np.ndarray,

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from cropglobe.atomic import atomic_path
+from cropglobe.zarrcheck import checksum_encoding
 
 #: Storage of float reflectance / clear scores by :func:`write_cube` (Sentinel-2 L2A digital numbers).
 DN_SCALE, DN_FILL, CLEAR_SCALE, CLEAR_FILL = 1e-4, 65535, 0.01, 255
@@ -48,7 +49,8 @@ def write_cube(ds: xr.Dataset, path: str | os.PathLike, dn: bool = True) -> Path
         dn: Store float reflectance as uint16 digital numbers and the clear score as uint8
             (:func:`as_digital_numbers`): half the bytes a map reads, as Sentinel-2 L2A delivers them.
 
-    Zarr chunks hold the whole time series of one band over 128 x 128 pixels (LZ4 + byte shuffle), so
+    Zarr chunks hold the whole time series of one band over 128 x 128 pixels (LZ4 + byte shuffle, a
+    CRC32C checksum of each chunk: :func:`cropglobe.zarrcheck.checksum_encoding`), so
     a map tile reads few chunks and only those of the bands its features use (map strips are aligned
     to the chunk rows, see :func:`cropglobe.mapping.tiles.run_tile`).
     """
@@ -58,9 +60,10 @@ def write_cube(ds: xr.Dataset, path: str | os.PathLike, dn: bool = True) -> Path
         if path.suffix == ".nc":
             ds.to_netcdf(tmp)
         else:
-            from numcodecs import Blosc
-
             ds = ds.copy()
+            for v in ds.variables:  # a CRC32C per chunk: a bit flip is an error on read (cropglobe.zarrcheck)
+                ds[v].encoding.pop("compressor", None)
+                ds[v].encoding.update(checksum_encoding(ds[v].dtype))
             for v in ds.data_vars:
                 if set(ds[v].dims) >= {"y", "x"}:
                     chunks = tuple(min(ds.sizes[d], CHUNK) if d in ("y", "x") else 1 if d == "band" else ds.sizes[d]
@@ -69,6 +72,6 @@ def write_cube(ds: xr.Dataset, path: str | os.PathLike, dn: bool = True) -> Path
                         ds[v] = ds[v].chunk(dict(zip(ds[v].dims, chunks, strict=True)))
                     ds[v].encoding.pop("preferred_chunks", None)
                     ds[v].encoding.pop("chunks", None)
-                    ds[v].encoding.update(chunks=chunks, compressor=Blosc("lz4", 5, Blosc.SHUFFLE))
+                    ds[v].encoding.update(chunks=chunks)
             ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
     return path

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -139,6 +140,14 @@ def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None,
     return TileResult(rows, cols, classes, conf, stacked)
 
 
+class _InputErrors(logging.Filter):
+    """Drops a worker's "Compute Failed" record of a task that raised :class:`~cropglobe.errors.CropGlobeError`
+    (e.g. a cube chunk failing its checksum): the client re-raises it and the CLI prints it as one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "CropGlobeError(" not in record.getMessage()
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """Yield a ``distributed.Client`` for the scheduler (``None`` for ``"synchronous"``).
@@ -154,10 +163,16 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     n = workers or max(1, min(4, os.cpu_count() or 1))
     if scheduler in (None, "local", "threads", "processes"):
         processes = scheduler == "processes"
-        with LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
-                          processes=processes, dashboard_address=None, silence_logs=40) as cluster, \
-                Client(cluster) as client:
-            yield client
+        quiet = _InputErrors()
+        worker_log = logging.getLogger("distributed.worker")
+        worker_log.addFilter(quiet)  # a tile's CropGlobeError is the map's one error line, not also a worker log
+        try:
+            with LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
+                              processes=processes, dashboard_address=None, silence_logs=40) as cluster, \
+                    Client(cluster) as client:
+                yield client
+        finally:
+            worker_log.removeFilter(quiet)
         return
     from cropglobe import daskclient
 

@@ -8,14 +8,16 @@ decodes the chunk files of a local Zarr v2 array with its numcodecs compressor i
 thread (Blosc releases the GIL, so Dask threads read in parallel) and copies the window out.
 
 It handles what :func:`cropglobe.mapping.store.write_cube` writes and most Zarr v2 stores (C order,
-a known compression codec or none, no filters, missing chunks = fill value); for anything else (NetCDF, zip
-stores, Zarr v3, filters) it returns None and the caller reads through xarray. A chunk file that
-does not decode to its chunk's size is a :class:`~cropglobe.errors.CropGlobeError` naming it (the
-cube is damaged; issue 29). Missing chunks read as the fill value, as the Zarr format defines them
-(zarr-python 3 skips chunks that hold only the fill value); :func:`missing_chunks` counts them so
-that the map can say so. A ``.zarray`` naming any other codec (``pickle``
-would run code from the file) is refused with a :class:`~cropglobe.errors.CropGlobeError`
-(:func:`cropglobe.zarrcheck.check_codecs`). Values are raw, as ``mask_and_scale=False`` gives them.
+a known compression codec or none, no filters but checksums, missing chunks = fill value); for anything
+else (NetCDF, zip stores, Zarr v3, other filters) it returns None and the caller reads through xarray.
+A chunk file that does not decode to its chunk's size, or fails its checksum (``crc32c`` and the
+other checksum filters, :func:`cropglobe.zarrcheck.decode_chunk`: what ``write_cube`` writes), is a
+:class:`~cropglobe.errors.CropGlobeError` naming it (the cube is damaged; issue 29). Missing chunks
+read as the fill value, as the Zarr format defines them (zarr-python 3 skips chunks that hold only
+the fill value); :func:`missing_chunks` counts them so that the map can say so. A ``.zarray``
+naming any other codec (``pickle`` would run code from the file) is refused with a
+:class:`~cropglobe.errors.CropGlobeError` (:func:`cropglobe.zarrcheck.check_codecs`). Values are raw,
+as ``mask_and_scale=False`` gives them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.zarrcheck import check_codecs, missing_chunk_keys
+from cropglobe.zarrcheck import check_codecs, checksum_filters, decode_chunk, missing_chunk_keys
 
 
 @lru_cache(maxsize=64)
@@ -50,7 +52,8 @@ def _meta(array_dir: str) -> dict[str, Any] | None:
     try:
         attrs = json.loads((p / ".zattrs").read_text(encoding="utf-8")) if (p / ".zattrs").is_file() else {}
         dims = tuple(attrs.get("_ARRAY_DIMENSIONS") or ())
-        if meta.get("zarr_format") != 2 or meta.get("order", "C") != "C" or meta.get("filters") \
+        filters = checksum_filters(meta)  # checksums are verified here; other filters: read through xarray
+        if meta.get("zarr_format") != 2 or meta.get("order", "C") != "C" or filters is None \
                 or len(dims) != len(meta["shape"]):
             return None
         import numcodecs
@@ -59,7 +62,7 @@ def _meta(array_dir: str) -> dict[str, Any] | None:
         dtype = np.dtype(meta["dtype"])
         fill = meta.get("fill_value")
         return {"shape": tuple(meta["shape"]), "chunks": tuple(meta["chunks"]), "dtype": dtype, "dims": dims,
-                "fill": None if fill is None else np.asarray(fill).astype(dtype), "codec": codec,
+                "fill": None if fill is None else np.asarray(fill).astype(dtype), "codec": codec, "filters": filters,
                 "sep": meta.get("dimension_separator") or "."}
     except Exception:
         return None
@@ -114,19 +117,15 @@ def read_window(store: str | Path, name: str, selection: dict[str, slice], dims:
 
 
 def _decode_chunk(path: Path, meta: dict[str, Any]) -> np.ndarray:
-    """One chunk file's values (flat).
+    """One chunk file's values (flat), its checksum verified when the array has one.
 
     Raises:
-        CropGlobeError: Naming the chunk when it does not decode, or decodes to another size than the chunk's.
+        CropGlobeError: Naming the chunk when it does not decode, fails its checksum, or decodes to
+            another size than the chunk's.
     """
     expected = int(np.prod(meta["chunks"])) * meta["dtype"].itemsize
-    try:
-        raw = path.read_bytes()
-        data = meta["codec"].decode(raw) if meta["codec"] is not None else raw
-        size = memoryview(data).nbytes
-    except Exception as err:  # numcodecs raises RuntimeError, ValueError ... for damaged bytes
-        raise CropGlobeError(f"{path.parent}: chunk {path.name} is corrupt: it does not decode ({type(err).__name__}: "
-                             f"{str(err)[:200]}); the cube is damaged: write it again from its source") from None
+    data = decode_chunk(path.read_bytes(), meta["codec"], meta["filters"], str(path.parent), path.name)
+    size = memoryview(data).nbytes
     if size != expected:
         raise CropGlobeError(f"{path.parent}: chunk {path.name} is corrupt: it decodes to {size} bytes, expected "
                              f"{expected}; the cube is damaged: write it again from its source")

@@ -32,7 +32,7 @@ from cropglobe.temporal import gapfill
 from cropglobe.temporal import season as _season
 from cropglobe.temporal.calendar import Calendar
 from cropglobe.temporal.season import season, window_bins
-from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings
+from cropglobe.temporal.settings import FILL_DAYS, SCL_KEEP, CompositeSettings
 
 __all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP", "CompositeSettings"]
 
@@ -115,6 +115,7 @@ def composite(
     scl_keep: tuple[int, ...] = SCL_KEEP,
     chunk: int = 2048,
     coverage: str = "drop",
+    fill_days: int = FILL_DAYS,
 ) -> xr.Dataset:
     """Composite a SampleSet onto the full-year aligned calendar (median bins + gap filling).
 
@@ -133,14 +134,19 @@ def composite(
         chunk: Pixels per block of the vectorised median.
         coverage: What to do with samples whose data do not span the aligned season window
             (multi-year tables, short extractions): ``"drop"`` them (counts per country in
-            ``attrs["dropped_coverage"]``, logged) or raise (``"error"``). See :func:`covers_window`.
+            ``attrs["dropped_coverage"]``, logged), raise (``"error"``), or ``"fill"``: keep samples
+            whose data stop at most ``fill_days`` short of either window edge. Their missing edge bins
+            hold the nearest value (the gap filler's own edge rule, which every sample's cloudy edge
+            bins already get, and which the map kernels reproduce); the kept ones are counted per
+            country in ``attrs["edge_filled"]``, longer edge gaps are dropped. See :func:`covers_window`.
+        fill_days: The longest edge gap ``coverage="fill"`` fills, in days of the window.
 
     Returns:
         A composite SampleSet: integer ``time`` (bin-start aligned day of year), ``bin_days``,
         per-sample coords ``shift_days``, ``n_clear``, ``filled_fraction`` (share of band x bin
         cells filled over the year) and ``filled_fraction_window``; attrs ``season_window``,
         ``alignment``, ``interval``, ``dropped_samples``, ``dropped_sample_ids``,
-        ``dropped_coverage`` and ``dropped_min_clear`` (per-country counts), ``regridded_from`` and
+        ``dropped_coverage``, ``dropped_min_clear`` and ``edge_filled`` (per-country counts), ``regridded_from`` and
         ``composite_settings`` (these arguments as :class:`~cropglobe.temporal.settings.CompositeSettings`
         values: what a recipe records and :meth:`CompositeSettings.from_attrs` reads back).
 
@@ -152,8 +158,13 @@ def composite(
     cal = Calendar(interval, window, align, offsets)  # the aligned calendar, once
     bin_start, bin_days, first, last = cal.bin_start, cal.bin_days, cal.first, cal.last
     min_clear = whole_number(min_clear, "min_clear", 0)
-    if coverage not in ("drop", "error"):
-        raise CropGlobeError(f"coverage={coverage!r}: expected 'drop' or 'error'")
+    if coverage not in ("drop", "error", "fill"):
+        raise CropGlobeError(f"coverage={coverage!r}: expected 'drop', 'error' or 'fill'")
+    settings = CompositeSettings.model_construct(
+        interval=int(interval), window=window, align=int(align) if is_whole(align) else str(align),
+        clear_threshold=float(clear_threshold), min_clear=min_clear, offsets=_season.load_offsets(offsets) or None,
+        scl_keep=tuple(int(c) for c in scl_keep), coverage=coverage,
+        fill_days=whole_number(fill_days, "fill_days", 0, 180))
     t = _check_dates(ds)
     if not np.issubdtype(t.dtype, np.datetime64):
         raise CropGlobeError(
@@ -183,11 +194,14 @@ def composite(
     gaps = np.empty((n, bin_start.size), dtype=np.int16)  # bands missing per (sample, bin) before filling
     n_clear = np.zeros(n, dtype=np.int64)
     covered = np.ones(n, dtype=bool)
+    strict = np.ones(n, dtype=bool)  # covered without the edge fill
     has_data = ~np.isnan(np.fmax.reduce(refl, axis=1))
     ends = days + (ds["bin_days"].values.astype(np.int64) - 1).astype("timedelta64[D]") if coarse else days
     for start, take in cal.groups(origin):  # one calendar at a time (a slice: no copy)
-        covered[take] = covers_window(has_data[take], days, ends, *cal.window_span(start),
-                                      0 if coarse else int(interval) - 1)
+        span = cal.window_span(start)
+        covered[take] = covers_window(has_data[take], days, ends, *span, settings.edge_tolerance(not coarse))
+        if coverage == "fill":
+            strict[take] = covers_window(has_data[take], days, ends, *span, 0 if coarse else int(interval) - 1)
         ok = valid[take]
         if coarse:
             rel = _centres(t, ds) - start.astype(np.float64)  # bin centres, days from the aligned start
@@ -211,6 +225,10 @@ def composite(
     dropped = ids[~keep]
     by_coverage = _per_country(countries[~covered])
     by_clear = _per_country(countries[covered & (n_clear < min_clear)])
+    by_fill = _per_country(countries[keep & ~strict])
+    if by_fill:
+        log.info("composite: filled the window edges (up to %d days) of %d of %d samples (%s)", settings.fill_days,
+                 int((keep & ~strict).sum()), n, _counts_text(by_fill))
     if by_coverage:
         log.warning("composite: dropped %d of %d samples whose data do not cover the season window %s (%s)",
                     int((~covered).sum()), n, window, _counts_text(by_coverage))
@@ -236,18 +254,8 @@ def composite(
         "filled_fraction_window": ("sample", (gaps[kept][:, w0:w0 + wn].sum(axis=1) / (nb * wn)).astype(np.float32)),
     })
     attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
-    settings = CompositeSettings.model_construct(
-        interval=int(interval),
-        window=window,
-        align=int(align) if is_whole(align) else str(align),
-        clear_threshold=float(clear_threshold),
-        min_clear=min_clear,
-        offsets=_season.load_offsets(offsets) or None,
-        scl_keep=tuple(int(c) for c in scl_keep),
-        coverage=coverage,
-    )
-    attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "coverage": coverage,
-                  "composite_settings": settings.to_attrs()})
+    attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "edge_filled": by_fill,
+                  "coverage": coverage, "composite_settings": settings.to_attrs()})
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)
     return samples.validate(result, where="composite")
 
@@ -277,8 +285,9 @@ def covers_window(has_data: np.ndarray, starts: np.ndarray, ends: np.ndarray, w0
     A sample covers the window when its earliest step with data starts on or before ``w0`` and its
     latest one ends on or after ``w1`` (``tolerance_days`` earlier/later allowed: one bin minus a
     day for observations, whose nearest value fills the bin's edge; none for coarse composites,
-    whose steps have a width). Cloudy steps count: missing values *inside* the window are the gap
-    filler's and ``min_clear``'s concern, not coverage.
+    whose steps have a width; ``fill_days`` with ``coverage="fill"``, see
+    :meth:`CompositeSettings.edge_tolerance`). Cloudy steps count: missing values *inside* the
+    window are the gap filler's and ``min_clear``'s concern, not coverage.
 
     Args:
         has_data: (sample, time) True where some band has a value.
@@ -302,7 +311,7 @@ def covers_window(has_data: np.ndarray, starts: np.ndarray, ends: np.ndarray, w0
 def _check_coverage(ds: xr.Dataset, covered: np.ndarray, origin: np.ndarray, days: np.ndarray, first: int,
                     last: int, window: str, coverage: str) -> None:
     """Raise when no sample (or, with ``coverage="error"``, some sample) covers the window."""
-    if covered.all() or (coverage == "drop" and covered.any()):
+    if covered.all() or (coverage != "error" and covered.any()):
         return
     rows = np.flatnonzero(~covered)
     start = origin[rows[0]]
@@ -318,20 +327,23 @@ def _check_coverage(ds: xr.Dataset, covered: np.ndarray, origin: np.ndarray, day
         f"for year {years} the aligned window spans {w0}..{w1} but the data cover {days[0]}..{days[-1]} at most; "
         "expected data covering the whole window (a window shifted across the year boundary, "
         f"here by {shift} days, needs dates from the next calendar year)"
-        + ("; use coverage='drop' to drop such samples" if coverage == "error" and covered.any() else "")
+        + ("; use coverage='drop' to drop such samples, or coverage='fill' to fill short edge gaps"
+           if coverage == "error" and covered.any() else "")
     )
 
 
 #: Per-country drop counts a composite records in its attrs (see :func:`composite`).
 DROP_KEYS: tuple[str, ...] = ("dropped_coverage", "dropped_min_clear")
+#: All per-country counts a composite records: the drops and the samples kept by ``coverage="fill"``.
+COUNT_KEYS: tuple[str, ...] = (*DROP_KEYS, "edge_filled")
 
 
 def add_drops(total: dict[str, dict[str, int]], attrs: Mapping[str, Any]) -> dict[str, dict[str, int]]:
-    """Add a composite's per-country drop counts (:data:`DROP_KEYS` of its attrs) into ``total``.
+    """Add a composite's per-country counts (:data:`COUNT_KEYS` of its attrs) into ``total``.
 
     Used where several composites make one result (the parts of a study, the blocks of a stream).
     """
-    for key in DROP_KEYS:
+    for key in COUNT_KEYS:
         into = total.setdefault(key, {})
         for iso, n in (attrs.get(key) or {}).items():
             into[iso] = into.get(iso, 0) + int(n)

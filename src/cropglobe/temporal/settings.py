@@ -21,6 +21,9 @@ from cropglobe.temporal.season import load_offsets
 
 #: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
 SCL_KEEP: tuple[int, ...] = (4, 5, 6)
+#: ``coverage="fill"``: the longest edge gap filled by default, in days (about a month: three dekads, one
+#: monthly step).
+FILL_DAYS = 30
 
 class CompositeSettings(Strict):
     """How observation-level data are composited (see :func:`cropglobe.temporal.composite.composite`).
@@ -33,7 +36,12 @@ class CompositeSettings(Strict):
         min_clear: Fewer usable observations in the window -> the sample is dropped (a map pixel is nodata).
         offsets: Per-country shift in days replacing ``align`` for the countries listed.
         scl_keep: Scene-classification codes counted as clear.
-        coverage: Samples whose data do not span the window: ``drop`` them or raise (``error``).
+        coverage: Samples whose data do not span the window: ``drop`` them, raise (``error``), or
+            ``fill`` the missing edge bins when the data stop at most ``fill_days`` short of either
+            window edge (longer edge gaps are still dropped).
+        fill_days: With ``coverage="fill"``, the most days of the season window that may lie before a
+            sample's first data or after its last; those bins hold the nearest value (the gap filler's
+            own edge rule, so ``map`` and ``predict`` compute the same inputs). Ignored otherwise.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,9 +53,11 @@ class CompositeSettings(Strict):
     min_clear: WholeNumber = Field(3, ge=0, description="drop samples with fewer usable steps in the window")
     offsets: dict[str, WholeNumber] | None = None
     scl_keep: tuple[WholeNumber, ...] = SCL_KEEP
-    coverage: Literal["drop", "error"] = Field(
+    coverage: Literal["drop", "error", "fill"] = Field(
         "drop", description="samples whose data do not span the season window: drop them (counted per "
-                            "country) or stop with an error")
+                            "country), stop with an error, or fill edge gaps of at most fill_days days")
+    fill_days: WholeNumber = Field(FILL_DAYS, ge=0, le=180, description="coverage fill: the longest edge gap "
+                                   "(days of the window before the first / after the last data) that is filled")
 
     @field_validator("align", mode="before")
     @classmethod
@@ -68,7 +78,17 @@ class CompositeSettings(Strict):
         return {"interval": self.interval, "window": self.window, "align": self.align,
                 "clear_threshold": self.clear_threshold, "min_clear": self.min_clear,
                 "offsets": dict(self.offsets) if self.offsets else None, "scl_keep": tuple(self.scl_keep),
-                "coverage": self.coverage}
+                "coverage": self.coverage, "fill_days": self.fill_days}
+
+    def edge_tolerance(self, observations: bool = True) -> int:
+        """Days the data may stop short of each window edge and still cover it.
+
+        ``coverage="fill"``: ``fill_days`` (at least the observation tolerance). Otherwise observations may
+        stop up to one bin minus a day short (the nearest value fills the bin's edge anyway) and coarse
+        composites, whose steps have a width, not at all (:func:`cropglobe.temporal.composite.covers_window`).
+        """
+        base = int(self.interval) - 1 if observations else 0
+        return max(base, int(self.fill_days)) if self.coverage == "fill" else base
 
     def same_calendar(self, other: CompositeSettings) -> bool:
         """True when both put samples on the same aligned calendar (interval, alignment and offsets)."""

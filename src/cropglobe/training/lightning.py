@@ -200,13 +200,29 @@ class CropClassifierModule(L.LightningModule):
 
     def inputs(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Turn a stored batch into model inputs: augment or cut the window, flatten if needed."""
+        return self._flat(self._window(x, generator))
+
+    def _window(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self.window is not None:
             start, count = self.window
             if generator is not None and self.augment is not None:
                 x = self.augment(x, window=(start, count), bin_days=self.bin_days, generator=generator)
             else:
                 x = x[..., start:start + count]
+        return x
+
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1) if self.flatten else x
+
+    def training_inputs(self, x: torch.Tensor, y: torch.Tensor,
+                        generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch's inputs and labels: time-augmented windows, then the open-set
+        placeholders of :mod:`cropglobe.augment.placeholders` when the augmenter has them."""
+        x = self._window(x, generator)
+        unknowns = getattr(self.augment, "unknowns", None)
+        if unknowns is not None and generator is not None:
+            x, y = unknowns(x, y, generator)
+        return self._flat(x), y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the wrapped network."""
@@ -227,7 +243,8 @@ class CropClassifierModule(L.LightningModule):
         if self.augment is not None and self.window is not None:
             g = torch.Generator(device=x.device)
             g.manual_seed((self.seed * 1_000_003 + self.current_epoch) * 100_003 + batch_idx + self._rank_offset())
-        logits = self.net(self.inputs(x, g))
+        x, y = self.training_inputs(x, y, g)
+        logits = self.net(x)
         loss = nn.functional.cross_entropy(logits, y, weight=self.ce_weights)
         self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=y.shape[0])
         return loss

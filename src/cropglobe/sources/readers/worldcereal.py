@@ -22,7 +22,10 @@ schemes, legacy 991 and 9700 "Unknown") are dropped by default and counted in
 ``attrs["dropped_unknown_code0"]`` (all of them; the name is kept from when code 0 was the only
 one) and per code in ``attrs["dropped_unknown_codes"]``. The season year comes from ``year``,
 ``valid_date`` or the dates (``attrs["year_source"]``), under the declared southern season-year
-convention (:mod:`cropglobe.temporal.season_year`). Columns not imported (S1, meteo, DEM, ...) are listed in
+convention (:mod:`cropglobe.temporal.season_year`). A user's own legend (``legend=``, a file with
+``classes:`` and a code -> class ``map``: :mod:`cropglobe.sources.readers.worldcereal_legend`) replaces
+the seven-class decoding; the SampleSet then records it (``attrs["classes"]``, ``attrs["label_legend"]``
+and the map in ``attrs["label_legend_map"]``). Columns not imported (S1, meteo, DEM, ...) are listed in
 ``attrs["ignored_columns"]`` (wide time columns as ``-ts*``). Countries follow
 :mod:`cropglobe.sources.readers.country`.
 """
@@ -47,6 +50,7 @@ from cropglobe.sources.readers import country as _country
 from cropglobe.sources.readers import labels as _labels
 from cropglobe.sources.readers import worldcereal_time as _time
 from cropglobe.sources.readers.pivot import check_scales, long_to_cube, require_columns
+from cropglobe.sources.readers.worldcereal_legend import WorldCerealLegend, load_legend
 from cropglobe.temporal import season_year as _season_year
 
 SCALE = 1e-4
@@ -121,7 +125,7 @@ def read_extraction(path: str | os.PathLike) -> Extraction:
 
 def read_worldcereal(
     path: str | os.PathLike, *, unknown: str = "error", country: str | None = None, drop_code0: bool = True,
-    season_year: str = "start",
+    season_year: str = "start", legend: WorldCerealLegend | str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """Read a WorldCereal extraction file into a validated composite SampleSet.
 
@@ -134,6 +138,9 @@ def read_worldcereal(
             ``unknown`` to them too.
         season_year: ``"start"`` (default) or ``"end"``: whether the years name southern seasons by
             the year they start or end in (:mod:`cropglobe.temporal.season_year`).
+        legend: The user's own legend (a :class:`WorldCerealLegend` or its YAML file): its ``map``
+            decides each code's class instead of the shipped seven-class table; unmatched codes
+            follow ``unknown``.
 
     Returns:
         The SampleSet (reflectance 0-1, datetime bin starts, ``bin_days``).
@@ -144,6 +151,7 @@ def read_worldcereal(
             years that do not fit the dates.
     """
     where = str(path)
+    own = load_legend(legend) if legend is not None and not isinstance(legend, WorldCerealLegend) else legend
     src = read_extraction(path)
     df = src.frame
     grid = _long(df, where) if src.layout == "long" else _wide(df, where)
@@ -152,7 +160,7 @@ def read_worldcereal(
                     "label column 'ewoc_code' or 'CROPTYPE_LABEL', coordinates and ref_id")
     if src.layout == "long":
         _check_constant_per_sample(df, [c for c in (src.label_field, "year", "valid_date") if c in df.columns], where)
-    classes, idx, label_attrs = _decode_labels(meta, src.label_field, unknown, drop_code0, where)
+    classes, idx, label_attrs = _decode_labels(meta, src.label_field, unknown, drop_code0, where, own)
     present = np.isfinite(grid.cube[idx]).any(axis=1)
     years, year_source = _time.season_years(meta.iloc[idx], present, grid.times, where)
     cube, band_names, absent, n_masked = _reflectance(grid.cube, grid.band_raw, where)
@@ -172,10 +180,13 @@ def read_worldcereal(
         "masked_out_of_range": n_masked, "country_rule": rule, "nodata": NODATA, "year_source": year_source,
         "ignored_columns": src.ignored, **year_attrs, **grid.attrs,
     }
+    if own is not None:
+        attrs.update({"label_legend": str(legend) if not isinstance(legend, WorldCerealLegend) else "given",
+                      "label_legend_map": own.record()})
     ds = samples.build(
         cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
         country=countries[idx], year=years, lon=lon[idx], lat=lat[idx],
-        bin_days=widths, scale=SCALE, attrs=attrs, where=where,
+        bin_days=widths, scale=SCALE, attrs=attrs, where=where, classes=None if own is None else own.classes,
     )
     ds = samples.add_history(ds, f"import worldcereal {Path(path).name} ({src.layout}, {grid.period})")
     for note in _notes(grid, label_attrs, year_source, src.ignored, year_attrs["season_year_shifted"]):
@@ -200,9 +211,10 @@ def _notes(grid: _Grid, label_attrs: dict[str, Any], year_source: dict[str, int]
 
 
 def _decode_labels(
-    meta: pd.DataFrame, label_field: str, unknown: str, drop_code0: bool, where: str
+    meta: pd.DataFrame, label_field: str, unknown: str, drop_code0: bool, where: str,
+    own: WorldCerealLegend | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Classes per sample, indices of the samples kept, and the label attributes."""
+    """Classes per sample, indices of the samples kept, and the label attributes (``own``: the user's legend)."""
     scheme = "ewoc" if label_field == "ewoc_code" else "legacy"
     raw = meta[label_field].to_numpy()
     decoded = _labels.decode_worldcereal(raw, scheme)
@@ -211,11 +223,13 @@ def _decode_labels(
         names = np.where(names == "", meta["label_full"].astype(str).to_numpy(), names)
     zero = decoded.legend_unknown if drop_code0 else np.zeros(len(raw), dtype=bool)
     sub = np.flatnonzero(~zero)
-    classes = decoded.classes.copy()
+    decided = decoded.classes if own is None else own.decode(raw, scheme)
+    classes = decided.copy()
+    expected = ("codes listed in cropglobe/data/worldcereal_classes.csv (codes the legend calls unknown, such as 0 and "
+                "legacy 9700, are dropped by default)" if own is None else
+                "codes matched by the legend's map (add them, a prefix such as 1101*, or '*': other)")
     classes[sub], keep, unknown_counts = _labels.resolve_unknown(
-        decoded.classes[sub], raw[sub], unknown, where, label_field,
-        "codes listed in cropglobe/data/worldcereal_classes.csv (codes the legend calls unknown, such as 0 and "
-        "legacy 9700, are dropped by default)")
+        decided[sub], raw[sub], unknown, where, label_field, expected)
     idx = sub[keep]
     if idx.size == 0:
         raise CropGlobeError(f"{where}: no labelled samples left ({int(zero.sum())} with codes the legend calls "
