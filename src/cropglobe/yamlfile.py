@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
+from cropglobe.checks import error_text
 from cropglobe.errors import CropGlobeError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 #: Deepest nesting of mappings / lists accepted (configs use fewer than 10 levels).
 MAX_DEPTH = 64
@@ -124,3 +129,30 @@ def load_mapping(path: str | os.PathLike, what: str, expected: str = "a mapping 
     if not isinstance(raw, dict):
         raise CropGlobeError(f"{p}: expected {expected}")
     return raw
+
+
+def load_model(path: str | os.PathLike, model: type[Model], what: str,
+               expected: Callable[[ValidationError], str]) -> Model:
+    """Read a YAML file into a pydantic model: one CropGlobeError for every way it can fail.
+
+    Args:
+        path: The file.
+        model: The pydantic model the file's content must fit.
+        what: What the file is, for messages (``"table mapping"``).
+        expected: The end of the message of an invalid field (e.g. what the file should hold),
+            given the pydantic error.
+
+    Raises:
+        CropGlobeError: Unreadable file (naming ``what``), bad YAML (:func:`parse`), or the first
+            field that does not fit ``model``: ``"<path>: field '<loc>': <problem><expected>"``.
+    """
+    p = Path(path)
+    try:
+        data = load(p, where=f"{p} ({what})")
+    except OSError as err:
+        raise CropGlobeError(f"{p}: cannot read the {what} ({type(err).__name__}: {err})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        loc, problem = error_text(err, root="(top level)")
+        raise CropGlobeError(f"{p}: field {loc!r}: {problem}{expected(err)}") from None

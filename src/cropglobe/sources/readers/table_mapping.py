@@ -22,14 +22,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from cropglobe import legend, yamlfile
-from cropglobe.checks import PositiveFinite, Strict, error_text
-from cropglobe.errors import CropGlobeError
+from cropglobe.checks import PositiveFinite, Strict
 
 
 def _text(v: Any) -> Any:
@@ -207,13 +205,5 @@ def load_mapping(path: str | os.PathLike) -> TableMapping:
     Raises:
         CropGlobeError: Unreadable YAML, or fields that do not fit :class:`TableMapping`.
     """
-    p = Path(path)
-    try:
-        data = yamlfile.load(p, where=f"{p} (table mapping)")
-    except OSError as err:
-        raise CropGlobeError(f"{p}: cannot read the table mapping ({type(err).__name__}: {err})") from None
-    try:
-        return TableMapping.model_validate(data)
-    except ValidationError as err:
-        loc, problem = error_text(err, root="(top level)")
-        raise CropGlobeError(f"{p}: field {loc!r}: {problem} ({err.error_count()} problem(s) in the mapping)") from None
+    return yamlfile.load_model(path, TableMapping, "table mapping",
+                               lambda err: f" ({err.error_count()} problem(s) in the mapping)")

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cropglobe import legend, yamlfile
-from cropglobe.checks import Strict, error_text
-from cropglobe.errors import CropGlobeError
+from cropglobe.checks import Strict
 
 _KEY = re.compile(r"^(\d+\*?|\*)$")
 
@@ -120,14 +118,6 @@ def load_legend(path: str | os.PathLike) -> WorldCerealLegend:
         CropGlobeError: Unreadable file or YAML, or fields that do not fit :class:`WorldCerealLegend`
             (naming the field).
     """
-    p = Path(path)
-    try:
-        data = yamlfile.load(p, where=f"{p} (WorldCereal legend)")
-    except OSError as err:
-        raise CropGlobeError(f"{p}: cannot read the WorldCereal legend ({type(err).__name__}: {err})") from None
-    try:
-        return WorldCerealLegend.model_validate(data)
-    except ValidationError as err:
-        loc, problem = error_text(err, root="(top level)")
-        raise CropGlobeError(f"{p}: field {loc!r}: {problem}; expected 'classes: [...]' (with 'other') and "
-                             "'map: {code or prefix*: class}'") from None
+    return yamlfile.load_model(path, WorldCerealLegend, "WorldCereal legend",
+                               lambda _err: "; expected 'classes: [...]' (with 'other') and "
+                                            "'map: {code or prefix*: class}'")
