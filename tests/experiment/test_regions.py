@@ -140,16 +140,19 @@ def test_colliding_ids_from_files_of_one_name_are_one_clear_error(years, tmp_pat
     assert kept[0]["sample_id"].values.tolist() == a["sample_id"].values.tolist()
 
 
-@pytest.mark.parametrize("preset", ["season-wide", "season-wide-open"])
-def test_season_wide_training_reads_no_target_label(years, tmp_path, preset):
-    """The configurations of the season-shift study (TempCNN + season-wide augmentation, alone and with
-    open-set placeholders): garbage target labels give bit-identical models and target probabilities."""
+@pytest.mark.parametrize(("preset", "methods"), [("season-wide", ["none"]), ("season-wide-open", ["none"]),
+                                                 ("season-wide", ["none", "selftrain"])])
+def test_season_wide_training_reads_no_target_label(years, tmp_path, preset, methods):
+    """The configurations of the season-shift study (TempCNN + season-wide augmentation, alone, with
+    open-set placeholders, and self-trained on the unlabelled target): garbage target labels give
+    bit-identical models and target probabilities."""
     f23 = samples.load(years / "fra_2023.zarr")
     junk = f23.assign_coords(label=("sample", np.random.default_rng(3).permutation(f23["label"].values)))
     samples.save(junk, tmp_path / "fra_2023.zarr")
     cells = [{"feature": "median2d", "model": "tempcnn", "augmentation": preset}]
     common = {"cells": cells, "train": {"epochs": 2, "batch_size": 16, "lr": 0.001},
-              "adaptation": {"methods": ["none"], "ensemble": True}}
+              "adaptation": {"methods": methods, "ensemble": True,
+                             "selftrain": {"portions": [0.5], "epochs": 1}}}
     true = _spec(years, **common)
     garbage = _spec(years, data={"path": [str(years / "fra_2022.zarr"), str(tmp_path / "fra_2023.zarr"),
                                           str(years / "bel.zarr")]}, **common)
@@ -158,6 +161,6 @@ def test_season_wide_training_reads_no_target_label(years, tmp_path, preset):
     cell = f"cells/FRA-2022__median2d__tempcnn__{preset}__s0"
     assert (tmp_path / "a" / cell / "model").read_bytes() == (tmp_path / "b" / cell / "model").read_bytes()
     a, b = np.load(tmp_path / "a" / cell / "target_proba.npz"), np.load(tmp_path / "b" / cell / "target_proba.npz")
-    assert sorted(a) == sorted(b) and "FRA:2023|none" in a
+    assert sorted(a) == sorted(b) and {f"FRA:2023|{m}" for m in methods} <= set(a)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
