@@ -32,3 +32,34 @@ def test_strict_models_and_their_errors():
         err = validation_error("box.yaml", info.value)
         assert isinstance(err, CropGlobeError) and str(err).startswith("box.yaml: field ")
         assert next(iter(bad)) in str(err)
+
+
+def test_an_unknown_field_gets_a_did_you_mean_from_its_own_nested_model():
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    from cropglobe.checks import validation_error
+    from cropglobe.experiment import parse_spec
+
+    class Inner(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        epochs: int = 1
+
+    class Outer(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        train: Inner | None = None
+        cells: list[Inner] = []
+
+    for raw, hint in (({"trian": {}}, "did you mean 'train'?"), ({"train": {"epoch": 2}}, "did you mean 'epochs'?"),
+                      ({"cells": [{"epocs": 2}]}, "did you mean 'epochs'?")):
+        try:
+            Outer.model_validate(raw)
+        except ValidationError as err:
+            assert str(validation_error("x.yaml", err, model=Outer)).endswith(hint)
+            assert "did you mean" not in str(validation_error("x.yaml", err))  # no model: no guess
+    try:
+        Outer.model_validate({"zzzz": 1})
+    except ValidationError as err:
+        assert "did you mean" not in str(validation_error("x.yaml", err, model=Outer))  # nothing close
+    spec = {"name": "t", "data": {"simulate": {"countries": ["FRA"]}}, "sources": ["FRA"], "cels": []}
+    with pytest.raises(CropGlobeError, match=r"field cels: .*did you mean 'cells'\?"):
+        parse_spec(spec)

@@ -12,8 +12,10 @@ was expected (see DEVELOPERS.md). Three helpers keep that uniform:
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -47,19 +49,54 @@ def error_text(err: ValidationError, root: str = "(root)") -> tuple[str, str]:
     return loc, str(first["msg"]).removeprefix("Value error, ")
 
 
-def validation_error(where: str, err: ValidationError, root: str = "(root)") -> CropGlobeError:
+def validation_error(where: str, err: ValidationError, root: str = "(root)",
+                     model: type[BaseModel] | None = None) -> CropGlobeError:
     """One-line :class:`CropGlobeError` ``"<where>: field <loc>: <problem>"`` for a pydantic error.
 
     Args:
         where: The file or object validated (e.g. the config path).
         err: The pydantic error; only its first problem is reported.
         root: How a problem of the whole object (empty location) is named.
+        model: The model validated: an unknown field then gets a "did you mean" from the fields of
+            the (nested) model it sits in (:func:`difflib.get_close_matches`).
 
     Returns:
         The error, to be raised by the caller (``raise validation_error(...) from None``).
     """
     loc, problem = error_text(err, root)
+    first = err.errors()[0]
+    if model is not None and first["type"] == "extra_forbidden" and first["loc"]:
+        fields = _fields_at(model, first["loc"][:-1])
+        close = difflib.get_close_matches(str(first["loc"][-1]), fields, n=1)
+        if close:
+            problem += f"; did you mean {close[0]!r}?"
     return CropGlobeError(f"{where}: field {loc}: {problem}")
+
+
+def _fields_at(model: type[BaseModel], path: tuple) -> list[str]:
+    """The field names of the model found by following ``path`` (field names, list indices) from ``model``."""
+    current: object = model
+    for key in path:
+        if not isinstance(key, str):
+            continue  # a list index or dict key: the element's model is found with the field
+        fields = getattr(current, "model_fields", {})
+        if key not in fields:
+            return []
+        current = _model_in(fields[key].annotation)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The first pydantic model inside a field's annotation (``X``, ``X | None``, ``list[X]`` ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _bounds(minimum: int | None, maximum: int | None) -> str:

@@ -220,7 +220,7 @@ def parse_spec(raw: Any, where: str = "config") -> ExperimentSpec:
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as err:
-        raise validation_error(where, err) from None
+        raise validation_error(where, err, model=ExperimentSpec) from None
     try:
         spec.remap_table()
     except CropGlobeError as err:
