@@ -8,7 +8,7 @@ import torch
 from cropglobe.errors import CropGlobeError
 from cropglobe.models import TabularClassifier, get_model, list_models, model_info, model_options
 
-MATRIX = {"cropnet", "cropnet-lite", "resnet50", "efficientnet-v2-s", "cropnet1d", "tempcnn"}
+MATRIX = {"cropnet", "cropnet-lite", "resnet50", "efficientnet-v2-s", "cropnet1d", "tempcnn", "tempcnn-anchored"}
 
 
 def test_registry_lists_every_model_with_family_kind_and_source():
@@ -20,7 +20,7 @@ def test_registry_lists_every_model_with_family_kind_and_source():
         assert info.source
 
 
-@pytest.mark.parametrize("name", ["cropnet1d", "tempcnn", "mlp", "rf", "lightgbm"])
+@pytest.mark.parametrize("name", ["cropnet1d", "tempcnn", "tempcnn-anchored", "mlp", "rf", "lightgbm"])
 def test_get_model_returns_the_right_family(name):
     model = get_model(name, 10, 5, 7)
     expected = TabularClassifier if model_info(name).family == "tabular" else torch.nn.Module

@@ -53,6 +53,9 @@ _REGISTRY: dict[str, ModelInfo] = {m.name: m for m in (
               "efficientnet:efficientnet_v2_s", "EfficientNetV2-S, stride-1 stem, 1-channel input"),
     ModelInfo("tempcnn", "torch", "matrix", "Pelletier et al. 2019, Remote Sensing 11(5):523",
               "tempcnn:tempcnn", "TempCNN: 3 temporal convs of 64 filters + dense 256"),
+    ModelInfo("tempcnn-anchored", "torch", "matrix", "Pelletier et al. 2019 (TempCNN); anchor: cropglobe, issue 28",
+              "anchor:tempcnn_anchored", "TempCNN on each pixel's series re-read around the centre of its own "
+              "green season, the shift kept as one extra channel"),
     ModelInfo("mlp", "torch", "vector", "Rumelhart et al. 1986, Nature 323:533",
               "mlp:mlp", "MLP (256, 128) with BN and dropout on n_bands x n_times features"),
     ModelInfo("rf", "tabular", "vector", "Breiman 2001, Machine Learning 45:5 (scikit-learn)",
