@@ -141,4 +141,4 @@ def parse(model: type[Strict], raw: Any, where: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise validation_error(where, err) from None
+        raise validation_error(where, err, model=model) from None
