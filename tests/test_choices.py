@@ -29,7 +29,7 @@ def test_choice_enum_members_are_the_plain_values():
 
 def test_the_library_uses_the_same_lists():
     from cropglobe.experiment import adapt
-    from cropglobe.sources.readers import labels
+    from cropglobe.sources.readers import cropglobe_npz, labels
     from cropglobe.study.adaptation import AdaptationSpec
     from cropglobe.temporal.settings import CompositeSettings
     from cropglobe.training import settings
@@ -37,6 +37,7 @@ def test_the_library_uses_the_same_lists():
     assert settings.Precision is choices.Precision and settings.INFERENCE_CHOICES == choices.INFERENCE_CHOICES
     assert adapt.METHODS == choices.values(choices.AdaptationMethod)
     assert labels.UNKNOWN_POLICIES == choices.values(choices.UnknownPolicy)
+    assert tuple(cropglobe_npz.WINDOWS) == choices.values(choices.ReleaseWindow)  # --window of data import cropglobe
     assert AdaptationSpec(methods=["align"]).methods == ["align"]
     with pytest.raises(ValidationError):
         AdaptationSpec(methods=["bogus"])

@@ -50,6 +50,8 @@ UnknownPolicy = Literal["error", "other", "drop"]
 SeasonYear = Literal["start", "end"]
 #: Order of the flattened (N, 10*T) rows of the CropGlobe release.
 Flatten = Literal["band-major", "time-major"]
+#: Season windows of the CropGlobe release, as its file names tag them (``cropglobe_npz.WINDOWS`` holds their bins).
+ReleaseWindow = Literal["month1-12", "month5-11"]
 #: Single-model adaptation methods of a study's ``adaptation.methods`` and of ``study adapt --method``
 #: (``none``, the unadapted model, is always scored).
 AdaptationMethod = Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]

@@ -24,6 +24,8 @@ UnknownPolicy = choices.choice_enum("UnknownPolicy", choices.UnknownPolicy)
 SeasonYear = choices.choice_enum("SeasonYear", choices.SeasonYear)
 #: ``--flatten`` of ``data import cropglobe``.
 Flatten = choices.choice_enum("Flatten", choices.Flatten)
+#: ``--window`` of ``data import cropglobe``.
+ReleaseWindow = choices.choice_enum("ReleaseWindow", choices.ReleaseWindow)
 #: ``--method`` of ``study adapt`` (``none``, the plain model, is always scored).
 AdaptationMethod = choices.choice_enum("AdaptationMethod", choices.AdaptationMethod)
 #: ``--method`` of ``study adapt-cell``.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cropglobe.cli._choices import Download, Flatten, SeasonYear, UnknownPolicy, value
+from cropglobe.cli._choices import Download, Flatten, ReleaseWindow, SeasonYear, UnknownPolicy, value
 from cropglobe.cli._groups import command, sub_app
 
 import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release, generic tables) as a SampleSet.",
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         year: Annotated[int, typer.Option(help="Season year of the composites (not stored in the release).")],
         country: Annotated[str | None, typer.Option(help="ISO3 code (default: from the file name).")] = None,
         window: Annotated[
-            str | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")
+            ReleaseWindow | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")
         ] = None,
         flatten: Annotated[
             Flatten, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")
@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"harmonic feature table: {table.sizes['sample']} samples x {table.sizes['feature']} features")
             typer.echo(f"wrote {out}")
             return
-        ds = _named(read_cropglobe_npz(src, year=year, country=country, window=window,  # type: ignore[arg-type]
+        ds = _named(read_cropglobe_npz(src, year=year, country=country, window=value(window),
                                        flatten=value(flatten), scale=scale, unknown=value(unknown)), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)

@@ -27,6 +27,7 @@ CHOICES = [
     (["data", "import", "worldcereal"], "--season-year", ["start", "end"]),
     (["data", "import", "cropglobe"], "--unknown", ["error", "other", "drop"]),
     (["data", "import", "cropglobe"], "--flatten", ["band-major", "time-major"]),
+    (["data", "import", "cropglobe"], "--window", ["month1-12", "month5-11"]),
     (["data", "import", "table"], "--unknown", ["error", "other", "drop"]),
     (["data", "import", "table"], "--season-year", ["start", "end"]),
     (["bench"], "--device", ["cpu", "cuda"]),
@@ -137,6 +138,10 @@ def test_old_values_reach_the_library_as_plain_strings(monkeypatch, tmp_path):
         (["data", "import", "cropglobe", "m.npz", "--out", str(tmp_path / "o.zarr"), "--year", "2021", "--flatten",
           "time-major", "--unknown", "other"], "cropglobe.sources.readers.read_cropglobe_npz", "flatten",
          "time-major"),
+        (["data", "import", "cropglobe", "m.npz", "--out", str(tmp_path / "o.zarr"), "--year", "2021", "--window",
+          "month5-11"], "cropglobe.sources.readers.read_cropglobe_npz", "window", "month5-11"),
+        (["data", "import", "cropglobe", "m.npz", "--out", str(tmp_path / "o.zarr"), "--year", "2021"],
+         "cropglobe.sources.readers.read_cropglobe_npz", "window", None),
         (["data", "features", "s.zarr", "--out", str(tmp_path / "o.zarr"), "--coverage", "fill"],
          "cropglobe.features.stream.check_composite_options", "args", None),
     ]
