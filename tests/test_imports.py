@@ -127,7 +127,7 @@ FORBIDDEN = {
 TEMPORAL_MAY_IMPORT = ("cropglobe.temporal", "cropglobe.errors", "cropglobe.atomic", "cropglobe.checks",
                        "cropglobe.yamlfile", "cropglobe.samples", "cropglobe.summary", "cropglobe.zarrcheck",
                        "cropglobe.bands", "cropglobe.taxonomy", "cropglobe.geography", "cropglobe.interrupt",
-                       "cropglobe.verbosity")
+                       "cropglobe.verbosity", "cropglobe.choices")
 
 
 def _within(module: str, package: str) -> bool:

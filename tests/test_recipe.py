@@ -95,3 +95,14 @@ def test_same_calendar():
     assert CompositeSettings(align="+12").same_calendar(CompositeSettings(align=12))
     assert not CompositeSettings().same_calendar(CompositeSettings(offsets={"FRA": 3}))
     assert not CompositeSettings().same_calendar(CompositeSettings(interval=10))
+
+
+def test_a_misspelt_recipe_or_composite_key_gets_did_you_mean(tmp_path):
+    """Readers that validate through ``temporal.settings.parse`` name the right key of a misspelt one (issue 27)."""
+    from cropglobe.temporal.settings import parse
+
+    with pytest.raises(CropGlobeError, match=r"x: field intervall: Extra inputs are not permitted; did you mean "
+                                             r"'interval'\?"):
+        parse(CompositeSettings, {"intervall": 5}, "x")
+    with pytest.raises(CropGlobeError, match=r"field composite\.min_cler: .*did you mean 'min_clear'\?"):
+        parse(RecipeSpec, {"composite": {"min_cler": 2}}, "recipe.json")

@@ -17,7 +17,7 @@ import math
 import numbers
 import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,11 +42,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def error_text(err: ValidationError, root: str = "(root)") -> tuple[str, str]:
-    """``(location, problem)`` of a pydantic error's first problem (``"a.b"``; message without pydantic's prefix)."""
-    first = err.errors()[0]
+def error_text(err: ValidationError, root: str = "(root)", model: type[BaseModel] | None = None) -> tuple[str, str]:
+    """``(location, problem)`` of the problem of a pydantic error to report (``"a.b"``; message without pydantic's
+    prefix): its first, or with ``model`` its first misspelt field, with "did you mean" (:func:`reported_error`)."""
+    first, hint = reported_error(err, model)
     loc = ".".join(str(x) for x in first["loc"]) or root
-    return loc, str(first["msg"]).removeprefix("Value error, ")
+    return loc, str(first["msg"]).removeprefix("Value error, ") + hint
 
 
 def validation_error(where: str, err: ValidationError, root: str = "(root)",
@@ -55,7 +56,7 @@ def validation_error(where: str, err: ValidationError, root: str = "(root)",
 
     Args:
         where: The file or object validated (e.g. the config path).
-        err: The pydantic error; only its first problem is reported.
+        err: The pydantic error; only one problem is reported (:func:`reported_error`).
         root: How a problem of the whole object (empty location) is named.
         model: The model validated: an unknown field then gets a "did you mean" from the fields of
             the (nested) model it sits in (:func:`difflib.get_close_matches`).
@@ -63,14 +64,31 @@ def validation_error(where: str, err: ValidationError, root: str = "(root)",
     Returns:
         The error, to be raised by the caller (``raise validation_error(...) from None``).
     """
-    loc, problem = error_text(err, root)
-    first = err.errors()[0]
-    if model is not None and first["type"] == "extra_forbidden" and first["loc"]:
-        fields = _fields_at(model, first["loc"][:-1])
-        close = difflib.get_close_matches(str(first["loc"][-1]), fields, n=1)
-        if close:
-            problem += f"; did you mean {close[0]!r}?"
+    loc, problem = error_text(err, root, model)
     return CropGlobeError(f"{where}: field {loc}: {problem}")
+
+
+def reported_error(err: ValidationError, model: type[BaseModel] | None = None) -> tuple[Any, str]:
+    """The one problem of ``err`` to report, and its hint: ``(error, "; did you mean '<field>'?")`` for the first
+    unknown field close to a field of the (nested) ``model`` it sits in, else ``(first error, "")``.
+
+    A misspelt key is reported before anything else: its right spelling is then also a missing
+    field ("Field required"), which says less about what to fix.
+    """
+    errors = err.errors()
+    if model is not None:
+        for error in errors:
+            if error["type"] == "extra_forbidden" and error["loc"]:
+                hint = suggestion(str(error["loc"][-1]), _fields_at(model, error["loc"][:-1]))
+                if hint:
+                    return error, hint
+    return errors[0], ""
+
+
+def suggestion(name: str, known: typing.Iterable[str]) -> str:
+    """``"; did you mean '<closest>'?"`` for the known name closest to ``name``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _fields_at(model: type[BaseModel], path: tuple) -> list[str]:

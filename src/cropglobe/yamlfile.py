@@ -154,5 +154,5 @@ def load_model(path: str | os.PathLike, model: type[Model], what: str,
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        loc, problem = error_text(err, root="(top level)")
+        loc, problem = error_text(err, root="(top level)", model=model)
         raise CropGlobeError(f"{p}: field {loc!r}: {problem}{expected(err)}") from None

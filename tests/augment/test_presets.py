@@ -93,3 +93,12 @@ def test_labels_of_config_entries() -> None:
     assert resolve({"name": "my shift", "shift": {"max_days": 5}}).shift == TimeShift(max_days=5, p=0.5)
     with pytest.raises(CropGlobeError, match="non-empty"):
         label({"name": ""})
+
+
+def test_misspelt_augmentation_keys_get_did_you_mean():
+    """A misspelt section or field of an inline augmentation names the right one (issue 27)."""
+    with pytest.raises(CropGlobeError, match=r"unknown key\(s\) \['shfit'\].*did you mean 'shift'\?"):
+        resolve({"shfit": {}}, "x.yaml: augment")
+    with pytest.raises(CropGlobeError, match=r"field shift\.max_dayz: Extra inputs are not permitted; did you mean "
+                                             r"'max_days'\? \(got 3\)"):
+        resolve({"shift": {"max_dayz": 3}}, "x.yaml: augment")

@@ -69,4 +69,5 @@ def test_coverage_fill_and_fill_days(tmp_path):
     assert res.exit_code != 0 and not (tmp_path / "g.zarr").exists()
     proc = subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", "composite", str(sim),
                            "--out", str(tmp_path / "h.zarr"), "--coverage", "hold"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "expected 'drop', 'error' or 'fill'" in proc.stderr
+    # a typed choice (issue 27): typer's usage error names the values
+    assert proc.returncode == 2 and "'hold' is not one of 'drop', 'error', 'fill'" in proc.stderr

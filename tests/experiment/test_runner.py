@@ -56,6 +56,15 @@ def test_outputs_and_scenarios(finished):
     assert "wheat" not in arg["classes"]
 
 
+
+def test_every_torch_cell_keeps_its_training_log(finished):
+    """Each torch cell folder holds Lightning's CSV log of its fit (issue 27); a tabular cell has none."""
+    run_dir, _ = finished
+    torch_log = run_dir / "cells" / "FRA__median2d__cropnet-lite__paper__s0" / "logs" / "version_0" / "metrics.csv"
+    assert torch_log.is_file()
+    assert "epoch" in torch_log.read_text(encoding="utf-8").splitlines()[0]
+    assert not (run_dir / "cells" / "FRA__harmonic__rf__none__s0" / "logs").exists()
+
 class _Crash(Exception):
     pass
 

@@ -86,3 +86,11 @@ def test_stream_with_coverage_fill_equals_the_whole_set_and_counts_the_filled(tm
         pipeline.check_composite_options({"coverage": "hold"})
     drop = pipeline.stream(tmp_path / "obs.zarr", tmp_path / "d.zarr", ("median1d",), block=10)
     assert drop.dropped == int(fra.sum()) and drop.by_country["edge_filled"] == {}  # blocks of FRA only: whole
+
+
+def test_misspelt_composite_options_get_did_you_mean():
+    """An unknown composite option names the closest known one (issue 27)."""
+    with pytest.raises(CropGlobeError, match=r"composite options \['coverge'\]: unknown; .*did you mean 'coverage'\?"):
+        pipeline.check_composite_options({"coverge": "drop"})
+    with pytest.raises(CropGlobeError, match=r"coverage: Input should be 'drop', 'error' or 'fill'"):
+        pipeline.check_composite_options({"coverage": "hold"})

@@ -128,3 +128,43 @@ def test_commands_draw_then_assess(tmp_path, capfd):
     with pytest.raises(SystemExit) as exc:  # a planted file that is not a previous table is kept
         main(["accuracy", str(path), str(tmp_path / "labelled.csv"), "--out", str(tmp_path / "labelled.csv")])
     assert exc.value.code == 2
+
+
+def test_the_accuracy_command_reproduces_olofsson_2014(tmp_path, capfd):
+    """``cropglobe assess accuracy`` on the worked example of Olofsson et al. (2014): a map whose strata have the
+    paper's areas (200 pixels of 4,500 ha in the paper's 4 : 3 : 64 : 129 proportions) and the paper's 640
+    reference points (its error matrix of sample counts, as in test_areaestimate) give its estimates."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import transform as warp
+    from tests.mapping.test_areaestimate import CLASSES, COUNTS
+
+    from cropglobe.cli import main
+
+    size = (4_500 * 1e4) ** 0.5  # metres: one pixel is 4,500 ha, the map 900,000 ha as the paper's
+    codes = np.repeat(np.arange(4), [4, 3, 64, 129]).reshape(10, 20).astype(np.uint8)
+    path = tmp_path / "olofsson.tif"
+    crs = "EPSG:32631"
+    with rasterio.open(path, "w", driver="GTiff", height=10, width=20, count=1, dtype="uint8", nodata=255,
+                       crs=crs, transform=from_origin(500_000, 5_000_000, size, size)) as dst:
+        dst.write(codes, 1)
+        dst.update_tags(CLASS_NAMES=json.dumps({str(i): c for i, c in enumerate(CLASSES)}), NODATA_CLASS="255")
+    rows = []
+    for h in range(4):  # the points of stratum h lie on its pixels (cycled), labelled as the matrix's row h
+        pixels = np.argwhere(codes == h)
+        labels = np.repeat(CLASSES, COUNTS[h])
+        r, c = pixels[np.arange(len(labels)) % len(pixels)].T
+        lon, lat = warp(crs, "EPSG:4326", 500_000 + (c + 0.5) * size, 5_000_000 - (r + 0.5) * size)
+        rows += [{"lon": x, "lat": y, "reference": name} for x, y, name in zip(lon, lat, labels, strict=True)]
+    pd.DataFrame(rows).to_csv(tmp_path / "reference.csv", index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["assess", "accuracy", str(path), str(tmp_path / "reference.csv"), "--out", str(tmp_path / "acc.csv")])
+    captured = capfd.readouterr()
+    assert exc.value.code == 0, captured.err
+    assert "overall accuracy 0.947 ± 0.018; 640 points used" in captured.out
+    table = pd.read_csv(tmp_path / "acc.csv").set_index("class")
+    np.testing.assert_array_equal(np.round(table.loc[CLASSES, "area_ha"]), [21_158, 11_686, 285_770, 581_386])
+    np.testing.assert_array_equal(np.round(table.loc[CLASSES, "area_ci_ha"]), [6_158, 3_756, 15_510, 16_282])
+    np.testing.assert_array_equal(np.round(table.loc[CLASSES, "users_accuracy"], 2), [0.88, 0.73, 0.93, 0.96])
+    np.testing.assert_array_equal(np.round(table.loc[CLASSES, "producers_accuracy"], 2), [0.75, 0.85, 0.93, 0.96])
+    np.testing.assert_allclose(table.loc[CLASSES, "map_area_ha"], [18_000, 13_500, 288_000, 580_500])

@@ -106,3 +106,21 @@ def test_bad_inputs(tmp_path):
         simulate.load_params(bad)
     with pytest.raises(CropGlobeError, match="cannot read simulator parameters"):
         simulate.load_params(tmp_path / "missing.yaml")
+
+
+def test_a_misspelt_parameter_key_gets_did_you_mean(tmp_path, capsys):
+    """A misspelt key of a simulator parameter file names the right one, through the CLI with exit 2 (issue 27)."""
+    import yaml
+
+    from cropglobe.cli import main
+
+    table = yaml.safe_load(simulate._default_text())
+    table["bandz"] = table.pop("bands")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(table))
+    with pytest.raises(CropGlobeError, match=r"field bandz: Extra inputs are not permitted; did you mean 'bands'\?"):
+        simulate.load_params(path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "simulate", "--params", str(path), "--out", str(tmp_path / "o.zarr")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "did you mean 'bands'?" in err and not (tmp_path / "o.zarr").exists()

@@ -15,6 +15,7 @@ from typing import Any
 
 from cropglobe import yamlfile
 from cropglobe.augment.transforms import PhenologyAugment
+from cropglobe.checks import suggestion
 from cropglobe.errors import CropGlobeError
 
 SECTIONS: tuple[str, ...] = ("shift", "scale", "warp", "unknowns")
@@ -81,7 +82,7 @@ def resolve(spec: str | Mapping[str, Any] | PhenologyAugment | None,
     unknown = sorted(set(spec) - {"preset", "name", *SECTIONS})
     if unknown:
         raise CropGlobeError(f"{where}: unknown key(s) {unknown}; expected preset, name, "
-                             f"{', '.join(SECTIONS)}")
+                             f"{', '.join(SECTIONS)}{suggestion(unknown[0], ('preset', 'name', *SECTIONS))}")
     base = preset_dict(spec["preset"]) if spec.get("preset") is not None else {}
     for section in SECTIONS:
         if section not in spec:

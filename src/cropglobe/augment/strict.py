@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cropglobe.checks import Strict
+from cropglobe.checks import Strict, reported_error
 from cropglobe.errors import CropGlobeError
 
 
@@ -16,16 +16,22 @@ class ParameterError(CropGlobeError):
         self.where, self.loc, self.problem, self.got = where, loc, problem, got
 
 
-def parameter_error(where: str, err: ValidationError) -> ParameterError:
-    """One-line error naming the first invalid field of a pydantic error (nested fields joined)."""
-    first = err.errors()[0]
+def parameter_error(where: str, err: ValidationError, model: type[BaseModel] | None = None) -> ParameterError:
+    """One-line error naming the first invalid field of a pydantic error (nested fields joined).
+
+    Args:
+        where: The transform (its class name).
+        err: The pydantic error; only its first problem is reported.
+        model: The model validated: an unknown field then gets a "did you mean" from its fields.
+    """
+    first, hint = reported_error(err, model)
     loc = ".".join(str(x) for x in first["loc"])
     inner = first.get("ctx", {}).get("error")
     if isinstance(inner, ParameterError):  # a nested transform already named its own field
         return ParameterError(where, ".".join(x for x in (loc, inner.loc) if x), inner.problem,
                               inner.got)
     got = first.get("input")
-    problem = first["msg"].removeprefix("Value error, ")
+    problem = first["msg"].removeprefix("Value error, ") + hint
     return ParameterError(where, loc, problem, "" if isinstance(got, dict) else f" (got {got!r})")
 
 
@@ -39,4 +45,4 @@ class _Strict(Strict):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise parameter_error(type(self).__name__, err) from None
+            raise parameter_error(type(self).__name__, err, type(self)) from None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import AdaptationMethod, CellAdaptationMethod, value
 from cropglobe.cli._groups import command
 
 
@@ -17,11 +18,10 @@ def register(app: typer.Typer) -> None:
              epilog="Example:\n\n  cropglobe study adapt runs/canada-france --method adabn")
     def adapt_cmd(
         run_dir: Annotated[Path, typer.Argument(help="A cropglobe transfer run folder (finished cells are used).")],
-        method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Single-model method(s) besides "
-                                                          "the plain model: adabn (default), phenoshift, "
-                                                          "prior, selftrain (fine-tunes a copy of each "
-                                                          "model: minutes per cell), align (test-time season "
-                                                          "offset / stretch).")] = None,
+        method: Annotated[list[AdaptationMethod] | None, typer.Option(
+            "--method", "-m", help="Single-model method(s) besides the plain model: adabn (default), phenoshift, "
+                                   "prior, selftrain (fine-tunes a copy of each model: minutes per cell), align "
+                                   "(test-time season offset / stretch).")] = None,
         ensemble: Annotated[bool, typer.Option(help="Also score the mean probability of the seeds.")] = True,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default RUN_DIR/adaptation).")
                        ] = None,
@@ -37,7 +37,8 @@ def register(app: typer.Typer) -> None:
         from cropglobe import verbosity
         from cropglobe.experiment.posthoc import adapt_run
 
-        results = adapt_run(run_dir, methods=method or ["adabn"], ensemble=ensemble, out=out, seeds=seed, cells=cell,
+        methods = [str(value(m)) for m in method or []] or ["adabn"]
+        results = adapt_run(run_dir, methods=methods, ensemble=ensemble, out=out, seeds=seed, cells=cell,
                             report_cell=None if verbosity.is_quiet() else typer.echo)
         folder = out or run_dir / "adaptation"
         mismatch = results["matches_run"].eq(False).sum() if "matches_run" in results else 0
@@ -58,16 +59,16 @@ def register(app: typer.Typer) -> None:
         ],
         samples: Annotated[Path, typer.Argument(help="SampleSet Zarr of the target region (labels are not read).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="New cell folder for the adapted model.")],
-        method: Annotated[str, typer.Option("--method", "-m", help="adabn: re-estimate BatchNorm statistics; "
-                                            "selftrain: fine-tune on the source plus pseudo-labelled samples "
-                                            "(needs the cell's run folder and data).")] = "adabn",
+        method: Annotated[CellAdaptationMethod, typer.Option(
+            "--method", "-m", help="adabn: re-estimate BatchNorm statistics; selftrain: fine-tune on the source plus "
+                                   "pseudo-labelled samples (needs the cell's run folder and data).")] = "adabn",
     ) -> None:
         """Adapt a cell to unlabelled target samples (AdaBN or self-training); map with the new cell."""
         from rich.console import Console
 
         from cropglobe.experiment.adapt_cell import adapt_cell
 
-        info = adapt_cell(cell, samples, out, method=method)
+        info = adapt_cell(cell, samples, out, method=str(value(method)))
         if info["method"] == "adabn":
             Console().print(f"adapted {info['n_bn_layers']} BatchNorm layers on {info['n_samples']:,} samples -> {out}")
         else:

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import BenchDevice, value
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` command."""
@@ -18,18 +20,16 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--quick", help="Tiny sizes: checks the plumbing, not performance.")
         ] = False,
         device: Annotated[
-            str | None, typer.Option("--device", help="cpu or cuda: run the benchmarks that take a device there.")
+            BenchDevice | None, typer.Option("--device", help="cpu or cuda: run the benchmarks that take a device "
+                                                              "there.")
         ] = None,
     ) -> None:
         """Run performance benchmarks; one JSON object per line with a same-run ratio (null + why when too busy)."""
         from cropglobe import bench
-        from cropglobe.errors import CropGlobeError
 
         if list_:
             for bm in bench.discover().values():
                 typer.echo(f"{bm.name:12s} {bm.description}")
             return
-        if device not in (None, "cpu", "cuda"):
-            raise CropGlobeError(f"--device {device}: expected cpu or cuda")
-        for result in bench.run(names or None, quick=quick, device=device):
+        for result in bench.run(names or None, quick=quick, device=value(device)):
             typer.echo(bench.dumps(result))

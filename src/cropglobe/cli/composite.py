@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import Coverage, value
 from cropglobe.cli._groups import command
 
 
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
         clear_threshold: Annotated[float, typer.Option(help="Minimum clear-sky score of a usable observation.")] = 0.75,
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
         coverage: Annotated[
-            str,
+            Coverage,
             typer.Option(help="Samples whose data do not span the window: 'drop' (counted per country), 'error', "
                               "or 'fill' edge gaps of at most --fill-days (nearest value; longer gaps dropped)."),
         ] = "drop",
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
         with step(f"compositing {ds.sizes['sample']:,} samples x {ds.sizes['time']} steps ..."):
             result = composite.composite(ds, interval=interval, window=window, align=align,
                                          clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
-                                         coverage=coverage, fill_days=fill_days)
+                                         coverage=value(coverage), fill_days=fill_days)
         with step(f"writing {out} ..."):
             samples.save(result, out, overwrite=overwrite)
         if quiet:

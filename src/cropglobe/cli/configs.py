@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import ConfigSet, value
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``configs`` command group (``list``, ``copy``)."""
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
     def copy_cmd(
         dest: Annotated[Path, typer.Argument(help="A new (or empty) folder to copy the configs into.")],
         only: Annotated[
-            list[str] | None,
+            list[ConfigSet] | None,
             typer.Option("--only", help="Copy only this set (demo, realdata, tables, acquire, paper); repeatable."),
         ] = None,
     ) -> None:
@@ -39,6 +41,6 @@ def register(app: typer.Typer) -> None:
         from cropglobe import verbosity
         from cropglobe.examples import copy_configs
 
-        copied = copy_configs(dest, only)
+        copied = copy_configs(dest, [str(value(s)) for s in only] if only else None)
         if not verbosity.is_quiet():
             typer.echo(f"copied {len(copied)} example configs into {dest}")

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import Coverage, value
 from cropglobe.cli._groups import command
 
 
@@ -43,9 +44,10 @@ def register(app: typer.Typer) -> None:
         clear_threshold: Annotated[float, typer.Option(help="Minimum clear-sky score of a usable observation.")
                                    ] = 0.75,
         min_clear: Annotated[int, typer.Option(help="Drop samples with fewer clear observations in the window.")] = 3,
-        coverage: Annotated[str, typer.Option(help="Samples whose data do not span the window: 'drop' (counted per "
-                                                   "country), 'error', or 'fill' edge gaps of at most --fill-days "
-                                                   "(nearest value; longer gaps dropped).")] = "drop",
+        coverage: Annotated[Coverage, typer.Option(help="Samples whose data do not span the window: 'drop' (counted "
+                                                        "per country), 'error', or 'fill' edge gaps of at most "
+                                                        "--fill-days (nearest value; longer gaps dropped).")
+                            ] = "drop",
         fill_days: Annotated[int, typer.Option(help="--coverage fill: the longest edge gap filled, in days of the "
                                                     "window.")] = 30,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous "
@@ -66,8 +68,8 @@ def register(app: typer.Typer) -> None:
         families = [get_feature(f).name for f in (family or ["median2d", "harmonic"])]
         options = pipeline.check_composite_options(
             {"interval": interval, "window": window, "align": int(align) if align.lstrip("+-").isdigit() else align,
-             "clear_threshold": clear_threshold, "min_clear": min_clear, "offsets": offsets, "coverage": coverage,
-             "fill_days": fill_days})
+             "clear_threshold": clear_threshold, "min_clear": min_clear, "offsets": offsets,
+             "coverage": value(coverage), "fill_days": fill_days})
         samples.check_output(out, overwrite)
         total = pipeline.open_lazy(src).sizes["sample"]
         with _bar(total, quiet) as advance:

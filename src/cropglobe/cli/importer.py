@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import Download, Flatten, ReleaseWindow, SeasonYear, UnknownPolicy, value
 from cropglobe.cli._groups import command, sub_app
 
 import_app = typer.Typer(help="Import real data (WorldCereal, CropGlobe release, generic tables) as a SampleSet.",
@@ -17,7 +18,8 @@ Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace --out even when it is not a previous cropglobe store.")
 ]
 Unknown = Annotated[
-    str, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or drop.")
+    UnknownPolicy, typer.Option("--unknown", help="Unknown label codes: error (default), other (map to 'other') or "
+                                                 "drop.")
 ]
 Region = Annotated[
     str | None, typer.Option("--region", help="Name the region of every sample (e.g. arkansas): studies can use "
@@ -123,7 +125,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         region: Region = None,
-        season_year: Annotated[str, typer.Option("--season-year", help=_SEASON_YEAR_HELP)] = "start",
+        season_year: Annotated[SeasonYear, typer.Option("--season-year", help=_SEASON_YEAR_HELP)] = "start",
         legend: Annotated[Path | None, typer.Option(
             "--legend", help="YAML legend of your own: 'classes: [...]' (with 'other') and 'map: {code or "
                              "prefix*: class}' for the crop codes (default: the paper's 7 classes; see "
@@ -134,8 +136,8 @@ def register(app: typer.Typer) -> None:
         from cropglobe.sources.readers import read_worldcereal
 
         samples.check_output(out, overwrite)
-        ds = _named(read_worldcereal(src, unknown=unknown, country=country, drop_code0=not keep_code0,
-                                     season_year=season_year, legend=legend), region)
+        ds = _named(read_worldcereal(src, unknown=value(unknown), country=country, drop_code0=not keep_code0,
+                                     season_year=value(season_year), legend=legend), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
@@ -149,10 +151,10 @@ def register(app: typer.Typer) -> None:
         year: Annotated[int, typer.Option(help="Season year of the composites (not stored in the release).")],
         country: Annotated[str | None, typer.Option(help="ISO3 code (default: from the file name).")] = None,
         window: Annotated[
-            str | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")
+            ReleaseWindow | None, typer.Option(help="month1-12 or month5-11 (default: from the file name).")
         ] = None,
         flatten: Annotated[
-            str, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")
+            Flatten, typer.Option(help="Order of flattened (N, 10*T) rows: band-major or time-major.")
         ] = "band-major",
         scale: Annotated[
             float | None, typer.Option(help="Scale of integer values, e.g. 1e-4 (default: already reflectance).")
@@ -167,13 +169,13 @@ def register(app: typer.Typer) -> None:
 
         samples.check_output(out, overwrite)
         if src.name.startswith("harmonic_"):
-            table = read_cropglobe_harmonic(src, year=year, country=country, unknown=unknown)
+            table = read_cropglobe_harmonic(src, year=year, country=country, unknown=value(unknown))
             samples.write_zarr(table, out, overwrite=overwrite)
             typer.echo(f"harmonic feature table: {table.sizes['sample']} samples x {table.sizes['feature']} features")
             typer.echo(f"wrote {out}")
             return
-        ds = _named(read_cropglobe_npz(src, year=year, country=country, window=window,  # type: ignore[arg-type]
-                                       flatten=flatten, scale=scale, unknown=unknown), region)
+        ds = _named(read_cropglobe_npz(src, year=year, country=country, window=value(window),
+                                       flatten=value(flatten), scale=scale, unknown=value(unknown)), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
@@ -183,11 +185,12 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping (see configs/tables/).")],
         out: Out,
         unknown: Annotated[
-            str | None,
+            UnknownPolicy | None,
             typer.Option("--unknown", help="Override the mapping's unknown-label policy: error, other or drop."),
         ] = None,
         season_year: Annotated[
-            str | None, typer.Option("--season-year", help=_SEASON_YEAR_HELP + " Overrides the mapping's season_year.")
+            SeasonYear | None,
+            typer.Option("--season-year", help=_SEASON_YEAR_HELP + " Overrides the mapping's season_year."),
         ] = None,
         overwrite: Overwrite = False,
         region: Region = None,
@@ -197,14 +200,15 @@ def register(app: typer.Typer) -> None:
         from cropglobe.sources.readers import read_table
 
         samples.check_output(out, overwrite)
-        ds = _named(read_table(src, mapping, unknown=unknown, season_year=season_year), region)
+        ds = _named(read_table(src, mapping, unknown=value(unknown), season_year=value(season_year)), region)
         samples.save(ds, out, overwrite=overwrite)
         _report(ds, out)
 
     @command(app, "data download", old="download")
     def download_cmd(
-        what: Annotated[str, typer.Argument(help="What to download: 'cropglobe' (the CropGlobe release, the default) "
-                                                 "or 'presto' (Presto's pretrained default_model.pt).")] = "cropglobe",
+        what: Annotated[Download, typer.Argument(
+            help="What to download: 'cropglobe' (the CropGlobe release, the default) or 'presto' (Presto's pretrained "
+                 "default_model.pt).", case_sensitive=False)] = "cropglobe",
         dest: Annotated[Path | None, typer.Option("--out", "--dest", "-o", "-d", help=(
             "cropglobe: folder for the downloaded files (required); presto: weights file or folder (default: "
             "~/.cache/cropglobe/presto/default_model.pt)."))] = None,
@@ -219,7 +223,7 @@ def register(app: typer.Typer) -> None:
         """Download the CropGlobe release (x-ytong/CropGlobe) or Presto's weights (nasaharvest/presto) from the hub."""
         from cropglobe.errors import CropGlobeError
 
-        kind = what.strip().lower()
+        kind = str(value(what))
         if kind == "presto":
             if countries:
                 raise CropGlobeError("cropglobe data download presto: --country is for the CropGlobe release; expected "
@@ -230,9 +234,6 @@ def register(app: typer.Typer) -> None:
                                    overwrite=overwrite)
             typer.echo(f"downloaded Presto weights to {path}")
             return
-        if kind != "cropglobe":
-            raise CropGlobeError(f"cropglobe data download: unknown item {what!r}; expected 'cropglobe' (the CropGlobe "
-                                 "release) or 'presto' (Presto's pretrained weights)")
         if dest is None:
             raise CropGlobeError("cropglobe data download: the CropGlobe release needs a destination folder; expected "
                                  "`cropglobe data download [cropglobe] --out FOLDER`")

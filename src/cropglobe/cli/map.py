@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cropglobe.cli._choices import InferencePrecision, value
+
 if TYPE_CHECKING:
     from cropglobe.mapping.run import MapOptions
 
@@ -70,11 +72,10 @@ def register(app: typer.Typer) -> None:
         resolution: Annotated[float, typer.Option(help="Pixel size (metres) of the fetched cube.")] = 10.0,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files or folders at the output paths "
                                                                   "that are not a previous map.")] = False,
-        precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, the classes of "
-                                                    "training's evaluation), bf16-mixed (bfloat16 autocast: faster "
-                                                    "on AMX/AVX512-BF16 CPUs, near-ties may flip) or auto (bf16 "
-                                                    "where the CPU has it); tabular models ignore it.")
-                             ] = "32-true",
+        precision: Annotated[InferencePrecision, typer.Option(
+            help="Torch models' inference: 32-true (float32, the classes of training's evaluation), bf16-mixed "
+                 "(bfloat16 autocast: faster on AMX/AVX512-BF16 CPUs, near-ties may flip) or auto (bf16 where the "
+                 "CPU has it); tabular models ignore it.")] = "32-true",
         probabilities: Annotated[bool, typer.Option(
             "--probabilities", help="Also write <stem>_probabilities.tif: one band per class of the cell "
                                     "(band descriptions = class names).")] = False,
@@ -100,8 +101,8 @@ def register(app: typer.Typer) -> None:
 
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
-                             progress=not quiet, members=tuple(member or ()), adapt=adapt, precision=precision,
-                             probabilities=probabilities)
+                             progress=not quiet, members=tuple(member or ()), adapt=adapt,
+                             precision=str(value(precision)), probabilities=probabilities)
         if fast:  # the student's map has no probabilities file (as before the typed options)
             _fast(model, input, out, dataclasses.replace(options, probabilities=False))
             return

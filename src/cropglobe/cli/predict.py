@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cropglobe.cli._choices import InferencePrecision, value
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``predict`` command."""
@@ -32,9 +34,9 @@ def register(app: typer.Typer) -> None:
                                                 "'align': read the season window at the offset / stretch where "
                                                 "the model's predictions carry the most information (median "
                                                 "features; recorded in align_*_days); 'none'.")] = "none",
-        precision: Annotated[str, typer.Option(help="Torch models' inference: 32-true (float32, default), "
-                                                    "bf16-mixed (bfloat16 autocast; near-ties may flip) or auto "
-                                                    "(bf16 where the CPU has it); tabular models ignore it.")
+        precision: Annotated[InferencePrecision, typer.Option(
+            help="Torch models' inference: 32-true (float32, default), bf16-mixed (bfloat16 autocast; near-ties "
+                 "may flip) or auto (bf16 where the CPU has it); tabular models ignore it.")
                              ] = "32-true",
         block: Annotated[int, typer.Option(help="Samples read, composited and predicted at a time (memory grows "
                                                 "with it, not with the set's size).")] = 10_000,
@@ -48,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from cropglobe.mapping.predict_table import predict_file
 
         result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
-                              adapt=adapt, precision=precision, overwrite=overwrite, block=block)
+                              adapt=adapt, precision=str(value(precision)), overwrite=overwrite, block=block)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

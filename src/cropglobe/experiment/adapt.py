@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cropglobe import choices
+from cropglobe.choices import AdaptationMethod
 from cropglobe.errors import CropGlobeError
 from cropglobe.models.ensemble import Calibration, fit_calibration, prior_shift
 from cropglobe.study.adaptation import AdaptationSpec as AdaptationSpec  # re-exported: the settings live with the spec
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: Adaptation methods applied to one trained model (ensembles combine several, see ``ensemble``).
-METHODS: tuple[str, ...] = ("none", "adabn", "phenoshift", "prior", "selftrain", "align")
+METHODS: tuple[str, ...] = choices.values(AdaptationMethod)
 
 
 def bn_layers(net: nn.Module) -> list[nn.Module]:

@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cropglobe import choices
 from cropglobe.atomic import check_replaceable, write_text
 from cropglobe.cells.cell import Cell
 from cropglobe.cells.inputs import composite_like_training, load_samples
 from cropglobe.cells.run_folder import CellRun, RunFolder
+from cropglobe.choices import CellAdaptationMethod
 from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import fitting
 from cropglobe.experiment.adapt import adabn, bn_layers
@@ -62,8 +64,8 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     out = Path(out)
     check_replaceable(out, "adapted cell (a new or empty folder)", lambda _: False, follow_links=True,
                       remedy="pick a new or empty folder for the adapted cell")
-    if method not in ("adabn", "selftrain"):
-        raise CropGlobeError(f"--method {method!r}: expected adabn or selftrain")
+    if method not in choices.values(CellAdaptationMethod):
+        raise CropGlobeError(f"--method {method!r}: expected {' or '.join(choices.values(CellAdaptationMethod))}")
     the_cell = Cell.load(cell)
     recipe = the_cell.recipe
     if method == "selftrain":

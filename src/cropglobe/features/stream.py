@@ -158,7 +158,7 @@ def check_composite_options(options: Mapping[str, Any] | None) -> dict[str, Any]
     """
     from pydantic import ValidationError
 
-    from cropglobe.checks import validation_error
+    from cropglobe.checks import suggestion, validation_error
     from cropglobe.temporal.season import load_offsets, parse_window
     from cropglobe.temporal.settings import CompositeSettings
 
@@ -166,13 +166,14 @@ def check_composite_options(options: Mapping[str, Any] | None) -> dict[str, Any]
     known = set(CompositeSettings.model_fields)
     unknown = sorted(set(opts) - known - {"chunk"})
     if unknown:
-        raise CropGlobeError(f"composite options {unknown}: unknown; expected some of {sorted(known)}")
+        raise CropGlobeError(f"composite options {unknown}: unknown; expected some of {sorted(known)}"
+                             f"{suggestion(unknown[0], known)}")
     if opts.get("offsets") is not None:
         opts["offsets"] = load_offsets(opts["offsets"]) or None
     try:
         settings = CompositeSettings(**{k: v for k, v in opts.items() if k in known})
     except ValidationError as err:
-        raise validation_error("composite options", err) from None
+        raise validation_error("composite options", err, model=CompositeSettings) from None
     parse_window(settings.window)
     return opts
 

@@ -152,7 +152,7 @@ def load_params(path: str | os.PathLike | None = None) -> SimParams:
     except OSError as err:
         raise CropGlobeError(f"{where}: cannot read simulator parameters ({err.strerror})") from None
     except ValidationError as err:
-        raise validation_error(where, err) from None
+        raise validation_error(where, err, model=SimParams) from None
 
 
 def _logistic(t: np.ndarray, mid: np.ndarray | float, rate: float) -> np.ndarray:

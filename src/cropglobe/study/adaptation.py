@@ -8,11 +8,12 @@ the experiment.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from cropglobe.checks import Strict, WholeNumber
+from cropglobe.choices import AdaptationMethod
 
 
 class SelfTrainSpec(Strict):
@@ -59,7 +60,7 @@ class AdaptationSpec(Strict):
         selftrain: Settings of ``selftrain`` (rounds, epochs, learning rate), fixed in advance.
     """
 
-    methods: list[Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]] = Field(
+    methods: list[AdaptationMethod] = Field(
         default_factory=lambda: ["adabn"])
     ensemble: bool = True
     batch_size: int = Field(512, gt=0)

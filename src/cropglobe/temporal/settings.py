@@ -12,11 +12,12 @@ per-country ``offsets``, ``min_clear`` and ``scl_keep`` included. It lives with 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from cropglobe.checks import Strict, WholeNumber, validation_error
+from cropglobe.choices import Coverage
 from cropglobe.temporal.season import load_offsets
 
 #: Sentinel-2 scene classes kept as clear: 4 vegetation, 5 not vegetated (bare), 6 water.
@@ -53,7 +54,7 @@ class CompositeSettings(Strict):
     min_clear: WholeNumber = Field(3, ge=0, description="drop samples with fewer usable steps in the window")
     offsets: dict[str, WholeNumber] | None = None
     scl_keep: tuple[WholeNumber, ...] = SCL_KEEP
-    coverage: Literal["drop", "error", "fill"] = Field(
+    coverage: Coverage = Field(
         "drop", description="samples whose data do not span the season window: drop them (counted per "
                             "country), stop with an error, or fill edge gaps of at most fill_days days")
     fill_days: WholeNumber = Field(FILL_DAYS, ge=0, le=180, description="coverage fill: the longest edge gap "
@@ -140,4 +141,4 @@ def parse(model: type[Strict], raw: Any, where: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise validation_error(where, err) from None
+        raise validation_error(where, err, model=model) from None

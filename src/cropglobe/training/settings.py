@@ -9,38 +9,15 @@ torch), so parsing a spec does not import the training stack.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from cropglobe.checks import Strict, WholeNumber
-
-
-class Precision(StrEnum):
-    """Numeric precision of torch training and inference, in Lightning's names: the one list of the values.
-
-    A member is a ``str`` (``Precision.FP32 == "32-true"``, ``f"{Precision.FP32}"`` is ``32-true``).
-    Training takes every member (:data:`PRECISIONS`); ``cropglobe map`` / ``cropglobe predict``
-    take :data:`INFERENCE_CHOICES`; a forward pass runs at one of :data:`RESOLVED_INFERENCE`.
-    """
-
-    #: bf16-mixed where the hardware runs bfloat16 well, else 32-true (``lightning.resolve_precision``).
-    AUTO = "auto"
-    #: bfloat16 autocast, float32 weights (near-ties may flip).
-    BF16_MIXED = "bf16-mixed"
-    #: float16 autocast (training only).
-    FP16_MIXED = "16-mixed"
-    #: float32 throughout (the default of inference).
-    FP32 = "32-true"
-
-
-#: Lightning precision settings of training (``"auto"`` picks one of the others, see ``lightning.resolve_precision``).
-PRECISIONS: tuple[Precision, ...] = tuple(Precision)
-#: ``--precision`` of ``cropglobe map`` / ``cropglobe predict`` (``mapping.predict.inference_precision``).
-INFERENCE_CHOICES: tuple[Precision, ...] = (Precision.AUTO, Precision.BF16_MIXED, Precision.FP32)
-#: What a forward pass runs at once ``auto`` is resolved (``lightning.predict_proba_torch``).
-RESOLVED_INFERENCE: tuple[Precision, ...] = (Precision.FP32, Precision.BF16_MIXED)
+from cropglobe.choices import INFERENCE_CHOICES as INFERENCE_CHOICES  # re-exported: the vocabulary is light
+from cropglobe.choices import PRECISIONS as PRECISIONS
+from cropglobe.choices import RESOLVED_INFERENCE as RESOLVED_INFERENCE
+from cropglobe.choices import Precision
 
 
 class TrainSpec(Strict):

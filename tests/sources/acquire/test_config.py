@@ -107,3 +107,23 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path, scene_dir: Path) -> Non
     assert proc.returncode == 2
     assert "unknown collection 'nope'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_misspelt_key_gets_did_you_mean_through_the_cli(tmp_path: Path, capsys) -> None:
+    """A misspelt key (top level or nested) names the right one, exit 2, before any work (issue 27)."""
+    from cropglobe.cli import main
+
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[3] / "configs" / "acquire" /
+                              "usa_cdl_earth_search.yaml").read_text())
+    for edit, hint in ((lambda c: c.update(bandz=c.pop("bands")), "field bandz: Extra inputs are not permitted; "
+                        "did you mean 'bands'?"),
+                       (lambda c: c["imagery"]["stac"].update(endpoin=c["imagery"]["stac"].pop("endpoint")),
+                        "field imagery.stac.endpoin: Extra inputs are not permitted; did you mean 'endpoint'?")):
+        cfg = yaml.safe_load(yaml.safe_dump(shipped))
+        edit(cfg)
+        path = tmp_path / "cfg.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        with pytest.raises(SystemExit) as exit_:
+            main(["data", "acquire", str(path), "--dry-run"])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and hint in err and err.strip().count("\n") == 0, err

@@ -125,3 +125,21 @@ def test_a_mapping_with_its_own_legend(tmp_path):
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping))
     with pytest.raises(CropGlobeError, match="field 'classes'.*no class 'other'"):
         load_mapping(tmp_path / "m.yaml")
+
+
+def test_a_misspelt_mapping_key_gets_did_you_mean(tmp_path, capsys):
+    """The misspelt key is reported (not the right key's "Field required"), through the CLI with exit 2 (issue 27)."""
+    from cropglobe.cli import main
+
+    text = (CONFIGS / "ucr_crop.yaml").read_text().replace("\nlayout:", "\nlayuot:")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(text)
+    with pytest.raises(CropGlobeError, match=r"field 'layuot': Extra inputs are not permitted; did you mean "
+                                             r"'layout'\?"):
+        load_mapping(mapping)
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "import", "table", str(tmp_path / "x.csv"), "-m", str(mapping), "--out",
+              str(tmp_path / "o.zarr")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "did you mean 'layout'?" in err and not (tmp_path / "o.zarr").exists()

@@ -96,3 +96,17 @@ def test_real_france_dekad_file_with_the_french_legend(shared_data):
     assert {k: counts[k] for k in legend.of(ds.attrs)} == {
         "cereal/maize": 88, "cereal/wheat": 61, "cereal/barley": 16, "cereal/other cereals": 20,
         "oilseed/rapeseed": 16, "oilseed/sunflower": 21, "oilseed/soybean": 13, "grassland": 154, "other": 111}
+
+
+def test_a_misspelt_legend_key_gets_did_you_mean(tmp_path, capsys):
+    """A misspelt key of a legend file names the right one, through the CLI with exit 2 (issue 27)."""
+    from cropglobe.cli import main
+
+    path = _legend(tmp_path, LEGEND.replace("\nmap:", "\nmapp:"))
+    with pytest.raises(CropGlobeError, match=r"field 'mapp': Extra inputs are not permitted; did you mean 'map'\?"):
+        load_legend(path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "import", "worldcereal", str(tmp_path / "x.parquet"), "--legend", str(path), "--out",
+              str(tmp_path / "o.zarr")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "did you mean 'map'?" in err and not (tmp_path / "o.zarr").exists()

@@ -279,7 +279,7 @@ def load_config(path: str | os.PathLike) -> AcquireConfig:
     try:
         cfg = AcquireConfig.model_validate(raw)
     except ValidationError as err:
-        raise validation_error(str(p), err, root="(top level)") from None
+        raise validation_error(str(p), err, root="(top level)", model=AcquireConfig) from None
     except CropGlobeError as err:
         raise CropGlobeError(f"{p}: {err}") from None
     base = p.resolve().parent

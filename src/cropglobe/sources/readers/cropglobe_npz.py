@@ -22,7 +22,6 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -30,18 +29,19 @@ import xarray as xr
 from cropglobe import bands as _bands
 from cropglobe import samples, taxonomy
 from cropglobe.checks import not_a_file
+from cropglobe.choices import Flatten as Flatten  # re-exported
+from cropglobe.choices import ReleaseWindow
 from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import labels as _labels
 
 log = logging.getLogger(__name__)
 
 #: Season windows of the release: file tag -> (first bin-start DOY, number of 5-day bins, window).
-WINDOWS: dict[str, tuple[int, int, str]] = {
+WINDOWS: dict[ReleaseWindow, tuple[int, int, str]] = {
     "month1-12": (1, 73, "01-01:12-31"),
     "month5-11": (121, 43, "05-01:11-30"),
 }
 _NAME = re.compile(r"^(?:median_S2|harmonic)_([A-Za-z]{3})_(month\d+-\d+)")
-Flatten = Literal["band-major", "time-major"]
 
 
 def _load(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

@@ -17,16 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from cropglobe import legend, taxonomy
+from cropglobe import choices, legend, taxonomy
+from cropglobe.choices import UnknownPolicy as UnknownPolicy  # re-exported
 from cropglobe.errors import CropGlobeError
 
-UnknownPolicy = Literal["error", "other", "drop"]
-UNKNOWN_POLICIES: tuple[str, ...] = ("error", "other", "drop")
+UNKNOWN_POLICIES: tuple[str, ...] = choices.values(UnknownPolicy)
 SCHEMES = ("ewoc", "legacy")
 
 

@@ -28,6 +28,7 @@ from pydantic import field_validator, model_validator
 
 from cropglobe import legend, yamlfile
 from cropglobe.checks import PositiveFinite, Strict
+from cropglobe.choices import SeasonYear, UnknownPolicy
 
 
 def _text(v: Any) -> Any:
@@ -68,7 +69,7 @@ class LabelSpec(Strict):
 
     column: str
     map: dict[str, str] | None = None
-    unknown: Literal["error", "other", "drop"] = "error"
+    unknown: UnknownPolicy = "error"
 
     _col = field_validator("column", mode="before")(lambda v: _text(v))
 
@@ -178,7 +179,7 @@ class TableMapping(Strict):
     processing_level: str = "L2A"
     valid: ValidSpec | None = None
     covariates: list[CovariateSpec] = []
-    season_year: Literal["start", "end"] = "start"
+    season_year: SeasonYear = "start"
     classes: list[str] | None = None
 
     _cols = field_validator("id", "lon", "lat", mode="before")(lambda v: _text(v))
