@@ -38,6 +38,9 @@ def test_the_library_uses_the_same_lists():
     assert adapt.METHODS == choices.values(choices.AdaptationMethod)
     assert labels.UNKNOWN_POLICIES == choices.values(choices.UnknownPolicy)
     assert tuple(cropglobe_npz.WINDOWS) == choices.values(choices.ReleaseWindow)  # --window of data import cropglobe
+    from cropglobe.features.families import FEATURES
+
+    assert tuple(FEATURES) == choices.values(choices.FeatureFamily)  # --family of data features
     assert AdaptationSpec(methods=["align"]).methods == ["align"]
     with pytest.raises(ValidationError):
         AdaptationSpec(methods=["bogus"])

@@ -57,6 +57,9 @@ ReleaseWindow = Literal["month1-12", "month5-11"]
 AdaptationMethod = Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]
 #: Methods of ``study adapt-cell``: they write a new cell folder (:mod:`cropglobe.experiment.adapt_cell`).
 CellAdaptationMethod = Literal["adabn", "selftrain"]
+#: Feature families of ``data features --family`` (the names of ``features.families.FEATURES``, the registry that
+#: computes them; a test keeps the two equal).
+FeatureFamily = Literal["median2d", "median1d", "harmonic", "emit", "presto", "presto-input"]
 #: Devices of ``cropglobe bench --device``.
 BenchDevice = Literal["cpu", "cuda"]
 #: What ``cropglobe data download`` fetches: the CropGlobe release or Presto's weights.

@@ -71,7 +71,6 @@ def test_progress_bar_on_stderr(obs: tuple[xr.Dataset, Path], tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--family", "nope"], "unknown feature family 'nope'"),
     (["--block", "0"], "--block 0: expected a positive number of samples"),
     (["--window", "13-01:11-30"], "window"),
     (["--clear-threshold", "2"], "composite options: field clear_threshold"),

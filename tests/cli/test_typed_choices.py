@@ -30,6 +30,7 @@ CHOICES = [
     (["data", "import", "cropglobe"], "--window", ["month1-12", "month5-11"]),
     (["data", "import", "table"], "--unknown", ["error", "other", "drop"]),
     (["data", "import", "table"], "--season-year", ["start", "end"]),
+    (["data", "features"], "--family", ["median2d", "median1d", "harmonic", "emit", "presto", "presto-input"]),
     (["bench"], "--device", ["cpu", "cuda"]),
     (["configs", "copy"], "--only", ["demo", "realdata", "tables", "acquire", "paper"]),
 ]

@@ -30,6 +30,8 @@ ReleaseWindow = choices.choice_enum("ReleaseWindow", choices.ReleaseWindow)
 AdaptationMethod = choices.choice_enum("AdaptationMethod", choices.AdaptationMethod)
 #: ``--method`` of ``study adapt-cell``.
 CellAdaptationMethod = choices.choice_enum("CellAdaptationMethod", choices.CellAdaptationMethod)
+#: ``--family`` of ``data features``.
+FeatureFamily = choices.choice_enum("FeatureFamily", choices.FeatureFamily)
 #: ``--device`` of ``cropglobe bench``.
 BenchDevice = choices.choice_enum("BenchDevice", choices.BenchDevice)
 #: The WHAT argument of ``data download``.

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from cropglobe.cli._choices import Coverage, value
+from cropglobe.cli._choices import Coverage, FeatureFamily, value
 from cropglobe.cli._groups import command
 
 
@@ -30,10 +30,9 @@ def register(app: typer.Typer) -> None:
                                                  "composites; read block by block.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output Zarr feature store: one variable per family "
                                                              "(season window), per-sample coords.")],
-        family: Annotated[list[str] | None, typer.Option("--family", "-f", help="Feature family (repeat the "
-                                                                                "option): median2d, median1d, "
-                                                                                "harmonic, emit, ... (default: "
-                                                                                "median2d and harmonic).")] = None,
+        family: Annotated[list[FeatureFamily] | None, typer.Option(
+            "--family", "-f", case_sensitive=False,
+            help="Feature family (repeat the option; default: median2d and harmonic).")] = None,
         block: Annotated[int, typer.Option(help="Samples per block (memory grows with it).")] = 10_000,
         interval: Annotated[int, typer.Option(help="Bin width in days.")] = 5,
         window: Annotated[str, typer.Option(help="Season window MM-DD:MM-DD on the aligned calendar.")] = "05-01:11-30",
@@ -65,7 +64,7 @@ def register(app: typer.Typer) -> None:
         verbosity.configure(quiet, verbose)
         if block < 1:
             raise CropGlobeError(f"--block {block}: expected a positive number of samples per block")
-        families = [get_feature(f).name for f in (family or ["median2d", "harmonic"])]
+        families = [get_feature(value(f)).name for f in (family or ["median2d", "harmonic"])]
         options = pipeline.check_composite_options(
             {"interval": interval, "window": window, "align": int(align) if align.lstrip("+-").isdigit() else align,
              "clear_threshold": clear_threshold, "min_clear": min_clear, "offsets": offsets,
