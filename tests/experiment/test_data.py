@@ -23,10 +23,10 @@ def _monthly(obs, country: str, months: pd.DatetimeIndex, prefix: str):
         if inside.any():
             out[:, :, j] = np.nanmedian(refl[:, :, inside], axis=2)
     return samples.build(
-        out, bands=list(obs["band"].values), time=months.to_numpy("datetime64[ns]"),
+        samples.SampleArrays(out, bands=list(obs["band"].values), time=months.to_numpy("datetime64[ns]"),
         sample_id=[f"{prefix}{i}" for i in range(obs.sizes["sample"])], label=obs["label"].values,
         country=country, year=obs["year"].values, lon=obs["lon"].values, lat=obs["lat"].values,
-        bin_days=months.days_in_month.to_numpy(), attrs={"simulated": True, "source": "monthly test set"})
+        bin_days=months.days_in_month.to_numpy()), attrs={"simulated": True, "source": "monthly test set"})
 
 
 @pytest.fixture(scope="module")

@@ -45,10 +45,10 @@ def cell(tmp_path_factory):
 def _pixel_samples(cube, lon: np.ndarray, lat: np.ndarray):
     """The cube's pixels as an observation-level SampleSet (row-major pixel order)."""
     t, b, h, w = cube["reflectance"].shape
-    return samples.build(cube["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
+    return samples.build(samples.SampleArrays(cube["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
                          bands=list(cube["band"].values.astype(str)), time=cube["time"].values,
                          sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
-                         year=2023, lon=lon, lat=lat, clear=cube["clear"].values.reshape(t, h * w).T)
+                         year=2023, lon=lon, lat=lat, clear=cube["clear"].values.reshape(t, h * w).T))
 
 
 def test_the_recipe_records_every_compositing_setting(cell):

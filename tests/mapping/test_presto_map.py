@@ -57,10 +57,10 @@ def cube(tmp_path_factory):
 
 def _pixel_samples(ds, lon: np.ndarray, lat: np.ndarray):
     t, b, h, w = ds["reflectance"].shape
-    return samples.build(ds["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
+    return samples.build(samples.SampleArrays(ds["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
                          bands=list(ds["band"].values.astype(str)), time=ds["time"].values,
                          sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
-                         year=2023, lon=lon, lat=lat, clear=ds["clear"].values.reshape(t, h * w).T)
+                         year=2023, lon=lon, lat=lat, clear=ds["clear"].values.reshape(t, h * w).T))
 
 
 @pytest.mark.parametrize("family", list(CELLS))

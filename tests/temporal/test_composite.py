@@ -25,7 +25,7 @@ def _obs(values, dates, clear=None, scl=None, country="FRA", year=2023, lat=45.0
     values = np.asarray(values, dtype=np.float32)
     n, nb, _ = values.shape
     return samples.build(
-        values,
+        samples.SampleArrays(values,
         bands=list(simulate.load_params().bands[:nb]),
         time=np.asarray(dates, "datetime64[ns]"),
         sample_id=[f"s{i}" for i in range(n)],
@@ -35,7 +35,7 @@ def _obs(values, dates, clear=None, scl=None, country="FRA", year=2023, lat=45.0
         lat=np.full(n, lat),
         lon=np.zeros(n),
         clear=clear,
-        scl=scl,
+        scl=scl),
     )
 
 
@@ -199,8 +199,8 @@ def test_coarse_input_regridded():
     dekads = pd.date_range("2022-12-01", "2024-01-31", freq="10D").values.astype("datetime64[D]")
     doy = (dekads - np.datetime64("2023-01-01")).astype(float) + 5.0  # centre of each 10-day step
     v = (0.2 + 0.001 * doy)[None, None, :].astype(np.float32)
-    ds = samples.build(np.repeat(v, 2, axis=0), bands=["B2"], time=dekads.astype("datetime64[ns]"),
-                       sample_id=["a", "b"], label=["corn", "wheat"], country="FRA", year=2023, bin_days=10)
+    ds = samples.build(samples.SampleArrays(np.repeat(v, 2, axis=0), bands=["B2"], time=dekads.astype("datetime64[ns]"),
+                       sample_id=["a", "b"], label=["corn", "wheat"], country="FRA", year=2023, bin_days=10))
     assert ds.attrs["time_kind"] == "composite"
     c = C.composite(ds, interval=5, align="none")
     centre = c["time"].values - 1 + 2.5
@@ -229,7 +229,7 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
     has_data = ~np.isnan(x).all(axis=(0, 2))  # B8A is nodata throughout this file
     meta = d.groupby("sample_id").first().loc[cube.index]
     ds = samples.build(
-        x[:, has_data] * 1e-4,
+        samples.SampleArrays(x[:, has_data] * 1e-4,
         bands=[n for n, k in zip(names, has_data, strict=True) if k],
         time=stamps.values,
         sample_id=cube.index,
@@ -238,7 +238,7 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
         year=meta["year"].to_numpy(),
         lon=meta["lon"].to_numpy(),
         lat=meta["lat"].to_numpy(),
-        bin_days=bin_days,
+        bin_days=bin_days),
     )
     for interval, bins, window in ((5, 73, 43), (10, 37, 22)):
         c = C.composite(ds, interval=interval)

@@ -68,9 +68,9 @@ def assemble(plan: Plan, results: list[ChunkResult]) -> xr.Dataset:
                             "baseline >= 04.00 unless earthsearch:boa_offset_applied",
     }
     ds = samples.build(
-        refl, bands=cfg.bands, time=np.array(dates, dtype="datetime64[ns]"),
+        samples.SampleArrays(refl, bands=cfg.bands, time=np.array(dates, dtype="datetime64[ns]"),
         sample_id=pts.sample_id.to_numpy(), label=pts.label.to_numpy(), country=cfg.region.country,
-        year=cfg.year, lon=pts.lon.to_numpy(), lat=pts.lat.to_numpy(), scl=scl, attrs=attrs,
+        year=cfg.year, lon=pts.lon.to_numpy(), lat=pts.lat.to_numpy(), scl=scl), attrs=attrs,
         where=f"acquire {cfg.output}",
     )
     return samples.add_history(ds, f"acquire: {len(results)} chunks, {n} samples, {n_t} dates")

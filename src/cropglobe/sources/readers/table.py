@@ -192,9 +192,9 @@ def read_table(
         attrs["time_assumed"] = (f"evenly spaced steps of {m.time.step_days} days from "
                                  f"{m.time.start or f'day {m.time.start_doy}'} (the table has no dates)")
     ds = samples.build(
-        cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx], country=countries,
-        year=years, lon=lon, lat=lat, bin_days=bin_days, scale=m.scale, covariates=covs, attrs=attrs, where=where,
-        classes=m.classes,
+        samples.SampleArrays(cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx],
+                             country=countries, year=years, lon=lon, lat=lat, bin_days=bin_days, covariates=covs),
+        scale=m.scale, attrs=attrs, where=where, classes=m.classes,
     )
     ds = samples.add_history(ds, f"import table {where} ({m.layout})")
     notes = []

@@ -184,9 +184,9 @@ def read_worldcereal(
         attrs.update({"label_legend": str(legend) if not isinstance(legend, WorldCerealLegend) else "given",
                       "label_legend_map": own.record()})
     ds = samples.build(
-        cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
+        samples.SampleArrays(cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
         country=countries[idx], year=years, lon=lon[idx], lat=lat[idx],
-        bin_days=widths, scale=SCALE, attrs=attrs, where=where, classes=None if own is None else own.classes,
+        bin_days=widths), scale=SCALE, attrs=attrs, where=where, classes=None if own is None else own.classes,
     )
     ds = samples.add_history(ds, f"import worldcereal {Path(path).name} ({src.layout}, {grid.period})")
     for note in _notes(grid, label_attrs, year_source, src.ignored, year_attrs["season_year_shifted"]):
