@@ -70,8 +70,8 @@ def main() -> None:
 def _drop_kept(cell: Path, ds: xr.Dataset) -> pd.Index:
     """The sample ids the cell's compositing keeps with ``coverage="drop"``."""
     recipe = Cell.load(cell).recipe
-    kwargs = {**recipe.composite.composite_kwargs(), "coverage": "drop"}
-    return pd.Index(composite(ds.sel(band=list(recipe.bands)), **kwargs)["sample_id"].values.astype(str))
+    settings = recipe.composite.model_copy(update={"coverage": "drop"})
+    return pd.Index(composite(ds.sel(band=list(recipe.bands)), settings)["sample_id"].values.astype(str))
 
 
 def _f1(table: pd.DataFrame, target: str, source_classes: list[str]) -> float:

@@ -69,9 +69,9 @@ def test_the_map_uses_the_training_offsets(cell, tmp_path):
     pixels = _pixel_samples(cube, lon, lat)
     recipe = load_recipe(cell)
     training = experiment.parse_spec(SPEC).composite  # the settings the study composited with
-    full = composite.composite(pixels, **training.composite_kwargs())
+    full = composite.composite(pixels, training)
     x = recipe_features(season.season(full), recipe)
-    plain = composite.composite(pixels, **CompositeSettings(min_clear=2).composite_kwargs())
+    plain = composite.composite(pixels, CompositeSettings(min_clear=2))
     assert np.abs(recipe_features(season.season(plain), recipe) - x).max() > 1e-3, "offsets change nothing here"
     expected = np.full(h * w, NODATA_CLASS, dtype=np.uint8)
     kept = np.array([int(s[2:]) for s in full["sample_id"].values.astype(str)])

@@ -173,7 +173,7 @@ def _training_features(cell: Path, dn: np.ndarray, lon: np.ndarray, lat: np.ndar
                        sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
                        year=2023, lon=lon, lat=lat, bin_days=MONTHS.days_in_month.to_numpy()), scale=1e-4,
                        nodata=NODATA, attrs={"time_kind": "composite"})
-    full = composite.composite(ds, **recipe.composite.composite_kwargs())  # the training call
+    full = composite.composite(ds, recipe.composite)  # the training call
     assert list(season.window_bins(full)) == list(recipe.window_bins)
     x = features.get_feature(recipe.feature).fn(season.season(full), **recipe.feature_options)
     x = x.reshape(len(x), -1) if recipe.flatten else x

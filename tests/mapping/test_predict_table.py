@@ -15,6 +15,7 @@ from cropglobe.mapping.predict_table import FEW_CLEAR, PREDICTED, metrics_path, 
 from cropglobe.models.ensemble import prior_shift
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 SIM = {"countries": ["FRA", "BEL", "ARG"], "samples_per_class": 8, "seed": 2}
 SPEC = {
@@ -182,7 +183,7 @@ def test_aligned_composite_input_equals_observation_input(run_dir, stores, obs, 
     comp = samples.save(composite.composite(bel), tmp_path / "comp.zarr")
     from_comp = predict_file(run_dir / "cells" / TORCH, comp, tmp_path / "b.parquet")
     np.testing.assert_allclose(from_comp.table[PROBS].to_numpy(), from_obs.table[PROBS].to_numpy(), atol=1e-6)
-    other = samples.save(composite.composite(bel, interval=10), tmp_path / "comp10.zarr")
+    other = samples.save(composite.composite(bel, CompositeSettings(interval=10)), tmp_path / "comp10.zarr")
     with pytest.raises(CropGlobeError, match="composited on 37 day-of-year bins.*aligned 5-day calendar"):
         predict_file(run_dir / "cells" / TORCH, other, tmp_path / "c.parquet")
     assert not (tmp_path / "c.parquet").exists()

@@ -11,6 +11,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import load_mapping, read_table, read_worldcereal
 from cropglobe.temporal import season_year
 from cropglobe.temporal.composite import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 PAPER_2019 = pd.date_range("2018-07-01", periods=12, freq="MS").to_numpy("datetime64[ns]")  # July 2018 - June 2019
 MONTHS = pd.DatetimeIndex(PAPER_2019).days_in_month.to_numpy()
@@ -80,7 +81,8 @@ def test_table_import_declares_the_convention_and_composites_the_right_window(tm
     ds = read_table(tmp_path / "ar.csv", mapping, season_year="end")
     assert list(ds["year"].values) == [2018, 2018] and ds.attrs["season_year"] == "end"
     assert any("2 southern samples stored as year - 1" in h for h in ds.attrs["history"])
-    full = composite(ds, interval=10, min_clear=1)  # aligned window 2018-10-30 .. 2019-05-28: inside the data
+    # aligned window 2018-10-30 .. 2019-05-28: inside the data
+    full = composite(ds, CompositeSettings(interval=10, min_clear=1))
     assert full.sizes["sample"] == 2 and int(full.attrs["dropped_samples"]) == 0
     m = load_mapping(mapping).model_copy(update={"season_year": "end"})
     assert list(read_table(tmp_path / "ar.csv", m)["year"].values) == [2018, 2018]

@@ -50,7 +50,7 @@ def distill(teacher: str | os.PathLike, source: xr.Dataset, out: str | os.PathLi
     if t.family != "torch" or features.get_feature(t.feature).layout != "window" or t.flatten:
         raise CropGlobeError(f"{t.path}: distillation needs a torch model on median2d features; got {t.model} "
                              f"on {t.feature}")
-    full = composite.composite(source.sel(band=t.bands), **t.composite.composite_kwargs())
+    full = composite.composite(source.sel(band=t.bands), t.composite)
     win = season.season(full)
     cell = Cell(t)
     soft = cell.predict_proba(cell.features(win))
@@ -79,7 +79,7 @@ def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
     r = load_recipe(cell)
-    full = composite.composite(target.sel(band=r.bands), **r.composite.composite_kwargs())
+    full = composite.composite(target.sel(band=r.bands), r.composite)
     the_cell = Cell(r)
     pred = the_cell.predict_proba(the_cell.features(season.season(full))).argmax(1)
     truth = np.asarray([r.classes.index(legend.normalize(str(v), r.classes)) for v in full["label"].values])

@@ -147,8 +147,8 @@ def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
     # every pixel is kept (the map applies min_clear itself) and compared with composite_block
     c = ctx.recipe.composite
-    return composite.composite(ds, **{**c.composite_kwargs(), "min_clear": 0,
-                                      "coverage": "fill" if c.coverage == "fill" else "drop"})
+    return composite.composite(ds, c.model_copy(update={"min_clear": 0,
+                                                        "coverage": "fill" if c.coverage == "fill" else "drop"}))
 
 
 def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,

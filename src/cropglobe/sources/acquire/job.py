@@ -22,6 +22,7 @@ from cropglobe.sources.acquire.gee import run_gee
 from cropglobe.sources.acquire.plan import Plan, make_plan
 from cropglobe.sources.acquire.reader import ChunkResult, read_all
 from cropglobe.temporal.composite import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 
 @dataclass
@@ -82,8 +83,9 @@ def apply_composite(ds: xr.Dataset, cfg: AcquireConfig) -> xr.Dataset:
         return ds
 
     c = cfg.composite
-    out = composite(ds, interval=c.interval, window=c.window, align=c.align, clear_threshold=c.clear_threshold,
-                    min_clear=c.min_clear, scl_keep=tuple(int(x) for x in cfg.clear.scl_keep))
+    out = composite(ds, CompositeSettings.model_construct(
+        interval=c.interval, window=c.window, align=c.align, clear_threshold=c.clear_threshold, min_clear=c.min_clear,
+        scl_keep=tuple(int(x) for x in cfg.clear.scl_keep)))
     for key in ("backend", "collection", "endpoint", "processing_level", "sensor"):
         out.attrs.setdefault(key, ds.attrs[key])
     return out
