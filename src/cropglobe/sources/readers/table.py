@@ -174,8 +174,9 @@ def read_table(
     bin_days = m.time.bin_days
     years, year_attrs = _season_year.apply(
         _per_sample(m.year, meta, "year", where).astype(int)[idx], np.char.upper(countries.astype(str)),
-        np.full(idx.size, np.nan) if lat is None else lat, t_axis, np.isfinite(cube[idx]).any(axis=1),
-        season_year or m.season_year, bin_days=bin_days, ids=ids, where=where)
+        np.full(idx.size, np.nan) if lat is None else lat,
+        _season_year.Dates(t_axis, np.isfinite(cube[idx]).any(axis=1), bin_days), season_year or m.season_year,
+        ids=ids, where=where)
     covs, cov_records = _covariates.join(ids, m, files[0], {c for p in parts for c in p.columns}) \
         if m.covariates else ({}, [])
     attrs = {"source": f"table {_describe([Path(f.name) for f in files])}", "source_file": where,

@@ -172,8 +172,9 @@ def read_worldcereal(
         countries = _country.from_ref_id(meta["ref_id"].to_numpy(str), lon, lat, where)
         rule = _country.RULE
     widths = _time.bin_days(grid.times, grid.period)
-    years, year_attrs = _season_year.apply(years, countries[idx], lat[idx], grid.times, present, season_year,
-                                           bin_days=widths, ids=grid.ids[idx], where=where)
+    years, year_attrs = _season_year.apply(years, countries[idx], lat[idx],
+                                           _season_year.Dates(grid.times, present, widths), season_year,
+                                           ids=grid.ids[idx], where=where)
     attrs = {
         "source": f"WorldCereal extraction {Path(path).name}", "source_file": str(path), "layout": src.layout,
         "composite_period": grid.period, "bands_present": band_names, "bands_absent": absent, **label_attrs,
