@@ -307,9 +307,8 @@ def run(quick: bool = False) -> dict:
 
     from cropglobe.cells.run_folder import RunFolder
     from cropglobe.mapping import MapOptions, simulated_cube, write_cube
-    from cropglobe.mapping.distill import accuracy
     from cropglobe.mapping.fastmap import make_fast_map
-    from cropglobe.mapping.student import StudentSettings
+    from cropglobe.mapping.student import StudentSettings, accuracy
     from cropglobe.sources import simulate
     from cropglobe.study.spec import CellSpec
 

@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from cropglobe.cells.cell import Cell, Recipe
-from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests, distill)
+from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests)
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill
 from cropglobe.temporal.calendar import Calendar
