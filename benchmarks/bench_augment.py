@@ -63,7 +63,7 @@ def run(quick: bool = False) -> dict:
     import torch
 
     from cropglobe.augment import MagnitudeWarp, PhenologyAugment, TimeScale, TimeShift
-    from cropglobe.bench import alternate
+    from cropglobe.bench import Rounds, alternate
 
     n, b, t, window, bin_days = (32 if quick else 256), 10, 73, (24, 43), 5.0
     x = torch.rand(n, b, t, generator=torch.Generator().manual_seed(1))
@@ -94,7 +94,7 @@ def run(quick: bool = False) -> dict:
     try:
         batches()
         verdict = alternate({"reference": lambda: reference(*args), "torch": batches}, "thread",
-                            min_rounds=3, max_rounds=6 if quick else 10)
+                            Rounds(3, 6 if quick else 10))
     finally:
         torch.set_num_threads(threads)
     r_ms, t_ms = verdict.best["reference"] * 1e3, verdict.best["torch"] / inner * 1e3

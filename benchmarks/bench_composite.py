@@ -39,6 +39,7 @@ def _reference(ds, threshold: float):
 def run(quick: bool = False) -> dict:
     """Time cropglobe.temporal.composite and the xarray reference on the same simulated observations."""
     from cropglobe.temporal import composite
+    from cropglobe.temporal.settings import CompositeSettings
 
     pixels = 300 if quick else 20_000
     ds = _input(pixels)
@@ -46,7 +47,8 @@ def run(quick: bool = False) -> dict:
     ours_s = ours_cpu = float("inf")
     for _ in range(1 if quick else 3):
         t0, c0 = time.perf_counter(), time.process_time()
-        ours = composite.composite(ds, interval=5, align="none", clear_threshold=threshold, min_clear=0)
+        settings = CompositeSettings(interval=5, align="none", clear_threshold=threshold, min_clear=0)
+        ours = composite.composite(ds, settings)
         ours_s, ours_cpu = min(ours_s, time.perf_counter() - t0), min(ours_cpu, time.process_time() - c0)
     t0, c0 = time.perf_counter(), time.process_time()
     ref = _reference(ds, threshold).transpose("sample", "band", "time").values

@@ -52,9 +52,9 @@ def naive_import(path: Path):
     meta = d.groupby("sample_id").first().loc[cube.index]
     cls = labels.decode_worldcereal(meta["ewoc_code"].to_numpy(), "ewoc").classes
     times = cube.columns.get_level_values(1).unique()
-    return samples.build(x, bands=cols, time=times.to_numpy(), sample_id=cube.index.to_numpy(), label=cls,
-                         country="FRA", year=2023, lon=meta["lon"].to_numpy(), lat=meta["lat"].to_numpy(),
-                         bin_days=30, scale=1e-4)
+    return samples.build(samples.SampleArrays(x, bands=cols, time=times.to_numpy(), sample_id=cube.index.to_numpy(),
+                                              label=cls, country="FRA", year=2023, lon=meta["lon"].to_numpy(),
+                                              lat=meta["lat"].to_numpy(), bin_days=30), scale=1e-4)
 
 
 def _best(fn, repeat: int) -> tuple[float, object]:

@@ -44,7 +44,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     import numpy as np
     import torch
 
-    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info, gpu_bf16_peak, one_thread
+    from cropglobe.bench import ON_CPU_MIN, Rounds, alternate, cpu_info, gpu_bf16_peak, one_thread
     from cropglobe.errors import CropGlobeError
     from cropglobe.models import get_model
     from cropglobe.training.lightning import predict_proba_torch, resolve_precision
@@ -108,7 +108,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
                                   "would be emulated (far slower than float32), so it is not timed"}
     threads = torch.get_num_threads()
     if cuda:
-        headline = alternate(fns, "wall", min_rounds=3, max_rounds=8, on_cpu_min=None)
+        headline = alternate(fns, "wall", Rounds(3, 8), on_cpu_min=None)
         per = rates(headline, "")
         name = torch.cuda.get_device_name()
         peak_tflops, source = gpu_bf16_peak(name)
@@ -122,7 +122,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     else:
         headline = one_thread(fns, quick)
         per = rates(headline, "_1_thread")
-        every = alternate(fns, "wall", min_rounds=2, max_rounds=4, threads=threads, on_cpu_min=ON_CPU_MIN)
+        every = alternate(fns, "wall", Rounds(2, 4), threads=threads, on_cpu_min=ON_CPU_MIN)
         for p, vals in rates(every, "_all_threads").items():
             per[p].update(vals)
         figures["timing_all_threads"] = every.figures()

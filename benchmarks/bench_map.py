@@ -248,7 +248,7 @@ def _map(cell: Path, store: Path, out: Path, scheduler: str, truth: np.ndarray, 
 def _compare(key: str, cell: Path, store: Path, out_dir: Path, scheduler: str, truth: np.ndarray,
              quick: bool) -> tuple[dict, object]:
     """The bare model and the map of one cell in alternating rounds: figures and the CPU-time verdict."""
-    from cropglobe.bench import alternate, judge
+    from cropglobe.bench import Rounds, alternate, judge
     from cropglobe.mapping.predict import predict_proba
 
     recipe, model, x, prep_px, model_px = _bare_inputs(cell, store)
@@ -275,7 +275,7 @@ def _compare(key: str, cell: Path, store: Path, out_dir: Path, scheduler: str, t
         c0 = time.process_time()
         fns[cpu_key]()
         reps = max(1, min(1000, math.ceil(reps * 0.2 / max(time.process_time() - c0, 1e-4))))  # >= 0.2 s on one core
-    verdict = alternate(fns, "process", min_rounds=2, max_rounds=3 if quick else 5, decide=[cpu_key, "map"])
+    verdict = alternate(fns, "process", Rounds(2, 3 if quick else 5), decide=[cpu_key, "map"])
     wall = judge({k: verdict.runs[k] for k in ("bare", "map")}, "wall", on_cpu_min=None)
     n_bare = len(x) * reps
     runs = verdict.runs["map"]
@@ -307,9 +307,8 @@ def run(quick: bool = False) -> dict:
 
     from cropglobe.cells.run_folder import RunFolder
     from cropglobe.mapping import MapOptions, simulated_cube, write_cube
-    from cropglobe.mapping.distill import accuracy
     from cropglobe.mapping.fastmap import make_fast_map
-    from cropglobe.mapping.student import StudentSettings
+    from cropglobe.mapping.student import StudentSettings, accuracy
     from cropglobe.sources import simulate
     from cropglobe.study.spec import CellSpec
 

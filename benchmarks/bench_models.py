@@ -15,7 +15,7 @@ CropNet and the matmul: both get the same chance of a quiet moment).
 
 from __future__ import annotations
 
-from cropglobe.bench import alternate, best_time
+from cropglobe.bench import Rounds, alternate, best_time
 
 NAME = "models"
 DESCRIPTION = ("forward+backward samples/s of each torch model at batch 256 on a 10x43 input; "
@@ -86,7 +86,7 @@ def run(quick: bool = False) -> dict:
     try:
         step()
         verdict = alternate({"matmul": lambda: [matmul() for _ in range(mm_inner)], "cropnet": step}, "thread",
-                            min_rounds=3, max_rounds=6 if quick else 8)
+                            Rounds(3, 6 if quick else 8))
     finally:
         torch.set_num_threads(threads)
     peak_1 = 2.0 * n_mm**3 * mm_inner / verdict.best["matmul"]

@@ -25,7 +25,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     """Time CropNet training steps in both precisions and report samples/s and their ratio."""
     import torch
 
-    from cropglobe.bench import ON_CPU_MIN, alternate, cpu_info, one_thread
+    from cropglobe.bench import ON_CPU_MIN, Rounds, alternate, cpu_info, one_thread
     from cropglobe.errors import CropGlobeError
     from cropglobe.models import get_model
     from cropglobe.training.lightning import resolve_precision
@@ -62,7 +62,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
     for fn in fns.values():  # warm-up of both kernels' paths
         fn()
     if cuda:
-        headline = alternate(fns, "wall", min_rounds=3, max_rounds=8, on_cpu_min=None)
+        headline = alternate(fns, "wall", Rounds(3, 8), on_cpu_min=None)
         figures["gpu"] = torch.cuda.get_device_name()
         basis = "wall clock with torch.cuda.synchronize"
     else:
@@ -71,7 +71,7 @@ def run(quick: bool = False, device: str = "cpu") -> dict:
         rate1 = {k: batch * steps / v for k, v in headline.best.items()}
         figures.update({"float32_samples_per_cpu_s_1_thread": round(rate1["float32"], 1),
                         "bf16_samples_per_cpu_s_1_thread": round(rate1["bf16"], 1)})
-        every = alternate(fns, "wall", min_rounds=2, max_rounds=4, threads=threads, on_cpu_min=ON_CPU_MIN)
+        every = alternate(fns, "wall", Rounds(2, 4), threads=threads, on_cpu_min=ON_CPU_MIN)
         figures["timing_all_threads"] = every.figures()
         wall_ratio = every.ratio("float32", "bf16")
         figures["all_threads_ratio"] = None if wall_ratio is None else round(wall_ratio, 3)

@@ -55,8 +55,8 @@ def run(quick: bool = False) -> dict:
     timer = _EpochTimer(L)
     settings.callbacks = [timer]
     with tempfile.TemporaryDirectory() as tmp:
-        train.fit_torch(models.get_model(name, bands, window[1], 7, seed=0), x, y, x[:batch], y[:batch], 7,
-                        settings, tmp, window=window, bin_days=5.0, augment=augment.get_preset("paper"))
+        train.fit_torch(models.get_model(name, bands, window[1], 7, seed=0), train.FitData(x, y, x[:batch], y[:batch]),
+                        7, settings, tmp, train.InputLayout(window, 5.0), augment=augment.get_preset("paper"))
     full = batch * n_batches / min(timer.seconds[1:])  # warm epochs only
     return {
         "ratio": full / bare,

@@ -23,7 +23,7 @@ import xarray as xr
 
 from cropglobe import samples
 from cropglobe.cells.cell import Cell
-from cropglobe.mapping.predict_table import predict_samples
+from cropglobe.mapping.predict_table import PredictOptions, predict_samples
 from cropglobe.temporal.composite import composite
 from cropglobe.training.metrics import remap_target, score_names
 
@@ -57,7 +57,7 @@ def main() -> None:
                 kept = _drop_kept(args.fill / "cells" / cell.name, sets[target])
                 preds[run] = preds["fill"].loc[preds["fill"].index.intersection(kept)]
                 continue
-            table = predict_samples(cell, sets[target], where=target, remaps="none").table
+            table = predict_samples(cell, sets[target], where=target, options=PredictOptions(remaps="none")).table
             preds[run] = table[table["status"] == "predicted"].set_index("sample_id")
         common = preds["drop"].index.intersection(preds["fill"].index)
         drop, fill = preds["drop"], preds["fill"]
@@ -70,8 +70,8 @@ def main() -> None:
 def _drop_kept(cell: Path, ds: xr.Dataset) -> pd.Index:
     """The sample ids the cell's compositing keeps with ``coverage="drop"``."""
     recipe = Cell.load(cell).recipe
-    kwargs = {**recipe.composite.composite_kwargs(), "coverage": "drop"}
-    return pd.Index(composite(ds.sel(band=list(recipe.bands)), **kwargs)["sample_id"].values.astype(str))
+    settings = recipe.composite.model_copy(update={"coverage": "drop"})
+    return pd.Index(composite(ds.sel(band=list(recipe.bands)), settings)["sample_id"].values.astype(str))
 
 
 def _f1(table: pd.DataFrame, target: str, source_classes: list[str]) -> float:

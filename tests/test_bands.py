@@ -20,6 +20,29 @@ def test_every_spelling_has_one_canonical_name(name, canonical):
     assert bands.canonical_band(canonical) == canonical  # canonical names are fixed points
 
 
+@pytest.mark.parametrize(("asset", "s2", "generic"), [
+    ("red", "B4", "RED"), ("nir", "B8", "NIR"), ("blue", "B2", "BLUE"), ("green", "B3", "GREEN"),
+])
+def test_an_earth_search_asset_in_lowercase_and_a_generic_band_in_capitals(asset, s2, generic):
+    """``red`` is Earth Search's Sentinel-2 asset (B4); ``RED`` is the red band of MODIS / Landsat tables."""
+    assert bands.canonical_band(asset) == s2
+    assert bands.canonical_band(generic) == generic
+    assert bands.canonical_band(generic.title()) == generic  # "Red": not the STAC spelling
+    assert generic in bands.GENERIC_REFLECTANCE_BANDS
+
+
+def test_a_modis_table_keeps_its_generic_bands():
+    """The MOD13Q1 6-band columns (MIR, BLUE, NIR, RED, EVI, NDVI) stay MODIS bands, not Sentinel-2 ones."""
+    from cropglobe import samples
+
+    names = ["MIR", "BLUE", "NIR", "RED", "EVI", "NDVI"]
+    ds = samples.build(samples.SampleArrays(np.full((1, 6, 2), 0.2, np.float32), bands=names,
+                                            time=np.array(["2013-09-14", "2013-09-30"], "datetime64[ns]"),
+                                            sample_id=["0"], label=["other"], country="BRA", year=2013))
+    assert list(ds["band"].values) == names
+    assert not set(ds["band"].values) & set(bands.S2_BANDS)
+
+
 @pytest.mark.parametrize("name", ["B13", "B0", "B8B", "S2-L2A-B13", "nir07", "r550", ""])
 def test_an_unknown_band_is_refused_naming_what_is_expected(name):
     with pytest.raises(CropGlobeError, match=f"unknown band name {name!r}: expected a Sentinel-2 band"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cropglobe import bench
-from cropglobe.bench import Sample, alternate, judge
+from cropglobe.bench import Rounds, Sample, alternate, judge
 from cropglobe.errors import CropGlobeError
 
 
@@ -71,7 +71,7 @@ def test_alternate_swaps_the_order_each_round_and_stops_once_settled(monkeypatch
     calls: list[str] = []
     fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
     monkeypatch.setattr(bench, "sample", lambda fn: (fn(), _s(1.0))[1])
-    verdict = alternate(fns, "thread", min_rounds=3, max_rounds=8)
+    verdict = alternate(fns, "thread", Rounds(3, 8))
     assert calls == ["a", "b", "b", "a", "a", "b"] and verdict.rounds == 3 and verdict.not_measured is None
     assert len(verdict.runs["a"]) == 3
 
@@ -79,7 +79,7 @@ def test_alternate_swaps_the_order_each_round_and_stops_once_settled(monkeypatch
 def test_alternate_keeps_trying_then_says_it_could_not_measure(monkeypatch):
     count = iter(range(100))  # each run takes twice as long as the one before: the best two never agree
     monkeypatch.setattr(bench, "sample", lambda fn: _s(2.0 ** next(count)))
-    verdict = alternate({"a": lambda: None, "b": lambda: None}, "thread", min_rounds=2, max_rounds=5)
+    verdict = alternate({"a": lambda: None, "b": lambda: None}, "thread", Rounds(2, 5))
     assert verdict.rounds == 5 and verdict.ratio("a", "b") is None
     assert "a runs differ by 700%" in verdict.not_measured and "b runs differ by 100%" in verdict.not_measured
 
@@ -99,7 +99,7 @@ def _ratio_or_refusal(clock: str) -> tuple[float | None, bench.Verdict]:
     k = 150_000
     for fn in _pair(k).values():
         fn()
-    verdict = alternate(_pair(k), clock, min_rounds=3, max_rounds=8)
+    verdict = alternate(_pair(k), clock, Rounds(3, 8))
     ratio = verdict.ratio("2k", "k")
     assert (ratio is None) == (verdict.not_measured is not None)
     return ratio, verdict

@@ -1,9 +1,10 @@
 """No function outside the CLI takes more than 8 parameters (issue 25): bundles travel as objects.
 
 The study's bundles (``spec, prepared, cache, cell, seed, parts ...``) are one
-:class:`cropglobe.experiment.job.CellJob`. The functions listed in :data:`WIDE` are older and each
-says why it is still wide; the list may only shrink: a new wide function fails, and so does an
-entry that is no longer wide (remove it).
+:class:`cropglobe.experiment.job.CellJob`; options travel as typed objects (``CompositeSettings``,
+``TrainSettings``, ``InputLayout``, ``PredictOptions``, ``PrestoOptions``, ``SampleArrays``, ``Rounds`` ...).
+:data:`WIDE` lists exceptions, each with its reason; it is empty and may only stay so: a new wide
+function fails, and so does an entry that is no longer wide (remove it).
 """
 
 from __future__ import annotations
@@ -15,23 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "cropglobe"
 LIMIT = 8
 
 #: ``file:Qualified.name`` -> why it still takes more than :data:`LIMIT` parameters.
-WIDE: dict[str, str] = {
-    "bench.py:alternate": "the benchmark harness's timing knobs, all keyword options with defaults",
-    "features/presto/embed.py:presto_features": "a feature family's options (FeatureSpec.fn takes **options)",
-    "mapping/predict_table.py:predict_samples": "the options of `cropglobe predict`; a typed options object "
-                                                "is the map surface's step (issue 25, item 7)",
-    "mapping/predict_table.py:predict_file": "as predict_samples, plus the output",
-    "samples.py:build": "the SampleSet constructor: one keyword per optional coordinate",
-    "sources/acquire/gee.py:start_export": "Earth Engine's export call, keyword for keyword",
-    "temporal/composite.py:composite": "the compositing options (CompositeSettings.composite_kwargs())",
-    "temporal/composite.py:_attrs": "the attrs composite records, one per option",
-    "temporal/kernels.py:bin_medians": "a numba kernel: arrays and scalars only (no objects)",
-    "temporal/season_year.py:apply": "the importers' season-year options",
-    "temporal/season_year.py:_check": "as apply",
-    "training/lightning.py:CropClassifierModule.__init__": "the LightningModule's hyper-parameters",
-    "training/lightning.py:fit_torch": "the fit loop's data, settings and window (TrainSettings holds the rest)",
-    "training/lightning.py:TorchClassifier.__init__": "the registry model's sizes, options, settings and window",
-}
+WIDE: dict[str, str] = {}
 
 
 def wide_functions(source: str, rel: str, limit: int = LIMIT) -> dict[str, int]:

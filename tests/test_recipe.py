@@ -83,7 +83,7 @@ def test_composite_records_its_settings_and_they_read_back():
     obs = simulate.simulate(["FRA", "ARG"], samples_per_class=3, seed=1)
     settings = CompositeSettings(offsets={"ARG": 170}, min_clear=1, scl_keep=(4, 5, 6, 7), coverage="fill",
                                  fill_days=20)
-    full = composite.composite(obs, **settings.composite_kwargs())
+    full = composite.composite(obs, settings)
     assert CompositeSettings.from_attrs(full.attrs) == settings
     legacy = {k: v for k, v in full.attrs.items() if k != "composite_settings"}  # a composite of an older version
     assert CompositeSettings.from_attrs(legacy) == settings.model_copy(

@@ -4,6 +4,12 @@ Canonical Sentinel-2 names follow the paper (``B2`` ... ``B12``, ``B8A``); alias
 zero-padded ESA/Planetary-Computer spelling (``B02``), Earth Search asset names (``blue``,
 ``nir08``, ...) and WorldCereal columns (``S2-L2A-B02``). Index bands (``NDVI`` ...) are valid
 SampleSet bands with their own value range, e.g. for single-band NDVI archives.
+
+Four Earth Search asset names are also broad-band names of other sensors (:data:`GENERIC_REFLECTANCE_BANDS`:
+MODIS MOD13Q1 and Landsat tables write ``RED``, ``NIR``, ``BLUE``, ``GREEN``). They are told apart by
+case: the STAC assets are spelled in lowercase (``red`` -> ``B4``, as Earth Search's items and
+cropglobe's STAC readers write them), any other spelling is the generic band (``RED``, ``Red`` ->
+``RED``). The other asset names (``nir08``, ``swir16`` ...) name no generic band and are read in any case.
 """
 
 from __future__ import annotations
@@ -43,10 +49,12 @@ def canonical_band(name: str) -> str:
     """Return the canonical spelling of a band name, or raise for an unknown band.
 
     Args:
-        name: A band name such as ``"B02"``, ``"b8a"``, ``"nir08"``, ``"S2-L2A-B11"`` or ``"ndvi"``.
+        name: A band name such as ``"B02"``, ``"b8a"``, ``"nir08"``, ``"S2-L2A-B11"``, ``"ndvi"`` or ``"RED"``.
 
     Returns:
-        The canonical name (``"B2"``, ``"B8A"``, ``"B11"``, ``"NDVI"`` ...).
+        The canonical name (``"B2"``, ``"B8A"``, ``"B11"``, ``"NDVI"``, ``"RED"`` ...). An Earth Search asset
+        name that is also a generic band counts as the asset only in lowercase (``"red"`` -> ``"B4"``,
+        ``"RED"`` -> ``"RED"``; see the module docstring).
 
     Raises:
         CropGlobeError: If the name is not a known band.
@@ -55,11 +63,13 @@ def canonical_band(name: str) -> str:
     match = _S2_PATTERN.match(text)
     if match:
         return "B" + match.group(1).upper()
-    if text.lower() in _EARTH_SEARCH:
-        return _EARTH_SEARCH[text.lower()]
+    if text in _EARTH_SEARCH:  # the asset as the STAC items spell it (lowercase)
+        return _EARTH_SEARCH[text]
     upper = text.upper()
-    if upper in GENERIC_REFLECTANCE_BANDS or upper in INDEX_BANDS:
+    if upper in GENERIC_REFLECTANCE_BANDS or upper in INDEX_BANDS:  # "RED", "Red": MODIS / Landsat bands
         return upper
+    if text.lower() in _EARTH_SEARCH:  # "NIR08": no generic band has the name
+        return _EARTH_SEARCH[text.lower()]
     if _HYPERSPECTRAL.match(text):
         return text
     raise CropGlobeError(

@@ -334,24 +334,45 @@ def judge(samples: dict[str, list[Sample]], clock: str = "thread", *, threads: i
     return Verdict(clock, rounds, best, spread, on_cpu, reason, {k: list(v) for k, v in samples.items()})
 
 
-def alternate(fns: dict[str, Callable[[], object]], clock: str = "thread", *, min_rounds: int = 3,
-              max_rounds: int = 8, threads: int = 1, spread_limit: float = SPREAD_LIMIT,
-              on_cpu_min: float | None = ON_CPU_MIN, budget_s: float | None = None,
+@dataclass(frozen=True)
+class Rounds:
+    """How many alternating rounds :func:`alternate` runs.
+
+    Attributes:
+        min_rounds: Rounds before the first judgement (at least 2: a spread needs two runs).
+        max_rounds: Rounds at most.
+        budget_s: Stop after the round that passes this many seconds (None: no time limit).
+    """
+
+    min_rounds: int = 3
+    max_rounds: int = 8
+    budget_s: float | None = None
+
+
+def alternate(fns: dict[str, Callable[[], object]], clock: str = "thread", rounds: Rounds = Rounds(), *,
+              threads: int = 1, spread_limit: float = SPREAD_LIMIT, on_cpu_min: float | None = ON_CPU_MIN,
               decide: Sequence[str] | None = None) -> Verdict:
     """Run the workloads in alternating rounds until their best times settle; judge them.
 
     Each round runs every workload once (in reverse order every other round, so neither always
-    follows the other). After ``min_rounds`` the timings are judged after every round; the loop
-    stops as soon as they pass, after ``max_rounds``, or once ``budget_s`` seconds have passed.
+    follows the other). After ``rounds.min_rounds`` the timings are judged after every round; the loop
+    stops as soon as they pass, after ``rounds.max_rounds``, or once ``rounds.budget_s`` seconds have passed.
     Warm the workloads up first: every run here counts.
 
     Args:
+        fns: The workloads by name.
+        clock: ``"thread"``, ``"process"`` or ``"wall"`` (see :func:`judge`).
+        rounds: How many rounds (:class:`Rounds`).
+        threads: As :func:`judge`.
+        spread_limit: As :func:`judge`.
+        on_cpu_min: As :func:`judge`.
         decide: The workloads the verdict judges (default: all); the others are only timed
             alongside (their runs are in ``Verdict.runs``, to judge on another clock).
 
     Returns:
         The :class:`Verdict` of the last judgement.
     """
+    min_rounds, max_rounds, budget_s = rounds.min_rounds, rounds.max_rounds, rounds.budget_s
     keys = list(fns)
     decide = list(decide or keys)
     runs: dict[str, list[Sample]] = {k: [] for k in keys}
@@ -396,6 +417,6 @@ def one_thread(fns: dict[str, Callable[[], object]], quick: bool, min_rounds: in
     try:
         for fn in fns.values():
             fn()
-        return alternate(fns, "thread", min_rounds=min_rounds, max_rounds=6 if quick else 8)
+        return alternate(fns, "thread", Rounds(min_rounds, 6 if quick else 8))
     finally:
         torch.set_num_threads(threads)

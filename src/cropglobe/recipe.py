@@ -4,7 +4,7 @@ The compositing settings a recipe records, :class:`CompositeSettings`, are defin
 compositing (:mod:`cropglobe.temporal.settings`) and re-exported here.
 
 :class:`RecipeSpec` is the whole ``recipe.json`` a transfer cell writes next to its model
-(:func:`cropglobe.experiment.fitting.cell_recipe`, :func:`cropglobe.mapping.distill.distill`);
+(:func:`cropglobe.experiment.fitting.cell_recipe`, :func:`cropglobe.mapping.student.write`);
 :func:`cropglobe.mapping.cell.load_recipe` reads it back and checks it against the registries
 and the model file. Recipes without ``format_version`` (format 1, written before offsets,
 ``min_clear``, ``scl_keep`` and ``coverage`` were recorded) read with the defaults of that time:

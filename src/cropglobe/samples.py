@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,36 +67,11 @@ ATTR_DEFAULTS: dict[str, Any] = {
 }
 
 
-def build(
-    reflectance: np.ndarray,
-    *,
-    bands: Sequence[str],
-    time: Sequence[Any] | np.ndarray,
-    sample_id: Sequence[Any],
-    label: Sequence[str],
-    country: Sequence[str] | str,
-    year: Sequence[int] | int,
-    lon: Sequence[float] | None = None,
-    lat: Sequence[float] | None = None,
-    clear: np.ndarray | None = None,
-    scl: np.ndarray | None = None,
-    bin_days: Sequence[int] | int | None = None,
-    scale: float | None = None,
-    nodata: float | None = None,
-    covariates: Mapping[str, Sequence[float] | np.ndarray] | None = None,
-    attrs: dict[str, Any] | None = None,
-    where: str = "input",
-    classes: Sequence[str] | None = None,
-) -> xr.Dataset:
-    """Assemble and validate a SampleSet from arrays.
+@dataclass(frozen=True)
+class SampleArrays:
+    """The arrays a SampleSet is built from (:func:`build`).
 
-    Raw values stored as scaled integers are converted here, never guessed: pass ``scale`` (e.g.
-    ``1e-4`` for Sentinel-2 L2A digital numbers) and ``nodata`` (e.g. 65535). Without a declared
-    scale, values above 1.5 are an error (they look like digital numbers). With one, values outside
-    a band's range after scaling are NaN (:func:`cropglobe.bands.mask_out_of_range`), counted in
-    ``attrs["masked_out_of_range"]`` (added to the caller's count) and ``..._by_band``.
-
-    Args:
+    Attributes:
         reflectance: Array (sample, band, time) of reflectance or raw scaled values.
         bands: Band names (aliases such as ``B02`` or ``nir08`` are canonicalised).
         time: Observation/bin-start dates, or integer days of year for an aligned composite axis.
@@ -108,9 +84,39 @@ def build(
         clear: Optional (sample, time) clear-sky score 0-1 or boolean mask.
         scl: Optional (sample, time) Sentinel-2 scene classification codes.
         bin_days: Bin width in days per time step (or one width) for composites.
+        covariates: Per-sample variables by name (stored as float coords ``cov_<name>``).
+    """
+
+    reflectance: np.ndarray
+    bands: Sequence[str]
+    time: Sequence[Any] | np.ndarray
+    sample_id: Sequence[Any]
+    label: Sequence[str]
+    country: Sequence[str] | str
+    year: Sequence[int] | int
+    lon: Sequence[float] | None = None
+    lat: Sequence[float] | None = None
+    clear: np.ndarray | None = None
+    scl: np.ndarray | None = None
+    bin_days: Sequence[int] | int | None = None
+    covariates: Mapping[str, Sequence[float] | np.ndarray] | None = None
+
+
+def build(arrays: SampleArrays, *, scale: float | None = None, nodata: float | None = None,
+          attrs: dict[str, Any] | None = None, where: str = "input",
+          classes: Sequence[str] | None = None) -> xr.Dataset:
+    """Assemble and validate a SampleSet from arrays.
+
+    Raw values stored as scaled integers are converted here, never guessed: pass ``scale`` (e.g.
+    ``1e-4`` for Sentinel-2 L2A digital numbers) and ``nodata`` (e.g. 65535). Without a declared
+    scale, values above 1.5 are an error (they look like digital numbers). With one, values outside
+    a band's range after scaling are NaN (:func:`cropglobe.bands.mask_out_of_range`), counted in
+    ``attrs["masked_out_of_range"]`` (added to the caller's count) and ``..._by_band``.
+
+    Args:
+        arrays: The reflectance, its axes and the per-sample coordinates (:class:`SampleArrays`).
         scale: Factor applied to raw values (recorded in attrs).
         nodata: Raw value meaning missing (set to NaN before scaling).
-        covariates: Per-sample variables by name (stored as float coords ``cov_<name>``).
         attrs: Extra attributes (sensor, processing_level, source, time_kind, ...).
         where: Name of the input for error messages (a file path, say).
         classes: The set's own legend (:func:`cropglobe.legend.check_classes`), recorded in
@@ -123,6 +129,9 @@ def build(
     Raises:
         CropGlobeError: On any inconsistency (see :func:`validate`).
     """
+    reflectance, bands, time, sample_id = arrays.reflectance, arrays.bands, arrays.time, arrays.sample_id
+    label, country, year, lon, lat = arrays.label, arrays.country, arrays.year, arrays.lon, arrays.lat
+    clear, scl, bin_days, covariates = arrays.clear, arrays.scl, arrays.bin_days, arrays.covariates
     values = np.asarray(reflectance)
     if values.ndim != 3:
         raise CropGlobeError(f"{where}: reflectance must have 3 dims (sample, band, time), got shape {values.shape}")

@@ -12,6 +12,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite, season
+from cropglobe.temporal.settings import CompositeSettings
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_unlabelled_samples_get_a_placeholder_label(obs, tmp_path):
 
 def test_the_composite_and_inputs_are_the_trainings(recipe, obs):
     full = composite_like_training(obs, recipe, where="BEL")
-    reference = composite.composite(obs.sel(band=recipe.bands), **recipe.composite.composite_kwargs())
+    reference = composite.composite(obs.sel(band=recipe.bands), recipe.composite)
     np.testing.assert_array_equal(full["reflectance"].values, reference["reflectance"].values)
     x, keep = model_inputs(full, recipe)
     np.testing.assert_array_equal(x, features.harmonic(season.season(reference)))
@@ -62,7 +63,7 @@ def test_a_band_without_any_clear_value_drops_the_sample(recipe, obs):
 def test_bad_inputs_are_clear_errors(recipe, obs):
     with pytest.raises(CropGlobeError, match="missing"):
         composite_like_training(obs.sel(band=[b for b in obs["band"].values if b != "B8"]), recipe, where="BEL")
-    coarse = composite.composite(obs, interval=10)
+    coarse = composite.composite(obs, CompositeSettings(interval=10))
     with pytest.raises(CropGlobeError, match="aligned 5-day calendar"):
         composite_like_training(coarse, recipe, where="coarse")
     short = composite_like_training(obs, recipe, where="BEL").isel(time=slice(0, 30))

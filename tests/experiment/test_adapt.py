@@ -315,7 +315,7 @@ def test_posthoc_adaptation_of_some_seeds(two_runs, tmp_path) -> None:
 
 def test_predict_with_prior_uses_the_cells_calibration(two_runs, tmp_path) -> None:
     from cropglobe.mapping.cell import load_cells
-    from cropglobe.mapping.predict_table import predict_samples
+    from cropglobe.mapping.predict_table import PredictOptions, predict_samples
 
     run_dir, _ = two_runs["true"]
     ds = samples.load(run_dir.parent / "true.zarr")
@@ -326,7 +326,7 @@ def test_predict_with_prior_uses_the_cells_calibration(two_runs, tmp_path) -> No
     for name in ("FRA__median2d__cropnet-lite__shift-max_days10-p0.5__s0", "FRA__median1d__rf__none__s0"):
         cell = run_dir / "cells" / name
         assert load_cells([cell]).calibration() is not None
-        result = predict_samples(cell, bel, adapt="prior")
+        result = predict_samples(cell, bel, options=PredictOptions(adapt="prior"))
         got = result.table.set_index("sample_id").loc[ids, cols].to_numpy()
         # the same calibrated EM as the runner's prior rows (the calibration.json it wrote)
         np.testing.assert_allclose(got, np.load(cell / "target_proba.npz")["BEL|prior"], atol=1e-4)
@@ -335,7 +335,8 @@ def test_predict_with_prior_uses_the_cells_calibration(two_runs, tmp_path) -> No
     assert ensemble.calibration() is None  # an ensemble: EM on the raw mean probability
     (cell / "calibration.json").rename(tmp_path / "calibration.json")  # older cells: EM on the raw probabilities
     try:
-        raw = predict_samples(cell, bel, adapt="prior").table.set_index("sample_id").loc[ids, cols].to_numpy()
+        raw = predict_samples(cell, bel, options=PredictOptions(adapt="prior")).table.set_index("sample_id")
+        raw = raw.loc[ids, cols].to_numpy()
         plain = np.load(cell / "target_proba.npz")["BEL|none"].astype(np.float64)
         np.testing.assert_allclose(raw, prior_shift(plain)[0], atol=1e-4)
     finally:

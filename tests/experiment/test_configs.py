@@ -11,6 +11,7 @@ from cropglobe import experiment, samples, taxonomy
 from cropglobe.sources import simulate
 from cropglobe.sources.readers import read_cropglobe_npz
 from cropglobe.temporal import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
 SPECS = [p for p in CONFIGS if p.parent.name in ("demo", "paper", "realdata")]
@@ -26,7 +27,7 @@ def test_shipped_specs_are_valid(path):
 def _release_file(tmp_path: Path, iso: str) -> Path:
     """Write a simulated country as ``median_S2_{ISO3}_month1-12_day5.npz`` in the release layout."""
     obs = simulate.simulate([iso], samples_per_class=8, seed=4)
-    comp = composite.composite(obs, interval=5, window="05-01:11-30", align="hemisphere")
+    comp = composite.composite(obs, CompositeSettings(interval=5, window="05-01:11-30", align="hemisphere"))
     lbl = np.array([taxonomy.CLASSES.index(c) for c in comp["label"].values])
     fea = comp["reflectance"].values.reshape(comp.sizes["sample"], -1)  # flattened, band-major
     path = tmp_path / f"median_S2_{iso}_month1-12_day5.npz"

@@ -11,6 +11,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.experiment.data import prepare_study
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 
 def _monthly(obs, country: str, months: pd.DatetimeIndex, prefix: str):
@@ -23,10 +24,10 @@ def _monthly(obs, country: str, months: pd.DatetimeIndex, prefix: str):
         if inside.any():
             out[:, :, j] = np.nanmedian(refl[:, :, inside], axis=2)
     return samples.build(
-        out, bands=list(obs["band"].values), time=months.to_numpy("datetime64[ns]"),
+        samples.SampleArrays(out, bands=list(obs["band"].values), time=months.to_numpy("datetime64[ns]"),
         sample_id=[f"{prefix}{i}" for i in range(obs.sizes["sample"])], label=obs["label"].values,
         country=country, year=obs["year"].values, lon=obs["lon"].values, lat=obs["lat"].values,
-        bin_days=months.days_in_month.to_numpy(), attrs={"simulated": True, "source": "monthly test set"})
+        bin_days=months.days_in_month.to_numpy()), attrs={"simulated": True, "source": "monthly test set"})
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_parts_with_different_time_steps_join_on_one_axis(mixed):
     assert full.sizes["time"] == 73 and set(full["country"].values) == {"FRA", "BEL"}
     # each part equals its own composite: the join changes nothing
     for part in (fra, bel):
-        alone = composite.composite(part, interval=5, window="05-01:09-30", align="none")
+        alone = composite.composite(part, CompositeSettings(interval=5, window="05-01:09-30", align="none"))
         sel = full.sel(sample=np.isin(full["sample_id"].values, alone["sample_id"].values))
         np.testing.assert_array_equal(sel["reflectance"].values, alone["reflectance"].values)
     assert prep.window == composite.window_bins(full)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from cropglobe.errors import CropGlobeError
 from cropglobe.experiment import figures, report
 from cropglobe.taxonomy import CLASSES
 
@@ -96,3 +97,11 @@ def test_signatures_have_band_labels_and_time_ticks(tmp_path, monkeypatch):
     assert bottom.get_ylim()[0] > bottom.get_ylim()[1]
     assert any(t.get_text() == "no pixels" for t in bottom.texts)
     assert "time" in drawn[0].get_supxlabel() and "bands: B2 top" in drawn[0].get_supylabel()
+
+
+def test_confusion_names_come_from_the_runs_legend(tmp_path):
+    own = [f"class{i}" for i in range(7)]
+    figures.confusion(_rows(), ("median2d", "rf", "none"), tmp_path / "own.png", "", own)
+    assert (tmp_path / "own.png").is_file()
+    with pytest.raises(CropGlobeError, match=r"are 7 x 7; the run's legend has 4 classes"):
+        figures.confusion(_rows(), ("median2d", "rf", "none"), tmp_path / "bad.png", "", list(CLASSES[:4]))

@@ -125,8 +125,8 @@ def test_composite_input_gives_the_window_median_spectrum():
     rng = np.random.default_rng(0)
     values = rng.uniform(0.05, 0.6, size=(4, 6, 5)).astype(np.float32)
     values[0, 2, 1] = np.nan
-    ds = samples.build(values, bands=[f"R{w:06.1f}" for w in (450.0, 550.0, 650.0, 850.0, 1650.0, 2200.0)],
-                       time=np.arange(121, 146, 5), bin_days=5, sample_id=list("abcd"), label=["corn"] * 4,
-                       country="FRA", year=2023)
+    names = [f"R{w:06.1f}" for w in (450.0, 550.0, 650.0, 850.0, 1650.0, 2200.0)]
+    ds = samples.build(samples.SampleArrays(values, bands=names, time=np.arange(121, 146, 5), bin_days=5,
+                                            sample_id=list("abcd"), label=["corn"] * 4, country="FRA", year=2023))
     x = emit_features(ds)
     np.testing.assert_allclose(x, np.nanmedian(values, axis=2), rtol=1e-6)

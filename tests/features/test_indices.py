@@ -16,13 +16,13 @@ def ds():
     v[0, :, 0] = [0.1, 0.2, 0.1, 0.5]  # blue, green, red, nir
     v[0, :, 1] = [0.1, 0.0, 0.0, 0.0]  # a degenerate observation
     return samples.build(
-        v,
+        samples.SampleArrays(v,
         bands=["blue", "green", "red", "nir"],
         time=np.array(["2023-01-01", "2023-01-06"], "datetime64[ns]"),
         sample_id=["a"],
         label=["corn"],
         country="FRA",
-        year=2023,
+        year=2023),
     )
 
 

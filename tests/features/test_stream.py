@@ -14,6 +14,7 @@ from cropglobe.features import families as features
 from cropglobe.features import stream as pipeline
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_stream_with_coverage_fill_equals_the_whole_set_and_counts_the_filled(tm
     ds["reflectance"] = (ds["reflectance"].dims, refl)
     samples.save(ds, tmp_path / "obs.zarr")
     options = {"coverage": "fill", "fill_days": 30}
-    whole = composite.season(composite.composite(ds, **options))
+    whole = composite.season(composite.composite(ds, CompositeSettings(**options)))
     res = pipeline.stream(tmp_path / "obs.zarr", tmp_path / "f.zarr", ("median1d",), block=10,
                           composite_options=options)
     assert res.samples_out == whole.sizes["sample"] == ds.sizes["sample"] and res.dropped == 0

@@ -7,7 +7,7 @@ import pytest
 
 from cropglobe import taxonomy
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.predict_table import predict_samples
+from cropglobe.mapping.predict_table import PredictOptions, predict_samples
 from cropglobe.sources import simulate
 
 from .conftest import train_cell
@@ -26,8 +26,8 @@ def _later(days: int, seed: int = 21):
 
 def test_align_finds_a_later_season_and_records_it(median_cell):
     ds = _later(30)
-    plain = predict_samples(median_cell, ds, remaps="none")
-    moved = predict_samples(median_cell, ds, remaps="none", adapt="align")
+    plain = predict_samples(median_cell, ds, options=PredictOptions(remaps="none"))
+    moved = predict_samples(median_cell, ds, options=PredictOptions(remaps="none", adapt="align"))
     found = (moved.alignment["align_start_days"] + moved.alignment["align_end_days"]) / 2
     assert 10.0 <= found <= 50.0
     assert (moved.table["align_start_days"] == moved.alignment["align_start_days"]).all()
@@ -39,8 +39,8 @@ def test_align_reads_no_label(median_cell):
     ds = _later(20)
     garbage = ds.assign_coords(label=("sample", np.random.default_rng(0).choice(taxonomy.CLASSES,
                                                                                  ds.sizes["sample"])))
-    a = predict_samples(median_cell, ds, remaps="none", adapt="align")
-    b = predict_samples(median_cell, garbage, remaps="none", adapt="align")
+    a = predict_samples(median_cell, ds, options=PredictOptions(remaps="none", adapt="align"))
+    b = predict_samples(median_cell, garbage, options=PredictOptions(remaps="none", adapt="align"))
     assert a.alignment == b.alignment
     cols = [c for c in a.table.columns if c.startswith("prob_")]
     np.testing.assert_array_equal(a.table[cols].to_numpy(), b.table[cols].to_numpy())
@@ -48,13 +48,14 @@ def test_align_reads_no_label(median_cell):
 
 def test_align_needs_a_median_feature(cell):
     with pytest.raises(CropGlobeError, match="align moves the season window"):
-        predict_samples(cell, simulate.simulate(["FRA"], samples_per_class=3, seed=1), remaps="none", adapt="align")
+        predict_samples(cell, simulate.simulate(["FRA"], samples_per_class=3, seed=1),
+                        options=PredictOptions(remaps="none", adapt="align"))
 
 
 def test_predictions_carry_and_score_the_region_named_at_import(median_cell):
     from cropglobe import samples
 
     ds = samples.with_region(simulate.simulate(["FRA"], samples_per_class=5, seed=8), "sw-france")
-    result = predict_samples(median_cell, ds, remaps="none")
+    result = predict_samples(median_cell, ds, options=PredictOptions(remaps="none"))
     assert set(result.table["region"]) == {"sw-france"}
     assert result.metrics["regions"]["sw-france"]["macro_f1"] == result.metrics["targets"]["FRA"]["macro_f1"]

@@ -50,12 +50,12 @@ def test_a_length_mismatch_is_refused():
 def test_predict_writes_geoparquet(cell, tmp_path):
     gpd = pytest.importorskip("geopandas")
     from cropglobe import samples
-    from cropglobe.mapping.predict_table import is_predictions_file, predict_file
+    from cropglobe.mapping.predict_table import PredictOptions, is_predictions_file, predict_file
     from cropglobe.sources import simulate
 
     store = samples.save(simulate.simulate(["FRA"], samples_per_class=3, seed=5), tmp_path / "fra.zarr")
     out = tmp_path / "p.parquet"
-    predict_file(cell, store, out, remaps=None)
+    predict_file(cell, store, out, PredictOptions(remaps=None))
     plain = pd.read_parquet(out)
     frame = gpd.read_parquet(out)
     assert len(frame) == len(plain) > 0 and frame.crs.equals("OGC:CRS84")

@@ -45,10 +45,10 @@ def cell(tmp_path_factory):
 def _pixel_samples(cube, lon: np.ndarray, lat: np.ndarray):
     """The cube's pixels as an observation-level SampleSet (row-major pixel order)."""
     t, b, h, w = cube["reflectance"].shape
-    return samples.build(cube["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
+    return samples.build(samples.SampleArrays(cube["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
                          bands=list(cube["band"].values.astype(str)), time=cube["time"].values,
                          sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
-                         year=2023, lon=lon, lat=lat, clear=cube["clear"].values.reshape(t, h * w).T)
+                         year=2023, lon=lon, lat=lat, clear=cube["clear"].values.reshape(t, h * w).T))
 
 
 def test_the_recipe_records_every_compositing_setting(cell):
@@ -69,9 +69,9 @@ def test_the_map_uses_the_training_offsets(cell, tmp_path):
     pixels = _pixel_samples(cube, lon, lat)
     recipe = load_recipe(cell)
     training = experiment.parse_spec(SPEC).composite  # the settings the study composited with
-    full = composite.composite(pixels, **training.composite_kwargs())
+    full = composite.composite(pixels, training)
     x = recipe_features(season.season(full), recipe)
-    plain = composite.composite(pixels, **CompositeSettings(min_clear=2).composite_kwargs())
+    plain = composite.composite(pixels, CompositeSettings(min_clear=2))
     assert np.abs(recipe_features(season.season(plain), recipe) - x).max() > 1e-3, "offsets change nothing here"
     expected = np.full(h * w, NODATA_CLASS, dtype=np.uint8)
     kept = np.array([int(s[2:]) for s in full["sample_id"].values.astype(str)])

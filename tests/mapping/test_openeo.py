@@ -169,11 +169,11 @@ def _training_features(cell: Path, dn: np.ndarray, lon: np.ndarray, lat: np.ndar
     t, b, h, w = dn.shape
     values = dn.reshape(t, b, h * w).transpose(2, 1, 0).astype(np.float32)
     values[values > 15000] = NODATA  # the WorldCereal importer's rule for DN above 15000
-    ds = samples.build(values, bands=BANDS9, time=MONTHS.to_numpy("datetime64[ns]"),
+    ds = samples.build(samples.SampleArrays(values, bands=BANDS9, time=MONTHS.to_numpy("datetime64[ns]"),
                        sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
-                       year=2023, lon=lon, lat=lat, bin_days=MONTHS.days_in_month.to_numpy(), scale=1e-4,
+                       year=2023, lon=lon, lat=lat, bin_days=MONTHS.days_in_month.to_numpy()), scale=1e-4,
                        nodata=NODATA, attrs={"time_kind": "composite"})
-    full = composite.composite(ds, **recipe.composite.composite_kwargs())  # the training call
+    full = composite.composite(ds, recipe.composite)  # the training call
     assert list(season.window_bins(full)) == list(recipe.window_bins)
     x = features.get_feature(recipe.feature).fn(season.season(full), **recipe.feature_options)
     x = x.reshape(len(x), -1) if recipe.flatten else x

@@ -14,7 +14,7 @@ from cropglobe.cli import app, main
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.predict import inference_precision
-from cropglobe.mapping.predict_table import predict_file, predict_samples
+from cropglobe.mapping.predict_table import PredictOptions, predict_file, predict_samples
 from cropglobe.sources import simulate
 
 SIM = {"countries": ["FRA"], "samples_per_class": 12, "seed": 4}
@@ -65,8 +65,8 @@ def test_bf16_map_agrees_with_the_float32_map_of_a_torch_cell(cells, cube_store,
 @pytest.mark.slow
 def test_bf16_predictions_agree_with_float32_on_samples(cells):
     ds = simulate.simulate(["FRA"], samples_per_class=10, seed=9)
-    p32 = predict_samples(cells["torch"], ds, precision="32-true").table
-    p16 = predict_samples(cells["torch"], ds, precision="bf16-mixed").table
+    p32 = predict_samples(cells["torch"], ds, options=PredictOptions(precision="32-true")).table
+    p16 = predict_samples(cells["torch"], ds, options=PredictOptions(precision="bf16-mixed")).table
     ok = p32["predicted"].notna()
     assert ok.sum() > 50
     assert (p16["predicted"][ok] == p32["predicted"][ok]).mean() >= 0.95
@@ -103,4 +103,5 @@ def test_cli_precision_option_and_bad_value(cells, cube_store, tmp_path, capsys)
     res = CliRunner().invoke(app, ["predict", str(cells["torch"]), str(store), "--out", str(tmp_path / "p.parquet"),
                               "--precision", "bf16-mixed"])
     assert res.exit_code == 0, res.output
-    assert predict_file(cells["tabular"], store, tmp_path / "q.parquet", precision="auto").table.shape[0] == 28
+    auto = predict_file(cells["tabular"], store, tmp_path / "q.parquet", PredictOptions(precision="auto"))
+    assert auto.table.shape[0] == 28

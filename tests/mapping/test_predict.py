@@ -77,15 +77,6 @@ def test_precomposited_doy_without_year_is_an_error(cell, sim_cube, block, tmp_p
     assert not (tmp_path / "out").exists()
 
 
-def test_distill_needs_a_torch_median2d_teacher(cell, tmp_path):
-    from cropglobe.mapping.distill import distill
-    from cropglobe.sources import simulate
-
-    with pytest.raises(CropGlobeError, match="distillation needs a torch model on median2d"):
-        distill(cell, simulate.simulate(["FRA"], samples_per_class=5, seed=1), tmp_path / "student")
-    assert not (tmp_path / "student").exists()
-
-
 @pytest.mark.parametrize(("min_clear", "margin"), [(1, 6), (3, 6), (1, 0), (3, 2)])
 def test_window_block_equals_the_full_composite_window(block, min_clear, margin):
     import dataclasses

@@ -11,10 +11,11 @@ from sklearn import metrics as skm
 
 from cropglobe import experiment, samples, taxonomy
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping.predict_table import FEW_CLEAR, PREDICTED, metrics_path, predict_file
+from cropglobe.mapping.predict_table import FEW_CLEAR, PREDICTED, PredictOptions, metrics_path, predict_file
 from cropglobe.models.ensemble import prior_shift
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 SIM = {"countries": ["FRA", "BEL", "ARG"], "samples_per_class": 8, "seed": 2}
 SPEC = {
@@ -131,7 +132,7 @@ def test_metrics_json_matches_a_direct_computation_with_the_run_remap(run_dir, o
     f1 = skm.f1_score(truth, pred, labels=list(taxonomy.CLASSES), average=None, zero_division=0)
     assert [m["per_class"][c]["f1"] for c in taxonomy.CLASSES] == pytest.approx(f1.tolist())
     # without the run's remap, wheat is scored as itself
-    plain = predict_file(run_dir / "cells" / RF, store, tmp_path / "plain.parquet", remaps="none")
+    plain = predict_file(run_dir / "cells" / RF, store, tmp_path / "plain.parquet", PredictOptions(remaps="none"))
     assert "wheat" in plain.metrics["targets"]["ARG"]["classes_present"]
     assert plain.metrics["targets"]["ARG"]["remap"] is None
 
@@ -182,7 +183,7 @@ def test_aligned_composite_input_equals_observation_input(run_dir, stores, obs, 
     comp = samples.save(composite.composite(bel), tmp_path / "comp.zarr")
     from_comp = predict_file(run_dir / "cells" / TORCH, comp, tmp_path / "b.parquet")
     np.testing.assert_allclose(from_comp.table[PROBS].to_numpy(), from_obs.table[PROBS].to_numpy(), atol=1e-6)
-    other = samples.save(composite.composite(bel, interval=10), tmp_path / "comp10.zarr")
+    other = samples.save(composite.composite(bel, CompositeSettings(interval=10)), tmp_path / "comp10.zarr")
     with pytest.raises(CropGlobeError, match="composited on 37 day-of-year bins.*aligned 5-day calendar"):
         predict_file(run_dir / "cells" / TORCH, other, tmp_path / "c.parquet")
     assert not (tmp_path / "c.parquet").exists()
@@ -194,7 +195,7 @@ def test_bad_output_name_and_remaps_fail_before_any_work(run_dir, stores, tmp_pa
     bad = tmp_path / "remaps.yaml"
     bad.write_text("BEL: {keep: [maize_typo]}\n")
     with pytest.raises(CropGlobeError, match="maize_typo"):
-        predict_file(run_dir / "cells" / RF, stores["BEL"], tmp_path / "p.parquet", remaps=bad)
+        predict_file(run_dir / "cells" / RF, stores["BEL"], tmp_path / "p.parquet", PredictOptions(remaps=bad))
     assert not list(tmp_path.glob("*.parquet"))
 
 
@@ -216,11 +217,11 @@ def test_seed_ensemble_and_prior_adaptation(run_dir, stores, obs, cell, tmp_path
     single = [predict_file(run_dir / "cells" / c, stores["BEL"], tmp_path / f"{c}.parquet").table[PROBS].to_numpy()
               for c in (cell, other)]
     both = predict_file(run_dir / "cells" / cell, stores["BEL"], tmp_path / "e.parquet",
-                        members=[run_dir / "cells" / other])
+                        options=PredictOptions(members=[run_dir / "cells" / other]))
     np.testing.assert_allclose(both.table[PROBS].to_numpy(), (single[0] + single[1]) / 2, atol=1e-5)
     assert both.target_prior is None
     adapted = predict_file(run_dir / "cells" / cell, stores["BEL"], tmp_path / "a.parquet",
-                           members=[run_dir / "cells" / other], adapt="prior")
+                           options=PredictOptions(members=[run_dir / "cells" / other], adapt="prior"))
     want, prior = prior_shift((single[0] + single[1]) / 2)
     np.testing.assert_allclose(adapted.table[PROBS].to_numpy(), want, atol=1e-4)
     assert adapted.target_prior == pytest.approx(dict(zip(taxonomy.CLASSES, prior, strict=True)), abs=1e-3)
@@ -228,14 +229,15 @@ def test_seed_ensemble_and_prior_adaptation(run_dir, stores, obs, cell, tmp_path
     # the prior comes from the inputs alone: the same samples without labels give the same probabilities
     bare = tmp_path / "bare.zarr"
     samples.write_zarr(samples.select(obs, country="BEL").drop_vars("label"), bare)
-    blind = predict_file(run_dir / "cells" / cell, bare, tmp_path / "b.parquet", members=[run_dir / "cells" / other],
-                         adapt="prior")
+    blind = predict_file(run_dir / "cells" / cell, bare, tmp_path / "b.parquet",
+                         PredictOptions(members=[run_dir / "cells" / other], adapt="prior"))
     np.testing.assert_allclose(blind.table[PROBS].to_numpy(), adapted.table[PROBS].to_numpy())
 
 
 def test_ensemble_members_must_share_inputs(run_dir, stores, tmp_path):
     with pytest.raises(CropGlobeError, match="cannot be an ensemble member.*field 'feature' differs"):
-        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", members=[run_dir / "cells" / RF])
+        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet",
+                     PredictOptions(members=[run_dir / "cells" / RF]))
     with pytest.raises(CropGlobeError, match="adapt='tent'"):
-        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", adapt="tent")
+        predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", PredictOptions(adapt="tent"))
     assert not (tmp_path / "p.parquet").exists()

@@ -57,10 +57,10 @@ def cube(tmp_path_factory):
 
 def _pixel_samples(ds, lon: np.ndarray, lat: np.ndarray):
     t, b, h, w = ds["reflectance"].shape
-    return samples.build(ds["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
+    return samples.build(samples.SampleArrays(ds["reflectance"].values.reshape(t, b, h * w).transpose(2, 1, 0),
                          bands=list(ds["band"].values.astype(str)), time=ds["time"].values,
                          sample_id=[f"px{i}" for i in range(h * w)], label=["other"] * (h * w), country="BEL",
-                         year=2023, lon=lon, lat=lat, clear=ds["clear"].values.reshape(t, h * w).T)
+                         year=2023, lon=lon, lat=lat, clear=ds["clear"].values.reshape(t, h * w).T))
 
 
 @pytest.mark.parametrize("family", list(CELLS))
@@ -72,7 +72,7 @@ def test_map_features_equal_sampleset_features_with_latlon(run, cube, family, tm
     h, w = ds.sizes["y"], ds.sizes["x"]
     lon, lat = locate.lonlat(ds.rio.transform(), ds.rio.crs, slice(0, h), slice(0, w))
     assert 2 < lon.mean() < 7 and 49 < lat.mean() < 52, "pixel centres in Belgium"
-    full = composite.composite(_pixel_samples(ds, lon, lat), **recipe.composite.composite_kwargs())
+    full = composite.composite(_pixel_samples(ds, lon, lat), recipe.composite)
     x_train = recipe_features(season.season(full), recipe)
     kept = np.array([int(s[2:]) for s in full["sample_id"].values.astype(str)])
 

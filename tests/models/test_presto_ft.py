@@ -115,7 +115,7 @@ def test_transfer_saves_a_model_that_predicts_the_same_after_loading(cell, weigh
     assert recipe["model_options"]["weights_sha256"] == embed.file_sha256(weights)
     r = load_recipe(cell)
     bel = samples.select(simulate.simulate(**SIM), country="BEL")
-    win = season.season(composite.composite(bel, **r.composite.composite_kwargs()))
+    win = season.season(composite.composite(bel, r.composite))
     x = recipe_features(win, r)
     model = r.load_model()
     proba = predict_proba(model, r, x)

@@ -8,7 +8,7 @@ import torch
 
 from cropglobe import models
 from cropglobe.errors import CropGlobeError
-from cropglobe.training.lightning import TrainSettings, fit_torch, load_checkpoint
+from cropglobe.training.lightning import FitData, TrainSettings, fit_torch, load_checkpoint
 
 
 class Payload:
@@ -32,7 +32,7 @@ def _tiny_fit(ckpt_dir):
     y = np.arange(24) % 3
     net = models.get_model("tempcnn", 10, 8, 3, seed=0)
     settings = TrainSettings(epochs=1, batch_size=8, progress=False, accelerator="cpu", devices=1)
-    return fit_torch(net, x, y, x, y, 3, settings, ckpt_dir, resume=True)
+    return fit_torch(net, FitData(x, y, x, y), 3, settings, ckpt_dir, resume=True)
 
 
 @pytest.mark.parametrize("force_unpickling", [False, True])

@@ -128,8 +128,8 @@ def test_infinite_sample_values_get_no_scale_hint():
     refl = np.full((2, 1, 3), 0.2, dtype=np.float32)
     refl[0, 0, 1] = np.inf
     with pytest.raises(CropGlobeError, match="infinite values are not reflectance") as err:
-        samples.build(reflectance=refl, bands=["B4"], time=np.array(["2023-06-01", "2023-06-11", "2023-06-21"],
-                                                                    dtype="datetime64[ns]"),
-                      sample_id=["a", "b"], label=["wheat", "wheat"], country="FRA", year=2023, lon=[1.0, 1.0],
-                      lat=[45.0, 45.0])
+        samples.build(samples.SampleArrays(
+            reflectance=refl, bands=["B4"], time=np.array(["2023-06-01", "2023-06-11", "2023-06-21"],
+                                                          dtype="datetime64[ns]"),
+            sample_id=["a", "b"], label=["wheat", "wheat"], country="FRA", year=2023, lon=[1.0, 1.0], lat=[45.0, 45.0]))
     assert "declare the scale" not in str(err.value)

@@ -102,7 +102,8 @@ def _build(**kw):
     base = dict(bands=["B2", "B3"], time=np.array(["2023-05-01", "2023-05-11"], dtype="datetime64[ns]"),
                 sample_id=["a", "b"], label=["wheat", "corn"], country="FRA", year=2023, lon=[2.0, 3.0],
                 lat=[45.0, 46.0])
-    return samples.build(np.full((2, 2, 2), 0.1, np.float32), **{**base, **kw})
+    arrays = {**base, **{k: v for k, v in kw.items() if k != "scale"}}
+    return samples.build(samples.SampleArrays(np.full((2, 2, 2), 0.1, np.float32), **arrays), scale=kw.get("scale"))
 
 
 @pytest.mark.parametrize(("kw", "message"), [

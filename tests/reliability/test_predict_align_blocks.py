@@ -19,7 +19,7 @@ from tests.reliability.cells import tiny_cell
 from cropglobe import samples
 from cropglobe.cells.cell import Cell
 from cropglobe.mapping import predict_stream
-from cropglobe.mapping.predict_table import FEW_CLEAR, predict_file, predict_samples
+from cropglobe.mapping.predict_table import FEW_CLEAR, PredictOptions, predict_file, predict_samples
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +53,12 @@ def seen(monkeypatch):
 
 
 def _whole(cell, store):
-    return predict_samples(cell, samples.load(store), remaps="none", adapt="align")
+    return predict_samples(cell, samples.load(store), options=PredictOptions(remaps="none", adapt="align"))
 
 
 def test_align_in_blocks_equals_the_whole_set_and_stays_small(setup, tmp_path, seen):
     cell, store = setup
-    res = predict_file(cell, store, tmp_path / "p.parquet", remaps="none", block=7, adapt="align")
+    res = predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(remaps="none", block=7, adapt="align"))
     assert seen["composite"] == [7, 7, 7, 7] * 2  # the search's pass, then the predictions'
     assert seen["search"] == [21]  # the 21 samples with inputs (fewer than search_samples: all of them)
     whole = _whole(cell, store)
@@ -72,8 +72,9 @@ def test_align_in_blocks_equals_the_whole_set_and_stays_small(setup, tmp_path, s
 
 def test_align_on_a_set_in_one_block_is_the_whole_set(setup, tmp_path, seen):
     cell, store = setup
-    res = predict_file(cell, store, tmp_path / "p.parquet", remaps="none", block=1000, adapt="align")
-    assert seen["composite"] == [28]
+    res = predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(remaps="none", block=1000, adapt="align"))
+    assert seen["composite"] == [28, 28]  # one path: the search's pass, then the predictions'
+    assert seen["search"] == [21]  # all the samples with inputs, as the whole set's search
     whole = _whole(cell, store)
     assert res.alignment == whole.alignment
     pd.testing.assert_frame_equal(res.table, whole.table)
@@ -84,10 +85,10 @@ def test_the_search_reads_a_bounded_sample(setup, tmp_path, seen, monkeypatch):
 
     cell, store = setup
     monkeypatch.setattr(align, "AlignSettings", functools.partial(align.AlignSettings, search_samples=10))
-    res = predict_file(cell, store, tmp_path / "p.parquet", remaps="none", block=4, adapt="align")
+    res = predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(remaps="none", block=4, adapt="align"))
     first, second = seen["composite"][:-7], seen["composite"][-7:]
     assert second == [4] * 7 and max(first) <= 4 and sum(first) == 10  # 10 drawn, read 4 at a time
     assert seen["search"] and seen["search"][0] <= 10
     assert res.alignment is not None and (res.table["align_start_days"] == res.alignment["align_start_days"]).all()
-    again = predict_file(cell, store, tmp_path / "q.parquet", remaps="none", block=6, adapt="align")
+    again = predict_file(cell, store, tmp_path / "q.parquet", PredictOptions(remaps="none", block=6, adapt="align"))
     assert again.alignment == res.alignment  # the drawn sample depends on the set, not on the block size

@@ -14,7 +14,7 @@ from tests.reliability.cells import tiny_cell
 from cropglobe import samples
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import predict_stream
-from cropglobe.mapping.predict_table import FEW_CLEAR, PREDICTED, predict_file, predict_samples
+from cropglobe.mapping.predict_table import FEW_CLEAR, PREDICTED, PredictOptions, predict_file, predict_samples
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def setup(tmp_path_factory):
 
 
 def _whole(cell, ds, **kw):
-    return predict_samples(cell, ds, remaps="none", **kw).table
+    return predict_samples(cell, ds, options=PredictOptions(remaps="none", **kw)).table
 
 
 @pytest.mark.parametrize("adapt", ["none", "prior"])
@@ -42,7 +42,7 @@ def test_blocks_equal_the_whole_set_and_stay_small(setup, tmp_path, monkeypatch,
         return composite(part, *args)
 
     monkeypatch.setattr(predict_stream, "composite_like_training", spy)
-    res = predict_file(cell, store, tmp_path / "p.parquet", remaps="none", block=7, adapt=adapt)
+    res = predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(remaps="none", block=7, adapt=adapt))
     assert seen == [7, 7, 7, 7]
     whole = _whole(cell, samples.load(store), adapt=adapt)
     pd.testing.assert_frame_equal(res.table, whole)
@@ -56,7 +56,7 @@ def test_a_set_where_no_block_keeps_a_sample_is_the_whole_sets_error(setup, tmp_
     cloudy["clear"][:] = 0.0
     store = samples.save(cloudy, tmp_path / "cloudy.zarr")
     with pytest.raises(CropGlobeError, match="composite: no clear observations"):
-        predict_file(cell, store, tmp_path / "p.parquet", block=5)
+        predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(block=5))
     assert not (tmp_path / "p.parquet").exists()
 
 
@@ -64,7 +64,7 @@ def test_a_set_where_no_block_keeps_a_sample_is_the_whole_sets_error(setup, tmp_
 def test_a_bad_block_is_one_error(setup, tmp_path, block):
     cell, store, _ = setup
     with pytest.raises(CropGlobeError, match="block"):
-        predict_file(cell, store, tmp_path / "p.parquet", block=block)
+        predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(block=block))
 
 
 def test_duplicate_ids_across_blocks_are_refused(setup, tmp_path):
@@ -76,5 +76,5 @@ def test_duplicate_ids_across_blocks_are_refused(setup, tmp_path):
     twice.assign_coords(sample_id=("sample", ids)).to_zarr(store, zarr_format=2, consolidated=True,
                                                           write_empty_chunks=True)
     with pytest.raises(CropGlobeError, match="duplicate sample_id"):
-        predict_file(cell, store, tmp_path / "p.parquet", block=5)
+        predict_file(cell, store, tmp_path / "p.parquet", PredictOptions(block=5))
     assert np.unique(ids).size == ids.size - 1

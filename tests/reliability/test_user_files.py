@@ -52,7 +52,7 @@ def fake_presto(monkeypatch):
     """Presto's encoder stubbed: (N, 128) float32 zeros, so the command reaches its write."""
     from cropglobe.features.presto import embed
 
-    def fake(ds, **kwargs):
+    def fake(ds, options=None):
         return np.zeros((ds.sizes["sample"], 128), dtype=np.float32)
 
     monkeypatch.setattr(embed, "presto_features", fake)

@@ -38,7 +38,7 @@ def test_the_calendar_holds_the_axis_window_and_alignment():
 
 def test_composite_uses_the_calendar():
     obs = simulate.simulate(["FRA", "ARG"], samples_per_class=3, seed=1)
-    full = composite.composite(obs, interval=5, window="05-01:11-30", align="hemisphere")
+    full = composite.composite(obs, CompositeSettings(interval=5, window="05-01:11-30", align="hemisphere"))
     cal = Calendar.of(CompositeSettings.from_attrs(full.attrs, "composite"))
     np.testing.assert_array_equal(full["time"].values, cal.bin_start)
     np.testing.assert_array_equal(full["bin_days"].values, cal.bin_days)

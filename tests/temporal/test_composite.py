@@ -12,6 +12,7 @@ from cropglobe.features import indices
 from cropglobe.sources import simulate
 from cropglobe.temporal import composite as C
 from cropglobe.temporal import season
+from cropglobe.temporal.settings import CompositeSettings
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def _obs(values, dates, clear=None, scl=None, country="FRA", year=2023, lat=45.0
     values = np.asarray(values, dtype=np.float32)
     n, nb, _ = values.shape
     return samples.build(
-        values,
+        samples.SampleArrays(values,
         bands=list(simulate.load_params().bands[:nb]),
         time=np.asarray(dates, "datetime64[ns]"),
         sample_id=[f"s{i}" for i in range(n)],
@@ -35,7 +36,7 @@ def _obs(values, dates, clear=None, scl=None, country="FRA", year=2023, lat=45.0
         lat=np.full(n, lat),
         lon=np.zeros(n),
         clear=clear,
-        scl=scl,
+        scl=scl),
     )
 
 
@@ -73,9 +74,9 @@ def test_hemisphere_alignment_lines_up_peaks(sim, south, cls):
     """After alignment only the simulator's country shift (planting offset, season length) is left."""
     prof, fra = simulate.load_params().countries[south], simulate.load_params().countries["FRA"]
     residual_days = abs(prof.planting_offset - fra.planting_offset) + abs(prof.season_length - 1.0) * 100
-    aligned = C.composite(sim, align="hemisphere")
+    aligned = C.composite(sim, CompositeSettings(align="hemisphere"))
     assert abs(_peak_bin(aligned, south, cls) - _peak_bin(aligned, "FRA", cls)) <= residual_days / 5 + 2
-    raw = C.composite(sim, align="none")
+    raw = C.composite(sim, CompositeSettings(align="none"))
     assert abs(_peak_bin(raw, south, cls) - _peak_bin(raw, "FRA", cls)) >= 25
 
 
@@ -87,7 +88,7 @@ def test_hemisphere_alignment_exact_without_country_shifts():
         params.countries[iso] = params.countries[iso].model_copy(
             update={"planting_offset": fra.planting_offset, "season_length": fra.season_length})
     ds = simulate.simulate(countries=["FRA", "ARG", "AUS"], samples_per_class=8, seed=6, params=params)
-    aligned = C.composite(ds, align="hemisphere")
+    aligned = C.composite(ds, CompositeSettings(align="hemisphere"))
     assert abs(_peak_bin(aligned, "ARG", "corn") - _peak_bin(aligned, "FRA", "corn")) <= 1
     assert abs(_peak_bin(aligned, "AUS", "cotton") - _peak_bin(aligned, "FRA", "cotton")) <= 1
 
@@ -97,8 +98,8 @@ def test_southern_window_uses_two_calendar_years(sim):
     # the aligned window of a 2023 southern sample ends in May 2024: dropping 2024 breaks it
     only_2023 = arg.sel(time=arg["time"] < np.datetime64("2024-01-01"))
     with pytest.raises(CropGlobeError, match=r"outside the data's dates.*ARG.*next calendar year"):
-        C.composite(only_2023, align="hemisphere")
-    c = C.composite(arg, align="hemisphere")
+        C.composite(only_2023, CompositeSettings(align="hemisphere"))
+    c = C.composite(arg, CompositeSettings(align="hemisphere"))
     start, count = C.window_bins(c)
     # values in the last window bin come from 2024 dates: they equal the median of those dates
     last = c["time"].values[start + count - 1]
@@ -116,7 +117,7 @@ def test_median_and_linear_gap_fill_exact():
     dates = np.datetime64("2023-01-01") + np.array([0, 2, 3, 10, 364]).astype("timedelta64[D]")
     v = np.array([[[0.1, 0.3, 0.2, 0.5, 0.9]]])
     clear = np.array([[1.0, 1.0, 0.2, 1.0, 1.0]])  # the third observation is cloudy
-    c = C.composite(_obs(v, dates, clear=clear), align="none", window="01-01:12-31", min_clear=1)
+    c = C.composite(_obs(v, dates, clear=clear), CompositeSettings(align="none", window="01-01:12-31", min_clear=1))
     r = c["reflectance"].values[0, 0]
     assert r[0] == pytest.approx(0.2)  # median of 0.1 and 0.3 (0.2 cloudy excluded)
     assert r[1] == pytest.approx(0.35)  # bin 2 (days 5-9) empty: halfway between bins 1 and 3
@@ -132,10 +133,10 @@ def test_scl_codes_and_boolean_mask():
     v = np.full((1, 2, 8), 0.2)
     v[0, :, 3] = 0.9  # a cloud
     scl = np.array([[4, 5, 6, 9, 4, 4, 4, 4]])
-    c = C.composite(_obs(v, dates, scl=scl), align="none", window="05-01:05-31", min_clear=1)
+    c = C.composite(_obs(v, dates, scl=scl), CompositeSettings(align="none", window="05-01:05-31", min_clear=1))
     assert np.allclose(c["reflectance"].values, 0.2)
     mask = np.array([[True, True, True, False, True, True, True, True]])
-    c2 = C.composite(_obs(v, dates, clear=mask), align="none", window="05-01:05-31", min_clear=1)
+    c2 = C.composite(_obs(v, dates, clear=mask), CompositeSettings(align="none", window="05-01:05-31", min_clear=1))
     assert np.allclose(c2["reflectance"].values, 0.2)
 
 
@@ -144,7 +145,7 @@ def test_min_clear_drops_and_reports():
     v = np.full((3, 1, dates.size), 0.3)
     clear = np.ones((3, dates.size))
     clear[1, 25:] = 0.0  # sample s1 has nothing clear after mid-May
-    c = C.composite(_obs(v, dates, clear=clear), align="none", min_clear=5)
+    c = C.composite(_obs(v, dates, clear=clear), CompositeSettings(align="none", min_clear=5))
     assert c.sizes["sample"] == 2 and c.attrs["dropped_samples"] == 1
     assert c.attrs["dropped_sample_ids"] == ["s1"]
 
@@ -152,33 +153,33 @@ def test_min_clear_drops_and_reports():
 def test_offsets_and_explicit_days(sim, tmp_path):
     path = tmp_path / "offsets.yaml"
     path.write_text("AUS: 170\n")
-    c = C.composite(sim, align="hemisphere", offsets=path)
+    c = C.composite(sim, CompositeSettings.model_construct(align="hemisphere", offsets=path))
     assert (c["shift_days"].values[c["country"].values == "AUS"] == 170).all()
     assert (c["shift_days"].values[c["country"].values == "ARG"] == 182).all()
     fra = samples.select(sim, country="FRA")
-    c10 = C.composite(fra, align="10")
+    c10 = C.composite(fra, CompositeSettings(align="10"))
     assert (c10["shift_days"].values == 10).all() and "10 days" in c10.attrs["alignment"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("XXX: 3\n")
     with pytest.raises(CropGlobeError, match="bad.yaml: key 'XXX'"):
-        C.composite(fra, offsets=bad)
+        C.composite(fra, CompositeSettings.model_construct(offsets=bad))
 
 
 def test_other_intervals():
     dates = np.datetime64("2023-01-01") + np.arange(0, 365, 3).astype("timedelta64[D]")
     v = np.linspace(0.1, 0.5, dates.size)[None, None, :]
-    c = C.composite(_obs(v, dates), interval=10, align="none", min_clear=1)
+    c = C.composite(_obs(v, dates), CompositeSettings(interval=10, align="none", min_clear=1))
     assert c.sizes["time"] == 37 and c["bin_days"].values[-1] == 5 and C.window_bins(c) == (12, 22)
-    c1 = C.composite(_obs(v, dates), interval=1, align="none", min_clear=1)
+    c1 = C.composite(_obs(v, dates), CompositeSettings(interval=1, align="none", min_clear=1))
     assert c1.sizes["time"] == 365
 
 
 def test_bad_inputs(sim):
     fra = samples.select(sim, country="FRA")
     with pytest.raises(CropGlobeError, match="interval=0"):
-        C.composite(fra, interval=0)
+        C.composite(fra, CompositeSettings.model_construct(interval=0))
     with pytest.raises(CropGlobeError, match="interval=-5"):
-        C.composite(fra, interval=-5)
+        C.composite(fra, CompositeSettings.model_construct(interval=-5))
     with pytest.raises(CropGlobeError, match="no clear observations at all"):
         C.composite(fra.assign(clear=fra["clear"] * 0.0))
     jan = fra.sel(time=fra["time"] < np.datetime64("2023-03-01"))
@@ -188,21 +189,21 @@ def test_bad_inputs(sim):
     with pytest.raises(CropGlobeError, match="not strictly increasing at time index 1"):
         C.composite(shuffled)
     with pytest.raises(CropGlobeError, match="crosses the end of the aligned year"):
-        C.composite(fra, window="11-01:03-31")
+        C.composite(fra, CompositeSettings(window="11-01:03-31"))
     with pytest.raises(CropGlobeError, match="align='north'"):
-        C.composite(fra, align="north")
+        C.composite(fra, CompositeSettings(align="north"))
     with pytest.raises(CropGlobeError, match="every one of the"):
-        C.composite(fra, min_clear=10_000)
+        C.composite(fra, CompositeSettings(min_clear=10_000))
 
 
 def test_coarse_input_regridded():
     dekads = pd.date_range("2022-12-01", "2024-01-31", freq="10D").values.astype("datetime64[D]")
     doy = (dekads - np.datetime64("2023-01-01")).astype(float) + 5.0  # centre of each 10-day step
     v = (0.2 + 0.001 * doy)[None, None, :].astype(np.float32)
-    ds = samples.build(np.repeat(v, 2, axis=0), bands=["B2"], time=dekads.astype("datetime64[ns]"),
-                       sample_id=["a", "b"], label=["corn", "wheat"], country="FRA", year=2023, bin_days=10)
+    ds = samples.build(samples.SampleArrays(np.repeat(v, 2, axis=0), bands=["B2"], time=dekads.astype("datetime64[ns]"),
+                       sample_id=["a", "b"], label=["corn", "wheat"], country="FRA", year=2023, bin_days=10))
     assert ds.attrs["time_kind"] == "composite"
-    c = C.composite(ds, interval=5, align="none")
+    c = C.composite(ds, CompositeSettings(interval=5, align="none"))
     centre = c["time"].values - 1 + 2.5
     np.testing.assert_allclose(c["reflectance"].values[0, 0], 0.2 + 0.001 * centre, atol=1e-6)
     assert "10-day composites" in c.attrs["regridded_from"]
@@ -229,7 +230,7 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
     has_data = ~np.isnan(x).all(axis=(0, 2))  # B8A is nodata throughout this file
     meta = d.groupby("sample_id").first().loc[cube.index]
     ds = samples.build(
-        x[:, has_data] * 1e-4,
+        samples.SampleArrays(x[:, has_data] * 1e-4,
         bands=[n for n, k in zip(names, has_data, strict=True) if k],
         time=stamps.values,
         sample_id=cube.index,
@@ -238,10 +239,10 @@ def test_worldcereal_dekadal_onto_5_and_10_days(shared_data):
         year=meta["year"].to_numpy(),
         lon=meta["lon"].to_numpy(),
         lat=meta["lat"].to_numpy(),
-        bin_days=bin_days,
+        bin_days=bin_days),
     )
     for interval, bins, window in ((5, 73, 43), (10, 37, 22)):
-        c = C.composite(ds, interval=interval)
+        c = C.composite(ds, CompositeSettings(interval=interval))
         assert c.sizes["time"] == bins and C.window_bins(c)[1] == window
         assert c.sizes["sample"] + c.attrs["dropped_samples"] == len(cube)
         assert not np.isnan(c["reflectance"].values).any()
@@ -282,8 +283,8 @@ def _short_series(end_days: list[int], start_days: list[int] | None = None, coar
 def test_coverage_fill_keeps_short_edge_gaps_and_drops_longer_ones(coarse):
     # the data stop 0, 20 and 51 days before the window's end / start 0, 25 and 40 days after its start
     ds, values = _short_series([0, 20, 51, 0, 0], [0, 0, 0, 25, 40], coarse)
-    drop = C.composite(ds, coverage="drop", min_clear=1)
-    fill = C.composite(ds, coverage="fill", fill_days=30, min_clear=1)
+    drop = C.composite(ds, CompositeSettings(coverage="drop", min_clear=1))
+    fill = C.composite(ds, CompositeSettings(coverage="fill", fill_days=30, min_clear=1))
     assert drop["sample_id"].values.tolist() == ["s0"]
     assert fill["sample_id"].values.tolist() == ["s0", "s1", "s3"]
     assert fill.attrs["edge_filled"] == {"FRA": 2} and fill.attrs["dropped_coverage"] == {"FRA": 2}
@@ -303,17 +304,17 @@ def test_coverage_fill_keeps_short_edge_gaps_and_drops_longer_ones(coarse):
     np.testing.assert_array_equal(fill["reflectance"].values[0], drop["reflectance"].values[0])
     assert (start, count) == (24, 43)
     # a longer fill_days keeps them all; the limit is in days of the window
-    assert C.composite(ds, coverage="fill", fill_days=60, min_clear=1).sizes["sample"] == 5
-    assert C.composite(ds, coverage="fill", fill_days=0, min_clear=1).sizes["sample"] == 1
+    assert C.composite(ds, CompositeSettings(coverage="fill", fill_days=60, min_clear=1)).sizes["sample"] == 5
+    assert C.composite(ds, CompositeSettings(coverage="fill", fill_days=0, min_clear=1)).sizes["sample"] == 1
 
 
 def test_coverage_error_and_bad_fill_days():
     ds, _ = _short_series([0, 20])
     with pytest.raises(CropGlobeError, match="coverage='fill' to fill short edge gaps"):
-        C.composite(ds, coverage="error", min_clear=1)
+        C.composite(ds, CompositeSettings(coverage="error", min_clear=1))
     with pytest.raises(CropGlobeError, match="expected 'drop', 'error' or 'fill'"):
-        C.composite(ds, coverage="hold")
+        C.composite(ds, CompositeSettings.model_construct(coverage="hold"))
     with pytest.raises(CropGlobeError, match="fill_days"):
-        C.composite(ds, coverage="fill", fill_days=-1)
+        C.composite(ds, CompositeSettings.model_construct(coverage="fill", fill_days=-1))
     with pytest.raises(CropGlobeError, match="fill_days"):
-        C.composite(ds, coverage="fill", fill_days=2.5)
+        C.composite(ds, CompositeSettings.model_construct(coverage="fill", fill_days=2.5))

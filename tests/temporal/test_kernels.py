@@ -57,9 +57,9 @@ def test_bin_medians_equal_the_training_kernel(seed, dn, with_scl):
     w_lo, w_hi = (int(i) for i in np.searchsorted(day, [20, 120]))
     out = np.empty((n_bins,) + raw.shape[1:], dtype=np.float32)
     n_clear = np.empty(p, dtype=np.int64)
-    kernels.bin_medians(raw, craw, NONE.astype(np.uint8) if scl is None else scl, KEEP, np.float32(dec.scale),
-                        np.float32(dec.offset), np.float32(dec.nodata), np.float32(dec.clear_scale),
-                        np.float32(dec.clear_fill), np.float32(0.75), edges[:-1], edges[1:], w_lo, w_hi, out, n_clear)
+    masks = (craw, NONE.astype(np.uint8) if scl is None else scl, KEEP)
+    decode = kernels.decoding(dec.scale, dec.offset, dec.nodata, dec.clear_scale, dec.clear_fill, 0.75)
+    kernels.bin_medians(raw, masks, decode, (edges[:-1], edges[1:]), (w_lo, w_hi), out, n_clear)
     np.testing.assert_array_equal(out, want)  # same float32 arithmetic: bit for bit
     np.testing.assert_array_equal(n_clear, valid[w_lo:w_hi].sum(axis=0))
     assert np.isnan(out[:, :, 90:]).all() and (n_clear[90:] == 0).all()
@@ -72,9 +72,8 @@ def test_bin_medians_apply_the_offset():
     want = gapfill.bin_median_time_major(refl, composite.usable(refl, clear, None, 0.75), day, interval, n_bins)
     edges = np.searchsorted(day, interval * np.arange(n_bins + 1))
     out = np.empty((n_bins,) + raw.shape[1:], dtype=np.float32)
-    kernels.bin_medians(raw, craw, NONE.astype(np.uint8), KEEP, np.float32(1e-4), np.float32(-0.1),
-                        np.float32(65535), np.float32(0.01), np.float32(255), np.float32(0.75), edges[:-1], edges[1:],
-                        0, 0, out, np.empty(raw.shape[2], dtype=np.int64))
+    kernels.bin_medians(raw, (craw, NONE.astype(np.uint8), KEEP), kernels.decoding(1e-4, -0.1, 65535, 0.01, 255, 0.75),
+                        (edges[:-1], edges[1:]), (0, 0), out, np.empty(raw.shape[2], dtype=np.int64))
     np.testing.assert_allclose(out, want, rtol=0, atol=1e-6)
 
 

@@ -11,6 +11,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers import load_mapping, read_table, read_worldcereal
 from cropglobe.temporal import season_year
 from cropglobe.temporal.composite import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 PAPER_2019 = pd.date_range("2018-07-01", periods=12, freq="MS").to_numpy("datetime64[ns]")  # July 2018 - June 2019
 MONTHS = pd.DatetimeIndex(PAPER_2019).days_in_month.to_numpy()
@@ -19,8 +20,8 @@ MONTHS = pd.DatetimeIndex(PAPER_2019).days_in_month.to_numpy()
 def _apply(years, countries, lat, times=PAPER_2019, convention="start"):
     present = np.ones((len(years), len(times)), dtype=bool)
     ids = np.array([f"p{i}" for i in range(len(years))])
-    return season_year.apply(np.array(years), np.array(countries), np.array(lat, dtype=float), times, present,
-                             convention, bin_days=MONTHS[:len(times)], ids=ids, where="t.csv")
+    return season_year.apply(np.array(years), np.array(countries), np.array(lat, dtype=float),
+                             season_year.Dates(times, present, MONTHS[:len(times)]), convention, ids=ids, where="t.csv")
 
 
 def test_start_is_the_default_and_a_paper_year_is_refused_with_the_remedy():
@@ -49,7 +50,8 @@ def test_northern_samples_day_of_year_axes_and_bad_names():
     assert list(years) == [2020]
     doy = np.arange(1, 366, 10, dtype=np.int32)
     present = np.ones((1, doy.size), dtype=bool)
-    assert list(season_year.apply(np.array([2019]), np.array(["ARG"]), np.array([-34.0]), doy, present)[0]) == [2019]
+    dates = season_year.Dates(doy, present)
+    assert list(season_year.apply(np.array([2019]), np.array(["ARG"]), np.array([-34.0]), dates)[0]) == [2019]
     with pytest.raises(CropGlobeError, match="season_year='harvest': expected 'start'"):
         _apply([2019], ["ARG"], [-34.0], convention="harvest")
     with pytest.raises(CropGlobeError, match=r"t\.csv: season_year=end moves southern samples only: .*KEN.*latitudes"):
@@ -80,7 +82,8 @@ def test_table_import_declares_the_convention_and_composites_the_right_window(tm
     ds = read_table(tmp_path / "ar.csv", mapping, season_year="end")
     assert list(ds["year"].values) == [2018, 2018] and ds.attrs["season_year"] == "end"
     assert any("2 southern samples stored as year - 1" in h for h in ds.attrs["history"])
-    full = composite(ds, interval=10, min_clear=1)  # aligned window 2018-10-30 .. 2019-05-28: inside the data
+    # aligned window 2018-10-30 .. 2019-05-28: inside the data
+    full = composite(ds, CompositeSettings(interval=10, min_clear=1))
     assert full.sizes["sample"] == 2 and int(full.attrs["dropped_samples"]) == 0
     m = load_mapping(mapping).model_copy(update={"season_year": "end"})
     assert list(read_table(tmp_path / "ar.csv", m)["year"].values) == [2018, 2018]

@@ -27,8 +27,8 @@ def _settings(**kw) -> train.TrainSettings:
 def test_fit_learns_and_keeps_best_checkpoint(tmp_path):
     x, y = _toy()
     # float32: validation and prediction then run the same arithmetic (bf16 validation may differ slightly)
-    clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=8, precision="32-true"), window=(5, 20),
-                                bin_days=5)
+    clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=8, precision="32-true"),
+                                train.InputLayout((5, 20), 5))
     clf.fit(x[:120], y[:120], x[120:], y[120:], ckpt_dir=tmp_path)
     pred = clf.predict_proba(x[120:, :, 5:25]).argmax(1)
     assert (pred == y[120:]).mean() > 0.6
@@ -53,7 +53,7 @@ def test_deterministic_and_resume_identical(tmp_path):
     def make() -> train.TorchClassifier:
         from cropglobe import augment
 
-        clf = train.TorchClassifier("cropnet-lite", 4, 20, 3, {}, _settings(epochs=3), window=(5, 20), bin_days=5)
+        clf = train.TorchClassifier("cropnet-lite", 4, 20, 3, {}, _settings(epochs=3), train.InputLayout((5, 20), 5))
         clf.augment = augment.get_preset("paper")
         return clf
 
@@ -98,7 +98,7 @@ def test_bf16_and_float32_training_reach_the_same_score(tmp_path):
     scores = {}
     for precision in ("bf16-mixed", "32-true"):
         clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, _settings(epochs=6, precision=precision),
-                                    window=(5, 20), bin_days=5)
+                                    train.InputLayout((5, 20), 5))
         clf.fit(x[:160], y[:160], x[160:], y[160:], ckpt_dir=tmp_path / precision)
         assert clf.fit_info["precision"] == precision
         scores[precision] = metrics.macro_f1(y[160:], clf.predict_proba(x[160:, :, 5:25]).argmax(1))
@@ -125,8 +125,9 @@ def test_csv_log_per_fit_and_plain_epoch_lines_when_not_a_terminal(tmp_path, cap
 
     x, y = _toy(80)
     settings = _settings(epochs=2, precision="32-true", progress=True, log_dir=str(tmp_path / "cell"))
-    info = train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:60], y[:60], x[60:], y[60:], 3,
-                           settings, tmp_path / "cell" / "checkpoints")
+    data = train.FitData(x[:60], y[:60], x[60:], y[60:])
+    info = train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), data, 3, settings,
+                           tmp_path / "cell" / "checkpoints")
     rows = list(csv.DictReader(open(tmp_path / "cell" / "logs" / "version_0" / "metrics.csv", encoding="utf-8")))
     assert {r["epoch"] for r in rows} == {"0", "1"}
     assert any(r["train_loss"] for r in rows) and any(r["val_macro_f1"] for r in rows)
@@ -134,7 +135,7 @@ def test_csv_log_per_fit_and_plain_epoch_lines_when_not_a_terminal(tmp_path, cap
     assert [ln.split(":")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "train loss" in lines[0] and "val macro-F1" in lines[0]
     assert info["val_classes"] == len(np.unique(y[60:]))
-    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:60], y[:60], x[60:], y[60:], 3,
+    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), data, 3,
                     settings.model_copy(update={"progress": False}), tmp_path / "cell" / "checkpoints2")
     assert (tmp_path / "cell" / "logs" / "version_1" / "metrics.csv").exists()  # the first log is kept
     assert not [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]  # no progress: silent
@@ -142,6 +143,6 @@ def test_csv_log_per_fit_and_plain_epoch_lines_when_not_a_terminal(tmp_path, cap
 
 def test_no_log_folder_without_log_dir(tmp_path):
     x, y = _toy(60)
-    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), x[:40], y[:40], x[40:], y[40:], 3,
-                    _settings(epochs=1, precision="32-true"), tmp_path / "ckpt")
+    train.fit_torch(train.models.get_model("tempcnn", 4, 30, 3, seed=0), train.FitData(x[:40], y[:40], x[40:], y[40:]),
+                    3, _settings(epochs=1, precision="32-true"), tmp_path / "ckpt")
     assert not any(p.name == "logs" for p in tmp_path.rglob("*"))

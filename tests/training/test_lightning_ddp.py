@@ -28,7 +28,7 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
     for strategy, devices in (("auto", 1), ("ddp_spawn", 2)):
         settings = train.TrainSettings(epochs=6, batch_size=32, lr=3e-3, progress=False, precision="32-true",
                                        accelerator="cpu", devices=devices, strategy=strategy)
-        clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, settings, window=(5, 20), bin_days=5)
+        clf = train.TorchClassifier("tempcnn", 4, 20, 3, {}, settings, train.InputLayout((5, 20), 5))
         clf.fit(x, y, x_val, y_val, ckpt_dir=tmp_path / strategy)
         pred = clf.predict_proba(x_val[:, :, 5:25]).argmax(1)
         assert pred[0] != y_val[0]  # the premise: padding would add one more error

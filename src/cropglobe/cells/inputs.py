@@ -79,7 +79,7 @@ def composite_like_training(ds: xr.Dataset, recipe: Recipe, min_clear: int | Non
                              f"{', '.join(needed)}")
     ds = ds.sel(band=[b for b in recipe.bands if b in present])  # all of them: exactly the training composite
     if np.issubdtype(ds["time"].dtype, np.datetime64):
-        return composite.composite(ds, **c.composite_kwargs())
+        return composite.composite(ds, c)
     bin_start, _ = season.axis(c.interval)
     t = ds["time"].values
     if not (t.size == bin_start.size and np.array_equal(t, bin_start)):

@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         """Median-composite observations into fixed bins, fill gaps, align hemispheres (full year kept)."""
         from cropglobe import samples, verbosity
         from cropglobe.temporal import composite
+        from cropglobe.temporal.settings import CompositeSettings
 
         verbosity.configure(quiet, verbose)
 
@@ -68,9 +69,11 @@ def register(app: typer.Typer) -> None:
         with step(f"reading {src} ..."):
             ds = samples.load(src)
         with step(f"compositing {ds.sizes['sample']:,} samples x {ds.sizes['time']} steps ..."):
-            result = composite.composite(ds, interval=interval, window=window, align=align,
-                                         clear_threshold=clear_threshold, min_clear=min_clear, offsets=offsets,
-                                         coverage=value(coverage), fill_days=fill_days)
+            # unvalidated: composite checks each value itself and names it (offsets may be a YAML file)
+            settings = CompositeSettings.model_construct(
+                interval=interval, window=window, align=align, clear_threshold=clear_threshold, min_clear=min_clear,
+                offsets=offsets, coverage=value(coverage), fill_days=fill_days)
+            result = composite.composite(ds, settings)
         with step(f"writing {out} ..."):
             samples.save(result, out, overwrite=overwrite)
         if quiet:

@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
         from cropglobe.experiment.lock import run_lock
         from cropglobe.sources import simulate
         from cropglobe.temporal import composite
+        from cropglobe.temporal.settings import CompositeSettings
 
         verbosity.configure(quiet, verbose)
         spec = load_demo_spec(config, out / "composite.zarr", epochs)  # a bad spec fails before any work
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         samples.save(obs, out / "observations.zarr", overwrite=overwrite)
         summary.render(summary.summarize(obs), title=f"{out / 'observations.zarr'} (simulated)")
         console.rule("2/5 composite: 5-day medians, gaps filled, May-Nov window, hemispheres aligned")
-        comp = composite.composite(obs, interval=5, window="05-01:11-30", align="hemisphere")
+        comp = composite.composite(obs, CompositeSettings(interval=5, window="05-01:11-30", align="hemisphere"))
         samples.save(comp, out / "composite.zarr", overwrite=overwrite)
         console.print(f"{comp.sizes['sample']} samples x {comp.sizes['band']} bands x {comp.sizes['time']} bins; "
                       f"dropped {comp.attrs.get('dropped_samples', 0)} with too few clear observations")

@@ -47,10 +47,11 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from cropglobe.mapping.predict_table import predict_file
+        from cropglobe.mapping.predict_table import PredictOptions, predict_file
 
-        result = predict_file(cell, samples, out, min_clear=min_clear, remaps=remaps, members=member or [],
-                              adapt=adapt, precision=str(value(precision)), overwrite=overwrite, block=block)
+        options = PredictOptions(min_clear=min_clear, remaps=remaps, members=member or [], adapt=adapt,
+                                 precision=str(value(precision)), block=block)
+        result = predict_file(cell, samples, out, options, overwrite=overwrite)
         console = Console()
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""

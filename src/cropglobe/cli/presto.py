@@ -81,15 +81,15 @@ def register(app: typer.Typer) -> None:
 
         from cropglobe import samples, verbosity
         from cropglobe.atomic import check_replaceable, guarded_path
-        from cropglobe.features.presto.embed import presto_features
+        from cropglobe.features.presto.embed import PrestoOptions, presto_features
         from cropglobe.temporal import season
 
         check_replaceable(out, EMBEDDINGS, is_embeddings_file, overwrite)  # before any work
         ds = samples.load(src)
         win = season.season(ds) if ds.attrs.get("season_window") else ds
         t0 = time.perf_counter()
-        emb = presto_features(win, weights=weights, batch_size=batch_size, cache=False,
-                                progress=not verbosity.is_quiet(), device=device)
+        emb = presto_features(win, PrestoOptions(weights=weights, batch_size=batch_size, cache=False,
+                                                 progress=not verbosity.is_quiet(), device=device))
         dt = time.perf_counter() - t0
         with guarded_path(out, EMBEDDINGS, is_embeddings_file, overwrite) as tmp, open(tmp, "wb") as f:
             np.save(f, emb, allow_pickle=False)

@@ -191,7 +191,7 @@ def composite_data(ds: xr.Dataset, spec: ExperimentSpec) -> tuple[xr.Dataset, tu
             ds.attrs["season_window"] = spec.season_window or ds.attrs["season_window"]
         return ds, window, bin_days
     c = spec.composite
-    full = composite.composite(ds, **c.composite_kwargs())  # the call cropglobe map / predict repeat from the recipe
+    full = composite.composite(ds, c)  # the call cropglobe map / predict repeat from the recipe
     return full, season.window_bins(full), float(c.interval)
 
 

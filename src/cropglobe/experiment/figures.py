@@ -124,26 +124,23 @@ def features_by_scenario(agg: pd.DataFrame, flagged: set[tuple], by: list[str], 
     fig.savefig(out, dpi=110, bbox_inches="tight")
 
 
-def _class_names(rows: pd.DataFrame, size: int, legend: list[str] | None = None) -> list[str]:
-    """The classes of the confusion matrices: the study's legend, the rows' ``classes`` column, else the seven."""
-    if legend is not None and len(legend) == size:
-        return list(legend)
-    if "classes" in rows and rows["classes"].notna().any():
-        names = str(rows["classes"].dropna().iloc[0]).split(",")
-        if len(names) == size:
-            return names
-    names = list(taxonomy.CLASSES)
-    return names if len(names) == size else [str(i) for i in range(size)]
-
-
 def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note: str,
-              classes: list[str] | None = None) -> str:
+              classes: list[str]) -> str:
     """Confusion matrices of one cell, one panel per source -> target pair: counts summed over seeds.
 
-    ``classes`` is the study's legend (the matrices' rows and columns); None: the rows' own, else the seven.
+    Args:
+        results: The run's results (one row per cell, seed and pair, with its ``confusion``).
+        cell: ``(feature, model, augmentation)``.
+        out: The PNG file.
+        note: Appended to the title (e.g. the SIMULATED DATA mark).
+        classes: The run's legend (:func:`cropglobe.experiment.report.classes_of`): the matrices' rows
+            and columns.
 
     Returns:
         The cell's label.
+
+    Raises:
+        CropGlobeError: When a matrix is not over the legend (its size differs).
     """
     feature, model, aug = cell
     plain = _plain(results)
@@ -163,7 +160,11 @@ def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note
         source, target = pairs[k]
         sel = rows[(rows["source"] == source) & (rows["target"] == target)]
         cm = np.sum([np.array(json.loads(c)) for c in sel["confusion"]], axis=0)
-        names = _class_names(sel, cm.shape[0], classes)
+        if cm.shape != (len(classes), len(classes)):
+            raise CropGlobeError(f"results.parquet: the confusion matrices of {cell_label(*cell)} on {source} -> "
+                                 f"{target} are {cm.shape[0]} x {cm.shape[1]}; the run's legend has {len(classes)} "
+                                 f"classes ({', '.join(classes)})")
+        names = list(classes)
         norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for (i, j), count in np.ndenumerate(cm):
@@ -187,8 +188,10 @@ def confusion(results: pd.DataFrame, cell: tuple[str, str, str], out: Path, note
 
 
 def confusions(results: pd.DataFrame, agg: pd.DataFrame, figs: Path, note: str,
-               classes: list[str] | None = None) -> tuple[str, list[tuple[str, str]]]:
+               classes: list[str]) -> tuple[str, list[tuple[str, str]]]:
     """``confusion_<cell>.png`` for every cell and ``confusion.png`` for the best one (mean macro-F1).
+
+    ``classes`` is the run's legend (see :func:`confusion`).
 
     Returns:
         The best cell's label, and (label, file name) of every cell's figure.

@@ -156,7 +156,7 @@ def selftrain_cell(job: CellJob, cell: Cell, x_target: np.ndarray, work_dir: Pat
 
 def _torch_classifier(job: CellJob, settings: Any, data: np.ndarray) -> Any:
     """The cell's untrained ``TorchClassifier`` for training data ``data``: sizes, window, flattening, augmentation."""
-    from cropglobe.training.lightning import TorchClassifier
+    from cropglobe.training.lightning import InputLayout, TorchClassifier
 
     cell, family = job.cell, features.get_feature(job.cell.feature)
     if not family.windowed:
@@ -165,7 +165,7 @@ def _torch_classifier(job: CellJob, settings: Any, data: np.ndarray) -> Any:
     flatten = family.layout == "flat-window"
     n_bands, n_times = (data.shape[1] * count, 1) if flatten else (data.shape[1], count)
     clf = TorchClassifier(cell.model, n_bands, n_times, len(job.classes), job.model_options, settings,
-                          window=(start, count), bin_days=job.bin_days, flatten=flatten)
+                          InputLayout((start, count), job.bin_days, flatten))
     aug = augmenter(cell)  # a preset name or an inline mapping (None: identity)
     if aug is not None and aug.unknowns is not None:  # placeholders are labelled with the cell's 'other'
         where = f"cell {cell.feature} x {cell.model}: augmentation unknowns"

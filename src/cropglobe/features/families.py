@@ -42,9 +42,9 @@ LAYOUTS = ("window", "flat-window", "features")
 
 def _presto(ds: xr.Dataset, **options: object) -> np.ndarray:
     """Presto embeddings (Tseng et al., arXiv:2304.14065): :func:`cropglobe.features.presto.embed.presto_features`."""
-    from cropglobe.features.presto.embed import presto_features
+    from cropglobe.features.presto.embed import PrestoOptions, presto_features
 
-    return presto_features(ds, **options)  # type: ignore[arg-type]
+    return presto_features(ds, PrestoOptions(**options))  # type: ignore[arg-type]
 
 
 def _presto_input(ds: xr.Dataset, **options: object) -> np.ndarray:

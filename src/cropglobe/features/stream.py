@@ -33,6 +33,7 @@ from cropglobe.atomic import atomic_path
 from cropglobe.errors import CropGlobeError
 from cropglobe.features.families import get_feature
 from cropglobe.temporal.composite import COUNT_KEYS, add_drops, composite, season
+from cropglobe.temporal.settings import CompositeSettings
 from cropglobe.zarrcheck import check_store, checksum_encoding, read_error
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,6 @@ def check_composite_options(options: Mapping[str, Any] | None) -> dict[str, Any]
 
     from cropglobe.checks import suggestion, validation_error
     from cropglobe.temporal.season import load_offsets, parse_window
-    from cropglobe.temporal.settings import CompositeSettings
 
     opts = dict(options or {})
     known = set(CompositeSettings.model_fields)
@@ -210,6 +210,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
     if block < 1:
         raise CropGlobeError(f"block={block!r}: expected a positive number of samples")
     copts = check_composite_options(composite_options)
+    settings = CompositeSettings.model_construct(**{k: v for k, v in copts.items() if k != "chunk"})  # checked above
     fopts = dict(feature_options or {})
     t0 = time.perf_counter()
     lazy = open_lazy(src)
@@ -224,7 +225,7 @@ def stream(src: str | os.PathLike, out: str | os.PathLike, families: Sequence[st
             if progress is not None and i:
                 progress(block)
             try:
-                comp = composite(part, **copts)
+                comp = composite(part, settings, copts.get("chunk", 2048))
             except CropGlobeError as err:
                 if copts.get("coverage") == "error":
                     raise

@@ -22,7 +22,7 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import student as students
 from cropglobe.mapping.cube import Cube
 from cropglobe.mapping.predict import recipe_bin_days
-from cropglobe.mapping.run import MapOptions, MapResult, _sampled_tiles, make_map, prepare
+from cropglobe.mapping.run import MapOptions, MapResult, make_map, prepare, sampled_tiles
 from cropglobe.mapping.tiles import dask_client, tile_grid
 from cropglobe.mapping.write import check_outputs
 
@@ -78,7 +78,7 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     students.check_teacher(recipe)
     windows = tile_grid(opened.shape, opts.tile)
     with dask_client(opts.scheduler, opts.workers) as client:
-        series = _sampled_tiles(client, opened, dataclasses.replace(ctx, collect_series=True), windows, opts,
+        series = sampled_tiles(client, opened, dataclasses.replace(ctx, collect_series=True), windows, opts,
                                 "cannot distil a student (--fast)")
     idx = students.subset(len(series), s.max_pixels, s.seed)
     inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)

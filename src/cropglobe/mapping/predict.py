@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from cropglobe.cells.cell import Cell, Recipe
-from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests, distill)
+from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests)
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill
 from cropglobe.temporal.calendar import Calendar
@@ -147,8 +147,8 @@ def reference_composite(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndar
     ds = observation_dataset(refl, clear, scl, np.zeros_like(lat), lat, ctx)
     # every pixel is kept (the map applies min_clear itself) and compared with composite_block
     c = ctx.recipe.composite
-    return composite.composite(ds, **{**c.composite_kwargs(), "min_clear": 0,
-                                      "coverage": "fill" if c.coverage == "fill" else "drop"})
+    return composite.composite(ds, c.model_copy(update={"min_clear": 0,
+                                                        "coverage": "fill" if c.coverage == "fill" else "drop"}))
 
 
 def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -255,7 +255,7 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
     n, nb = refl.shape[2], refl.shape[1]
     none = np.zeros((0, 0), dtype=np.float32)
-    f32 = np.float32
+    decode = kernels.decoding(dec.scale, dec.offset, dec.nodata, dec.clear_scale, dec.clear_fill, c.clear_threshold)
     lut = _scl_lut(tuple(c.scl_keep))
     medians = np.empty((a1 - a0, nb, n), dtype=np.float32)
     n_clear = np.zeros(n, dtype=np.int64)
@@ -265,11 +265,10 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         w_lo, w_hi = (int(i) for i in np.searchsorted(rel, [cal.first - 1, cal.last]))
         part = (medians, n_clear) if isinstance(cols, slice) else \
             (np.empty((a1 - a0, nb, cols.size), dtype=np.float32), np.zeros(cols.size, dtype=np.int64))
-        kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]),
-                            none if clear is None else np.ascontiguousarray(clear[:, cols]),
-                            none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), lut,
-                            f32(dec.scale), f32(dec.offset), f32(dec.nodata), f32(dec.clear_scale),
-                            f32(dec.clear_fill), f32(c.clear_threshold), edges[:-1], edges[1:], w_lo, w_hi, *part)
+        masks = (none if clear is None else np.ascontiguousarray(clear[:, cols]),
+                 none.astype(np.uint8) if scl is None else np.ascontiguousarray(scl[:, cols]), lut)
+        kernels.bin_medians(np.ascontiguousarray(refl[:, :, cols]), masks, decode, (edges[:-1], edges[1:]),
+                            (w_lo, w_hi), *part)
         if not isinstance(cols, slice):
             medians[:, :, cols], n_clear[cols] = part
     out = np.empty((n, nb, count), dtype=np.float32)

@@ -9,12 +9,12 @@ probabilities afterwards. A block in which compositing keeps no sample (all clou
 coverage) is listed as dropped; a set in which no block keeps one raises the first block's error,
 as the whole set would.
 
-``adapt="align"`` streams too, in two passes: :func:`alignment_series` reads a seeded sample of at
-most ``search_samples`` samples (:class:`cropglobe.augment.align.AlignSettings`, drawn from the whole
-set before compositing) block by block and returns their full-year series, on which the cell
-searches the offset / stretch; the second pass predicts every block read there. A set of at most
-``search_samples`` samples is searched whole, as before; a set that fits one block is predicted in
-one piece, searched on its own samples (the search draws its subsample from those with inputs).
+``adapt="align"`` streams too, always in two passes: :func:`alignment_series` reads the set block by
+block and returns the full-year series on which the cell searches the offset / stretch; the second
+pass predicts every block read there. A set that spans several blocks and holds more than
+``search_samples`` samples (:class:`cropglobe.augment.align.AlignSettings`) is searched on a seeded
+sample of that many, drawn from the whole set before compositing; a smaller set, or one that fits one
+block, is searched on all of its samples with inputs (the search draws its own subsample from those).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def series_of(full: xr.Dataset, keep: np.ndarray) -> np.ndarray:
 
 
 def alignment_series(ds: xr.Dataset, recipe: Recipe, min_clear: int | None, offsets: Mapping[str, int] | None,
-                     where: str, block: int, size: int, seed: int) -> np.ndarray:
+                     where: str, block: int | None, size: int, seed: int) -> np.ndarray:
     """Full-year series of a seeded sample of the set's samples for the align search, read ``block`` at a time.
 
     Args:
@@ -138,19 +138,21 @@ def alignment_series(ds: xr.Dataset, recipe: Recipe, min_clear: int | None, offs
         min_clear: Replaces the recipe's ``min_clear``.
         offsets: Per-country offsets of a format-1 recipe.
         where: The samples' name in messages.
-        block: Samples read and composited at a time.
-        size: Samples drawn (all of them when the set has no more).
+        block: Samples read and composited at a time (None: the in-memory set at once).
+        size: Samples drawn when the set spans several blocks (all of them when the set has no more
+            than ``size`` samples or fits one block: then the search draws from the samples with inputs).
         seed: Seed of the draw.
 
     Returns:
-        The series of the drawn samples that have model inputs, in set order: at most ``size`` x
-        bands x bins, whatever the set's size.
+        The series of the drawn samples that have model inputs, in set order: at most ``max(size,
+        block)`` x bands x bins, whatever the set's size.
 
     Raises:
         CropGlobeError: As :func:`block_probabilities` (no drawn sample kept by compositing).
     """
     n = int(ds.sizes["sample"])
-    drawn = ds if n <= size else ds.isel(sample=np.sort(np.random.default_rng(seed).choice(n, size, replace=False)))
+    whole = block is None or n <= max(size, block)
+    drawn = ds if whole else ds.isel(sample=np.sort(np.random.default_rng(seed).choice(n, size, replace=False)))
     found: list[np.ndarray] = []
 
     def collect(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -167,10 +169,10 @@ def predict_measured(cell: str, src: str, out: str, block: int = DEFAULT_BLOCK) 
     import time
 
     from cropglobe.features.stream import peak_rss_gb
-    from cropglobe.mapping.predict_table import predict_file
+    from cropglobe.mapping.predict_table import PredictOptions, predict_file
 
     t0, cpu = time.perf_counter(), time.process_time()
-    res = predict_file(cell, src, out, remaps="none", overwrite=True, block=block)
+    res = predict_file(cell, src, out, PredictOptions(remaps="none", block=block), overwrite=True)
     return {"samples": len(res.table), "predicted": len(res.table) - res.n_dropped,
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu,
             "peak_rss_gb": peak_rss_gb(), "simulated": res.simulated}

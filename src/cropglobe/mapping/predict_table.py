@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cropglobe import legend, samples, taxonomy, yamlfile
+from cropglobe import legend, taxonomy, yamlfile
 from cropglobe.atomic import check_replaceable, guarded_path
 from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.cells.inputs import composite_like_training, load_samples, model_inputs  # noqa: F401 (re-exported)
@@ -95,14 +95,16 @@ class SamplePredictions:
         return int(sum(self.dropped.values()))
 
 
-def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
-                    min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
-                    where: str = "samples", members: Sequence[str | os.PathLike] = (),
-                    adapt: str = "none", precision: str | None = None, block: int | None = None) -> SamplePredictions:
-    """Predict every sample of a SampleSet with a cell (nothing is written).
+@dataclass(frozen=True)
+class PredictOptions:
+    """How ``cropglobe predict`` predicts a SampleSet (every field has the CLI's default but ``block``).
 
-    Args:
-        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+    Attributes:
+        min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
+            3 for format-1 recipes).
+        remaps: Per-target remaps of the scores: ``"run"`` (those of the run holding the cell,
+            none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
+            ``{ISO3: {"keep": [classes]}}``.
         members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
             of all the cells' probabilities (a seed ensemble).
         adapt: ``none``, ``align`` (read the season window at the offset / stretch that
@@ -113,20 +115,37 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
             ``calibration.json`` (fitted on its source validation split by ``cropglobe transfer``)
             has its probabilities calibrated first, as in the run's ``prior`` rows; ensembles
             (``members``) and older cells use EM on the raw probabilities.
-        ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
-        labelled: Which samples carry a reference label (default: all).
-        min_clear: Fewer clear observations in the season window -> dropped (default: the recipe's,
-            3 for format-1 recipes).
-        remaps: Per-target remaps of the scores: ``"run"`` (those of the run holding the cell,
-            none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
-            ``{ISO3: {"keep": [classes]}}``.
-        where: Name of the samples for error messages.
         precision: Torch inference ``"32-true"`` (default), ``"bf16-mixed"`` or ``"auto"``
             (:func:`cropglobe.mapping.predict.inference_precision`); tabular models ignore it.
-        block: Samples per block (:mod:`cropglobe.mapping.predict_stream`; ``ds`` may then be the lazy
-            set of :func:`~cropglobe.mapping.predict_stream.open_samples`); None: the whole set at once.
-            ``adapt="align"`` on a set larger than a block searches on a seeded sample of the set
-            (:func:`~cropglobe.mapping.predict_stream.alignment_series`, a first pass), then predicts block by block.
+        block: Samples per block (:mod:`cropglobe.mapping.predict_stream`; the set may then be the lazy
+            set of :func:`~cropglobe.mapping.predict_stream.open_samples`); None: the whole set at once
+            (:func:`predict_file`: :data:`~cropglobe.mapping.predict_stream.DEFAULT_BLOCK`).
+    """
+
+    min_clear: int | None = None
+    remaps: Mapping[str, Any] | str | os.PathLike | None = "run"
+    members: Sequence[str | os.PathLike] = ()
+    adapt: str = "none"
+    precision: str | None = None
+    block: int | None = None
+
+
+def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
+                    options: PredictOptions = PredictOptions(), where: str = "samples") -> SamplePredictions:
+    """Predict every sample of a SampleSet with a cell (nothing is written).
+
+    ``adapt="align"`` always takes two passes: :func:`search_alignment` finds the offsets on the set
+    (on a seeded sample of it when it spans several blocks and holds more than ``search_samples``
+    samples: :func:`~cropglobe.mapping.predict_stream.alignment_series`), then every block is
+    predicted at them.
+
+    Args:
+        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
+        labelled: Which samples carry a reference label (default: all).
+        options: Remaps, ensemble members, adaptation, precision, ``min_clear`` and block size
+            (:class:`PredictOptions`).
+        where: Name of the samples for error messages.
 
     Returns:
         The :class:`SamplePredictions`.
@@ -134,29 +153,26 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     Raises:
         CropGlobeError: For a bad recipe, model, band set, calendar or remap.
     """
+    min_clear, adapt, block = options.min_clear, options.adapt, options.block
     if adapt not in ADAPT:
         raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
-    inference_precision(precision)
+    inference_precision(options.precision)
     if block is not None:
         whole_number(block, "block", 1)
-    the_cell = Cell.load(cell, tuple(members))  # the model is loaded by the first block that predicts
+    the_cell = Cell.load(cell, tuple(options.members))  # the model is loaded by the first block that predicts
     recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
-    the_cell.precision = inference_precision(precision, recipe.family)
-    table_remaps, offsets = _run_settings(recipe, remaps)
+    the_cell.precision = inference_precision(options.precision, recipe.family)
+    table_remaps, offsets = _run_settings(recipe, options.remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
-    alignment = None
     found = None  # (start_days, end_days, record) searched before the blocks are predicted
-    if adapt == "align" and block is not None and n > block:
+    if adapt == "align":
         found = search_alignment(ds, the_cell, min_clear, offsets, where, block)
-        alignment = found[2]
-    elif adapt == "align" and block is not None:  # one block: searched on it, as the whole set always was
-        ds, block = samples.validate(ds.load(), where=where), None
+    alignment = found[2] if found is not None else None
 
     def predict(full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:  # one block's probabilities
-        nonlocal alignment
-        if adapt == "align":
-            x, alignment = aligned_inputs(full, keep, the_cell, found)
+        if found is not None:
+            x, _ = aligned_inputs(full, keep, the_cell, found)
         return np.asarray(the_cell.predict_proba(x), dtype=np.float64)
 
     rows, proba, composited = block_probabilities(ds, recipe, predict, min_clear, offsets, where, block)
@@ -185,36 +201,43 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
 
 
 def aligned_inputs(full: xr.Dataset, keep: np.ndarray, cell: Cell,
-                   found: tuple[float, float, dict[str, float]] | None = None) -> tuple[np.ndarray, dict[str, float]]:
-    """Model inputs of the kept samples read at the season offset / stretch :mod:`cropglobe.augment.align` finds.
-
-    The search reads only the samples' inputs and the model's probabilities (no label).
+                   found: tuple[float, float, dict[str, float]]) -> tuple[np.ndarray, dict[str, float]]:
+    """Model inputs of the kept samples read at the season offset / stretch :func:`search_alignment` found.
 
     Args:
         full: A full-year composite.
         keep: Its samples with inputs.
         cell: The cell.
-        found: ``(start_days, end_days, record)`` already searched (:func:`search_alignment`); None:
-            search on these samples.
+        found: ``(start_days, end_days, record)`` of :func:`search_alignment`.
+
+    Returns:
+        The inputs and the record.
 
     Raises:
         CropGlobeError: When the cell's feature family is not a season window (align needs median features).
     """
     check_alignable(cell.recipe, "adapt='align'")  # type: ignore[arg-type]
-    series = series_of(full, keep)
-    a, b, record = found if found is not None else cell.search_alignment(series, where="adapt='align'")
-    return cell.series_inputs(series, a, b), record
+    a, b, record = found
+    return cell.series_inputs(series_of(full, keep), a, b), record
 
 
 def search_alignment(ds: xr.Dataset, cell: Cell, min_clear: int | None, offsets: Mapping[str, int] | None,
-                     where: str, block: int) -> tuple[float, float, dict[str, float]]:
-    """The align offsets of a (lazy) set searched on a seeded sample of it read block by block (the first pass).
+                     where: str, block: int | None) -> tuple[float, float, dict[str, float]] | None:
+    """The align offsets of a (lazy) set, read block by block: the first pass of ``adapt="align"``.
 
-    At most :class:`~cropglobe.augment.align.AlignSettings` ``search_samples`` samples are drawn, so memory
-    does not grow with the set (:func:`~cropglobe.mapping.predict_stream.alignment_series`).
+    A set that spans several blocks and holds more than :class:`~cropglobe.augment.align.AlignSettings`
+    ``search_samples`` samples is searched on a seeded sample of them, so memory does not grow with
+    the set (:func:`~cropglobe.mapping.predict_stream.alignment_series`); a smaller one on all of its
+    samples with inputs (what :func:`cropglobe.augment.align.search` draws from). The search reads only
+    the samples' inputs and the model's probabilities (no label).
+
+    Returns:
+        ``(start_days, end_days, record)``; None when no sample of the set has model inputs (nothing
+        is predicted, so nothing is aligned).
 
     Raises:
-        CropGlobeError: When the cell's feature family is not a season window, or no drawn sample has inputs.
+        CropGlobeError: When the cell's feature family is not a season window, or no drawn sample has
+            inputs while others were not drawn.
     """
     from cropglobe.augment.align import AlignSettings
 
@@ -222,6 +245,9 @@ def search_alignment(ds: xr.Dataset, cell: Cell, min_clear: int | None, offsets:
     settings = AlignSettings()
     series = alignment_series(ds, cell.recipe, min_clear, offsets, where, block,  # type: ignore[arg-type]
                               settings.search_samples, settings.seed)
+    drawn = block is not None and ds.sizes["sample"] > max(settings.search_samples, block)
+    if len(series) == 0 and not drawn:
+        return None
     return cell.search_alignment(series, where="adapt='align'")
 
 
@@ -426,23 +452,22 @@ def write(result: SamplePredictions, out: str | os.PathLike, overwrite: bool = F
 
 
 def predict_file(cell: str | os.PathLike, samples_path: str | os.PathLike, out: str | os.PathLike,
-                 min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
-                 members: Sequence[str | os.PathLike] = (), adapt: str = "none",
-                 precision: str | None = None, overwrite: bool = False,
-                 block: int = DEFAULT_BLOCK) -> SamplePredictions:
+                 options: PredictOptions = PredictOptions(), overwrite: bool = False) -> SamplePredictions:
     """``cropglobe predict``: read a SampleSet, predict it with a cell, write Parquet (+ metrics JSON).
 
     Every input is checked before anything is written; ``out`` and its metrics neighbour are
     replaced only when they are previous predictions (or ``overwrite`` is set). The set is read
-    ``block`` samples at a time (:mod:`cropglobe.mapping.predict_stream`), so memory does not grow
-    with its size beyond the per-sample table.
+    ``options.block`` samples at a time (None: :data:`~cropglobe.mapping.predict_stream.DEFAULT_BLOCK`;
+    :mod:`cropglobe.mapping.predict_stream`), so memory does not grow with its size beyond the
+    per-sample table.
 
     Raises:
         CropGlobeError: For any bad input (see :func:`predict_samples`, :func:`load_samples`).
     """
     check_out(out, overwrite)
     ds, labelled = open_samples(samples_path)
-    result = predict_samples(cell, ds, labelled, min_clear=min_clear, remaps=remaps, where=str(samples_path),
-                             members=members, adapt=adapt, precision=precision, block=block)
+    if options.block is None:
+        options = replace(options, block=DEFAULT_BLOCK)
+    result = predict_samples(cell, ds, labelled, options, where=str(samples_path))
     write(result, out, overwrite)
     return result

@@ -304,16 +304,30 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
     Raises:
         CropGlobeError: When no sampled pixel has enough clear observations.
     """
-    proba = _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_proba=True), windows, opts,
+    proba = sampled_tiles(client, cube, dataclasses.replace(ctx, collect_proba=True), windows, opts,
                            "cannot estimate the class prior (--adapt prior)")
     return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
 
 
-def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[tuple[slice, slice]],
-                   opts: MapOptions, purpose: str) -> np.ndarray:
+def sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[tuple[slice, slice]],
+                  opts: MapOptions, purpose: str) -> np.ndarray:
     """What every ``k``-th tile returns for ``probe`` (probabilities or series of its valid pixels), joined.
 
-    ``k`` is chosen so that the tiles hold at least ``opts.prior_pixels`` pixels.
+    The first pass of a map that needs a sample of the region before mapping it: ``adapt="prior"``
+    (:func:`estimate_prior`), ``adapt="align"`` (:func:`estimate_alignment`) and the ``map --fast``
+    student's unlabelled pixels (:func:`cropglobe.mapping.fastmap.make_fast_map`).
+
+    Args:
+        client: The Dask client the tiles run on.
+        cube: The opened cube.
+        probe: The block context, with ``collect_proba`` or ``collect_series`` set (what each tile returns).
+        windows: Every tile window of the map, in order; every ``k``-th is read, ``k`` chosen so that the
+            sampled tiles hold at least ``opts.prior_pixels`` pixels (all tiles when the region is smaller).
+        opts: The map options (``prior_pixels``, ``block_pixels``).
+        purpose: What the sample is for, ending the error message.
+
+    Returns:
+        The sampled tiles' probabilities (N, C) or full-year series (N, B, T) of their valid pixels, joined.
 
     Raises:
         CropGlobeError: When no sampled pixel has enough clear observations (``purpose`` says what failed).
@@ -342,7 +356,7 @@ def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list
     """
     recipe = ctx.recipe
     check_alignable(recipe, "--adapt align")  # before the first pass over the tiles
-    series = _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts,
+    series = sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts,
                             "cannot align the season (--adapt align)")
     return search_alignment(recipe, recipe.load_model(), series, ctx.precision, "--adapt align")
 

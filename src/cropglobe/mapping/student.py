@@ -35,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from cropglobe import models
-from cropglobe.cells.cell import Cell, Recipe
+from cropglobe import legend, models
+from cropglobe.cells.cell import Cell, Recipe, load_recipe
 from cropglobe.errors import CropGlobeError
 from cropglobe.features import families as features
 from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
+from cropglobe.temporal import composite, season
 
 #: Student model kinds.
 STUDENTS = ("lightgbm", "mlp")
@@ -246,3 +248,27 @@ def teacher_cells(teacher: Recipe) -> list[str]:
 
 def _spec(model: Any) -> Any:
     return getattr(model, "spec", None) or model.cropglobe_spec
+
+
+def accuracy(cell: str | os.PathLike, target: xr.Dataset) -> dict[str, float]:
+    """Overall accuracy and macro-F1 of a cell (a student, say) on a labelled observation-level SampleSet.
+
+    The set is composited as the cell's recipe says and the cell predicts its season window; labels
+    resolve to the cell's classes by name or alias (:func:`cropglobe.legend.normalize`). Used by
+    ``benchmarks/bench_map.py`` to score the ``map --fast`` student next to its teacher.
+
+    Returns:
+        ``{"oa", "macro_f1"}``.
+
+    Raises:
+        CropGlobeError: For a band the set lacks, a calendar the set does not cover or a label the
+            cell's legend does not know.
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+
+    r = load_recipe(cell)
+    full = composite.composite(target.sel(band=r.bands), r.composite)
+    the_cell = Cell(r)
+    pred = the_cell.predict_proba(the_cell.features(season.season(full))).argmax(1)
+    truth = np.asarray([r.classes.index(legend.normalize(str(v), r.classes)) for v in full["label"].values])
+    return {"oa": float(accuracy_score(truth, pred)), "macro_f1": float(f1_score(truth, pred, average="macro"))}

@@ -374,7 +374,7 @@ def simulate(
             }))
     table = pd.concat(meta, ignore_index=True)
     return samples.build(
-        np.concatenate(blocks),
+        samples.SampleArrays(np.concatenate(blocks),
         bands=params.bands,
         time=dates.astype("datetime64[ns]"),
         sample_id=table["sample_id"],
@@ -383,7 +383,7 @@ def simulate(
         year=year,
         lon=table["lon"],
         lat=table["lat"],
-        clear=np.concatenate(scores),
+        clear=np.concatenate(scores)),
         attrs={
             "sensor": "Sentinel-2 (simulated)",
             "processing_level": "L2A (simulated)",

@@ -67,12 +67,12 @@ def write_tiled(path: str | os.PathLike, n: int, *, base_per_class: int = 100, b
             values = refl[src] * (1.0 + noise * rng.standard_normal(refl[src].shape, dtype=np.float32))
             np.clip(values, 0.0, 1.0, out=values)  # NaN (not observed) stays NaN
             part = samples.build(
-                values, bands=[str(b) for b in base["band"].values], time=base["time"].values,
+                samples.SampleArrays(values, bands=[str(b) for b in base["band"].values], time=base["time"].values,
                 sample_id=np.char.add(ids[src], np.char.add("-r", rep.astype(str))).astype(id_dtype),
                 label=meta["label"][src], country=meta["country"][src], year=meta["year"][src],
                 lon=meta["lon"][src] + rng.normal(0, 1e-3, rows.size),
                 lat=meta["lat"][src] + rng.normal(0, 1e-3, rows.size),
-                clear=clear[src], attrs=attrs, where="write_tiled")
+                clear=clear[src]), attrs=attrs, where="write_tiled")
             part = part.assign_coords(label=part["label"].astype(meta["label"].dtype),
                                       country=part["country"].astype(meta["country"].dtype))
             append_zarr(part, tmp, first=lo == 0, block=block)

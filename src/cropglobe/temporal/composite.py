@@ -18,7 +18,6 @@ onto the requested bins by linear interpolation between bin centres, and the att
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ from cropglobe.temporal import gapfill
 from cropglobe.temporal import season as _season
 from cropglobe.temporal.calendar import Calendar
 from cropglobe.temporal.season import season, window_bins
-from cropglobe.temporal.settings import FILL_DAYS, SCL_KEEP, CompositeSettings
+from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings
 
 __all__ = ["composite", "season", "window_bins", "clear_mask", "SCL_KEEP", "CompositeSettings"]
 
@@ -104,42 +103,35 @@ def _centres(time: np.ndarray, ds: xr.Dataset) -> np.ndarray:
     return time.astype("datetime64[D]").astype(np.float64) + width / 2.0
 
 
-def composite(
-    ds: xr.Dataset,
-    interval: int = 5,
-    window: str = "05-01:11-30",
-    align: str | int = "hemisphere",
-    clear_threshold: float = 0.75,
-    min_clear: int = 3,
-    offsets: Mapping[str, int] | str | os.PathLike | None = None,
-    scl_keep: tuple[int, ...] = SCL_KEEP,
-    chunk: int = 2048,
-    coverage: str = "drop",
-    fill_days: int = FILL_DAYS,
-) -> xr.Dataset:
+def composite(ds: xr.Dataset, settings: CompositeSettings | None = None, chunk: int = 2048) -> xr.Dataset:
     """Composite a SampleSet onto the full-year aligned calendar (median bins + gap filling).
 
     Args:
         ds: Observation-level SampleSet (datetime ``time``), or a coarser composite with datetime
             ``time`` and ``bin_days`` (dekadal, monthly), re-gridded by interpolation.
-        interval: Bin width in days (73 bins for 5 days; the last bin is shorter when 365 is not a
-            multiple).
-        window: Season window ``MM-DD:MM-DD`` on the aligned calendar.
-        align: ``"hemisphere"``, ``"none"`` or a number of days for every sample.
-        clear_threshold: Minimum ``clear`` score of a usable observation.
-        min_clear: Samples with fewer usable observations (coarse input: usable steps) inside the
-            season window are dropped; their number is in ``attrs["dropped_samples"]`` and logged.
-        offsets: Per-country shift in days (mapping or YAML file), replacing ``align`` for them.
-        scl_keep: Scene-classification codes counted as clear when ``scl`` is present.
+        settings: How to composite (default: ``CompositeSettings()``), the object a recipe records.
+            Its values are checked here again and a bad one raises :class:`CropGlobeError` naming it, so
+            user input may come unvalidated (``CompositeSettings.model_construct(...)``, whose
+            ``offsets`` may then also name a YAML file). Its fields:
+
+            * ``interval``: bin width in days (73 bins for 5 days; the last bin is shorter when 365 is
+              not a multiple).
+            * ``window``: season window ``MM-DD:MM-DD`` on the aligned calendar.
+            * ``align``: ``"hemisphere"``, ``"none"`` or a number of days for every sample.
+            * ``clear_threshold``: minimum ``clear`` score of a usable observation.
+            * ``min_clear``: samples with fewer usable observations (coarse input: usable steps) inside the
+              season window are dropped; their number is in ``attrs["dropped_samples"]`` and logged.
+            * ``offsets``: per-country shift in days (mapping or YAML file), replacing ``align`` for them.
+            * ``scl_keep``: scene-classification codes counted as clear when ``scl`` is present.
+            * ``coverage``: what to do with samples whose data do not span the aligned season window
+              (multi-year tables, short extractions): ``"drop"`` them (counts per country in
+              ``attrs["dropped_coverage"]``, logged), raise (``"error"``), or ``"fill"``: keep samples
+              whose data stop at most ``fill_days`` short of either window edge. Their missing edge bins
+              hold the nearest value (the gap filler's own edge rule, which every sample's cloudy edge
+              bins already get, and which the map kernels reproduce); the kept ones are counted per
+              country in ``attrs["edge_filled"]``, longer edge gaps are dropped. See :func:`covers_window`.
+            * ``fill_days``: the longest edge gap ``coverage="fill"`` fills, in days of the window.
         chunk: Pixels per block of the vectorised median.
-        coverage: What to do with samples whose data do not span the aligned season window
-            (multi-year tables, short extractions): ``"drop"`` them (counts per country in
-            ``attrs["dropped_coverage"]``, logged), raise (``"error"``), or ``"fill"``: keep samples
-            whose data stop at most ``fill_days`` short of either window edge. Their missing edge bins
-            hold the nearest value (the gap filler's own edge rule, which every sample's cloudy edge
-            bins already get, and which the map kernels reproduce); the kept ones are counted per
-            country in ``attrs["edge_filled"]``, longer edge gaps are dropped. See :func:`covers_window`.
-        fill_days: The longest edge gap ``coverage="fill"`` fills, in days of the window.
 
     Returns:
         A composite SampleSet: integer ``time`` (bin-start aligned day of year), ``bin_days``,
@@ -155,6 +147,10 @@ def composite(
             dates (or any sample's with ``coverage="error"``), no clear observation at all, or when
             every sample has fewer than ``min_clear``.
     """
+    given = CompositeSettings() if settings is None else settings
+    interval, window, align, clear_threshold = given.interval, given.window, given.align, given.clear_threshold
+    min_clear, offsets, scl_keep = given.min_clear, given.offsets, given.scl_keep
+    coverage, fill_days = given.coverage, given.fill_days
     cal = Calendar(interval, window, align, offsets)  # the aligned calendar, once
     bin_start, bin_days, first, last = cal.bin_start, cal.bin_days, cal.first, cal.last
     min_clear = whole_number(min_clear, "min_clear", 0)
@@ -253,7 +249,7 @@ def composite(
         "filled_fraction": ("sample", (gaps[kept].sum(axis=1) / (nb * bin_start.size)).astype(np.float32)),
         "filled_fraction_window": ("sample", (gaps[kept][:, w0:w0 + wn].sum(axis=1) / (nb * wn)).astype(np.float32)),
     })
-    attrs = _attrs(ds, interval, window, align_label, clear_threshold, min_clear, dropped, coarse, t)
+    attrs = _attrs(ds, given, align_label, dropped, coarse, t)  # the values as given, min_clear checked
     attrs.update({"dropped_coverage": by_coverage, "dropped_min_clear": by_clear, "edge_filled": by_fill,
                   "coverage": coverage, "composite_settings": settings.to_attrs()})
     result = xr.Dataset({"reflectance": (samples.DIMS, out[kept])}, coords=coords, attrs=attrs)
@@ -359,8 +355,11 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
-def _attrs(ds: xr.Dataset, interval: int, window: str, alignment: str, threshold: float, min_clear: int,
-           dropped: np.ndarray, coarse: bool, t: np.ndarray) -> dict[str, Any]:
+def _attrs(ds: xr.Dataset, settings: CompositeSettings, alignment: str, dropped: np.ndarray, coarse: bool,
+           t: np.ndarray) -> dict[str, Any]:
+    """The composite's attrs: the settings as given (``min_clear`` already checked) and what it did."""
+    interval, window, threshold = settings.interval, settings.window, settings.clear_threshold
+    min_clear = whole_number(settings.min_clear, "min_clear", 0)
     attrs = {k: v for k, v in ds.attrs.items() if k not in ("bands", "time_kind")}
     regridded = ""
     if coarse:

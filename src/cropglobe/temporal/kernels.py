@@ -28,29 +28,48 @@ import numpy as np
 from numba import njit
 
 
+def decoding(scale: float, offset: float, nodata: float, clear_scale: float, clear_fill: float,
+             threshold: float) -> np.ndarray:
+    """The scalars :func:`bin_medians` decodes raw values with, as one float32 array (numba takes no objects).
+
+    Args:
+        scale: Reflectance scale (1 for reflectance already in 0-1); ``raw * scale + offset`` is reflectance.
+        offset: Reflectance offset added after the scale (0 for none).
+        nodata: Raw value meaning missing (NaN when none; NaN is always missing).
+        clear_scale: Scale of the clear score.
+        clear_fill: Raw clear value meaning missing (NaN when none).
+        threshold: Clear-score threshold (``score * clear_scale >= threshold``).
+
+    Returns:
+        ``[scale, offset, nodata, clear_scale, clear_fill, threshold]`` as float32 (each rounded as a
+        float32 scalar argument was).
+    """
+    return np.array([scale, offset, nodata, clear_scale, clear_fill, threshold], dtype=np.float32)
+
+
 @njit(cache=True, nogil=True)
-def bin_medians(refl, clear, scl, keep, scale, offset, nodata, clear_scale, clear_fill, threshold,
-                bin_lo, bin_hi, win_lo, win_hi, out, n_clear):  # pragma: no cover - compiled
+def bin_medians(refl, masks, decode, bins, window, out, n_clear):  # pragma: no cover - compiled
     """Medians of the clear observations of each bin, per band and pixel, from raw values.
 
     Args:
         refl: (T, B, P) raw reflectance (any numeric dtype); ``raw * scale + offset`` is reflectance.
-        clear: (T, P) raw clear-sky score, or a (0, 0) array when the cube has none.
-        scl: (T, P) uint8 scene classes, or a (0, 0) array when the cube has none.
-        keep: (256,) bool, the SCL codes that count as clear.
-        scale: float32 reflectance scale (1 for reflectance already in 0-1).
-        offset: float32 reflectance offset added after the scale (0 for none).
-        nodata: float32 raw value meaning missing (NaN when none; NaN is always missing).
-        clear_scale: float32 scale of the clear score.
-        clear_fill: float32 raw clear value meaning missing (NaN when none).
-        threshold: float32 clear-score threshold (``score * clear_scale >= threshold``).
-        bin_lo: (n_bins,) int64 first observation index of each bin (dates sorted).
-        bin_hi: (n_bins,) int64 one past the last observation index of each bin.
-        win_lo: First observation index counted in ``n_clear`` (the season window).
-        win_hi: One past the last one.
+        masks: ``(clear, scl, keep)``: the (T, P) raw clear-sky score, or a (0, 0) array when the cube
+            has none; the (T, P) uint8 scene classes, or a (0, 0) array when the cube has none; the
+            (256,) bool SCL codes that count as clear.
+        decode: (6,) float32 ``[scale, offset, nodata, clear_scale, clear_fill, threshold]``
+            (:func:`decoding`).
+        bins: ``(bin_lo, bin_hi)``: (n_bins,) int64 first observation index of each bin (dates
+            sorted) and one past its last.
+        window: ``(win_lo, win_hi)``: the first observation index counted in ``n_clear`` (the season
+            window) and one past the last one.
         out: (n_bins, B, P) float32 output, NaN where a bin has no clear value of a band.
         n_clear: (P,) int64 output, clear observations in ``[win_lo, win_hi)``.
     """
+    clear, scl, keep = masks
+    scale, offset, nodata = decode[0], decode[1], decode[2]
+    clear_scale, clear_fill, threshold = decode[3], decode[4], decode[5]
+    bin_lo, bin_hi = bins
+    win_lo, win_hi = window
     t_all, nb, npx = refl.shape
     t0 = min(win_lo, bin_lo[0])
     t1 = max(win_hi, bin_hi[-1])

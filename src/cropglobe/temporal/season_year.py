@@ -24,6 +24,7 @@ not cover the season window and counts them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,19 +62,31 @@ def southern(countries: np.ndarray, lat: np.ndarray, strict: bool = True) -> np.
     return out
 
 
-def apply(years: np.ndarray, countries: np.ndarray, lat: np.ndarray, times: np.ndarray, present: np.ndarray,
-          convention: str = "start", *, bin_days: np.ndarray | int | None = None, ids: np.ndarray | None = None,
-          where: str = "input") -> tuple[np.ndarray, dict[str, Any]]:
+@dataclass(frozen=True)
+class Dates:
+    """When the samples were observed, as :func:`apply` checks the years against.
+
+    Attributes:
+        times: The time axis; only datetime axes are checked (day-of-year axes carry no year).
+        present: (sample, time) True where the sample has a value.
+        bin_days: Width of each time step for composites (a step overlapping the year counts); None: one day.
+    """
+
+    times: np.ndarray
+    present: np.ndarray
+    bin_days: np.ndarray | int | None = None
+
+
+def apply(years: np.ndarray, countries: np.ndarray, lat: np.ndarray, dates: Dates, convention: str = "start", *,
+          ids: np.ndarray | None = None, where: str = "input") -> tuple[np.ndarray, dict[str, Any]]:
     """Turn declared season years into cropglobe's convention and check them against the dates.
 
     Args:
         years: Declared season year per sample.
         countries: ISO3 code per sample.
         lat: Latitude per sample (NaN when unknown).
-        times: The time axis; only datetime axes are checked (day-of-year axes carry no year).
-        present: (sample, time) True where the sample has a value.
+        dates: The time axis, where each sample has a value and the steps' widths (:class:`Dates`).
         convention: ``"start"`` (the year a southern season starts in) or ``"end"`` (the year it ends in).
-        bin_days: Width of each time step for composites (a step overlapping the year counts).
         ids: Sample ids, for messages.
         where: The input (file), for messages.
 
@@ -93,9 +106,10 @@ def apply(years: np.ndarray, countries: np.ndarray, lat: np.ndarray, times: np.n
     except CropGlobeError as err:
         raise CropGlobeError(f"{where}: season_year=end moves southern samples only: {err}") from None
     stored = declared - (south if convention == "end" else 0)
-    t = np.asarray(times)
+    t = np.asarray(dates.times)
     if t.size and np.issubdtype(t.dtype, np.datetime64):
-        _check(declared, stored, south, t, np.asarray(present, dtype=bool), bin_days, convention, ids, where)
+        _check(declared, stored, south, Dates(t, np.asarray(dates.present, dtype=bool), dates.bin_days), convention,
+               ids, where)
     return stored, {"season_year": convention, "season_year_shifted": int(south.sum()) if convention == "end" else 0}
 
 
@@ -111,8 +125,10 @@ def _fits(stored: np.ndarray, south: np.ndarray, start: np.ndarray, end: np.ndar
     return (present & inside).any(axis=1)
 
 
-def _check(declared: np.ndarray, stored: np.ndarray, south: np.ndarray, times: np.ndarray, present: np.ndarray,
-           bin_days: np.ndarray | int | None, convention: str, ids: np.ndarray | None, where: str) -> None:
+def _check(declared: np.ndarray, stored: np.ndarray, south: np.ndarray, dates: Dates, convention: str,
+           ids: np.ndarray | None, where: str) -> None:
+    """Raise when a southern sample has no observation inside its stored season year (with a hint)."""
+    times, present, bin_days = dates.times, dates.present, dates.bin_days
     start = times.astype("datetime64[D]")
     width = np.broadcast_to(np.asarray(1 if bin_days is None else bin_days, dtype=np.int64), start.shape)
     end = start + (width - 1).astype("timedelta64[D]")

@@ -2,7 +2,7 @@
 
 :class:`CompositeSettings` is the one description of how observations become composites. A
 transfer study reads it from its YAML (``composite:``), :func:`cropglobe.experiment.data.composite_data`
-calls ``composite(ds, **settings.composite_kwargs())``, the cell records the same object in its
+calls ``composite(ds, settings)``, the cell records the same object in its
 recipe (:mod:`cropglobe.recipe`, which re-exports it), and ``cropglobe map`` / ``cropglobe predict``
 make exactly that call again (or the compiled twin of it, :mod:`cropglobe.mapping.predict`),
 per-country ``offsets``, ``min_clear`` and ``scl_keep`` included. It lives with compositing so that
@@ -75,7 +75,7 @@ class CompositeSettings(Strict):
         return load_offsets(v)
 
     def composite_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`cropglobe.temporal.composite.composite` (the call training and mapping share)."""
+        """The settings as plain keyword values (offsets as a dict or None, ``scl_keep`` as a tuple)."""
         return {"interval": self.interval, "window": self.window, "align": self.align,
                 "clear_threshold": self.clear_threshold, "min_clear": self.min_clear,
                 "offsets": dict(self.offsets) if self.offsets else None, "scl_keep": tuple(self.scl_keep),

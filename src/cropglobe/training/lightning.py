@@ -21,8 +21,9 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import lightning as L
 import numpy as np
@@ -101,8 +102,57 @@ def _hide_tips() -> None:
         logger.addFilter(_NoTips())
 
 
-#: An augmentation callable: (x_full, window=(start, count), bin_days=..., generator=...) -> x_window.
-Augmenter = Callable[..., torch.Tensor]
+#: Open-set placeholders: (windows, labels, generator) -> the batch with placeholders appended.
+Placeholders = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+class Augmenter(Protocol):
+    """The on-the-fly augmentation of training batches (:class:`cropglobe.augment.transforms.Augment`).
+
+    Attributes:
+        unknowns: Open-set placeholders the trainer appends to each augmented training batch
+            (:mod:`cropglobe.augment.placeholders`, labelled ``other``), or None.
+    """
+
+    unknowns: Placeholders | None
+
+    def __call__(self, x_full: torch.Tensor, window: tuple[int, int], bin_days: float,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augment a batch of full-year series (N, B, T_full) and return its season windows."""
+        ...
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """How stored training rows become the model's inputs.
+
+    Attributes:
+        window: ``(start, count)`` bins of the season window inside the full-year axis; None: the rows
+            are model inputs already.
+        bin_days: Bin width in days (converts augmentation parameters).
+        flatten: Flatten (B, T) windows to vectors (1D median features).
+    """
+
+    window: tuple[int, int] | None = None
+    bin_days: float = 5.0
+    flatten: bool = False
+
+
+@dataclass(frozen=True)
+class FitData:
+    """Training and validation arrays of :func:`fit_torch`.
+
+    Attributes:
+        x: Training inputs: full-year series (N, B, T_full) when the layout has a window, else model inputs.
+        y: Training class indices.
+        x_val: Validation inputs (same layout as ``x``).
+        y_val: Validation class indices.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,14 +237,24 @@ def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
 class CropClassifierModule(L.LightningModule):
     """LightningModule: augmentation on the full-year batch, windowing, class-balanced CE, val macro-F1."""
 
-    def __init__(self, net: nn.Module, weights: torch.Tensor, lr: float, weight_decay: float, seed: int,
-                 window: tuple[int, int] | None, bin_days: float, flatten: bool,
+    def __init__(self, net: nn.Module, weights: torch.Tensor, settings: TrainSettings, layout: InputLayout,
                  augment: Augmenter | None) -> None:
+        """Wrap ``net``.
+
+        Args:
+            net: The torch model.
+            weights: Class weights of the cross-entropy (a buffer: saved in checkpoints as ``ce_weights``).
+            settings: ``lr``, ``weight_decay`` and ``seed`` are read (no hyper-parameters are saved:
+                checkpoints hold the state dict, read back by :func:`fit_torch`).
+            layout: The training rows' window, bin width and flattening.
+            augment: On-the-fly augmentation of training batches, or None.
+        """
         super().__init__()
         self.net = net
         self.register_buffer("ce_weights", weights)
-        self.lr, self.weight_decay, self.seed = lr, weight_decay, seed
-        self.window, self.bin_days, self.flatten, self.augment = window, bin_days, flatten, augment
+        self.lr, self.weight_decay, self.seed = settings.lr, settings.weight_decay, settings.seed
+        self.window, self.bin_days, self.flatten = layout.window, layout.bin_days, layout.flatten
+        self.augment = augment
         self._val_pred: list[torch.Tensor] = []
         self._val_true: list[torch.Tensor] = []
 
@@ -219,7 +279,7 @@ class CropClassifierModule(L.LightningModule):
         """A training batch's inputs and labels: time-augmented windows, then the open-set
         placeholders of :mod:`cropglobe.augment.placeholders` when the augmenter has them."""
         x = self._window(x, generator)
-        unknowns = getattr(self.augment, "unknowns", None)
+        unknowns = self.augment.unknowns if self.augment is not None else None
         if unknowns is not None and generator is not None:
             x, y = unknowns(x, y, generator)
         return self._flat(x), y
@@ -278,26 +338,20 @@ class CropClassifierModule(L.LightningModule):
         return torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
-def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-              n_classes: int, settings: TrainSettings, ckpt_dir: str | os.PathLike,
-              window: tuple[int, int] | None = None, bin_days: float = 5.0, flatten: bool = False,
-              augment: Augmenter | None = None, resume: bool = False) -> dict[str, Any]:
+def fit_torch(net: nn.Module, data: FitData, n_classes: int, settings: TrainSettings, ckpt_dir: str | os.PathLike,
+              layout: InputLayout = InputLayout(), augment: Augmenter | None = None,
+              resume: bool = False) -> dict[str, Any]:
     """Train ``net`` with Lightning and load the weights of the best-validation-macro-F1 epoch.
 
     Args:
         net: The torch model (from :func:`cropglobe.models.get_model`).
-        x: Training inputs: full-year series (N, B, T_full) when ``window`` is given, else model inputs.
-        y: Training class indices.
-        x_val: Validation inputs (same layout as ``x``).
-        y_val: Validation class indices.
+        data: Training and validation inputs and class indices (:class:`FitData`).
         n_classes: Number of classes.
         settings: Optimisation settings. With ``settings.log_dir``, the epochs' metrics go to
             ``log_dir/logs/version_<k>/metrics.csv`` (Lightning's CSVLogger). With ``settings.progress``,
             a progress bar when standard output is a terminal, else one plain line per epoch.
         ckpt_dir: Folder for ``last.ckpt`` and the best checkpoint.
-        window: ``(start, count)`` bins of the season window inside the full-year axis.
-        bin_days: Bin width in days (converts augmentation parameters).
-        flatten: Flatten (B, T) windows to vectors (1D median features).
+        layout: The season window inside the full-year axis, the bin width and flattening (:class:`InputLayout`).
         augment: On-the-fly augmentation applied to training batches.
         resume: Continue from ``ckpt_dir/last.ckpt`` when it exists.
 
@@ -310,8 +364,8 @@ def fit_torch(net: nn.Module, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y
     precision = resolve_precision(settings.precision, settings.accelerator)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     net.train()  # Lightning keeps each module's mode: a fitted (eval-mode) net fine-tuned again must train
-    module = CropClassifierModule(net, class_weights(y, n_classes), settings.lr, settings.weight_decay,
-                                  settings.seed, window, bin_days, flatten, augment)
+    x, y, x_val, y_val = data.x, data.y, data.x_val, data.y_val
+    module = CropClassifierModule(net, class_weights(y, n_classes), settings, layout, augment)
     train_set = ArrayPairs(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
     val_set = ArrayPairs(torch.as_tensor(x_val, dtype=torch.float32), torch.as_tensor(y_val, dtype=torch.long))
     best = L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_macro_f1",
@@ -420,28 +474,27 @@ class TorchClassifier:
         n_classes: Number of classes.
         options: Architecture options for :func:`cropglobe.models.get_model`.
         settings: Optimisation settings.
-        window: ``(start, count)``: training inputs are full-year series cut to this window.
-        bin_days: Bin width in days.
-        flatten: Flatten windows to vectors (1D median features).
+        layout: The window training inputs (full-year series) are cut to, the bin width and flattening
+            (:class:`InputLayout`; default: the inputs are model inputs already).
 
     ``augment`` (attribute, None by default) is the on-the-fly augmentation of training batches
     (an :data:`Augmenter`, e.g. a cell's preset: :func:`cropglobe.experiment.fitting.augmenter`).
     """
 
     def __init__(self, name: str, n_bands: int, n_times: int, n_classes: int, options: dict[str, Any],
-                 settings: TrainSettings, window: tuple[int, int] | None = None,
-                 bin_days: float = 5.0, flatten: bool = False) -> None:
+                 settings: TrainSettings, layout: InputLayout = InputLayout()) -> None:
         self.name, self.n_classes, self.settings = name, n_classes, settings
         self.net = models.get_model(name, n_bands, n_times, n_classes, seed=settings.seed, **options)
         self.augment: Augmenter | None = None
-        self.window, self.bin_days, self.flatten = window, bin_days, flatten
+        self.layout = layout
+        self.window, self.bin_days, self.flatten = layout.window, layout.bin_days, layout.flatten
         self.fit_info: dict[str, Any] = {}
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
             ckpt_dir: str | os.PathLike, resume: bool = False) -> TorchClassifier:
         """Train with Lightning; keep the best-validation-macro-F1 weights (see :func:`fit_torch`)."""
-        self.fit_info = fit_torch(self.net, x, y, x_val, y_val, self.n_classes, self.settings, ckpt_dir,
-                                  self.window, self.bin_days, self.flatten, self.augment, resume)
+        self.fit_info = fit_torch(self.net, FitData(x, y, x_val, y_val), self.n_classes, self.settings, ckpt_dir,
+                                  self.layout, self.augment, resume)
         return self
 
     def predict_proba(self, x: np.ndarray, precision: str = Precision.FP32) -> np.ndarray:

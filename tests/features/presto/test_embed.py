@@ -61,12 +61,12 @@ def test_embeddings_are_batched_and_cached(window, weights, tmp_path, monkeypatc
 def test_weights_come_from_the_option_or_the_environment(window, weights, monkeypatch):
     with pytest.raises(CropGlobeError,
                        match="no Presto weights.*CROPGLOBE_PRESTO_WEIGHTS.*cropglobe data download presto"):
-        embed.presto_features(window, cache=False)
+        embed.presto_features(window, embed.PrestoOptions(cache=False))
     with pytest.raises(CropGlobeError, match=r"weights file .*nope\.pt \(from option presto.weights\) not found"):
-        embed.presto_features(window, weights="nope.pt", cache=False)
+        embed.presto_features(window, embed.PrestoOptions(weights="nope.pt", cache=False))
     monkeypatch.setenv(embed.ENV_WEIGHTS, str(weights))
     assert embed.resolve_weights() == weights
-    assert embed.presto_features(window.isel(sample=slice(0, 2)), cache=False).shape == (2, 128)
+    assert embed.presto_features(window.isel(sample=slice(0, 2)), embed.PrestoOptions(cache=False)).shape == (2, 128)
 
 
 def test_recorded_options_pin_the_weights(weights, tmp_path):

@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,15 +166,11 @@ def _load_cached(path: Path, n: int, dim: int) -> np.ndarray | None:
     return arr if ok else None
 
 
-def presto_features(ds: xr.Dataset, weights: str | None = None, weights_sha256: str | None = None,
-                    latlon: bool = True, batch_size: int = 512, cache: bool = True,
-                    cache_dir: str | None = None, progress: bool | None = None, device: str = "cpu") -> np.ndarray:
-    """Frozen Presto embeddings of a season-windowed composite SampleSet, (N, 128) float32.
+@dataclass(frozen=True)
+class PrestoOptions:
+    """The ``presto`` family's options (a recipe's ``feature_options``; see :func:`record_options`).
 
-    Source: Tseng et al., arXiv:2304.14065 (pretrained encoder, mean-pooled 128-d output).
-
-    Args:
-        ds: Season-windowed composite (see :func:`cropglobe.features.presto.inputs.build_inputs`).
+    Attributes:
         weights: Presto ``default_model.pt`` (default: ``$CROPGLOBE_PRESTO_WEIGHTS``, then the
             download location).
         weights_sha256: Refuse weights whose sha256 differs (recorded by :func:`record_options`).
@@ -183,10 +180,33 @@ def presto_features(ds: xr.Dataset, weights: str | None = None, weights_sha256: 
         cache_dir: Cache folder (default ``$CROPGLOBE_PRESTO_CACHE``, then ``~/.cache/cropglobe/presto/embeddings``).
         progress: Show a progress bar (default: when stderr is a terminal).
         device: ``cpu``, ``cuda``, ``auto`` ...
+    """
+
+    weights: str | os.PathLike | None = None
+    weights_sha256: str | None = None
+    latlon: bool = True
+    batch_size: int = 512
+    cache: bool = True
+    cache_dir: str | None = None
+    progress: bool | None = None
+    device: str = "cpu"
+
+
+def presto_features(ds: xr.Dataset, options: PrestoOptions = PrestoOptions()) -> np.ndarray:
+    """Frozen Presto embeddings of a season-windowed composite SampleSet, (N, 128) float32.
+
+    Source: Tseng et al., arXiv:2304.14065 (pretrained encoder, mean-pooled 128-d output).
+
+    Args:
+        ds: Season-windowed composite (see :func:`cropglobe.features.presto.inputs.build_inputs`).
+        options: Weights, cache, batch size, progress and device (:class:`PrestoOptions`).
 
     Raises:
         CropGlobeError: For missing or mismatched weights or unusable inputs.
     """
+    weights, weights_sha256, latlon, batch_size = (options.weights, options.weights_sha256, options.latlon,
+                                                   options.batch_size)
+    cache, cache_dir, progress, device = options.cache, options.cache_dir, options.progress, options.device
     path = resolve_weights(weights)
     sha = file_sha256(path)
     check_sha(path, sha, weights_sha256)

@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from cropglobe.errors import CropGlobeError
 from cropglobe.sources.readers.table import TableMapping, read_table
 from cropglobe.temporal import season
 from cropglobe.temporal.calendar import Calendar
+
+if TYPE_CHECKING:
+    from cropglobe.sources.acquire.config import GeeConfig
 
 S2_COLLECTION = "COPERNICUS/S2_SR_HARMONIZED"
 CS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
@@ -207,12 +210,21 @@ def build_image(ee: Any, bbox: Sequence[float], year: int, bands: Sequence[str],
     return ee.Image.cat(parts).unmask(NODATA).toInt32()
 
 
-def start_export(ee: Any, image: Any, fc: dict[str, Any], name: str, dest: str, folder: str,
-                 bucket: str | None, scale_m: float, selectors: list[str]) -> str:
-    """Start one CSV export task and return its id (needs ``ee.Initialize``; untested offline)."""
+def start_export(ee: Any, image: Any, fc: dict[str, Any], name: str, gee: GeeConfig, selectors: list[str]) -> str:
+    """Start one CSV export task and return its id (needs ``ee.Initialize``; untested offline).
+
+    Args:
+        ee: The initialised ``ee`` module.
+        image: The batch's composite image (:func:`build_image`).
+        fc: The batch's points as a GeoJSON feature collection (:func:`batch_features`).
+        name: The task's description and file name.
+        gee: The config's ``imagery.gee``: ``destination``, ``folder``, ``bucket`` and ``scale_m``.
+        selectors: The CSV columns.
+    """
     table = image.sampleRegions(collection=ee.FeatureCollection(fc), properties=["sample_id", "label", "lon", "lat"],
-                                scale=scale_m, geometries=False)
-    if dest == "gcs":
+                                scale=gee.scale_m, geometries=False)
+    folder, bucket = gee.folder, gee.bucket
+    if gee.destination == "gcs":
         task = ee.batch.Export.table.toCloudStorage(
             table,
             description=name,
@@ -264,7 +276,6 @@ def run_gee(plan: Any) -> dict[str, Any]:
     selectors = ["sample_id", "label", "lon", "lat", *column_names(cfg.bands, g.interval_days)]
     tracker = TaskTracker(g.state_file or cfg.output.with_name(cfg.output.name + ".gee-tasks.json"))
     started = tracker.submit(len(names), lambda k: start_export(
-        ee, image, batch_features(plan.points, plan.batches[k]), names[k], g.destination, g.folder, g.bucket,
-        g.scale_m, selectors))
+        ee, image, batch_features(plan.points, plan.batches[k]), names[k], g, selectors))
     counts = tracker.refresh(lambda ids: ee_task_states(ee, ids))
     return {"started": len(started), "states": counts, "complete": tracker.complete(len(names))}

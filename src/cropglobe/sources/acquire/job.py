@@ -22,6 +22,7 @@ from cropglobe.sources.acquire.gee import run_gee
 from cropglobe.sources.acquire.plan import Plan, make_plan
 from cropglobe.sources.acquire.reader import ChunkResult, read_all
 from cropglobe.temporal.composite import composite
+from cropglobe.temporal.settings import CompositeSettings
 
 
 @dataclass
@@ -68,9 +69,9 @@ def assemble(plan: Plan, results: list[ChunkResult]) -> xr.Dataset:
                             "baseline >= 04.00 unless earthsearch:boa_offset_applied",
     }
     ds = samples.build(
-        refl, bands=cfg.bands, time=np.array(dates, dtype="datetime64[ns]"),
+        samples.SampleArrays(refl, bands=cfg.bands, time=np.array(dates, dtype="datetime64[ns]"),
         sample_id=pts.sample_id.to_numpy(), label=pts.label.to_numpy(), country=cfg.region.country,
-        year=cfg.year, lon=pts.lon.to_numpy(), lat=pts.lat.to_numpy(), scl=scl, attrs=attrs,
+        year=cfg.year, lon=pts.lon.to_numpy(), lat=pts.lat.to_numpy(), scl=scl), attrs=attrs,
         where=f"acquire {cfg.output}",
     )
     return samples.add_history(ds, f"acquire: {len(results)} chunks, {n} samples, {n_t} dates")
@@ -82,8 +83,9 @@ def apply_composite(ds: xr.Dataset, cfg: AcquireConfig) -> xr.Dataset:
         return ds
 
     c = cfg.composite
-    out = composite(ds, interval=c.interval, window=c.window, align=c.align, clear_threshold=c.clear_threshold,
-                    min_clear=c.min_clear, scl_keep=tuple(int(x) for x in cfg.clear.scl_keep))
+    out = composite(ds, CompositeSettings.model_construct(
+        interval=c.interval, window=c.window, align=c.align, clear_threshold=c.clear_threshold, min_clear=c.min_clear,
+        scl_keep=tuple(int(x) for x in cfg.clear.scl_keep)))
     for key in ("backend", "collection", "endpoint", "processing_level", "sensor"):
         out.attrs.setdefault(key, ds.attrs[key])
     return out

@@ -125,9 +125,9 @@ def sample_points(granules: Sequence[str | os.PathLike | EmitGranule], points: p
     sub = table.iloc[keep]
     wl = opened[0].good_wavelengths
     ds = samples.build(
-        cube[keep], bands=names, time=times, sample_id=sub["sample_id"].to_numpy(str),
+        samples.SampleArrays(cube[keep], bands=names, time=times, sample_id=sub["sample_id"].to_numpy(str),
         label=sub["label"].to_numpy(str), country=sub["country"].to_numpy(str), year=sub["year"].to_numpy(int),
-        lon=sub["lon"].to_numpy(float), lat=sub["lat"].to_numpy(float), clear=clear[keep],
+        lon=sub["lon"].to_numpy(float), lat=sub["lat"].to_numpy(float), clear=clear[keep]),
         attrs={"sensor": "EMIT", "processing_level": "L2A", "time_kind": "observations",
                "source": "NASA EMIT L2A surface reflectance (EMITL2ARFL)", "history": history,
                "granules": [g.path.name for g in opened]},

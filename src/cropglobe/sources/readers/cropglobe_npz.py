@@ -144,9 +144,11 @@ def read_cropglobe_npz(
         "unknown_labels": unknown_counts, "unknown_policy": unknown,
     }
     ds = samples.build(
-        np.asarray(cube)[idx], bands=_bands.S2_BANDS, time=np.arange(n_bins, dtype=np.int32) * 5 + start,
-        sample_id=[f"{iso3}_{win}_{i:06d}" for i in idx], label=classes[idx], country=iso3, year=int(year),
-        bin_days=5, scale=scale, attrs=attrs, where=where,
+        samples.SampleArrays(np.asarray(cube)[idx], bands=_bands.S2_BANDS,
+                             time=np.arange(n_bins, dtype=np.int32) * 5 + start,
+                             sample_id=[f"{iso3}_{win}_{i:06d}" for i in idx], label=classes[idx], country=iso3,
+                             year=int(year), bin_days=5),
+        scale=scale, attrs=attrs, where=where,
     )
     return samples.add_history(ds, f"import cropglobe {p.name} ({layout})")
 

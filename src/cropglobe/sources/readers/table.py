@@ -174,8 +174,9 @@ def read_table(
     bin_days = m.time.bin_days
     years, year_attrs = _season_year.apply(
         _per_sample(m.year, meta, "year", where).astype(int)[idx], np.char.upper(countries.astype(str)),
-        np.full(idx.size, np.nan) if lat is None else lat, t_axis, np.isfinite(cube[idx]).any(axis=1),
-        season_year or m.season_year, bin_days=bin_days, ids=ids, where=where)
+        np.full(idx.size, np.nan) if lat is None else lat,
+        _season_year.Dates(t_axis, np.isfinite(cube[idx]).any(axis=1), bin_days), season_year or m.season_year,
+        ids=ids, where=where)
     covs, cov_records = _covariates.join(ids, m, files[0], {c for p in parts for c in p.columns}) \
         if m.covariates else ({}, [])
     attrs = {"source": f"table {_describe([Path(f.name) for f in files])}", "source_file": where,
@@ -192,9 +193,9 @@ def read_table(
         attrs["time_assumed"] = (f"evenly spaced steps of {m.time.step_days} days from "
                                  f"{m.time.start or f'day {m.time.start_doy}'} (the table has no dates)")
     ds = samples.build(
-        cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx], country=countries,
-        year=years, lon=lon, lat=lat, bin_days=bin_days, scale=m.scale, covariates=covs, attrs=attrs, where=where,
-        classes=m.classes,
+        samples.SampleArrays(cube[idx], bands=band_names, time=t_axis, sample_id=ids, label=classes[idx],
+                             country=countries, year=years, lon=lon, lat=lat, bin_days=bin_days, covariates=covs),
+        scale=m.scale, attrs=attrs, where=where, classes=m.classes,
     )
     ds = samples.add_history(ds, f"import table {where} ({m.layout})")
     notes = []

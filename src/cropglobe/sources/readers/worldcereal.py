@@ -172,8 +172,9 @@ def read_worldcereal(
         countries = _country.from_ref_id(meta["ref_id"].to_numpy(str), lon, lat, where)
         rule = _country.RULE
     widths = _time.bin_days(grid.times, grid.period)
-    years, year_attrs = _season_year.apply(years, countries[idx], lat[idx], grid.times, present, season_year,
-                                           bin_days=widths, ids=grid.ids[idx], where=where)
+    years, year_attrs = _season_year.apply(years, countries[idx], lat[idx],
+                                           _season_year.Dates(grid.times, present, widths), season_year,
+                                           ids=grid.ids[idx], where=where)
     attrs = {
         "source": f"WorldCereal extraction {Path(path).name}", "source_file": str(path), "layout": src.layout,
         "composite_period": grid.period, "bands_present": band_names, "bands_absent": absent, **label_attrs,
@@ -184,9 +185,9 @@ def read_worldcereal(
         attrs.update({"label_legend": str(legend) if not isinstance(legend, WorldCerealLegend) else "given",
                       "label_legend_map": own.record()})
     ds = samples.build(
-        cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
+        samples.SampleArrays(cube[idx], bands=band_names, time=grid.times, sample_id=grid.ids[idx], label=classes[idx],
         country=countries[idx], year=years, lon=lon[idx], lat=lat[idx],
-        bin_days=widths, scale=SCALE, attrs=attrs, where=where, classes=None if own is None else own.classes,
+        bin_days=widths), scale=SCALE, attrs=attrs, where=where, classes=None if own is None else own.classes,
     )
     ds = samples.add_history(ds, f"import worldcereal {Path(path).name} ({src.layout}, {grid.period})")
     for note in _notes(grid, label_attrs, year_source, src.ignored, year_attrs["season_year_shifted"]):

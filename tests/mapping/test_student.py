@@ -1,0 +1,67 @@
+"""The ``map --fast`` student's pieces (mirrors src/cropglobe/mapping/student.py); SIMULATED data.
+
+The whole distillation (teacher -> student -> map) runs in tests/mapping/test_fastmap.py; here: the
+settings' checks, the seeded pixel subset, a fitted student's output and :func:`accuracy`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import student
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"kind": "svm"}, "student kind 'svm'"),
+    ({"augmentation": "nope"}, "student augmentation 'nope'"),
+    ({"views": -1}, "views"),
+    ({"num_leaves": 1}, "num_leaves"),
+    ({"learning_rate": 0.0}, "learning_rate"),
+    ({"min_share": 1.0}, "min_share"),
+])
+def test_settings_refuse_bad_values(change, message):
+    with pytest.raises(CropGlobeError, match=message):
+        student.StudentSettings(**change).check()
+
+
+def test_settings_describe_the_student():
+    s = student.StudentSettings().check()
+    assert s.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
+    lgbm = student.StudentSettings(kind="lightgbm", n_estimators=7, num_leaves=3, views=0).check()
+    assert lgbm.describe().startswith("LightGBM 7 trees x 3 leaves on soft targets; 0 season-wide views")
+
+
+def test_the_subset_is_seeded_sorted_and_bounded():
+    a = student.subset(1000, 50, seed=3)
+    assert a.size == 50 and np.all(np.diff(a) > 0) and a.max() < 1000
+    np.testing.assert_array_equal(a, student.subset(1000, 50, seed=3))
+    assert not np.array_equal(a, student.subset(1000, 50, seed=4))
+    np.testing.assert_array_equal(student.subset(20, 50, seed=3), np.arange(20))  # fewer pixels: all of them
+
+
+def test_a_lightgbm_student_learns_the_teachers_classes():
+    rng = np.random.default_rng(0)
+    windows = rng.random((120, 3, 6), dtype=np.float32)
+    cls = (windows[:, 0, :].mean(1) > 0.5).astype(int)  # a rule the student can learn
+    soft = np.full((120, 3), 0.05)
+    soft[np.arange(120), cls] = 0.9
+    settings = student.StudentSettings(kind="lightgbm", n_estimators=20, num_leaves=4, min_share=0.1).check()
+    model = student.fit(windows, soft, settings)
+    proba = model.predict_proba(windows.reshape(120, -1))
+    assert proba.shape == (120, 3)
+    assert (proba.argmax(1) == cls).mean() > 0.9
+    assert proba[:, 2].max() < 0.5  # a class the teacher never favours stays unlikely
+
+
+def test_accuracy_scores_a_cell_on_a_labelled_set(cell):
+    from cropglobe.sources import simulate
+
+    target = simulate.simulate(["FRA"], samples_per_class=10, seed=4)
+    scores = student.accuracy(cell, target)
+    assert set(scores) == {"oa", "macro_f1"}
+    assert 0.5 < scores["oa"] <= 1.0 and 0.0 < scores["macro_f1"] <= scores["oa"] + 0.2
+    assert student.accuracy(cell, target) == scores  # deterministic
+    relabelled = target.assign_coords(label=("sample", np.roll(target["label"].values, 7)))
+    assert student.accuracy(cell, relabelled)["oa"] < scores["oa"]  # it reads the labels
