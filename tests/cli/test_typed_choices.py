@@ -128,8 +128,8 @@ def test_old_values_reach_the_library_as_plain_strings(monkeypatch, tmp_path):
          ["prior", "none"]),
         (["study", "adapt", "run"], "cropglobe.experiment.posthoc.adapt_run", "methods", ["adabn"]),
         (["predict", "c", "s.zarr", "--precision", "bf16-mixed"], "cropglobe.mapping.predict_table.predict_file",
-         "precision", "bf16-mixed"),
-        (["predict", "c", "s.zarr"], "cropglobe.mapping.predict_table.predict_file", "precision", "32-true"),
+         "args3.precision", "bf16-mixed"),
+        (["predict", "c", "s.zarr"], "cropglobe.mapping.predict_table.predict_file", "args3.precision", "32-true"),
         (["data", "import", "table", "x.csv", "-m", "m.yaml", "--out", str(tmp_path / "o.zarr"), "--unknown",
           "drop", "--season-year", "end"], "cropglobe.sources.readers.read_table", "unknown", "drop"),
         (["data", "import", "table", "x.csv", "-m", "m.yaml", "--out", str(tmp_path / "o.zarr")],
@@ -153,7 +153,9 @@ def test_old_values_reach_the_library_as_plain_strings(monkeypatch, tmp_path):
         assert isinstance(result.exception, _Stop), (argv, result.output)
         if key == "args":
             continue
-        got = seen[key]
+        name, _, attr = key.partition(".")  # "args3.precision": the 4th positional argument's field
+        holder = seen["args"][int(name[4:])] if name.startswith("args") else seen[name]
+        got = getattr(holder, attr) if attr else holder
         assert got == expected, (argv, got)
         assert all(_exact_str(v) for v in (got if isinstance(got, list) else [got] if got is not None else [])), argv
     with monkeypatch.context() as m:
