@@ -95,16 +95,21 @@ class SamplePredictions:
         return int(sum(self.dropped.values()))
 
 
-def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
+def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np.ndarray | None = None,
                     min_clear: int | None = None, remaps: Mapping[str, Any] | str | os.PathLike | None = "run",
                     where: str = "samples", members: Sequence[str | os.PathLike] = (),
                     adapt: str = "none", precision: str | None = None, block: int | None = None) -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
     Args:
-        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``, or a loaded
+            :class:`~cropglobe.cells.cell.Cell` whose recipe names its folder (e.g. the self-trained
+            models of ``cropglobe predict --adapt selftrain`` with the recipe of the cells they were
+            adapted from: the run of that folder gives the ``"run"`` remaps and a format-1 recipe's
+            offsets); its ``precision`` is set here.
         members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
-            of all the cells' probabilities (a seed ensemble).
+            of all the cells' probabilities (a seed ensemble). Empty when ``cell`` is a loaded Cell
+            (it holds its ensemble).
         adapt: ``none``, ``align`` (read the season window at the offset / stretch that
             :mod:`cropglobe.augment.align` finds on these samples' inputs; recorded in the table's
             ``align_*_days`` columns and the metrics) or ``prior``: re-weight the probabilities
@@ -139,7 +144,10 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     inference_precision(precision)
     if block is not None:
         whole_number(block, "block", 1)
-    the_cell = Cell.load(cell, tuple(members))  # the model is loaded by the first block that predicts
+    if isinstance(cell, Cell) and members:
+        raise CropGlobeError("predict_samples: members come with a loaded Cell (its recipe's members); got both")
+    # the model is loaded by the first block that predicts
+    the_cell = cell if isinstance(cell, Cell) else Cell.load(cell, tuple(members))
     recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
     the_cell.precision = inference_precision(precision, recipe.family)
     table_remaps, offsets = _run_settings(recipe, remaps)

@@ -309,6 +309,28 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
     return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
 
 
+def sample_series(cube: Cube, ctx: BlockContext, opts: MapOptions, purpose: str) -> np.ndarray:
+    """The first pass of ``map --fast`` and ``map --adapt selftrain``: series of a spread sample of the region's pixels.
+
+    Every ``k``-th tile (as :func:`estimate_prior`: the tiles hold at least ``opts.prior_pixels``
+    pixels) returns the gap-filled full-year series ``(N, B, T)`` of its valid pixels, in the layout
+    a study's full-year composite has (:meth:`cropglobe.cells.cell.Cell.series_inputs` reads the
+    season window of them). No label is read.
+
+    Args:
+        cube: The opened cube (:func:`prepare`).
+        ctx: Its block context (:func:`prepare`).
+        opts: ``tile``, ``prior_pixels``, ``block_pixels`` and the Dask ``scheduler`` / ``workers``.
+        purpose: What fails without a valid pixel, for the error (e.g. ``"cannot distil a student (--fast)"``).
+
+    Raises:
+        CropGlobeError: When no sampled pixel has enough clear observations.
+    """
+    windows = tile_grid(cube.shape, opts.tile)
+    with dask_client(opts.scheduler, opts.workers) as client:
+        return _sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts, purpose)
+
+
 def _sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[tuple[slice, slice]],
                    opts: MapOptions, purpose: str) -> np.ndarray:
     """What every ``k``-th tile returns for ``probe`` (probabilities or series of its valid pixels), joined.
