@@ -55,7 +55,7 @@ from cropglobe.mapping.predict_stream import (
     open_samples,
     series_of,
 )
-from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.models.ensemble import check_adapt, prior_shift
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"
@@ -139,8 +139,7 @@ def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np
     Raises:
         CropGlobeError: For a bad recipe, model, band set, calendar or remap.
     """
-    if adapt not in ADAPT:
-        raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
+    check_adapt(adapt, f"adapt={adapt!r}")
     inference_precision(precision)
     if block is not None:
         whole_number(block, "block", 1)

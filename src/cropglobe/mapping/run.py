@@ -33,7 +33,7 @@ from cropglobe.mapping.predict import BlockContext, check_alignable, inference_p
 from cropglobe.mapping.stacinput import StacQuery, fetch_cube
 from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
-from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.models.ensemble import check_adapt, prior_shift
 from cropglobe.temporal import season
 from cropglobe.training.settings import Precision
 
@@ -204,8 +204,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite, opts.probabilities)
-    if opts.adapt not in ADAPT:
-        raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
+    check_adapt(opts.adapt, f"--adapt {opts.adapt}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)
     if opts.scale is not None:
         positive_finite(opts.scale, "scale")
