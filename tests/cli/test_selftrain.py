@@ -201,4 +201,7 @@ def test_a_cell_outside_its_run_is_refused_before_anything_is_written(run_dir, t
     done = _cli("map", run_dir / "cells" / CELLS[0], "--adapt", "selftrain", "--bbox", "4,50,4.1,50.1", "--start",
                 "2021-01-01", "--end", "2021-12-31", "--out", out / "m.tif")
     assert done.returncode == 2 and "give an input cube" in done.stderr
+    done = _cli("predict", run_dir / "cells" / CELLS[0], target[1], "--adapt", "selftrain", "--remaps",
+                tmp_path / "nope.yaml", "--out", out / "p.parquet")  # refused before the training
+    assert done.returncode == 2 and "cannot read remaps" in done.stderr
     assert list(out.iterdir()) == []

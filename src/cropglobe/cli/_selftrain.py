@@ -151,13 +151,14 @@ def predict_selftrained(cell: str | os.PathLike, samples: str | os.PathLike, out
     from cropglobe.checks import whole_number
     from cropglobe.experiment.adapt_cell import target_inputs, training_rows
     from cropglobe.mapping.predict import inference_precision
-    from cropglobe.mapping.predict_table import check_out, open_samples, predict_samples, write
+    from cropglobe.mapping.predict_table import check_out, open_samples, predict_samples, run_settings, write
 
     check_out(out, overwrite)
     inference_precision(precision)
     whole_number(block, "block", 1)
     folders, runs = _cells(cell, members)
     first = Cell.load(folders[0])
+    run_settings(first.recipe, remaps)  # a bad remaps file fails before the training
     full, x, keep = target_inputs(first, samples, min_clear, "selftrain")
     ds, labelled = open_samples(samples)  # for the prediction; a bad set failed in target_inputs already
     with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:

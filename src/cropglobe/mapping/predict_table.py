@@ -149,7 +149,7 @@ def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np
     the_cell = cell if isinstance(cell, Cell) else Cell.load(cell, tuple(members))
     recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
     the_cell.precision = inference_precision(precision, recipe.family)
-    table_remaps, offsets = _run_settings(recipe, remaps)
+    table_remaps, offsets = run_settings(recipe, remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     alignment = None
@@ -319,9 +319,13 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
     return out
 
 
-def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
-                  ) -> tuple[dict[str, Any], dict[str, int] | None]:
-    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
+def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
+                 ) -> tuple[dict[str, Any], dict[str, int] | None]:
+    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets.
+
+    Raises:
+        CropGlobeError: For an unreadable or invalid remaps file or mapping (checked before any work).
+    """
     run = RunFolder.of_cell(recipe.path.parent)
     spec = run.load_spec() if run is not None else None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
