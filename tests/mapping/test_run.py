@@ -35,6 +35,7 @@ def test_make_map_takes_no_keyword_settings(tmp_path):
     (MapOptions(precision="fp8"), "--precision fp8: expected one of auto, bf16-mixed, 32-true"),
     (MapOptions(precision=Precision.FP16_MIXED), "--precision 16-mixed"),  # a training precision only
     (MapOptions(adapt="tent"), "--adapt tent"),
+    (MapOptions(adapt="selftrain"), "--adapt selftrain: self-training retrains the cells"),
     (MapOptions(tile=4), "tile"),
     (MapOptions(prior_pixels=0), "prior_pixels"),
     (MapOptions(scale=-1.0), "scale"),

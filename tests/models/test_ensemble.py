@@ -15,6 +15,7 @@ from cropglobe.models.ensemble import (
     PriorWeighted,
     ProbabilityEnsemble,
     TabularCombination,
+    check_adapt,
     combine,
     fit_calibration,
     prior_shift,
@@ -168,3 +169,12 @@ def test_tabular_combination_means_then_weights() -> None:
     weighted = combine([_Fixed(a), _Fixed(b)], "tabular", [3.0, 1.0]).predict_proba(np.zeros((2, 3)))
     m = (a + b) / 2 * [3.0, 1.0]
     np.testing.assert_allclose(weighted, m / m.sum(1, keepdims=True))
+
+
+def test_check_adapt_names_the_choices_and_where_selftrain_runs() -> None:
+    for ok in ("none", "prior", "align"):
+        check_adapt(ok, "--adapt")
+    with pytest.raises(CropGlobeError, match=r"--adapt tent: expected one of none, prior, align"):
+        check_adapt("tent", "--adapt tent")
+    with pytest.raises(CropGlobeError, match=r"adapt='selftrain': self-training retrains the cells.*--adapt selftrain"):
+        check_adapt("selftrain", "adapt='selftrain'")

@@ -6,14 +6,17 @@ Without INPUT, ``--bbox W,S,E,N --start --end --stac URL_or_catalog`` fetches th
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cropglobe.cli._choices import InferencePrecision, value
+from cropglobe.cli._selftrain import Adapt
 
 if TYPE_CHECKING:
+    from cropglobe.mapping.fastmap import FastMapResult
     from cropglobe.mapping.run import MapOptions
 
 
@@ -83,16 +86,21 @@ def register(app: typer.Typer) -> None:
         member: Annotated[list[str] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. Each pixel gets the "
                              "mean probability of all the cells (a seed ensemble).")] = None,
-        adapt: Annotated[str, typer.Option(help="'prior': estimate the region's class prior by EM from the model's "
-                                                "probabilities on a sample of its pixels (no labels) and re-weight "
-                                                "every pixel by it (an extra pass); 'align': find the season "
-                                                "window's offset / stretch on a sample of its pixels (median "
-                                                "features; recorded in the ALIGNMENT tag); 'none'.")] = "none",
+        adapt: Annotated[Adapt, typer.Option(help="'prior': estimate the region's class prior by EM from the "
+                                                  "model's probabilities on a sample of its pixels (no labels) and "
+                                                  "re-weight every pixel by it (an extra pass); 'align': find the "
+                                                  "season window's offset / stretch on a sample of its pixels "
+                                                  "(median features; recorded in the ALIGNMENT tag); 'selftrain': "
+                                                  "self-train the cell and each --member (CBST, minutes per cell) "
+                                                  "on a sample of its pixels (no labels; needs the cell's transfer "
+                                                  "run and its data), then map with them (recorded in the "
+                                                  "ADAPTATION tag); 'none'.")] = Adapt.NONE,
         fast: Annotated[bool, typer.Option("--fast", help="Distil the cell (with its --member cells: the teacher "
                                                           "ensemble) into a small MLP on a sample of this region's "
                                                           "pixels (no labels), then map with the student: several "
                                                           "times faster; the TEACHER tag names the cells and "
-                                                          "seeds.")] = False,
+                                                          "seeds. With --adapt selftrain the self-trained cells "
+                                                          "are the teacher.")] = False,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
@@ -101,8 +109,11 @@ def register(app: typer.Typer) -> None:
 
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
-                             progress=not quiet, members=tuple(member or ()), adapt=adapt,
+                             progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
                              precision=str(value(precision)), probabilities=probabilities)
+        if adapt == Adapt.SELFTRAIN:
+            _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options, fast)
+            return
         if fast:  # the student's map has no probabilities file (as before the typed options)
             _fast(model, input, out, dataclasses.replace(options, probabilities=False))
             return
@@ -141,16 +152,43 @@ def _cube(cube: Path | None, bbox: str | None, start: str | None, end: str | Non
     return cube
 
 
-def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions) -> None:
-    """``--fast``: distil on the region's pixels, map with the student, print what was done."""
+def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, fast: bool) -> None:
+    """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (or their student), print."""
     from rich.console import Console
 
+    from cropglobe.cli._selftrain import describe, map_selftrained
+    from cropglobe.mapping.fastmap import FastMapResult
+
+    if fast:  # the student's map has no probabilities file (as --fast alone)
+        options = dataclasses.replace(options, probabilities=False)
+    result, record = map_selftrained(model, cube, out, options, fast)
+    console = Console()
+    console.print(describe(record), soft_wrap=True, highlight=False)
+    if isinstance(result, FastMapResult):
+        _print_fast(result)
+    else:
+        console.print(f"mapped {result.pixels:,} pixels ({result.nodata_pixels:,} nodata) with the self-trained "
+                      f"cell(s) in {result.seconds:.1f} s ({result.pixels_per_second:,.0f} px/s); country "
+                      f"{result.country}, season {result.year}")
+        for kind, path in result.paths.items():
+            console.print(f"  {kind:<10} {path}")
+    console.print(f"  ADAPTATION tag: {json.dumps(record)}", soft_wrap=True, highlight=False)
+
+
+def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions) -> None:
+    """``--fast``: distil on the region's pixels, map with the student, print what was done."""
     from cropglobe.errors import CropGlobeError
     from cropglobe.mapping.fastmap import make_fast_map
 
     if cube is None:
         raise CropGlobeError("map --fast: give an input cube (a STAC fetch with --bbox is not supported with --fast)")
-    res = make_fast_map(model, cube, out, options)
+    _print_fast(make_fast_map(model, cube, out, options))
+
+
+def _print_fast(res: FastMapResult) -> None:
+    """What ``--fast`` did: the teacher, the student, the map."""
+    from rich.console import Console
+
     t = res.teacher
     console = Console()
     console.print(f"distilled a {t['student']} student from {len(t['cells'])} teacher cell(s) (seeds "

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cropglobe.cli._choices import InferencePrecision, value
+from cropglobe.cli._selftrain import Adapt
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +30,15 @@ def register(app: typer.Typer) -> None:
         member: Annotated[list[Path] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. The prediction is "
                              "the mean probability of all the cells (a seed ensemble).")] = None,
-        adapt: Annotated[str, typer.Option(help="'prior': re-weight the probabilities by the class prior of these "
-                                                "samples, estimated by EM from their inputs (labels unused); "
-                                                "'align': read the season window at the offset / stretch where "
-                                                "the model's predictions carry the most information (median "
-                                                "features; recorded in align_*_days); 'none'.")] = "none",
+        adapt: Annotated[Adapt, typer.Option(help="'prior': re-weight the probabilities by the class prior of "
+                                                  "these samples, estimated by EM from their inputs (labels unused); "
+                                                  "'align': read the season window at the offset / stretch where "
+                                                  "the model's predictions carry the most information (median "
+                                                  "features; recorded in align_*_days); 'selftrain': first "
+                                                  "self-train the cell and each --member (CBST, minutes per cell) "
+                                                  "on these samples' inputs (labels unused; needs the cell's "
+                                                  "transfer run and its data), then predict with them; "
+                                                  "'none'.")] = Adapt.NONE,
         precision: Annotated[InferencePrecision, typer.Option(
             help="Torch models' inference: 32-true (float32, default), bf16-mixed (bfloat16 autocast; near-ties "
                  "may flip) or auto (bf16 where the CPU has it); tabular models ignore it.")
@@ -47,12 +52,17 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from cropglobe.cli._selftrain import describe, predict_selftrained
         from cropglobe.mapping.predict_table import PredictOptions, predict_file
 
-        options = PredictOptions(min_clear=min_clear, remaps=remaps, members=member or [], adapt=adapt,
+        options = PredictOptions(min_clear=min_clear, remaps=remaps, members=member or [], adapt=adapt.value,
                                  precision=str(value(precision)), block=block)
-        result = predict_file(cell, samples, out, options, overwrite=overwrite)
         console = Console()
+        if adapt == Adapt.SELFTRAIN:
+            result, record = predict_selftrained(cell, samples, out, options, overwrite=overwrite)
+            console.print(describe(record), soft_wrap=True, highlight=False)
+        else:
+            result = predict_file(cell, samples, out, options, overwrite=overwrite)
         t = result.table
         tag = " (SIMULATED DATA)" if result.simulated else ""
         console.print(f"predicted {len(t) - result.n_dropped:,} of {len(t):,} samples{tag} with "

@@ -13,6 +13,11 @@ class-balanced pseudo-labels of SAMPLES (CBST, Zou et al. 2018, arXiv:1810.07911
 :mod:`cropglobe.experiment.selftrain`), with the settings of the run's ``adaptation.selftrain``
 block (or the defaults). It needs the cell's transfer run beside it (``RUN_DIR/config.yaml``, the
 split manifests and the run's data), as the source samples are part of the training.
+
+``cropglobe predict`` / ``cropglobe map --adapt selftrain`` (:mod:`cropglobe.cli._selftrain`) do the
+same in one step with :func:`source_run` (checked first), :func:`target_inputs` /
+:func:`training_rows` (the samples) or the map's sampled pixels, and :func:`selftrain_cells` (each
+ensemble member separately, into a scratch folder).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +75,15 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     the_cell = Cell.load(cell)
     recipe = the_cell.recipe
     if method == "selftrain":
-        run = _source_run(recipe.path.parent)  # checked before the samples are composited
-        full, x, keep = _target_inputs(the_cell, samples_path, min_clear, method)
+        run = source_run(recipe.path.parent)  # checked before the samples are composited
+        full, x, keep = target_inputs(the_cell, samples_path, min_clear, method)
         return _selftrain_cell(the_cell, run, (full, x, keep), samples_path, out)
     if the_cell.family != "torch":
         raise CropGlobeError(f"{recipe.path}: {recipe.model!r} is a {the_cell.family} model; AdaBN needs a torch "
                              "model with BatchNorm layers")
     if not bn_layers(the_cell.net):
         raise CropGlobeError(f"{recipe.model_path}: {recipe.model!r} has no BatchNorm layer to adapt")
-    _, x, keep = _target_inputs(the_cell, samples_path, min_clear, "AdaBN")
+    _, x, keep = target_inputs(the_cell, samples_path, min_clear, "AdaBN")
     adapted = the_cell.with_model(adabn(the_cell.net, x, batch_size))
     adapted.save(out, recipe.path.read_text(encoding="utf-8"))
     info = {"method": "adabn", "source": "Li et al. 2016, arXiv:1603.04779", "cell": str(recipe.path.parent),
@@ -87,9 +93,16 @@ def adapt_cell(cell: str | os.PathLike, samples_path: str | os.PathLike, out: st
     return info
 
 
-def _target_inputs(cell: Cell, samples_path: str | os.PathLike, min_clear: int | None,
-                   method: str) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
-    """The target's composite and the cell's inputs of its usable samples ``(full, x, keep)``: at least 2."""
+def target_inputs(cell: Cell, samples_path: str | os.PathLike, min_clear: int | None,
+                  method: str) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
+    """The target's composite and the cell's inputs of its usable samples ``(full, x, keep)``: at least 2.
+
+    The SampleSet's labels are not read (:func:`cropglobe.cells.inputs.load_samples` keeps them
+    aside; compositing uses the observations only).
+
+    Raises:
+        CropGlobeError: For a bad SampleSet, or fewer than 2 samples with inputs (naming ``method``).
+    """
     ds, _ = load_samples(samples_path)
     full = composite_like_training(ds, cell.recipe, min_clear, where=str(samples_path))  # type: ignore[arg-type]
     x, keep = cell.inputs(full)
@@ -99,8 +112,24 @@ def _target_inputs(cell: Cell, samples_path: str | os.PathLike, min_clear: int |
     return full, x, keep
 
 
-def _source_run(cell_dir: Path) -> CellRun:
-    """The cell's run (its spec, source, cell, seed and fold) from ``RUN_DIR/cells/<cell>``."""
+def training_rows(cell: Cell, full: xr.Dataset, x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The target's kept samples in the layout the cell trains on (:func:`target_inputs`' output).
+
+    Full-year series for torch models on season-window families (cut to the window and augmented
+    as in training), the model inputs ``x`` otherwise.
+    """
+    return np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if cell.trains_on_series else x
+
+
+def source_run(cell_dir: str | os.PathLike) -> CellRun:
+    """The cell's run (its spec, source, cell, seed and fold) from ``RUN_DIR/cells/<cell>``: what selftrain needs.
+
+    Cheap (reads ``config.yaml`` only): callers check every cell with it before any heavy work.
+
+    Raises:
+        CropGlobeError: When the folder is not a cell of a transfer run.
+    """
+    cell_dir = Path(cell_dir)
     run = RunFolder(cell_dir.parent.parent)
     if not run.config_path.is_file():
         raise CropGlobeError(f"{cell_dir}: selftrain needs the cell's transfer run (RUN_DIR/cells/<cell> with "
@@ -113,26 +142,54 @@ def _source_run(cell_dir: Path) -> CellRun:
     return found
 
 
+def selftrain_cells(cells: Sequence[Cell], runs: Sequence[CellRun], x_target: np.ndarray,
+                    outs: Sequence[Path]) -> list[dict[str, Any]]:
+    """Self-train each cell on the same unlabelled target rows and write each adapted cell to its folder.
+
+    Every cell is fine-tuned separately (CBST, :func:`cropglobe.experiment.fitting.selftrain_cell`)
+    with its own run's source training split, seed and ``adaptation.selftrain`` settings (or the
+    defaults); a run's data is prepared once for all its cells. Each ``outs`` folder gets the
+    adapted ``model`` and the cell's ``recipe.json`` verbatim (the caller checked the folders).
+
+    Args:
+        cells: The cells (each a single cell, not an ensemble).
+        runs: Their runs (:func:`source_run`), in the same order.
+        x_target: The target's unlabelled rows in the layout the cells train on (:func:`training_rows`;
+            the cells of one ensemble share it).
+        outs: One new folder per cell.
+
+    Returns:
+        Per cell what was done: ``method``, ``source``, ``cell``, ``seed``, ``settings`` (the run's
+        ``adaptation.selftrain`` or ``"defaults"``), ``labels_used`` (False), ``selftrain_pseudo``
+        (pseudo-labels in the last round) and, for torch models, ``selftrain_best_epochs``.
+    """
+    prepared: dict[Path, tuple[Any, FeatureCache, dict[str, int]]] = {}
+    infos = []
+    for cell, run, out in zip(cells, runs, outs, strict=True):
+        spec, recipe = run.spec, cell.recipe
+        if run.run.path not in prepared:
+            data = prepare_study(spec)
+            index = {s: i for i, s in enumerate(data.full["sample_id"].values.astype(str))}
+            prepared[run.run.path] = (data, FeatureCache(data, spec.feature_options), index)
+        data, cache, index = prepared[run.run.path]
+        parts = split_parts(run.run.path, run.group, run.seed, run.fold, index)
+        job = CellJob(data, spec, cache, run.group, run.cell, run.seed, parts, run.fold)
+        with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
+            adapted, _, record = fitting.selftrain_cell(job, cell, x_target, Path(scratch) / "work")
+        adapted.save(out, recipe.path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+        settings = spec.adaptation.selftrain if spec.adaptation is not None else None
+        infos.append({"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",
+                      "cell": str(recipe.path.parent), "seed": int(run.seed),  # type: ignore[attr-defined]
+                      "settings": settings.model_dump(mode="json") if settings is not None else "defaults",
+                      "labels_used": False, **record})
+    return infos
+
+
 def _selftrain_cell(cell: Cell, run: CellRun, target: tuple[xr.Dataset, np.ndarray, np.ndarray],
                     samples_path: str | os.PathLike, out: Path) -> dict[str, Any]:
-    """Self-train the cell of ``run`` on the composited target samples (:func:`_target_inputs`); write the new cell."""
-    spec, recipe = run.spec, cell.recipe
+    """Self-train the cell of ``run`` on the composited target samples (:func:`target_inputs`); write the new cell."""
     full, x, keep = target
-    prepared = prepare_study(spec)
-    cache = FeatureCache(prepared, spec.feature_options)
-    index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
-    parts = split_parts(run.run.path, run.group, run.seed, run.fold, index)
-    job = CellJob(prepared, spec, cache, run.group, run.cell, run.seed, parts, run.fold)
-    # the target in the layout the cell trains on (full-year series for torch median cells), as the study's
-    x_target = np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if job.trains_on_series \
-        else x
-    with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
-        adapted, _, record = fitting.selftrain_cell(job, cell, x_target, Path(scratch) / "work")
-    adapted.save(out, recipe.path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
-    settings = spec.adaptation.selftrain if spec.adaptation is not None else None
-    info = {"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",
-            "cell": str(recipe.path.parent), "samples": str(samples_path), "n_samples": int(keep.size),
-            "settings": settings.model_dump(mode="json") if settings is not None else "defaults",
-            "labels_used": False, **record}
+    info = selftrain_cells([cell], [run], training_rows(cell, full, x, keep), [out])[0]
+    info = {**info, "samples": str(samples_path), "n_samples": int(keep.size)}
     write_text(out / "adaptation.json", json.dumps(info, indent=1))
     return info

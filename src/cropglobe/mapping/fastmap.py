@@ -16,14 +16,14 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import student as students
 from cropglobe.mapping.cube import Cube
 from cropglobe.mapping.predict import recipe_bin_days
-from cropglobe.mapping.run import MapOptions, MapResult, make_map, prepare, sampled_tiles
-from cropglobe.mapping.tiles import dask_client, tile_grid
+from cropglobe.mapping.run import MapOptions, MapResult, make_map, prepare, sample_series
 from cropglobe.mapping.write import check_outputs
 
 
@@ -49,7 +49,8 @@ class FastMapResult:
 
 def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike,
                   options: MapOptions | None = None, student: students.StudentSettings | None = None,
-                  keep_student: str | os.PathLike | None = None) -> FastMapResult:
+                  keep_student: str | os.PathLike | None = None, teacher_cells: Sequence[str] | None = None,
+                  ) -> FastMapResult:
     """Distil ``model`` (with ``members``: the seed ensemble) on the cube's pixels, then map the cube with the student.
 
     Args:
@@ -61,6 +62,9 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         student: How the student is distilled (default :class:`~cropglobe.mapping.student.StudentSettings`).
         keep_student: Write the student's cell folder here too (an internal path the caller checked),
             or None to keep it only for the map.
+        teacher_cells: The cell folders the ``TEACHER`` tag names (default: ``model``'s and its
+            members'); a teacher adapted into a scratch folder (``map --adapt selftrain --fast``)
+            names the cells it was adapted from.
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written), a teacher that is not on median
@@ -76,15 +80,13 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     check_outputs(out, opts.overwrite)
     recipe, opened, ctx = prepare(model, cube, opts)
     students.check_teacher(recipe)
-    windows = tile_grid(opened.shape, opts.tile)
-    with dask_client(opts.scheduler, opts.workers) as client:
-        series = sampled_tiles(client, opened, dataclasses.replace(ctx, collect_series=True), windows, opts,
-                                "cannot distil a student (--fast)")
+    series = sample_series(opened, ctx, opts, "cannot distil a student (--fast)")
     idx = students.subset(len(series), s.max_pixels, s.seed)
     inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
     soft = students.teacher_proba(recipe, recipe.load_model(), inputs, ctx.precision)
     fitted = students.fit(inputs, soft, s)
-    teacher = {"cells": students.teacher_cells(recipe), "seeds": _seeds(recipe), "student": s.kind,
+    cells = list(teacher_cells) if teacher_cells is not None else students.teacher_cells(recipe)
+    teacher = {"cells": cells, "seeds": _seeds(recipe), "student": s.kind,
                "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}
     with tempfile.TemporaryDirectory(prefix="cropglobe-student-") as tmp:
         cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(idx))

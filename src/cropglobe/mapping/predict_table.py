@@ -55,7 +55,7 @@ from cropglobe.mapping.predict_stream import (
     open_samples,
     series_of,
 )
-from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.models.ensemble import check_adapt, prior_shift
 
 PREDICTED = "predicted"
 FEW_CLEAR = "too few clear observations in the season window"
@@ -106,7 +106,8 @@ class PredictOptions:
             none outside a run folder), ``"paper"``, ``"none"``/None, a YAML file or a mapping
             ``{ISO3: {"keep": [classes]}}``.
         members: Other cells of the same inputs (e.g. the other seeds): the prediction is the mean
-            of all the cells' probabilities (a seed ensemble).
+            of all the cells' probabilities (a seed ensemble). Empty when the cell is a loaded Cell
+            (it holds its ensemble).
         adapt: ``none``, ``align`` (read the season window at the offset / stretch that
             :mod:`cropglobe.augment.align` finds on these samples' inputs; recorded in the table's
             ``align_*_days`` columns and the metrics) or ``prior``: re-weight the probabilities
@@ -130,7 +131,7 @@ class PredictOptions:
     block: int | None = None
 
 
-def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarray | None = None,
+def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np.ndarray | None = None,
                     options: PredictOptions = PredictOptions(), where: str = "samples") -> SamplePredictions:
     """Predict every sample of a SampleSet with a cell (nothing is written).
 
@@ -140,7 +141,11 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     predicted at them.
 
     Args:
-        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``.
+        cell: The cell folder (``RUN_DIR/cells/<cell>``) or its ``recipe.json``, or a loaded
+            :class:`~cropglobe.cells.cell.Cell` whose recipe names its folder (e.g. the self-trained
+            models of ``cropglobe predict --adapt selftrain`` with the recipe of the cells they were
+            adapted from: the run of that folder gives the ``"run"`` remaps and a format-1 recipe's
+            offsets); its ``precision`` is set here.
         ds: A validated SampleSet (observation-level, dated coarse composite or aligned composite).
         labelled: Which samples carry a reference label (default: all).
         options: Remaps, ensemble members, adaptation, precision, ``min_clear`` and block size
@@ -153,16 +158,18 @@ def predict_samples(cell: str | os.PathLike, ds: xr.Dataset, labelled: np.ndarra
     Raises:
         CropGlobeError: For a bad recipe, model, band set, calendar or remap.
     """
-    min_clear, adapt, block = options.min_clear, options.adapt, options.block
-    if adapt not in ADAPT:
-        raise CropGlobeError(f"adapt={adapt!r}: expected one of {', '.join(ADAPT)}")
+    min_clear, adapt, block, members = options.min_clear, options.adapt, options.block, options.members
+    check_adapt(adapt, f"adapt={adapt!r}")
     inference_precision(options.precision)
     if block is not None:
         whole_number(block, "block", 1)
-    the_cell = Cell.load(cell, tuple(options.members))  # the model is loaded by the first block that predicts
+    if isinstance(cell, Cell) and members:
+        raise CropGlobeError("predict_samples: members come with a loaded Cell (its recipe's members); got both")
+    # the model is loaded by the first block that predicts
+    the_cell = cell if isinstance(cell, Cell) else Cell.load(cell, tuple(members))
     recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
     the_cell.precision = inference_precision(options.precision, recipe.family)
-    table_remaps, offsets = _run_settings(recipe, options.remaps)
+    table_remaps, offsets = run_settings(recipe, options.remaps)
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     found = None  # (start_days, end_days, record) searched before the blocks are predicted
@@ -338,9 +345,13 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
     return out
 
 
-def _run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
-                  ) -> tuple[dict[str, Any], dict[str, int] | None]:
-    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets."""
+def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
+                 ) -> tuple[dict[str, Any], dict[str, int] | None]:
+    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets.
+
+    Raises:
+        CropGlobeError: For an unreadable or invalid remaps file or mapping (checked before any work).
+    """
     run = RunFolder.of_cell(recipe.path.parent)
     spec = run.load_spec() if run is not None else None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None

@@ -33,7 +33,7 @@ from cropglobe.mapping.predict import BlockContext, check_alignable, inference_p
 from cropglobe.mapping.stacinput import StacQuery, fetch_cube
 from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
-from cropglobe.models.ensemble import ADAPT, prior_shift
+from cropglobe.models.ensemble import check_adapt, prior_shift
 from cropglobe.temporal import season
 from cropglobe.training.settings import Precision
 
@@ -204,8 +204,7 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite, opts.probabilities)
-    if opts.adapt not in ADAPT:
-        raise CropGlobeError(f"--adapt {opts.adapt}: expected one of {', '.join(ADAPT)}")
+    check_adapt(opts.adapt, f"--adapt {opts.adapt}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)
     if opts.scale is not None:
         positive_finite(opts.scale, "scale")
@@ -307,6 +306,28 @@ def estimate_prior(client: Any, cube: Cube, ctx: BlockContext, windows: list[tup
     proba = sampled_tiles(client, cube, dataclasses.replace(ctx, collect_proba=True), windows, opts,
                            "cannot estimate the class prior (--adapt prior)")
     return prior_shift(proba if calibration is None else calibration.apply(proba))[1]
+
+
+def sample_series(cube: Cube, ctx: BlockContext, opts: MapOptions, purpose: str) -> np.ndarray:
+    """The first pass of ``map --fast`` and ``map --adapt selftrain``: series of a spread sample of the region's pixels.
+
+    Every ``k``-th tile (as :func:`estimate_prior`: the tiles hold at least ``opts.prior_pixels``
+    pixels) returns the gap-filled full-year series ``(N, B, T)`` of its valid pixels, in the layout
+    a study's full-year composite has (:meth:`cropglobe.cells.cell.Cell.series_inputs` reads the
+    season window of them). No label is read.
+
+    Args:
+        cube: The opened cube (:func:`prepare`).
+        ctx: Its block context (:func:`prepare`).
+        opts: ``tile``, ``prior_pixels``, ``block_pixels`` and the Dask ``scheduler`` / ``workers``.
+        purpose: What fails without a valid pixel, for the error (e.g. ``"cannot distil a student (--fast)"``).
+
+    Raises:
+        CropGlobeError: When no sampled pixel has enough clear observations.
+    """
+    windows = tile_grid(cube.shape, opts.tile)
+    with dask_client(opts.scheduler, opts.workers) as client:
+        return sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts, purpose)
 
 
 def sampled_tiles(client: Any, cube: Cube, probe: BlockContext, windows: list[tuple[slice, slice]],

@@ -30,8 +30,28 @@ from cropglobe.errors import CropGlobeError
 
 #: Unlabelled adaptation at inference (``cropglobe predict`` / ``cropglobe map --adapt``): none,
 #: the class prior of the samples / region estimated by :func:`prior_shift`, or the season window
-#: offset / stretch of :mod:`cropglobe.augment.align`.
+#: offset / stretch of :mod:`cropglobe.augment.align`. (``--adapt selftrain`` retrains the cells
+#: first: :mod:`cropglobe.cli._selftrain`, which then predicts / maps with ``none``.)
 ADAPT = ("none", "prior", "align")
+
+
+def check_adapt(adapt: str, shown: str) -> None:
+    """Raise unless ``adapt`` is one of :data:`ADAPT` (``selftrain`` is told where it is done).
+
+    Args:
+        adapt: The value.
+        shown: How the error shows the option and value (``"--adapt tent"``, ``"adapt='tent'"``).
+
+    Raises:
+        CropGlobeError: Naming ``shown`` and the choices.
+    """
+    if adapt == "selftrain":
+        raise CropGlobeError(f"{shown}: self-training retrains the cells before they predict; use cropglobe "
+                             "predict / cropglobe map --adapt selftrain (cropglobe.cli._selftrain), or cropglobe "
+                             "study adapt-cell -m selftrain and predict / map with the cell it writes")
+    if adapt not in ADAPT:
+        raise CropGlobeError(f"{shown}: expected one of {', '.join(ADAPT)}")
+
 
 #: A cell's source-validation calibration, next to its ``recipe.json`` (written by ``cropglobe transfer``).
 CALIBRATION_FILE = "calibration.json"

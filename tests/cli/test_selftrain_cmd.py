@@ -1,0 +1,207 @@
+"""``cropglobe predict / map --adapt selftrain`` (mirrors src/cropglobe/cli/_selftrain.py); SIMULATED data.
+
+One-step self-training (CBST) of a cell and its ensemble members on the target's unlabelled
+inputs, then the prediction or the map with the adapted cells: the target's labels never reach
+training (garbage labels give bit-identical probabilities), the result is the two-step path's
+(``study adapt-cell -m selftrain`` then ``predict``), the map records what was done in its
+``ADAPTATION`` tag, and a cell outside its run is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import xarray as xr
+from typer.testing import CliRunner
+
+from cropglobe import experiment, samples, taxonomy
+from cropglobe.cli import app
+from cropglobe.sources import simulate
+
+SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 8, "seed": 4}
+SPEC = {
+    "name": "tiny-selftrain",
+    "data": {"simulate": SIM},
+    "sources": ["FRA"],
+    "targets": ["BEL"],
+    "cells": [{"feature": "median2d", "model": "cropnet-lite"}],
+    "seeds": [0, 1],
+    "train": {"epochs": 2, "batch_size": 16, "lr": 0.003},
+    "adaptation": {"methods": ["none"], "selftrain": {"portions": [0.5], "epochs": 1}},
+}
+CELLS = ["FRA__median2d__cropnet-lite__none__s0", "FRA__median2d__cropnet-lite__none__s1"]
+PROBS = [f"prob_{c}" for c in taxonomy.CLASSES]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "r"
+    experiment.run(experiment.parse_spec(SPEC), run_dir, progress=False)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    """BEL's observation-level samples with their true labels and with garbage labels: two Zarr stores."""
+    bel = samples.select(simulate.simulate(**SIM), country="BEL")
+    root = tmp_path_factory.mktemp("target")
+    samples.save(bel, root / "bel.zarr")
+    labels = np.random.default_rng(5).choice(taxonomy.CLASSES, size=bel.sizes["sample"])
+    samples.save(bel.assign_coords(label=("sample", labels)), root / "garbage.zarr")
+    return bel, root / "bel.zarr", root / "garbage.zarr"
+
+
+@pytest.fixture(scope="module")
+def cube(target, tmp_path_factory):
+    """A SIMULATED float32 cube whose pixels are BEL's samples, row-major (as tests/cells/test_cell.py)."""
+    import rioxarray  # noqa: F401 - registers the .rio accessor
+    from pyproj import Transformer
+
+    from cropglobe.mapping import write_cube
+    from cropglobe.mapping.simcube import PIXEL_M, utm_crs
+
+    bel = target[0]
+    n = bel.sizes["sample"]
+    h = next(d for d in (4, 5, 3, 2, 1) if n % d == 0)
+    w = n // h
+    refl = bel["reflectance"].values.transpose(2, 1, 0).reshape(-1, bel.sizes["band"], h, w)
+    clear = bel["clear"].values.T.reshape(-1, h, w)
+    lon, lat = float(bel["lon"].values.mean()), float(bel["lat"].values.mean())
+    crs = utm_crs(lon, lat)
+    x0, y0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    ds = xr.Dataset({"reflectance": (("time", "band", "y", "x"), refl.astype(np.float32)),
+                     "clear": (("time", "y", "x"), clear.astype(np.float32))},
+                    coords={"time": bel["time"].values, "band": bel["band"].values.astype(str),
+                            "y": y0 - (np.arange(h) + 0.5) * PIXEL_M, "x": x0 + (np.arange(w) + 0.5) * PIXEL_M},
+                    attrs={"simulated": 1, "country": "BEL", "description": "SIMULATED cube of the target samples"})
+    ds = ds.rio.write_crs(crs).rio.write_transform()
+    return write_cube(ds, tmp_path_factory.mktemp("cube") / "cube.zarr", dn=False), (h, w), int(bel["year"].values[0])
+
+
+def _invoke(*args: str) -> None:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def _probs(path) -> np.ndarray:
+    return pd.read_parquet(path).set_index("sample_id").sort_index()[PROBS].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def one_step(run_dir, target, tmp_path_factory):
+    """``predict --adapt selftrain`` of the 2-seed ensemble on the true-label and the garbage-label stores."""
+    out = tmp_path_factory.mktemp("one")
+    cell, member = (run_dir / "cells" / c for c in CELLS)
+    logs = {name: _invoke("predict", cell, store, "--member", member, "--adapt", "selftrain", "--out",
+                          out / f"{name}.parquet")
+            for name, store in (("true", target[1]), ("garbage", target[2]))}
+    return out, logs
+
+
+def test_predict_selftrain_reads_no_target_label(one_step) -> None:
+    out, logs = one_step
+    true, garbage = _probs(out / "true.parquet"), _probs(out / "garbage.parquet")
+    np.testing.assert_array_equal(true, garbage)  # bit-identical: the labels never reached training
+    metrics = [json.loads((out / f"{n}.metrics.json").read_text()) for n in ("true", "garbage")]
+    a, b = (m["adaptation"] for m in metrics)
+    assert a["method"] == "selftrain" and "1810.07911" in a["source"] and a["labels_used"] is False
+    assert a["seeds"] == [0, 1] and [p.split("/")[-1] for p in a["cells"]] == CELLS
+    assert a["pseudo_labels"] == b["pseudo_labels"] and a["samples"] == b["samples"] > 0
+    assert a["settings"] == {"portions": [0.5], "epochs": 1, "lr_factor": 0.3}
+    assert metrics[0]["targets"]["BEL"]["macro_f1"] != metrics[1]["targets"]["BEL"]["macro_f1"]  # scored after
+    assert "self-trained 2 cell(s) (seeds 0, 1)" in logs["true"] and "target labels not used" in logs["true"]
+
+
+def test_predict_selftrain_is_the_two_step_path(one_step, run_dir, target, tmp_path) -> None:
+    out, _ = one_step
+    adapted = []
+    for name in CELLS:  # study adapt-cell -m selftrain, each seed, then predict with the adapted ensemble
+        _invoke("study", "adapt-cell", run_dir / "cells" / name, target[1], "-m", "selftrain", "--out",
+                tmp_path / name)
+        adapted.append(tmp_path / name)
+    _invoke("predict", adapted[0], target[1], "--member", adapted[1], "--out", tmp_path / "two.parquet")
+    np.testing.assert_array_equal(_probs(tmp_path / "two.parquet"), _probs(out / "true.parquet"))
+    plain = tmp_path / "plain.parquet"
+    _invoke("predict", run_dir / "cells" / CELLS[0], target[1], "--member", run_dir / "cells" / CELLS[1],
+            "--out", plain)
+    assert not np.array_equal(_probs(plain), _probs(out / "true.parquet"))  # self-training changed the models
+
+
+def test_map_selftrain_maps_with_the_adapted_cells_and_tags_it(one_step, run_dir, cube, tmp_path) -> None:
+    store, (h, w), year = cube
+    cell, member = (run_dir / "cells" / c for c in CELLS)
+    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--out", tmp_path / "map.tif",
+                  "--country", "BEL", "--year", year, "--scheduler", "synchronous", "--quiet")
+    with rasterio.open(tmp_path / "map.tif") as src:
+        classes, tags = src.read(1), src.tags()
+    with rasterio.open(tmp_path / "map_confidence.tif") as src:
+        confidence = src.read(1)
+    record = json.loads(tags["ADAPTATION"])
+    assert tags["ADAPT"] == "selftrain" and record["method"] == "selftrain" and record["labels_used"] is False
+    assert "1810.07911" in record["source"] and record["seeds"] == [0, 1]
+    assert record["pixels"] == record["pixels_sampled"] == h * w and len(record["pseudo_labels"]) == 2
+    assert [p.split("/")[-1] for p in record["cells"]] == CELLS
+    assert json.loads(tags["ENSEMBLE"]) == [str(cell / "model"), str(member / "model")]  # not the scratch copies
+    assert "ADAPTATION tag:" in log and "self-trained 2 cell(s)" in log
+    # the cube's pixels are the samples (row-major): the adapted ensemble of predict --adapt selftrain
+    proba = pd.read_parquet(one_step[0] / "true.parquet")[PROBS].to_numpy()
+    np.testing.assert_array_equal(classes.ravel(), proba.argmax(1))
+    np.testing.assert_allclose(confidence.ravel(), proba.max(1), rtol=1e-6)
+    plain = tmp_path / "plain.tif"
+    _invoke("map", cell, store, "--member", member, "--out", plain, "--country", "BEL", "--year", year,
+            "--scheduler", "synchronous", "--quiet")
+    with rasterio.open(plain.with_name("plain_confidence.tif")) as src:
+        assert not np.array_equal(src.read(1), confidence)
+
+
+def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -> None:
+    store, _, year = cube
+    cell, member = (run_dir / "cells" / c for c in CELLS)
+    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--fast", "--out",
+                  tmp_path / "fast.tif", "--country", "BEL", "--year", year, "--scheduler", "synchronous", "--quiet")
+    with rasterio.open(tmp_path / "fast.tif") as src:
+        tags = src.tags()
+    teacher, record = json.loads(tags["TEACHER"]), json.loads(tags["ADAPTATION"])
+    assert teacher["cells"] == [str(cell), str(member)] and teacher["seeds"] == [0, 1]  # the cells adapted from
+    assert record["cells"] == [str(cell), str(member)] and record["labels_used"] is False
+    assert tags["ADAPT"] == "selftrain" and "distilled a mlp student from 2 teacher cell(s)" in log
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", *map(str, args)],
+                          capture_output=True, text=True, check=False)
+
+
+def test_a_cell_outside_its_run_is_refused_before_anything_is_written(run_dir, target, cube, tmp_path) -> None:
+    lone = tmp_path / "lone" / "cell"
+    shutil.copytree(run_dir / "cells" / CELLS[0], lone)
+    store = cube[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    for args in (["predict", lone, target[1], "--adapt", "selftrain", "--out", out / "p.parquet"],
+                 ["map", lone, store, "--adapt", "selftrain", "--out", out / "m.tif"],
+                 ["map", run_dir / "cells" / CELLS[0], store, "--member", lone, "--adapt", "selftrain",
+                  "--out", out / "m.tif"]):
+        done = _cli(*args)
+        assert done.returncode == 2, done.stderr
+        assert "needs the cell's transfer run" in done.stderr and "Traceback" not in done.stderr
+    assert list(out.iterdir()) == []
+    mine = tmp_path / "mine.parquet"  # a user's own file at --out: refused, kept
+    mine.write_bytes(b"not a predictions file")
+    done = _cli("predict", run_dir / "cells" / CELLS[0], target[1], "--adapt", "selftrain", "--out", mine)
+    assert done.returncode == 2 and "refusing" in done.stderr and mine.read_bytes() == b"not a predictions file"
+    done = _cli("map", run_dir / "cells" / CELLS[0], "--adapt", "selftrain", "--bbox", "4,50,4.1,50.1", "--start",
+                "2021-01-01", "--end", "2021-12-31", "--out", out / "m.tif")
+    assert done.returncode == 2 and "give an input cube" in done.stderr
+    done = _cli("predict", run_dir / "cells" / CELLS[0], target[1], "--adapt", "selftrain", "--remaps",
+                tmp_path / "nope.yaml", "--out", out / "p.parquet")  # refused before the training
+    assert done.returncode == 2 and "cannot read remaps" in done.stderr
+    assert list(out.iterdir()) == []
