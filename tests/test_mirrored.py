@@ -22,6 +22,8 @@ EXEMPT: dict[str, str] = {
     "errors.py": "the one exception class, no logic; its messages are asserted by every test of a failure",
     # the CLI: one module per command, tested through the command line
     "cli/_choices.py": "the Typer enums built from cropglobe.choices: tests/cli/test_typed_choices.py",
+    "cli/_selftrain.py": "one-step predict / map --adapt selftrain: tests/cli/test_selftrain_cmd.py (the name "
+                         "test_selftrain.py is tests/experiment's)",
     "cli/_groups.py": "the command tree, aliases and completion: tests/cli/test_groups.py",
     "cli/acquire.py": _CLI + "tests/sources/acquire/test_job.py and tests/reliability/test_guarded_writes.py",
     "cli/adapt.py": _CLI + "tests/experiment/test_adapt.py (`study adapt`, `study adapt-cell`)",
