@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 import rasterio
-import xarray as xr
+from tests.samplecube import samples_cube
 
 from cropglobe import experiment, samples, taxonomy
 from cropglobe.cells.cell import Cell, trains_on_series
@@ -58,33 +58,8 @@ def target():
 
 @pytest.fixture(scope="module")
 def cube_store(target, tmp_path_factory):
-    """A SIMULATED cube whose pixels are the target's samples (row-major, in the study's order).
-
-    Float32 reflectance (``dn=False``), not ``write_cube``'s default uint16 digital numbers: those
-    would round the samples' values to 1e-4 and the map would see other inputs than the study.
-    """
-    import rioxarray  # noqa: F401 - registers the .rio accessor
-
-    from cropglobe.mapping import write_cube
-    from cropglobe.mapping.simcube import PIXEL_M, utm_crs
-
-    n = target.sizes["sample"]
-    h = next(d for d in (4, 5, 3, 2, 1) if n % d == 0)
-    w = n // h
-    refl = target["reflectance"].values.transpose(2, 1, 0).reshape(-1, target.sizes["band"], h, w)
-    clear = target["clear"].values.T.reshape(-1, h, w)
-    lon, lat = float(target["lon"].values.mean()), float(target["lat"].values.mean())
-    crs = utm_crs(lon, lat)
-    from pyproj import Transformer
-
-    x0, y0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
-    ds = xr.Dataset({"reflectance": (("time", "band", "y", "x"), refl.astype(np.float32)),
-                     "clear": (("time", "y", "x"), clear.astype(np.float32))},
-                    coords={"time": target["time"].values, "band": target["band"].values.astype(str),
-                            "y": y0 - (np.arange(h) + 0.5) * PIXEL_M, "x": x0 + (np.arange(w) + 0.5) * PIXEL_M},
-                    attrs={"simulated": 1, "country": "BEL", "description": "SIMULATED cube of the target samples"})
-    ds = ds.rio.write_crs(crs).rio.write_transform()
-    return write_cube(ds, tmp_path_factory.mktemp("cube") / "cube.zarr", dn=False), (h, w)
+    """A SIMULATED cube whose pixels are the target's samples (row-major, in the study's order)."""
+    return samples_cube(target, tmp_path_factory.mktemp("cube") / "cube.zarr")
 
 
 @pytest.mark.parametrize("name", CELLS)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import xarray as xr
+from tests.samplecube import samples_cube
 from typer.testing import CliRunner
 
 from cropglobe import experiment, samples, taxonomy
@@ -60,29 +60,10 @@ def target(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cube(target, tmp_path_factory):
-    """A SIMULATED float32 cube whose pixels are BEL's samples, row-major (as tests/cells/test_cell.py)."""
-    import rioxarray  # noqa: F401 - registers the .rio accessor
-    from pyproj import Transformer
-
-    from cropglobe.mapping import write_cube
-    from cropglobe.mapping.simcube import PIXEL_M, utm_crs
-
+    """A SIMULATED float32 cube whose pixels are BEL's samples, row-major (:mod:`tests.samplecube`)."""
     bel = target[0]
-    n = bel.sizes["sample"]
-    h = next(d for d in (4, 5, 3, 2, 1) if n % d == 0)
-    w = n // h
-    refl = bel["reflectance"].values.transpose(2, 1, 0).reshape(-1, bel.sizes["band"], h, w)
-    clear = bel["clear"].values.T.reshape(-1, h, w)
-    lon, lat = float(bel["lon"].values.mean()), float(bel["lat"].values.mean())
-    crs = utm_crs(lon, lat)
-    x0, y0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
-    ds = xr.Dataset({"reflectance": (("time", "band", "y", "x"), refl.astype(np.float32)),
-                     "clear": (("time", "y", "x"), clear.astype(np.float32))},
-                    coords={"time": bel["time"].values, "band": bel["band"].values.astype(str),
-                            "y": y0 - (np.arange(h) + 0.5) * PIXEL_M, "x": x0 + (np.arange(w) + 0.5) * PIXEL_M},
-                    attrs={"simulated": 1, "country": "BEL", "description": "SIMULATED cube of the target samples"})
-    ds = ds.rio.write_crs(crs).rio.write_transform()
-    return write_cube(ds, tmp_path_factory.mktemp("cube") / "cube.zarr", dn=False), (h, w), int(bel["year"].values[0])
+    store, shape = samples_cube(bel, tmp_path_factory.mktemp("cube") / "cube.zarr")
+    return store, shape, int(bel["year"].values[0])
 
 
 def _invoke(*args: str) -> None:
