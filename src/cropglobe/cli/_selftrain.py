@@ -208,8 +208,6 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
     from cropglobe.mapping.write import check_outputs
 
     out = Path(out)
-    if out.suffix.lower() not in (".tif", ".tiff"):
-        raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, options.overwrite, options.probabilities and not fast)
     if cube is None:
         raise CropGlobeError("map --adapt selftrain: give an input cube (a STAC fetch with --bbox is not supported "

@@ -201,8 +201,6 @@ def make_map(model: str | os.PathLike, cube: str | os.PathLike | Cube | StacQuer
     t0 = time.perf_counter()
     opts = options or MapOptions()
     out = Path(out)
-    if out.suffix.lower() not in (".tif", ".tiff"):
-        raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     check_outputs(out, opts.overwrite, opts.probabilities)
     check_adapt(opts.adapt, f"--adapt {opts.adapt}")
     whole_number(opts.prior_pixels, "prior_pixels", 1)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from cropglobe.atomic import atomic_path, check_replaceable
+from cropglobe.errors import CropGlobeError
 from cropglobe.mapping.predict import NODATA_CLASS
 
 #: Colours (RGB) of the CropGlobe classes; other names get tab20 colours.
@@ -110,8 +111,11 @@ def check_outputs(out: str | Path, overwrite: bool = False, probabilities: bool 
     """Refuse to replace files or folders at the map's output paths that a previous map did not write.
 
     Raises:
-        CropGlobeError: Naming the path that is in the way (``--overwrite`` replaces it).
+        CropGlobeError: For a path that is not a GeoTIFF (``.tif``), or naming the path that is in the
+            way (``--overwrite`` replaces it).
     """
+    if Path(out).suffix.lower() not in (".tif", ".tiff"):
+        raise CropGlobeError(f"out={out}: expected a GeoTIFF path ending in .tif")
     paths = output_paths(out, probabilities)
     previous = is_map(paths["classes"])
     for kind, path in paths.items():
