@@ -10,21 +10,24 @@ experiment floor's internals as of commit 8a4c698, where it ran:
 
 Writes /tmp/probe/openset.csv and prints the selection table (docs/results.md, issue 28).
 """
-import json, sys
-from pathlib import Path
-import numpy as np, pandas as pd
-from cropglobe.cells.run_folder import RunFolder
-from cropglobe.experiment.data import prepare_study
-from cropglobe.experiment.runner import FeatureCache
-from cropglobe.experiment import fitting
-from cropglobe.experiment.posthoc import load_saved, split_parts
-from cropglobe.experiment.runner import _evaluate
-from cropglobe.experiment.runner import source_classes
-from cropglobe import models, taxonomy
 
-run = RunFolder(Path("runs/season-shift")); spec = run.load_spec()
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cropglobe import models, taxonomy
+from cropglobe.cells.run_folder import RunFolder
+from cropglobe.experiment import fitting
+from cropglobe.experiment.data import prepare_study
+from cropglobe.experiment.posthoc import load_saved, split_parts
+from cropglobe.experiment.runner import FeatureCache, _evaluate, source_classes
+
+run = RunFolder(Path("runs/season-shift"))
+spec = run.load_spec()
 spec = spec.model_copy(update={"seeds": [0]})
-prepared = prepare_study(spec); cache = FeatureCache(prepared, spec.feature_options)
+prepared = prepare_study(spec)
+cache = FeatureCache(prepared, spec.feature_options)
 index = {s: i for i, s in enumerate(prepared.full["sample_id"].values.astype(str))}
 OTHER = taxonomy.CLASSES.index("other")
 rows = []
@@ -37,13 +40,17 @@ for group in prepared.sources:
                 continue
             parts = split_parts(Path("runs/season-shift"), group, seed, "", index)
             model = load_saved(cell_dir, models.model_info(cell.model).family)
-            inp = lambda idx: fitting.cell_inputs(cell, cache, idx, prepared.window)
-            pv = model.predict_proba(inp(parts["val"])); yv = cache.labels[parts["val"]]
-            conf_v = pv.max(1); pred_v = pv.argmax(1)
+            def inp(idx):
+                return fitting.cell_inputs(cell, cache, idx, prepared.window)  # noqa: B023 (used in this iteration only)
+            pv = model.predict_proba(inp(parts["val"]))
+            yv = cache.labels[parts["val"]]
+            conf_v = pv.max(1)
+            pred_v = pv.argmax(1)
             for t in prepared.targets:
                 if prepared.overlaps(t, group):
                     continue
-                idx = prepared.indices(t); p = model.predict_proba(inp(idx))
+                idx = prepared.indices(t)
+                p = model.predict_proba(inp(idx))
                 sc = source_classes(prepared, spec, group)
                 for q in [0.0, 0.02, 0.05, 0.1, 0.2, 0.3]:
                     pr = p.copy()
@@ -53,11 +60,24 @@ for group in prepared.sources:
                         ok = (pred_v == c) & (yv == c)
                         thr = np.quantile(conf_v[ok], q) if ok.sum() > 5 and q > 0 else 0.0
                         rej |= (pred == c) & (conf < thr) & (c != OTHER)
-                    pr[rej] = 0; pr[rej, OTHER] = 1
+                    pr[rej] = 0
+                    pr[rej, OTHER] = 1
                     s = _evaluate(prepared, t, idx, pr, sc)
-                    rows.append(dict(source="+".join(group), target=t, aug=cell.augmentation or "none", seed=seed, q=q, f1=s.macro_f1 if hasattr(s,'macro_f1') else s["macro_f1"], rej=rej.mean()))
+                    rows.append(
+                        dict(
+                            source="+".join(group),
+                            target=t,
+                            aug=cell.augmentation or "none",
+                            seed=seed,
+                            q=q,
+                            f1=s.macro_f1 if hasattr(s, "macro_f1") else s["macro_f1"],
+                            rej=rej.mean(),
+                        )
+                    )
             print(cell_dir.name, flush=True)
-d = pd.DataFrame(rows); Path("/tmp/probe").mkdir(exist_ok=True); d.to_csv("/tmp/probe/openset.csv", index=False)
+d = pd.DataFrame(rows)
+Path("/tmp/probe").mkdir(exist_ok=True)
+d.to_csv("/tmp/probe/openset.csv", index=False)
 x = d[d.source.isin(regs) & d.target.isin(regs)]
 print(x.groupby(["aug", "seed", "q"]).f1.mean().unstack("q").round(3))
 print(x[x.seed == 0].pivot_table(index=["aug", "q"], columns=["source", "target"], values="f1").round(3))

@@ -30,8 +30,9 @@ from cropglobe.temporal.settings import SCL_KEEP, CompositeSettings, parse
 __all__ = ["RECIPE_VERSION", "REQUIRED", "SCL_KEEP", "CompositeSettings", "RecipeSpec", "parse", "read_recipe"]
 
 #: The recipe format this version writes (1: no ``format_version`` field, settings partly recorded;
-#: 3 adds ``model_options``; 4 adds ``coverage: fill`` and its ``fill_days`` to ``composite``).
-RECIPE_VERSION = 4
+#: 3 adds ``model_options``; 4 adds ``coverage: fill`` and its ``fill_days`` to ``composite``;
+#: 5 adds ``source_classes``).
+RECIPE_VERSION = 5
 #: Fields every recipe has (format 1 and later; a recipe without ``classes`` has the paper's seven).
 REQUIRED = ("model", "feature", "bands", "composite", "window_bins")
 
@@ -58,6 +59,10 @@ class RecipeSpec(Strict):
         window_bins: ``(start, count)`` of the season window in the full-year composite.
         bin_days: Width of a composite bin in days.
         trained_on: The study's source countries (``"FRA"``, ``"USA+CAN"`` ...).
+        source_classes: The classes of the source's samples (its whole group, hold-out included), in
+            legend order. Under the run's ``absent_classes: other`` the study scores target classes
+            outside them as ``other``; ``cropglobe predict --remaps run`` then does the same. None in
+            recipes before format 5 (and a self-trained copy of one fills it in from the run).
         data: Where the training data came from (``SIMULATED DATA`` says so).
         distilled_from: The teacher cell of a distilled model.
         distillation: How the student was distilled.
@@ -78,6 +83,7 @@ class RecipeSpec(Strict):
     window_bins: tuple[WholeNumber, WholeNumber]
     bin_days: float | None = None
     trained_on: list[str] | None = None
+    source_classes: list[str] | None = None
     data: str = ""
     distilled_from: str | None = None
     distillation: str | None = None

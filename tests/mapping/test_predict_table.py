@@ -241,3 +241,29 @@ def test_ensemble_members_must_share_inputs(run_dir, stores, tmp_path):
     with pytest.raises(CropGlobeError, match="adapt='tent'"):
         predict_file(run_dir / "cells" / TORCH, stores["BEL"], tmp_path / "p.parquet", PredictOptions(adapt="tent"))
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_run_remaps_score_classes_absent_from_the_source_as_the_study_does(obs, tmp_path):
+    """Under the run's ``absent_classes: other``, ``--remaps run`` scores like the study (REAL-data gap of issue 28)."""
+    fra = samples.select(obs, country="FRA")
+    no_corn = samples.save(fra.isel(sample=np.flatnonzero(fra["label"].values != "corn")), tmp_path / "fra.zarr")
+    bel = samples.save(samples.select(obs, country="BEL"), tmp_path / "bel.zarr")
+    spec = {"name": "absent", "data": {"path": [str(no_corn), str(bel)]}, "sources": ["FRA"], "targets": ["BEL"],
+            "cells": [{"feature": "harmonic", "model": "rf"}], "seeds": [0], "absent_classes": "other",
+            "model_options": {"rf": {"n_estimators": 20}}}
+    experiment.run(experiment.parse_spec(spec), tmp_path / "run", progress=False)
+    cell = tmp_path / "run" / "cells" / RF
+    recipe = json.loads((cell / "recipe.json").read_text())
+    assert "corn" not in recipe["source_classes"] and "other" in recipe["source_classes"]
+    study = _result_row(tmp_path / "run", RF, "BEL")
+    got = predict_file(cell, bel, tmp_path / "bel.parquet").metrics
+    assert "corn" not in got["targets"]["BEL"]["classes_present"] and "corn" not in got["targets"]["BEL"]["remap"]
+    assert got["targets"]["BEL"]["macro_f1"] == pytest.approx(study["macro_f1"])
+    assert got["targets"]["BEL"]["oa"] == pytest.approx(study["oa"])
+    assert got["absent_classes"].startswith("other: classes outside the source's")
+    # a recipe written before format 5 does not record its source's classes: the rule is named, not applied
+    old = {k: v for k, v in recipe.items() if k != "source_classes"} | {"format_version": 4}
+    (cell / "recipe.json").write_text(json.dumps(old))
+    before = predict_file(cell, bel, tmp_path / "old.parquet").metrics
+    assert "corn" in before["targets"]["BEL"]["classes_present"]
+    assert "does not record its source's classes" in before["absent_classes"]

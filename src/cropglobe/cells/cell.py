@@ -93,7 +93,8 @@ class Recipe(RecipeSpec):
 
 
 #: Recipe fields that may differ between the members of an ensemble (everything else must match).
-_MEMBER_FREE = ("model_file", "model_options", "trained_on", "data", "distilled_from", "distillation")
+_MEMBER_FREE = ("model_file", "model_options", "trained_on", "source_classes", "data", "distilled_from",
+                "distillation")
 
 
 def load_cells(paths: list[str | os.PathLike]) -> Recipe:
@@ -101,6 +102,8 @@ def load_cells(paths: list[str | os.PathLike]) -> Recipe:
 
     The members must be cells of the same inputs: every recipe field but the model file, the model
     options (e.g. the seed) and the training provenance must be equal (e.g. the seeds of one study cell).
+    The ensemble's ``source_classes`` are those any member was trained on (None if a member's
+    recipe does not record them).
 
     Raises:
         CropGlobeError: For an empty list, a bad cell, or cells whose inputs differ (naming the field).
@@ -117,7 +120,10 @@ def load_cells(paths: list[str | os.PathLike]) -> Recipe:
             raise CropGlobeError(f"{other.path}: cannot be an ensemble member of {first.path}: field {diff[0]!r} "
                                  f"differs ({theirs.get(diff[0])!r} vs {ref[diff[0]]!r}); expected cells of the "
                                  "same model, feature, bands, classes and compositing (e.g. the seeds of one cell)")
-    return first.model_copy(update={"members": tuple(r.model_path for r in recipes[1:])})
+    known = None if any(r.source_classes is None for r in recipes) else {c for r in recipes for c in r.source_classes}
+    source_classes = None if known is None else [c for c in first.classes if c in known]
+    return first.model_copy(update={"members": tuple(r.model_path for r in recipes[1:]),
+                                    "source_classes": source_classes})
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

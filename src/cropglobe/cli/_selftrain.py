@@ -162,7 +162,9 @@ def predict_selftrained(cell: str | os.PathLike, samples: str | os.PathLike, out
     ds, labelled = open_samples(samples)  # for the prediction; a bad set failed in target_inputs already
     with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
         outs, infos = _selftrained(folders, runs, training_rows(first, full, x, keep), Path(scratch))
-        adapted = Cell(load_cells(list(folders)), load_cells(list(outs)).load_model())  # saved and read back
+        saved = load_cells(list(outs))  # read back; a recipe before format 5 gained its source's classes
+        recipe = load_cells(list(folders)).model_copy(update={"source_classes": saved.source_classes})
+        adapted = Cell(recipe, saved.load_model())
         plain = dataclasses.replace(options, members=(), adapt="none", block=block)  # the cells hold the ensemble
         result = predict_samples(adapted, ds, labelled, plain, where=str(samples))
     record = _record(infos, str(samples), int(keep.size), "samples")

@@ -85,6 +85,8 @@ def register(app: typer.Typer) -> None:
                 table.add_row(target, f"{s['n']:,}", f"{s['oa']:.3f}", f"{s['macro_f1']:.3f}", f"{s['kappa']:.3f}",
                               remap)
             console.print(table)
+            if m.get("absent_classes", "keep") != "keep":
+                console.print(f"  absent classes: {m['absent_classes']}", soft_wrap=True, highlight=False)
             for target, s in rows:
                 f1 = ", ".join(f"{c} {s['per_class'][c]['f1']:.2f}" for c in s["classes_present"])
                 console.print(f"  {target} per-class F1: {f1}")

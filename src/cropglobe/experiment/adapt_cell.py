@@ -149,7 +149,8 @@ def selftrain_cells(cells: Sequence[Cell], runs: Sequence[CellRun], x_target: np
     Every cell is fine-tuned separately (CBST, :func:`cropglobe.experiment.fitting.selftrain_cell`)
     with its own run's source training split, seed and ``adaptation.selftrain`` settings (or the
     defaults); a run's data is prepared once for all its cells. Each ``outs`` folder gets the
-    adapted ``model`` and the cell's ``recipe.json`` verbatim (the caller checked the folders).
+    adapted ``model`` and the cell's ``recipe.json`` verbatim (the caller checked the folders; a recipe
+    before format 5 gains the ``source_classes`` its run's data show).
 
     Args:
         cells: The cells (each a single cell, not an ensemble).
@@ -176,7 +177,10 @@ def selftrain_cells(cells: Sequence[Cell], runs: Sequence[CellRun], x_target: np
         job = CellJob(data, spec, cache, run.group, run.cell, run.seed, parts, run.fold)
         with tempfile.TemporaryDirectory(prefix="cropglobe-selftrain-") as scratch:
             adapted, _, record = fitting.selftrain_cell(job, cell, x_target, Path(scratch) / "work")
-        adapted.save(out, recipe.path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+        text = recipe.path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+        if recipe.source_classes is None:  # a recipe before format 5: the run's data say what its source held
+            text = recipe.spec.model_copy(update={"source_classes": job.training_classes()}).to_json()  # type: ignore[attr-defined]
+        adapted.save(out, text)
         settings = spec.adaptation.selftrain if spec.adaptation is not None else None
         infos.append({"method": "selftrain", "source": "Zou et al. 2018 (CBST), arXiv:1810.07911",
                       "cell": str(recipe.path.parent), "seed": int(run.seed),  # type: ignore[attr-defined]

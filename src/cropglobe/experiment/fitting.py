@@ -92,7 +92,8 @@ def cell_recipe(job: CellJob, model_options: dict | None = None) -> RecipeSpec:
         feature=cell.feature, feature_options=family.recorded_options(spec.feature_options.get(cell.feature, {})),
         flatten=family.layout == "flat-window", bands=job.bands, classes=list(job.classes),
         composite=settings, window_bins=job.window, bin_days=job.bin_days,
-        trained_on=[job.source] if job.group else list(spec.sources), data=prepared.description)
+        trained_on=[job.source] if job.group else list(spec.sources), source_classes=job.training_classes(),
+        data=prepared.description)
 
 
 def selftrain_cell(job: CellJob, cell: Cell, x_target: np.ndarray, work_dir: Path) -> tuple[Cell, np.ndarray, dict]:

@@ -136,8 +136,11 @@ class CellJob:
                 out.append((unit, self.prepared.indices(unit)))
         return out
 
+    def training_classes(self) -> list[str]:
+        """The classes of the source group's samples, in legend order (the recipe's ``source_classes``)."""
+        present = set(self.prepared.full["label"].values[self.prepared.group_indices(self.group)].astype(str))
+        return [c for c in self.classes if c in present]
+
     def source_classes(self) -> list[str] | None:
         """The classes of the source's samples when ``absent_classes: other`` (else None: scores keep all)."""
-        if self.spec.absent_classes != "other":
-            return None
-        return sorted(set(self.prepared.full["label"].values[self.prepared.group_indices(self.group)].astype(str)))
+        return self.training_classes() if self.spec.absent_classes == "other" else None

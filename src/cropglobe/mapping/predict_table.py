@@ -20,8 +20,10 @@ Labels: a SampleSet without a ``label`` coordinate, or with empty labels, holds 
 samples (no metrics for them). Scores follow the transfer evaluation
 (:func:`cropglobe.training.metrics.remap_target` and ``score_names``): per target country its
 remap (classes absent from its reference -> ``other``, truth and prediction alike; by default
-the remaps of the run the cell belongs to), over the cell's legend (``recipe.json`` ``classes``:
-a 4-class cell has 4 ``prob_*`` columns and 4-class confusion matrices). Reference labels resolve
+the remaps of the run the cell belongs to and, under its ``absent_classes: other``, the classes
+the cell's source never held -> ``other`` too, as the study scores them), over the cell's legend
+(``recipe.json`` ``classes``: a 4-class cell has 4 ``prob_*`` columns and 4-class confusion
+matrices). Reference labels resolve
 to the cell's classes by name, last level or taxonomy alias (:func:`cropglobe.legend.resolve`);
 those the model does not know count as ``other`` and are listed with their counts in the
 metrics (``reference_as_other``). A hierarchical legend adds scores at the parent level (``parent``).
@@ -169,7 +171,8 @@ def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np
     the_cell = cell if isinstance(cell, Cell) else Cell.load(cell, tuple(members))
     recipe: Recipe = the_cell.recipe  # type: ignore[assignment]
     the_cell.precision = inference_precision(options.precision, recipe.family)
-    table_remaps, offsets = run_settings(recipe, options.remaps)
+    rules = run_settings(recipe, options.remaps)
+    offsets = rules.offsets
     n = ds.sizes["sample"]
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     found = None  # (start_days, end_days, record) searched before the blocks are predicted
@@ -197,7 +200,7 @@ def predict_samples(cell: str | os.PathLike | Cell, ds: xr.Dataset, labelled: np
     if alignment is not None:
         table["align_start_days"], table["align_end_days"] = alignment["align_start_days"], alignment["align_end_days"]
     result = SamplePredictions(table, None, recipe, dropped, simulated, target_prior=prior, alignment=alignment)
-    result.metrics = score(result, table_remaps, where)
+    result.metrics = score(result, rules, where)
     if result.metrics is not None and alignment is not None:
         result.metrics["alignment"] = alignment
     if result.metrics is not None and prior is not None:
@@ -285,17 +288,26 @@ def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarra
     return pd.DataFrame(out)
 
 
-def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "samples") -> dict[str, Any] | None:
+def score(result: SamplePredictions, rules: RunSettings | Mapping[str, Any],
+          where: str = "samples") -> dict[str, Any] | None:
     """Scores of the labelled, predicted samples as the transfer evaluation computes them.
+
+    Args:
+        result: The predictions.
+        rules: The remaps and the source-class rule (:func:`run_settings`), or a remaps mapping alone.
+        where: Name of the samples for error messages.
 
     Returns:
         None without such samples; else ``{"targets": {ISO3: scores}, "all": scores (several
         countries only), "regions": {region: scores} (sets with a ``region`` coordinate), counts,
-        "remaps"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
-        plus the ``remap`` kept classes (None: all).
+        "remaps", "absent_classes"}`` where scores are :meth:`cropglobe.training.metrics.Scores.to_dict`
+        plus the ``remap`` kept classes (None: all), after the source-class rule.
     """
     from cropglobe.training.metrics import remap_target, score_names  # defers scikit-learn
 
+    if not isinstance(rules, RunSettings):
+        rules = RunSettings(dict(rules))
+    remaps, source = rules.remaps, rules.source_classes
     t = result.table
     if "label" not in t:
         return None
@@ -318,11 +330,11 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
     pooled_t, pooled_p = [], []
     for iso in np.unique(countries):
         sel = countries == iso
-        rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, classes=classes)
+        rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, source, classes)
         pooled_t.append(rt)
         pooled_p.append(rp)
         scores = score_names(rt, rp, classes)
-        targets[str(iso)] = {**scores.to_dict(), "remap": taxonomy.remap_for(str(iso), remaps, classes)}
+        targets[str(iso)] = {**scores.to_dict(), "remap": rules.kept(str(iso), classes)}
         if legend.depth(classes) > 1:
             targets[str(iso)]["parent"] = score_at_depth(scores.confusion, classes).to_dict()
     out: dict[str, Any] = {
@@ -330,7 +342,7 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
         "samples": where, "data": "SIMULATED DATA" if result.simulated else "", "simulated": result.simulated,
         "n_samples": len(t), "n_scored": int(m.sum()), "n_dropped": result.n_dropped, "dropped": result.dropped,
         "n_unlabelled": int(t["label"].isna().sum()), "classes": list(classes), "reference_as_other": as_other,
-        "targets": targets,
+        "targets": targets, "absent_classes": rules.describe(),
     }
     if len(targets) > 1:
         out["all"] = score_names(np.concatenate(pooled_t), np.concatenate(pooled_p), classes).to_dict()
@@ -340,14 +352,49 @@ def score(result: SamplePredictions, remaps: Mapping[str, Any], where: str = "sa
         for name in sorted(set(regions) - {""}):
             sel = regions == name
             iso = str(countries[sel][0])
-            rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, classes=classes)
+            rt, rp = remap_target(iso, truth[sel], pred[sel], remaps, source, classes)
             out["regions"][name] = score_names(rt, rp, classes).to_dict()
     return out
 
 
-def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None,
-                 ) -> tuple[dict[str, Any], dict[str, int] | None]:
-    """``(remaps, offsets)``: the requested remaps and the run's per-country compositing offsets.
+@dataclass(frozen=True)
+class RunSettings:
+    """How a cell's predictions are scored, and the run's compositing offsets (:func:`run_settings`).
+
+    Attributes:
+        remaps: Per-target remaps ``{ISO3: {"keep": [classes]}}`` (empty: none).
+        offsets: The run's per-country compositing offsets (None: none).
+        source_classes: Classes the cell's source held when the run scores the others as ``other``
+            (its ``absent_classes: other``, with ``remaps: run``); None: no such rule.
+        note: Why the run's rule could not be applied (a recipe that does not record its source's
+            classes), else None.
+    """
+
+    remaps: dict[str, Any]
+    offsets: dict[str, int] | None = None
+    source_classes: list[str] | None = None
+    note: str | None = None
+
+    def kept(self, target: str, classes: Sequence[str]) -> list[str] | None:
+        """The classes a target's scores keep after its remap and the source-class rule (None: all)."""
+        keep = taxonomy.remap_for(target, self.remaps, classes)
+        if self.source_classes is None:
+            return keep
+        return [c for c in (keep or classes) if c in self.source_classes or c == taxonomy.OTHER]
+
+    def describe(self) -> str:
+        """The source-class rule, for the metrics: applied (naming the classes), not applied, or none."""
+        if self.source_classes is not None:
+            return f"other: classes outside the source's ({', '.join(self.source_classes)}) scored as other"
+        return f"keep ({self.note})" if self.note else "keep"
+
+
+def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike | None) -> RunSettings:
+    """The requested remaps, the run's source-class rule and its per-country compositing offsets.
+
+    With ``remaps="run"`` the scores follow the run holding the cell: its remaps and, under its
+    ``absent_classes: other``, the recipe's ``source_classes`` (classes the source never held count
+    as ``other``, reference and prediction alike, as in the study's own scores).
 
     Raises:
         CropGlobeError: For an unreadable or invalid remaps file or mapping (checked before any work).
@@ -356,11 +403,19 @@ def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike |
     spec = run.load_spec() if run is not None else None
     offsets = dict(spec.composite.offsets) if spec and spec.composite and spec.composite.offsets else None
     if isinstance(remaps, str) and remaps.strip().lower() == "run":
-        return (spec.remap_table() if spec else {}), offsets
+        if spec is None:
+            return RunSettings({}, offsets)
+        if spec.absent_classes != "other":
+            return RunSettings(spec.remap_table(), offsets)
+        if recipe.source_classes is None:
+            return RunSettings(spec.remap_table(), offsets, note=(
+                f"the run scores classes absent from the source as other, but {recipe.path} (format "
+                f"{recipe.format_version}) does not record its source's classes; not applied"))
+        return RunSettings(spec.remap_table(), offsets, list(recipe.source_classes))
     if remaps is None or (isinstance(remaps, str) and remaps.strip().lower() == "none"):
-        return {}, offsets
+        return RunSettings({}, offsets)
     if isinstance(remaps, str) and remaps.strip().lower() == "paper":
-        return taxonomy.paper_remaps(), offsets
+        return RunSettings(taxonomy.paper_remaps(), offsets)
     if isinstance(remaps, Mapping):
         table: Any = remaps
     else:
@@ -377,7 +432,7 @@ def run_settings(recipe: Recipe, remaps: Mapping[str, Any] | str | os.PathLike |
         if not isinstance(entry, Mapping):
             raise CropGlobeError(f"remap for {iso!r}: expected a mapping with a 'keep' list of classes")
         taxonomy.remap_for(iso, table, recipe.classes)
-    return table, offsets
+    return RunSettings(table, offsets)
 
 
 def metrics_path(out: str | os.PathLike) -> Path:
