@@ -41,6 +41,9 @@ def test_the_library_uses_the_same_lists():
     from cropglobe.features.families import FEATURES
 
     assert tuple(FEATURES) == choices.values(choices.FeatureFamily)  # --family of data features
+    from cropglobe.models.ensemble import ADAPT
+
+    assert (*ADAPT, "selftrain") == choices.values(choices.PredictAdaptation)  # --adapt of predict / map
     assert AdaptationSpec(methods=["align"]).methods == ["align"]
     with pytest.raises(ValidationError):
         AdaptationSpec(methods=["bogus"])

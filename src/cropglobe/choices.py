@@ -57,6 +57,10 @@ ReleaseWindow = Literal["month1-12", "month5-11"]
 AdaptationMethod = Literal["none", "adabn", "phenoshift", "prior", "selftrain", "align"]
 #: Methods of ``study adapt-cell``: they write a new cell folder (:mod:`cropglobe.experiment.adapt_cell`).
 CellAdaptationMethod = Literal["adabn", "selftrain"]
+#: ``--adapt`` of ``cropglobe predict`` / ``cropglobe map``: the library's inference-time methods
+#: (``cropglobe.models.ensemble.ADAPT``: none, prior, align; a test keeps them equal) and ``selftrain``,
+#: which retrains the cells first (``cropglobe.cli._selftrain``).
+PredictAdaptation = Literal["none", "prior", "align", "selftrain"]
 #: Feature families of ``data features --family`` (the names of ``features.families.FEATURES``, the registry that
 #: computes them; a test keeps the two equal).
 FeatureFamily = Literal["median2d", "median1d", "harmonic", "emit", "presto", "presto-input"]

@@ -30,6 +30,8 @@ ReleaseWindow = choices.choice_enum("ReleaseWindow", choices.ReleaseWindow)
 AdaptationMethod = choices.choice_enum("AdaptationMethod", choices.AdaptationMethod)
 #: ``--method`` of ``study adapt-cell``.
 CellAdaptationMethod = choices.choice_enum("CellAdaptationMethod", choices.CellAdaptationMethod)
+#: ``--adapt`` of ``cropglobe predict`` / ``cropglobe map``.
+PredictAdaptation = choices.choice_enum("PredictAdaptation", choices.PredictAdaptation)
 #: ``--family`` of ``data features``.
 FeatureFamily = choices.choice_enum("FeatureFamily", choices.FeatureFamily)
 #: ``--device`` of ``cropglobe bench``.

@@ -30,7 +30,6 @@ import json
 import os
 import tempfile
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,18 +45,6 @@ MAP_PIXELS = 10_000
 #: Seeds the subset of the map's pixels.
 MAP_SEED = 0
 
-
-class Adapt(StrEnum):
-    """The ``--adapt`` choices of ``cropglobe predict`` and ``cropglobe map``.
-
-    ``none``, ``prior`` and ``align`` are the library's (:data:`cropglobe.models.ensemble.ADAPT`);
-    ``selftrain`` is run by this module.
-    """
-
-    NONE = "none"
-    PRIOR = "prior"
-    ALIGN = "align"
-    SELFTRAIN = "selftrain"
 
 
 def _cells(cell: str | os.PathLike, members: list[str] | list[Path] | tuple) -> tuple[list[Path], list[Any]]:

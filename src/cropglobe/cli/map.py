@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cropglobe.cli._choices import InferencePrecision, value
-from cropglobe.cli._selftrain import Adapt
+from cropglobe.cli._choices import InferencePrecision, PredictAdaptation, value
 
 if TYPE_CHECKING:
     from cropglobe.mapping.fastmap import FastMapResult
@@ -86,7 +85,8 @@ def register(app: typer.Typer) -> None:
         member: Annotated[list[str] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. Each pixel gets the "
                              "mean probability of all the cells (a seed ensemble).")] = None,
-        adapt: Annotated[Adapt, typer.Option(help="'prior': estimate the region's class prior by EM from the "
+        adapt: Annotated[PredictAdaptation, typer.Option(
+            help="'prior': estimate the region's class prior by EM from the "
                                                   "model's probabilities on a sample of its pixels (no labels) and "
                                                   "re-weight every pixel by it (an extra pass); 'align': find the "
                                                   "season window's offset / stretch on a sample of its pixels "
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
                                                   "self-train the cell and each --member (CBST, minutes per cell) "
                                                   "on a sample of its pixels (no labels; needs the cell's transfer "
                                                   "run and its data), then map with them (recorded in the "
-                                                  "ADAPTATION tag); 'none'.")] = Adapt.NONE,
+                                                  "ADAPTATION tag); 'none'.")] = PredictAdaptation.NONE,
         fast: Annotated[bool, typer.Option("--fast", help="Distil the cell (with its --member cells: the teacher "
                                                           "ensemble) into a small MLP on a sample of this region's "
                                                           "pixels (no labels), then map with the student: several "
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
                              progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
                              precision=str(value(precision)), probabilities=probabilities)
-        if adapt == Adapt.SELFTRAIN:
+        if adapt == PredictAdaptation.SELFTRAIN:
             _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options, fast)
             return
         if fast:  # the student's map has no probabilities file (as before the typed options)

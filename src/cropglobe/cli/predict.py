@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cropglobe.cli._choices import InferencePrecision, value
-from cropglobe.cli._selftrain import Adapt
+from cropglobe.cli._choices import InferencePrecision, PredictAdaptation, value
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +29,8 @@ def register(app: typer.Typer) -> None:
         member: Annotated[list[Path] | None, typer.Option(
             "--member", help="Another cell of the same inputs (e.g. another seed); repeat it. The prediction is "
                              "the mean probability of all the cells (a seed ensemble).")] = None,
-        adapt: Annotated[Adapt, typer.Option(help="'prior': re-weight the probabilities by the class prior of "
+        adapt: Annotated[PredictAdaptation, typer.Option(
+            help="'prior': re-weight the probabilities by the class prior of "
                                                   "these samples, estimated by EM from their inputs (labels unused); "
                                                   "'align': read the season window at the offset / stretch where "
                                                   "the model's predictions carry the most information (median "
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
                                                   "self-train the cell and each --member (CBST, minutes per cell) "
                                                   "on these samples' inputs (labels unused; needs the cell's "
                                                   "transfer run and its data), then predict with them; "
-                                                  "'none'.")] = Adapt.NONE,
+                                                  "'none'.")] = PredictAdaptation.NONE,
         precision: Annotated[InferencePrecision, typer.Option(
             help="Torch models' inference: 32-true (float32, default), bf16-mixed (bfloat16 autocast; near-ties "
                  "may flip) or auto (bf16 where the CPU has it); tabular models ignore it.")
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         options = PredictOptions(min_clear=min_clear, remaps=remaps, members=member or [], adapt=adapt.value,
                                  precision=str(value(precision)), block=block)
         console = Console()
-        if adapt == Adapt.SELFTRAIN:
+        if adapt == PredictAdaptation.SELFTRAIN:
             result, record = predict_selftrained(cell, samples, out, options, overwrite=overwrite)
             console.print(describe(record), soft_wrap=True, highlight=False)
         else:
