@@ -20,6 +20,7 @@ from cropglobe.mapping import student
     ({"num_leaves": 1}, "num_leaves"),
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"min_share": 1.0}, "min_share"),
+    ({"layers": 0}, "layers"),
 ])
 def test_settings_refuse_bad_values(change, message):
     with pytest.raises(CropGlobeError, match=message):
@@ -31,6 +32,39 @@ def test_settings_describe_the_student():
     assert s.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
     lgbm = student.StudentSettings(kind="lightgbm", n_estimators=7, num_leaves=3, views=0).check()
     assert lgbm.describe().startswith("LightGBM 7 trees x 3 leaves on soft targets; 0 season-wide views")
+
+
+def test_folding_the_standardisation_keeps_the_outputs():
+    import torch
+
+    rng = np.random.default_rng(1)
+    x = (rng.random((64, 12)) * rng.random(12) * 5 + rng.random(12)).astype(np.float32)
+    x[:, 3] = 0.25  # a constant feature: scale 1
+    mean, scale = student._moments(x)
+    assert scale[3] == 1.0
+    layer = torch.nn.Linear(12, 5)
+    with torch.no_grad():
+        expected = layer(torch.from_numpy(((x - mean) / scale).astype(np.float32))).numpy()
+    student._fold(layer, mean, scale)
+    with torch.no_grad():
+        np.testing.assert_allclose(layer(torch.from_numpy(x)).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_standardised_mlp_student_takes_raw_inputs():
+    import torch
+
+    rng = np.random.default_rng(0)
+    windows = (rng.random((200, 3, 6), dtype=np.float32) * 0.01 + 1000.0).astype(np.float32)  # far from 0, narrow
+    cls = (windows[:, 0, :].mean(1) > 1000.005).astype(int)
+    soft = np.full((200, 3), 0.05)
+    soft[np.arange(200), cls] = 0.9
+    settings = student.StudentSettings(views=0, hidden=16, layers=3, standardize=True, epochs=30).check()
+    assert settings.describe().startswith("MLP 3 x 16, standardised inputs on soft targets, 30 epochs")
+    net = student.fit(windows, soft, settings)
+    assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 4  # 3 hidden + head
+    with torch.no_grad():
+        pred = net(torch.from_numpy(windows.reshape(200, -1))).argmax(1).numpy()
+    assert (pred == cls).mean() > 0.75  # raw inputs: the scaling is in the first layer (unstandardised: 0.46)
 
 
 def test_the_subset_is_seeded_sorted_and_bounded():
