@@ -3,41 +3,74 @@
 Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py (writes runs/fast/). The teacher is
 every finished seed of canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift.
 """
-import json, os, time, sys
-import numpy as np, rasterio, torch
+
+import json
+import os
+import time
+
+import numpy as np
+import rasterio
+import torch
+
+from cropglobe.cells.cell import load_cells, load_recipe
 from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.fastmap import make_fast_map
-from cropglobe.cells.cell import load_recipe
+from cropglobe.training.lightning import predict_proba_torch
+
 cube = "/work/shared/data/worldcereal_cubes/worldcereal_preprocessed_inputs.nc"
 cells = [f"/work/main/runs/season-shift/cells/canada__median2d__tempcnn__season-wide__s{s}" for s in (0, 1, 2)]
 cells = [c for c in cells if os.path.exists(c + "/result.json")]
 out = {"cube": cube, "teacher": cells, "load_before": os.getloadavg()[0]}
 t = make_map(cells[0], cube, "runs/fast/bel_teacher.tif", MapOptions(members=tuple(cells[1:]), overwrite=True))
-out["teacher_map_s"] = round(t.seconds, 1); out["teacher_px_s"] = round(t.pixels_per_second)
-f = make_fast_map(cells[0], cube, "runs/fast/bel_fast.tif", MapOptions(members=tuple(cells[1:]), overwrite=True),
-                  keep_student="runs/fast/bel_student")
-out.update(distil_s=round(f.distil_seconds, 1), student_map_s=round(f.map.seconds, 1),
-           student_px_s=round(f.map.pixels_per_second), teacher_tag=f.teacher)
-a = rasterio.open("runs/fast/bel_teacher.tif").read(1); b = rasterio.open("runs/fast/bel_fast.tif").read(1)
+out["teacher_map_s"] = round(t.seconds, 1)
+out["teacher_px_s"] = round(t.pixels_per_second)
+f = make_fast_map(
+    cells[0],
+    cube,
+    "runs/fast/bel_fast.tif",
+    MapOptions(members=tuple(cells[1:]), overwrite=True),
+    keep_student="runs/fast/bel_student",
+)
+out.update(
+    distil_s=round(f.distil_seconds, 1),
+    student_map_s=round(f.map.seconds, 1),
+    student_px_s=round(f.map.pixels_per_second),
+    teacher_tag=f.teacher,
+)
+a = rasterio.open("runs/fast/bel_teacher.tif").read(1)
+b = rasterio.open("runs/fast/bel_fast.tif").read(1)
 m = a != 255
-out.update(mapped=int(m.sum()), nodata_equal=bool(((a == 255) == (b == 255)).all()),
-           agreement=float((a[m] == b[m]).mean()),
-           teacher_shares={int(k): round(float((a[m] == k).mean()), 3) for k in np.unique(a[m])},
-           student_shares={int(k): round(float((b[m] == k).mean()), 3) for k in np.unique(b[m])})
+out.update(
+    mapped=int(m.sum()),
+    nodata_equal=bool(((a == 255) == (b == 255)).all()),
+    agreement=float((a[m] == b[m]).mean()),
+    teacher_shares={int(k): round(float((a[m] == k).mean()), 3) for k in np.unique(a[m])},
+    student_shares={int(k): round(float((b[m] == k).mean()), 3) for k in np.unique(b[m])},
+)
 # bare inference on one thread, thread CPU time (insensitive to other processes' load)
 torch.set_num_threads(1)
-from cropglobe.training.lightning import predict_proba_torch
-r = load_recipe("runs/fast/bel_student"); s_model = r.load_model()
-tr = load_recipe(cells[0]); from cropglobe.cells.cell import load_cells; t_model = load_cells(cells).load_model()
+r = load_recipe("runs/fast/bel_student")
+s_model = r.load_model()
+t_model = load_cells(cells).load_model()
 x = np.random.default_rng(0).random((100_000, 9, 31), dtype=np.float32) * 0.4
+
+
 def cpu(fn):
     best = 1e9
     for _ in range(3):
-        t0 = time.thread_time(); fn(); best = min(best, time.thread_time() - t0)
+        t0 = time.thread_time()
+        fn()
+        best = min(best, time.thread_time() - t0)
     return best
-out["student_bare_px_per_thread_cpu_s"] = round(len(x) / cpu(lambda: predict_proba_torch(s_model, x.reshape(len(x), -1), batch_size=8192)))
+
+
+out["student_bare_px_per_thread_cpu_s"] = round(
+    len(x) / cpu(lambda: predict_proba_torch(s_model, x.reshape(len(x), -1), batch_size=8192))
+)
 xs = x[:10_000]
-out["teacher_bare_px_per_thread_cpu_s"] = round(len(xs) / cpu(lambda: predict_proba_torch(t_model, xs, batch_size=2048)))
+out["teacher_bare_px_per_thread_cpu_s"] = round(
+    len(xs) / cpu(lambda: predict_proba_torch(t_model, xs, batch_size=2048))
+)
 out["load_after"] = os.getloadavg()[0]
 print(json.dumps(out, indent=1))
 json.dump(out, open("runs/fast/belgium.json", "w"), indent=1)
