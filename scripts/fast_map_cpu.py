@@ -59,14 +59,20 @@ def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
     """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds)."""
     from distributed import Client
 
-    from cropglobe.mapping import MapOptions, make_map
-    from cropglobe.mapping.tiles import local_cluster
+    from cropglobe.mapping import MapOptions, make_map, tiles
 
     cubes = {"obs": (folder / "bel.zarr", {}), "comp": (folder / "bel_5day.zarr", {"scale": 1e-4, "nodata": 0})}
     student = folder / "student"
     out.mkdir(parents=True, exist_ok=True)
     result: dict = {}
-    with local_cluster(2) as cluster, Client(cluster):
+    if hasattr(tiles, "local_cluster"):
+        cluster_of = tiles.local_cluster(2)
+    else:  # a tree from before mapping.tiles.local_cluster (A/B): the LocalCluster its dask_client started
+        from distributed import LocalCluster
+
+        cluster_of = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  silence_logs=40)
+    with cluster_of as cluster, Client(cluster):
         where = cluster.scheduler_address
         make_map(student, cubes["obs"][0], out / "warm.tif", MapOptions(tile=TILE, scheduler=where, overwrite=True))
         for key, (store, scale) in cubes.items():
