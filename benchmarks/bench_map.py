@@ -7,7 +7,8 @@ trees, as ``cropglobe transfer`` trains it); the fast path is the student of ``c
 from the CropNet cell on the unlabelled pixels of the untiled BEL cube
 (:func:`cropglobe.mapping.make_fast_map`). Each cell maps a simulated BEL observation cube with
 ``make_map`` (reading the Zarr cube, clear-sky mask, compositing, features, model, writing the
-COGs/PNG/CSV; default in-process Dask cluster, started once outside the timing; 128 x 128 px tiles).
+COGs/PNG/CSV; the map's default in-process Dask cluster, started once outside the timing; 128 x 128 px
+tiles).
 The cube is stored as ``write_cube`` writes it: uint16 digital numbers (Sentinel-2 L2A's own
 storage), one band per 128 x 128 px chunk; the simulated region (160 x 160 px, 219 dates x 10 bands)
 is tiled 3 x 3 into a 480 x 480 px map so that the per-map costs (opening, overviews, PNG) weigh as
@@ -303,12 +304,13 @@ def _compare(key: str, cell: Path, store: Path, out_dir: Path, scheduler: str, t
 def run(quick: bool = False) -> dict:
     """Train the small FRA->BEL study, map the simulated BEL cubes with each cell, compare with the bare model."""
     import torch
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from cropglobe.cells.run_folder import RunFolder
     from cropglobe.mapping import MapOptions, simulated_cube, write_cube
     from cropglobe.mapping.fastmap import make_fast_map
     from cropglobe.mapping.student import StudentSettings, accuracy
+    from cropglobe.mapping.tiles import local_cluster
     from cropglobe.sources import simulate
     from cropglobe.study.spec import CellSpec
 
@@ -345,9 +347,9 @@ def run(quick: bool = False) -> dict:
         ratios: dict = {}
         refused: dict[str, str] = {}
         stage_s = {"setup": round(time.perf_counter() - t_start, 1)}  # training, cubes, distillation
-        with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster):
-            figures["scheduler"] = ("in-process Dask LocalCluster, 1 worker x 2 threads (started once, outside the "
+        with local_cluster(2) as cluster, Client(cluster):  # the map's own default cluster, 2 threads
+            figures["scheduler"] = ("in-process Dask LocalCluster of `cropglobe map` (mapping.tiles.local_cluster: no "
+                                    "dashboard, no worker profiler), 1 worker x 2 threads (started once, outside the "
                                     "timing); torch: one inference at a time with all cores, compositing overlaps it; "
                                     f"LightGBM: every task predicts on one core; {_TILE} x {_TILE} px tiles")
             for key, cell in cells.items():

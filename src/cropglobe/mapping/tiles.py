@@ -7,11 +7,12 @@ strip size (time x bands x pixels x 2-4 bytes) and never by the map size. At mos
 tiles are in flight; the caller writes each finished tile into the output and drops it.
 
 Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distributed.LocalCluster`
-with one worker and one thread per core: tiles read and composite in parallel (the compiled kernels
-release the GIL). A torch model runs on one tile at a time with every core (a per-process lock
-around inference, torch set to all cores), so compositing of the next tiles overlaps inference; a
-LightGBM model predicts in every task at once with one thread each (no lock: OpenMP teams that
-share cores with compositing threads wait on each other); ``"processes"`` starts worker processes
+(:func:`local_cluster`: no dashboard, no worker profiler) with one worker and one thread per core:
+tiles read and composite in parallel (the compiled kernels release the GIL). A torch model runs on
+one tile at a time with every core (a per-process lock around inference, torch set to all cores),
+so compositing of the next tiles overlaps inference; a LightGBM model predicts in every task at
+once with one thread each (no lock: OpenMP teams that share cores with compositing threads wait on
+each other); ``"processes"`` starts worker processes
 (one thread each, torch single-threaded); ``"synchronous"`` runs in this process without Dask
 (debugging, tiny tests); anything else is a scheduler address (``tcp://host:8786``) of a running
 cluster.
@@ -149,6 +150,29 @@ class _InputErrors(logging.Filter):
 
 
 @contextlib.contextmanager
+def local_cluster(workers: int | None = None, processes: bool = False) -> Iterator[Any]:
+    """Yield the local :class:`distributed.LocalCluster` a map runs on by default.
+
+    Args:
+        workers: Threads of the one in-process worker, or single-threaded worker processes with
+            ``processes`` (default: the CPU count, at most 4).
+        processes: Worker processes instead of one in-process worker.
+
+    No dashboard and no statistical profiler in the workers (``distributed.worker.profile``: it
+    walks every thread's stack each 10 ms for the dashboard; on the ``bench map`` cube that was
+    about 5 % of a map's CPU time).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    n = workers or max(1, min(4, os.cpu_count() or 1))
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
+                         processes=processes, dashboard_address=None, silence_logs=40) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """Yield a ``distributed.Client`` for the scheduler (``None`` for ``"synchronous"``).
 
@@ -158,18 +182,14 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     if scheduler == "synchronous":
         yield None
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    n = workers or max(1, min(4, os.cpu_count() or 1))
     if scheduler in (None, "local", "threads", "processes"):
-        processes = scheduler == "processes"
         quiet = _InputErrors()
         worker_log = logging.getLogger("distributed.worker")
         worker_log.addFilter(quiet)  # a tile's CropGlobeError is the map's one error line, not also a worker log
         try:
-            with LocalCluster(n_workers=n if processes else 1, threads_per_worker=1 if processes else n,
-                              processes=processes, dashboard_address=None, silence_logs=40) as cluster, \
-                    Client(cluster) as client:
+            with local_cluster(workers, scheduler == "processes") as cluster, Client(cluster) as client:
                 yield client
         finally:
             worker_log.removeFilter(quiet)

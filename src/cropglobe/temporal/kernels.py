@@ -194,6 +194,7 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
     prev = np.empty((n, chunk), dtype=np.int32)
     last = np.empty(chunk, dtype=np.int32)
     odd = np.empty(chunk, dtype=np.bool_)  # bands with different gaps: fill_gaps's float64 path (_fill_rows)
+    gaps = np.empty(chunk, dtype=np.int32)  # bands with a gap in one bin
     win = np.empty((count, chunk), dtype=np.float32)  # one band's window bins, time-major (written sample-major)
     for p in range(npx):
         filled[p] = True
@@ -202,15 +203,16 @@ def fill_window(values, x, w0, count, out, filled, edge):  # pragma: no cover - 
         c1 = min(c0 + chunk, npx)
         for p in range(c1 - c0):
             odd[p] = False
-        for j in range(n):
-            for p in range(c0, c1):
-                k = 0
-                for b in range(nb):
+        for j in range(n):  # gaps per bin, band by band along contiguous pixels (not across bands per pixel)
+            for p in range(c1 - c0):
+                gaps[p] = 0
+            for b in range(nb):
+                for p in range(c0, c1):
                     v = values[j, b, p]
-                    if v != v:
-                        k += 1
-                if k != 0 and k != nb:
-                    odd[p - c0] = True
+                    gaps[p - c0] += v != v
+            for p in range(c1 - c0):
+                if gaps[p] != 0 and gaps[p] != nb:
+                    odd[p] = True
         for b in range(nb):
             for p in range(c1 - c0):
                 last[p] = -1

@@ -1,0 +1,116 @@
+"""CPU seconds per pixel of ``cropglobe map --fast``'s map on the ``bench map`` cubes (SIMULATED DATA).
+
+``setup DIR`` builds, once, what ``benchmarks/bench_map.py`` maps: the quick FRA -> BEL study, the
+simulated BEL observation cube tiled 3 x 3 (480 x 480 px, 219 dates x 10 bands, uint16 DN) and the
+same region pre-composited (73 five-day bins), and a student (the ``map --fast`` MLP, 10 epochs x 2
+views: the same network as the default's, so the same inference cost; not the accuracy run).
+
+``time DIR OUT`` maps both cubes with the student as ``bench map`` does (``make_map``, 128 x 128 px
+tiles, the map's in-process Dask cluster, 1 worker x 2 threads, started once; one warm-up map) and
+prints JSON: each map's process CPU seconds (every thread: the Dask workers', torch's and the
+writer's) and wall seconds, and each stage's CPU seconds (``bench map``'s stage clock). On a shared
+machine wall time measures the other processes too; CPU seconds much less so, and
+``2 x pixels / CPU seconds`` is the rate on 2 cores both busy with the map. ``--proba`` also writes
+``ident_obs*.tif`` / ``ident_comp*.tif`` with probabilities (compare two trees' outputs).
+
+A/B of two source trees: run ``time`` alternately with ``PYTHONPATH=<tree>/src`` (docs/results.md,
+"End to end on a larger cube").
+
+    PYTHONPATH=src python scripts/fast_map_cpu.py setup /tmp/fastcpu
+    PYTHONPATH=src python scripts/fast_map_cpu.py time /tmp/fastcpu /tmp/fastcpu/out --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_map  # the benchmark's cubes, study and stage clock
+
+TILE = 128
+
+
+def setup(folder: Path) -> None:
+    """The study, the two SIMULATED cubes and the student under ``folder``."""
+    from cropglobe.cells.run_folder import RunFolder
+    from cropglobe.mapping import MapOptions, simulated_cube, write_cube
+    from cropglobe.mapping.fastmap import make_fast_map
+    from cropglobe.mapping.student import StudentSettings
+    from cropglobe.study.spec import CellSpec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    bench_map._transfer(folder / "run", True)
+    fields, px, rep = (10, 10), 16, 3
+    cube, _ = simulated_cube("BEL", fields, px, seed=5, cloudy=(slice(0, px // 2), slice(0, px)))
+    small = write_cube(cube, folder / "bel_small.zarr")
+    write_cube(bench_map._tiled(cube, rep), folder / "bel.zarr")
+    bench_map._precomposited(cube, folder / "bel_5day.zarr", rep)
+    cell = RunFolder(folder / "run").cell_dir(["FRA"], CellSpec(feature="median2d", model="cropnet-lite"), 0)
+    make_fast_map(cell, small, folder / "distil.tif", MapOptions(tile=TILE, scheduler="synchronous"),
+                  StudentSettings(epochs=10, views=2), keep_student=folder / "student")
+
+
+def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
+    """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds)."""
+    from distributed import Client
+
+    from cropglobe.mapping import MapOptions, make_map, tiles
+
+    cubes = {"obs": (folder / "bel.zarr", {}), "comp": (folder / "bel_5day.zarr", {"scale": 1e-4, "nodata": 0})}
+    student = folder / "student"
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict = {}
+    if hasattr(tiles, "local_cluster"):
+        cluster_of = tiles.local_cluster(2)
+    else:  # a tree from before mapping.tiles.local_cluster (A/B): the LocalCluster its dask_client started
+        from distributed import LocalCluster
+
+        cluster_of = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  silence_logs=40)
+    with cluster_of as cluster, Client(cluster):
+        where = cluster.scheduler_address
+        make_map(student, cubes["obs"][0], out / "warm.tif", MapOptions(tile=TILE, scheduler=where, overwrite=True))
+        for key, (store, scale) in cubes.items():
+            runs = []
+            for _ in range(rounds):
+                c0, w0 = time.process_time(), time.perf_counter()
+                with bench_map._stage_clock() as stages:
+                    res = make_map(student, store, out / f"{key}.tif",
+                                   MapOptions(tile=TILE, scheduler=where, overwrite=True, **scale))
+                cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+                runs.append({"cpu": round(cpu, 3), "wall": round(wall, 3),
+                             "stages": {k: round(v, 3) for k, v in stages.items()}})
+            best = min(r["cpu"] for r in runs)
+            result[key] = {"pixels": res.pixels, "best_cpu_s": best, "px_per_cpu_s": round(res.pixels / best),
+                           "cpu_bound_px_per_s_2_cores": round(2 * res.pixels / best), "runs": runs}
+            if proba:
+                make_map(student, store, out / f"ident_{key}.tif",
+                         MapOptions(tile=TILE, scheduler=where, overwrite=True, probabilities=True, **scale))
+    result["load_average"] = [round(v, 2) for v in os.getloadavg()]
+    return result
+
+
+def main() -> None:
+    """Command line: ``setup DIR`` or ``time DIR OUT [--rounds N] [--proba]``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("setup").add_argument("folder", type=Path)
+    t = sub.add_parser("time")
+    t.add_argument("folder", type=Path)
+    t.add_argument("out", type=Path)
+    t.add_argument("--rounds", type=int, default=2)
+    t.add_argument("--proba", action="store_true", help="also write maps with probabilities (identity checks)")
+    a = ap.parse_args()
+    if a.cmd == "setup":
+        setup(a.folder)
+    else:
+        print(json.dumps(timed(a.folder, a.out, a.rounds, a.proba), indent=1))
+
+
+if __name__ == "__main__":
+    main()
