@@ -46,7 +46,6 @@ MAP_PIXELS = 10_000
 MAP_SEED = 0
 
 
-
 def _cells(cell: str | os.PathLike, members: list[str] | list[Path] | tuple) -> tuple[list[Path], list[Any]]:
     """The cell folders (the cell, then its members) and their runs; raises before any heavy work.
 
