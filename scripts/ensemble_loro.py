@@ -61,9 +61,7 @@ def main() -> None:
             cells = members(args.run, source, config.split("+"))
             if not cells:
                 raise SystemExit(f"no finished cell of {config} from {source} in {', '.join(map(str, args.run))}")
-            labels = prepared.full["label"].values[prepared.indices(source)].astype(str)
-            source_classes = ([c for c in prepared.classes if c in set(labels)]
-                              if spec.absent_classes == "other" else None)
+            source_classes = prepared.classes_held([source]) if spec.absent_classes == "other" else None
             for target in regions:
                 if target == source:
                     continue

@@ -79,7 +79,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         s_proba[half == h] = _predict(fitted, full[test][..., window[0]:sum(window)].reshape(len(test), -1))
     fit_seconds = time.perf_counter() - t0
     speed = bare_speed(fitted, full[idx][..., window[0]:sum(window)].reshape(len(idx), -1))
-    source_classes = sorted(set(prep.full["label"].values[src].astype(str)))
+    source_classes = prep.classes_held([source])
     truth = prep.full["label"].values[idx].astype(str)  # read only here, to score
     key = remap_key(target, prep.remaps, prep.units)
 

@@ -69,6 +69,11 @@ class Prepared:
         """Sample indices of a pooled source group."""
         return self.indices("+".join(group))
 
+    def classes_held(self, group: list[str]) -> list[str]:
+        """The legend's classes that a source group's samples hold, in legend order (a recipe's ``source_classes``)."""
+        present = set(self.full["label"].values[self.group_indices(group)].astype(str))
+        return [c for c in self.classes if c in present]
+
     def overlaps(self, target: str, group: list[str]) -> bool:
         """Whether a target shares samples with a source group (it is then scored by the hold-out only)."""
         return bool((self.mask(target) & self.mask("+".join(group))).any())

@@ -138,8 +138,7 @@ class CellJob:
 
     def training_classes(self) -> list[str]:
         """The classes of the source group's samples, in legend order (the recipe's ``source_classes``)."""
-        present = set(self.prepared.full["label"].values[self.prepared.group_indices(self.group)].astype(str))
-        return [c for c in self.classes if c in present]
+        return self.prepared.classes_held(self.group)
 
     def source_classes(self) -> list[str] | None:
         """The classes of the source's samples when ``absent_classes: other`` (else None: scores keep all)."""
