@@ -288,13 +288,12 @@ def _table(ds: xr.Dataset, labelled: np.ndarray, recipe: Recipe, rows: np.ndarra
     return pd.DataFrame(out)
 
 
-def score(result: SamplePredictions, rules: RunSettings | Mapping[str, Any],
-          where: str = "samples") -> dict[str, Any] | None:
+def score(result: SamplePredictions, rules: RunSettings, where: str = "samples") -> dict[str, Any] | None:
     """Scores of the labelled, predicted samples as the transfer evaluation computes them.
 
     Args:
         result: The predictions.
-        rules: The remaps and the source-class rule (:func:`run_settings`), or a remaps mapping alone.
+        rules: The remaps and the source-class rule (:func:`run_settings`).
         where: Name of the samples for error messages.
 
     Returns:
@@ -305,8 +304,6 @@ def score(result: SamplePredictions, rules: RunSettings | Mapping[str, Any],
     """
     from cropglobe.training.metrics import remap_target, score_names  # defers scikit-learn
 
-    if not isinstance(rules, RunSettings):
-        rules = RunSettings(dict(rules))
     remaps, source = rules.remaps, rules.source_classes
     t = result.table
     if "label" not in t:
