@@ -99,3 +99,20 @@ def test_fill_window_equals_fill_gaps(seed):
     want_edge = ~(has[:w0 + 1].any(axis=0).all(axis=0) & has[w0 + count - 1:].any(axis=0).all(axis=0))
     np.testing.assert_array_equal(edge, want_edge)
     assert not filled[40] and edge[40]  # a band never observed: the full year may hold it
+
+
+@pytest.mark.parametrize("pixels", [1, 300, 513])
+def test_window_sample_major_is_the_transposing_copy(pixels):
+    values = np.random.default_rng(pixels).random((20, 3, pixels)).astype(np.float32)
+    values[:, 1, 0] = np.nan  # a band without any value
+    if pixels > 1:
+        values[5, 2, pixels - 1] = np.nan  # one gap outside the window
+    w0, count = 7, 9
+    out = np.empty((pixels, 3, count), dtype=np.float32)
+    filled = np.empty(pixels, dtype=np.bool_)
+    kernels.window_sample_major(values, w0, count, out, filled)
+    np.testing.assert_array_equal(out, values[w0:w0 + count].transpose(2, 1, 0))
+    np.testing.assert_array_equal(filled, ~np.isnan(values).any(axis=(0, 1)))
+    assert not filled[0]
+    if pixels > 2:
+        assert filled[1] and not filled[-1]

@@ -252,8 +252,10 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     start, count = ctx.recipe.window_bins
     if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
         values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-        win = np.ascontiguousarray(values[start:start + count].transpose(2, 1, 0))
-        return win, n_clear, ~np.isnan(values).any(axis=(0, 1))
+        win = np.empty((values.shape[2], values.shape[1], count), dtype=np.float32)
+        full = np.empty(values.shape[2], dtype=np.bool_)
+        kernels.window_sample_major(values, start, count, win, full)
+        return win, n_clear, full
     c, dec, cal = ctx.recipe.composite, ctx.decoding, ctx.calendar
     interval, bin_start = cal.interval, cal.bin_start
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
