@@ -16,8 +16,13 @@ machine wall time measures the other processes too; CPU seconds much less so, an
 A/B of two source trees: run ``time`` alternately with ``PYTHONPATH=<tree>/src`` (docs/results.md,
 "End to end on a larger cube").
 
+``profile DIR OUT`` maps the pre-composited cube once more in this process, without Dask
+(``scheduler="synchronous"``, torch on one thread), under :mod:`cProfile` and prints the functions
+with the most own time: where a map's CPU goes, stage by stage, without the threads in between.
+
     PYTHONPATH=src python scripts/fast_map_cpu.py setup /tmp/fastcpu
     PYTHONPATH=src python scripts/fast_map_cpu.py time /tmp/fastcpu /tmp/fastcpu/out --rounds 2
+    OMP_NUM_THREADS=1 PYTHONPATH=src python scripts/fast_map_cpu.py profile /tmp/fastcpu /tmp/fastcpu/out
 """
 
 from __future__ import annotations
@@ -95,8 +100,23 @@ def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
     return result
 
 
+def profile(folder: Path, out: Path, top: int = 25) -> None:
+    """Print the ``top`` functions by own time of one synchronous map of the pre-composited cube (after a warm-up)."""
+    import cProfile
+    import pstats
+
+    from cropglobe.mapping import MapOptions, make_map
+
+    out.mkdir(parents=True, exist_ok=True)
+    options = MapOptions(tile=TILE, scheduler="synchronous", overwrite=True, scale=1e-4, nodata=0)
+    make_map(folder / "student", folder / "bel_5day.zarr", out / "profile.tif", options)  # compiles the kernels
+    with cProfile.Profile() as prof:
+        make_map(folder / "student", folder / "bel_5day.zarr", out / "profile.tif", options)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
-    """Command line: ``setup DIR`` or ``time DIR OUT [--rounds N] [--proba]``."""
+    """Command line: ``setup DIR``, ``time DIR OUT [--rounds N] [--proba]`` or ``profile DIR OUT``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("setup").add_argument("folder", type=Path)
@@ -105,9 +125,14 @@ def main() -> None:
     t.add_argument("out", type=Path)
     t.add_argument("--rounds", type=int, default=2)
     t.add_argument("--proba", action="store_true", help="also write maps with probabilities (identity checks)")
+    p = sub.add_parser("profile")
+    p.add_argument("folder", type=Path)
+    p.add_argument("out", type=Path)
     a = ap.parse_args()
     if a.cmd == "setup":
         setup(a.folder)
+    elif a.cmd == "profile":
+        profile(a.folder, a.out)
     else:
         print(json.dumps(timed(a.folder, a.out, a.rounds, a.proba), indent=1))
 

@@ -5,7 +5,8 @@ study cell (e.g. ``median2d__tempcnn__season-wide``: every seed whose cell has f
 target's pixels are those the run scored (``prepare_study`` of the run's config, the target's
 samples; the teacher's probabilities on them are the cells' own ``target_proba.npz``, checked
 here). They are split in two halves at random: a student (:mod:`cropglobe.mapping.student`) is
-distilled on one half's unlabelled pixels (plus the source's unlabelled samples) and their
+distilled on one half's unlabelled pixels (plus the source's unlabelled samples, unless
+``--no-source-pixels``: then, as ``map --fast``, on the target's pixels alone) and their
 augmented views, with the teacher's probabilities as targets, and predicts the other half; then
 the halves swap. Every target pixel is therefore scored by a student that never saw it. No target
 label reaches the student: labels are read only to score the teacher and the student afterwards.
@@ -47,8 +48,8 @@ def _teacher_cells(run: Path, source: str, cell: str) -> list[Path]:
     return done
 
 
-def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int) -> dict:
-    """Teacher vs cross-fitted student on one pair's target pixels."""
+def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int, with_source: bool = True) -> dict:
+    """Teacher vs cross-fitted student on one pair's target pixels (``with_source``: also distil on the source's)."""
     from cropglobe import taxonomy
     from cropglobe.cells.cell import load_cells
     from cropglobe.experiment.data import remap_key
@@ -70,7 +71,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     t0 = time.perf_counter()
     n_inputs = 0
     for h in (0, 1):
-        pixels = np.concatenate([src, idx[half != h]])  # unlabelled: series only
+        pixels = np.concatenate([src, idx[half != h]]) if with_source else idx[half != h]  # unlabelled: series only
         pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings)
@@ -88,7 +89,8 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         return float(score_names(*remap_target(key, truth, pred, prep.remaps, source_classes)).macro_f1)
 
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
-            "target_pixels": int(len(idx)), "student": settings.describe(), "distil_inputs_per_half": n_inputs,
+            "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
+            "distil_inputs_per_half": n_inputs,
             "agreement": float((s_proba.argmax(1) == t_proba.argmax(1)).mean()),
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
             "student_px_per_cpu_s": speed, "distil_seconds_two_halves": round(fit_seconds, 1),
@@ -147,6 +149,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=StudentSettings.epochs, help="MLP epochs")
     ap.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=StudentSettings.standardize,
                     help="MLP: standardise the inputs (folded into the first layer afterwards)")
+    ap.add_argument("--source-pixels", action=argparse.BooleanOptionalAction, default=True,
+                    help="distil on the source's samples too (--no-source-pixels: the target's pixels only, "
+                         "as `map --fast` distils on the mapped cube's own pixels)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
@@ -159,7 +164,7 @@ def main() -> None:
     rows = []
     for p in a.pairs.split(","):
         source, target = p.split(":")
-        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed))
+        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed, a.source_pixels))
         print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
     if a.json is not None:
