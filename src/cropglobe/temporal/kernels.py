@@ -17,8 +17,10 @@ pixel's composite equals the training composite of the same series (tests check 
   ``interpolate_na`` + ``bfill``/``ffill`` recipe of :func:`cropglobe.temporal.gapfill.fill_gaps`), written
   only for the season window's bins, plus per pixel whether every band has a value and whether a
   band's neighbours lie outside the bins given (then the caller composites the full year).
+* :func:`window_sample_major` - a pre-composited tile's season window, copied from the time-major
+  composite into the sample-major layout the features take, block by block in the cache.
 
-Both release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
+All three release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
 are compiled on first use and cached next to this file (``cache=True``).
 """
 
