@@ -116,3 +116,24 @@ def test_window_sample_major_is_the_transposing_copy(pixels):
     assert not filled[0]
     if pixels > 2:
         assert filled[1] and not filled[-1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regrid_rows_equals_regrid_linear(dtype):
+    rng = np.random.default_rng(7)
+    x_src = np.sort(rng.choice(np.arange(0.0, 365.0, 1.0), 13, replace=False)) + 0.5  # irregular, e.g. dekads
+    values = rng.random((400, 13)).astype(dtype)
+    values[rng.random(values.shape) < 0.3] = np.nan  # gaps
+    values[0] = np.nan  # a row without any value
+    values[1, :12], values[1, 12] = np.nan, 0.5  # one value, at the end only
+    values[2, 5] = np.inf  # inf counts as missing
+    x_tgt = np.arange(-10.0, 380.0, 5.0) + 2.5  # before, between, on and after the sources
+    x_tgt[7] = x_src[3]  # a target exactly on a source
+    before = np.searchsorted(x_src, x_tgt, side="right").astype(np.int64) - 1
+    after = np.searchsorted(x_src, x_tgt, side="left").astype(np.int64)
+    out = np.empty((400, x_tgt.size), dtype=dtype)
+    kernels.regrid_rows(values, x_src, x_tgt, before, after, out)
+    want = gapfill.regrid_linear(values, x_src, x_tgt)
+    assert want.dtype == out.dtype
+    np.testing.assert_array_equal(out, want)  # bit for bit, NaN where a row has no value
+    assert np.isnan(out[0]).all() and (out[1] == dtype(0.5)).all()

@@ -307,8 +307,21 @@ def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.nda
         out = np.full((centre.size, nb * p), np.nan, dtype=np.float32)
         rows = np.arange(nb * p)
     if rows.size:
-        out[:, rows] = gapfill.regrid_linear(np.ascontiguousarray(masked[:, rows].T), rel, centre).T
+        out[:, rows] = _regrid_rows(np.ascontiguousarray(masked[:, rows].T), rel, centre).T
     return out.reshape(centre.size, nb, p)
+
+
+def _regrid_rows(values: np.ndarray, x_src: np.ndarray, x_tgt: np.ndarray) -> np.ndarray:
+    """:func:`cropglobe.temporal.gapfill.regrid_linear` of rows (M, S) -> (M, R) by the compiled kernel: same values."""
+    from cropglobe.temporal import kernels
+
+    x_src = np.asarray(x_src, dtype=np.float64)
+    x_tgt = np.asarray(x_tgt, dtype=np.float64)
+    before = np.searchsorted(x_src, x_tgt, side="right").astype(np.int64) - 1  # last source <= target
+    after = np.searchsorted(x_src, x_tgt, side="left").astype(np.int64)  # first source >= target
+    out = np.empty((values.shape[0], x_tgt.size), dtype=values.dtype)
+    kernels.regrid_rows(values, x_src, x_tgt, before, after, out)
+    return out
 
 
 def composite_dataset(values: np.ndarray, ctx: BlockContext, window: tuple[int, int] | None = None,

@@ -296,3 +296,51 @@ def window_sample_major(values, w0, count, out, filled):  # pragma: no cover - c
             for p in range(npx):
                 if values[j, b, p] != values[j, b, p]:
                     filled[p] = False
+
+
+@njit(cache=True, nogil=True)
+def regrid_rows(values, x_src, x_tgt, before, after, out):  # pragma: no cover - compiled
+    """Interpolate each row linearly from ``x_src`` to ``x_tgt``, skipping NaN; nearest at the edges.
+
+    :func:`cropglobe.temporal.gapfill.regrid_linear`'s arithmetic, bit for bit (float64
+    ``vp + frac * (vq - vp)`` rounded once to ``out``'s dtype), one row at a time: numpy's version
+    builds a dozen (rows x targets) float64 temporaries, and on a monthly or dekadal cube re-gridded
+    to 5-day bins that cost more than the rest of the map.
+
+    Args:
+        values: (M, S) rows sampled at ``x_src``; NaN (or inf) = missing.
+        x_src: (S,) float64 source positions, strictly increasing.
+        x_tgt: (R,) float64 target positions.
+        before: (R,) int64 last source index <= each target (-1 when none).
+        after: (R,) int64 first source index >= each target (S when none).
+        out: (M, R) output; a row without any finite value is NaN.
+    """
+    m, s = values.shape
+    r = x_tgt.size
+    prev = np.empty(s, dtype=np.int64)  # last finite index <= j, -1 when none
+    nxt = np.empty(s, dtype=np.int64)  # first finite index >= j, s when none
+    for i in range(m):
+        last = -1
+        for j in range(s):
+            if np.isfinite(values[i, j]):
+                last = j
+            prev[j] = last
+        first = s
+        for j in range(s - 1, -1, -1):
+            if np.isfinite(values[i, j]):
+                first = j
+            nxt[j] = first
+        for k in range(r):
+            p = prev[before[k]] if before[k] >= 0 else -1
+            q = nxt[after[k]] if after[k] < s else s
+            if p >= 0 and q < s:
+                vp = np.float64(values[i, p])
+                vq = np.float64(values[i, q])
+                frac = (x_tgt[k] - x_src[p]) / (x_src[q] - x_src[p]) if q > p else 0.0
+                out[i, k] = vp + frac * (vq - vp)
+            elif p >= 0:
+                out[i, k] = values[i, p]
+            elif q < s:
+                out[i, k] = values[i, q]
+            else:
+                out[i, k] = np.nan
