@@ -19,8 +19,10 @@ pixel's composite equals the training composite of the same series (tests check 
   band's neighbours lie outside the bins given (then the caller composites the full year).
 * :func:`window_sample_major` - a pre-composited tile's season window, copied from the time-major
   composite into the sample-major layout the features take, block by block in the cache.
+* :func:`regrid_rows` - a pre-composited cube's steps (monthly, dekadal ...) re-gridded to the
+  aligned bins, :func:`cropglobe.temporal.gapfill.regrid_linear`'s arithmetic row by row.
 
-All three release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
+All four release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
 are compiled on first use and cached next to this file (``cache=True``).
 """
 
