@@ -43,3 +43,12 @@ def test_remap_naming_unknown_class_fails():
         taxonomy.remap_for("XXX", {"XXX": {"keep": ["corn", "barley"]}})
     with pytest.raises(CropGlobeError, match="'keep' list"):
         taxonomy.remap_for("XXX", {"XXX": {"drop": ["corn"]}})
+
+
+def test_kept_classes_applies_the_remap_then_the_source_rule():
+    classes = ["corn", "soybean", "rice", "wheat", "other"]
+    remaps = {"USA": {"keep": ["corn", "soybean", "rice"]}}
+    assert taxonomy.kept_classes("USA", remaps, classes) == ["corn", "soybean", "rice"]
+    assert taxonomy.kept_classes("FRA", remaps, classes) is None  # no remap, no rule: all
+    assert taxonomy.kept_classes("USA", remaps, classes, ["corn", "wheat"]) == ["corn"]  # other is added on scoring
+    assert taxonomy.kept_classes("FRA", remaps, classes, ["corn", "wheat"]) == ["corn", "wheat", "other"]

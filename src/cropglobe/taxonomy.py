@@ -9,7 +9,7 @@ same ``{keep: [...]}`` form.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -129,3 +129,14 @@ def remap_for(target: str, remaps: Mapping[str, Mapping[str, Iterable[str]]],
     keep = list(entry["keep"])
     check_labels(keep, where=f"remap for {target!r}", classes=classes)
     return keep
+
+
+def kept_classes(target: str, remaps: Mapping[str, Mapping[str, Iterable[str]]], classes: Sequence[str] = CLASSES,
+                 source_classes: Iterable[str] | None = None) -> list[str] | None:
+    """The classes a target's scores keep: its remap (:func:`remap_for`) and, with ``source_classes``
+    (a run's ``absent_classes: other``), only those the source held, plus ``other``. None: all."""
+    keep = remap_for(target, remaps, classes)
+    if source_classes is None:
+        return keep
+    held = set(source_classes)
+    return [c for c in (keep or classes) if c in held or c == OTHER]

@@ -129,8 +129,7 @@ def test_regrid_rows_equals_regrid_linear(dtype):
     values[2, 5] = np.inf  # inf counts as missing
     x_tgt = np.arange(-10.0, 380.0, 5.0) + 2.5  # before, between, on and after the sources
     x_tgt[7] = x_src[3]  # a target exactly on a source
-    before = np.searchsorted(x_src, x_tgt, side="right").astype(np.int64) - 1
-    after = np.searchsorted(x_src, x_tgt, side="left").astype(np.int64)
+    before, after = gapfill.regrid_neighbours(x_src, x_tgt)
     out = np.empty((400, x_tgt.size), dtype=dtype)
     kernels.regrid_rows(values, x_src, x_tgt, before, after, out)
     want = gapfill.regrid_linear(values, x_src, x_tgt)

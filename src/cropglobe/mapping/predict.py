@@ -317,8 +317,7 @@ def _regrid_rows(values: np.ndarray, x_src: np.ndarray, x_tgt: np.ndarray) -> np
 
     x_src = np.asarray(x_src, dtype=np.float64)
     x_tgt = np.asarray(x_tgt, dtype=np.float64)
-    before = np.searchsorted(x_src, x_tgt, side="right").astype(np.int64) - 1  # last source <= target
-    after = np.searchsorted(x_src, x_tgt, side="left").astype(np.int64)  # first source >= target
+    before, after = gapfill.regrid_neighbours(x_src, x_tgt)
     out = np.empty((values.shape[0], x_tgt.size), dtype=values.dtype)
     kernels.regrid_rows(values, x_src, x_tgt, before, after, out)
     return out

@@ -374,10 +374,7 @@ class RunSettings:
 
     def kept(self, target: str, classes: Sequence[str]) -> list[str] | None:
         """The classes a target's scores keep after its remap and the source-class rule (None: all)."""
-        keep = taxonomy.remap_for(target, self.remaps, classes)
-        if self.source_classes is None:
-            return keep
-        return [c for c in (keep or classes) if c in self.source_classes or c == taxonomy.OTHER]
+        return taxonomy.kept_classes(target, self.remaps, classes, self.source_classes)
 
     def describe(self) -> str:
         """The source-class rule, for the metrics: applied (naming the classes), not applied, or none."""

@@ -206,8 +206,9 @@ def _fit_mlp(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, 
 
     torch.manual_seed(s.seed)
     net = models.get_model("mlp", n_bands, n_times, soft.shape[1], hidden=[s.hidden] * s.layers, dropout=0.0)
-    mean, scale = _moments(x) if s.standardize else (np.zeros(x.shape[1]), np.ones(x.shape[1]))
-    x = ((x - mean) / scale).astype(np.float32) if s.standardize else x
+    if s.standardize:
+        mean, scale = _moments(x)
+        x = ((x - mean) / scale).astype(np.float32)
     xs, ps = torch.from_numpy(x), torch.from_numpy(soft.astype(np.float32))
     batch = 256
     steps = s.epochs * ((len(xs) + batch - 1) // batch)

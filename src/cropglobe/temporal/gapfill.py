@@ -238,6 +238,14 @@ def _bin_pairs(values: np.ndarray, valid: np.ndarray, day: np.ndarray, interval:
     return out
 
 
+def regrid_neighbours(x_src: np.ndarray, x_tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(before, after)`` (R,) int64: the last source position <= each target (-1 when none) and the first
+    >= it (S when none), of increasing ``x_src`` (S,); :func:`regrid_linear` interpolates between them."""
+    before = np.searchsorted(x_src, x_tgt, side="right").astype(np.int64) - 1
+    after = np.searchsorted(x_src, x_tgt, side="left").astype(np.int64)
+    return before, after
+
+
 def regrid_linear(values: np.ndarray, x_src: np.ndarray, x_tgt: np.ndarray, chunk: int = 65536) -> np.ndarray:
     """Interpolate each row linearly from ``x_src`` to ``x_tgt``, skipping NaN; nearest at the edges.
 
@@ -254,8 +262,7 @@ def regrid_linear(values: np.ndarray, x_src: np.ndarray, x_tgt: np.ndarray, chun
     x_src = np.asarray(x_src, dtype=np.float64)
     x_tgt = np.asarray(x_tgt, dtype=np.float64)
     m, s = values.shape
-    after = np.searchsorted(x_src, x_tgt, side="left")  # first source >= target
-    before = np.searchsorted(x_src, x_tgt, side="right") - 1  # last source <= target
+    before, after = regrid_neighbours(x_src, x_tgt)
     out = np.empty((m, x_tgt.size), dtype=values.dtype)
     ar = np.arange(s)
     for lo in range(0, m, chunk):

@@ -107,9 +107,7 @@ def remap_target(target: str, truth: np.ndarray, pred: np.ndarray,
         classes: The legend (default: the paper's seven classes).
     """
     truth, pred = np.asarray(truth, dtype=str), np.asarray(pred, dtype=str)
-    keep = taxonomy.remap_for(target, remaps, classes)
-    if source_classes is not None:
-        keep = [c for c in (keep or classes) if c in source_classes or c == "other"]
+    keep = taxonomy.kept_classes(target, remaps, classes, source_classes)
     if keep is not None:
         truth, pred = taxonomy.remap_absent(truth, keep, classes), taxonomy.remap_absent(pred, keep, classes)
     return truth, pred
