@@ -102,6 +102,69 @@ def test_window_block_equals_the_full_composite_window(block, min_clear, margin)
     assert not np.isnan(win[:, :, ok & filled]).any()
 
 
+def _aligned_block(block, seed: int, scl: bool):
+    """A raw uint16 block (DN, 0 = nodata) on the recipe's aligned 5-day bins, with gaps of every kind."""
+    import dataclasses
+
+    from cropglobe.mapping.cube import Decoding
+
+    _, _, lat, ctx = block
+    start, days = season.axis(5)
+    rng = np.random.default_rng(seed)
+    t, b, p = start.size, len(ctx.read_bands), lat.size
+    refl = rng.integers(1, 6000, size=(t, b, p)).astype(np.uint16)
+    w0, count = ctx.recipe.window_bins
+    refl[w0 + 3, 2, 10:60] = 0  # one band missing in a window bin
+    refl[:, :, 70:80] = 0  # pixels without any value
+    refl[w0 + 5:w0 + 9, :, 90:95] = 0  # a gap of four window bins
+    refl[: w0 + 2, :, 100:110] = 0  # nothing before the window's third bin: nearest value at the edge
+    refl[:, 4][rng.random((t, p)) < 0.02] = 0  # scattered missing values of one band (a view)
+    clear = rng.random((t, p)).astype(np.float32)
+    clear[:, 200:] = 1.0  # most pixels clear throughout: the direct path
+    codes = np.where(rng.random((t, p)) < 0.05, 9, 4).astype(np.uint8) if scl else None
+    times = (np.datetime64("2023-01-01") + (start - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
+    ctx = dataclasses.replace(ctx, times=times, bin_days=days.astype(np.float64),
+                              decoding=Decoding(scale=1e-4, nodata=0))
+    return refl, clear, codes, lat, ctx
+
+
+@pytest.mark.parametrize(("seed", "scl", "min_clear"), [(0, False, 3), (1, True, 3), (2, True, 1)])
+def test_precomposited_window_equals_the_regridded_window(block, seed, scl, min_clear):
+    """On the aligned bins the window is decoded straight for clear pixels: bit for bit the full re-gridding's."""
+    import dataclasses
+
+    from cropglobe.mapping.predict import window_block
+
+    refl, clear, codes, lat, ctx = _aligned_block(block, seed, scl)
+    ctx = dataclasses.replace(ctx, min_clear=min_clear)
+    start, count = ctx.recipe.window_bins
+    values, n_clear = composite_block(refl, clear, codes, lat, ctx)
+    win, n_win, filled = window_block(refl, clear, codes, lat, ctx)
+    np.testing.assert_array_equal(n_win, n_clear)
+    ok = n_clear >= min_clear
+    assert 0 < ok.sum() < ok.size
+    np.testing.assert_array_equal(filled[ok], ~np.isnan(values).any(axis=(0, 1))[ok])
+    np.testing.assert_array_equal(win.transpose(2, 1, 0)[:, :, ok], values[start:start + count][:, :, ok])
+
+
+def test_precomposited_window_off_the_bins_regrids_the_year(block):
+    """Dekadal steps (not the aligned bins) take the full year's re-gridding: the same window."""
+    import dataclasses
+
+    from cropglobe.mapping.predict import window_block
+
+    refl, clear, _, lat, ctx = _aligned_block(block, 3, False)
+    times = np.arange(np.datetime64("2023-01-01"), np.datetime64("2024-01-01"), np.timedelta64(10, "D"))
+    ctx = dataclasses.replace(ctx, times=times.astype("datetime64[ns]"), bin_days=np.full(times.size, 10.0))
+    refl, clear = refl[: times.size], clear[: times.size]
+    start, count = ctx.recipe.window_bins
+    values, n_clear = composite_block(refl, clear, None, lat, ctx)
+    win, n_win, filled = window_block(refl, clear, None, lat, ctx)
+    np.testing.assert_array_equal(n_win, n_clear)
+    np.testing.assert_array_equal(filled, ~np.isnan(values).any(axis=(0, 1)))
+    np.testing.assert_array_equal(win.transpose(2, 1, 0), values[start:start + count])
+
+
 def test_used_dates_leave_the_composite_unchanged(block):
     import dataclasses
 

@@ -118,6 +118,40 @@ def test_window_sample_major_is_the_transposing_copy(pixels):
         assert filled[1] and not filled[-1]
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("dn", [False, True])
+@pytest.mark.parametrize("with_scl", [False, True])
+@pytest.mark.parametrize("counted", [(4, 16), (0, 30), (12, 14)])
+def test_window_direct_decodes_the_clear_complete_windows(seed, dn, with_scl, counted):
+    """Decoded window = the decoder's values; ``direct`` = every window bin clear, every band finite."""
+    raw, craw, _, _, _, dec = _series(seed, dn)
+    raw = raw[:30]  # one value per aligned bin
+    craw = craw[:30]
+    rng = np.random.default_rng(seed)
+    craw[:, 60:90] = np.round(100 * 0.9) if dn else np.float32(0.9)  # clear and complete throughout: direct
+    raw[:, :, 60:90] = rng.integers(100, 5000, size=(30, raw.shape[1], 30)) * (1 if dn else 1e-4)
+    raw[8, 2, 62] = 65535 if dn else np.nan  # but one band missing in one window bin
+    if not dn:
+        raw[10, 1, 61] = np.inf  # and an infinite value: not direct
+    scl = rng.choice(np.array([4, 4, 4, 5, 9], dtype=np.uint8), size=craw.shape) if with_scl else None
+    if scl is not None:
+        scl[:, 60:90] = 4
+    w0, count = 6, 9
+    decode = kernels.decoding(dec.scale, dec.offset, dec.nodata, dec.clear_scale, dec.clear_fill, 0.5)
+    masks = (craw, NONE.astype(np.uint8) if scl is None else scl, KEEP)
+    p, b = raw.shape[2], raw.shape[1]
+    out, n_clear, direct = (np.empty((p, b, count), dtype=np.float32), np.empty(p, dtype=np.int64),
+                            np.empty(p, dtype=np.bool_))
+    kernels.window_direct(raw, masks, decode, w0, count, counted, out, n_clear, direct)
+    refl = dec.reflectance(raw)
+    ok = composite.usable(refl, dec.clear(craw), scl, 0.5, composite.SCL_KEEP)
+    np.testing.assert_array_equal(out, refl[w0:w0 + count].transpose(2, 1, 0))
+    np.testing.assert_array_equal(n_clear, ok[counted[0]:counted[1]].sum(axis=0))
+    want = ok[w0:w0 + count].all(axis=0) & np.isfinite(refl[w0:w0 + count]).all(axis=(0, 1))
+    np.testing.assert_array_equal(direct, want)
+    assert 0 < direct.sum() < p and not direct[62] and (dn or not direct[61])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_regrid_rows_equals_regrid_linear(dtype):
     rng = np.random.default_rng(7)

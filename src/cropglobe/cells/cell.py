@@ -299,10 +299,17 @@ class Cell:
         """Class probabilities (N, C) of model inputs.
 
         Torch models run :func:`cropglobe.training.lightning.predict_proba_torch` (``BATCH`` samples per
-        pass, the cell's ``precision``); ``threads`` sets a LightGBM model's threads for this call.
+        pass, the cell's ``precision``). ``threads`` sets a LightGBM model's threads for this call, and
+        torch's intra-op threads of the calling thread (OpenMP's thread count is per thread: a map's
+        tasks each predict on one core side by side).
         """
         if self.family == "torch":
             from cropglobe.training.lightning import predict_proba_torch
+
+            if threads is not None:
+                import torch
+
+                torch.set_num_threads(threads)
 
             return predict_proba_torch(self.net, x, batch_size=self.BATCH, precision=self.precision)
         model = self.model

@@ -179,7 +179,7 @@ def composite_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray 
             rel = cal.days_from(days, origin)
             values = gapfill.bin_median_time_major(refl[:, :, cols], ok, rel, cal.interval, bin_start.size)
         else:
-            rel = days.astype(np.float64) + ctx.bin_days / 2.0 - origin.astype("datetime64[D]").astype(np.float64)
+            rel = _precomposited_rel(ctx, origin)
             values = _regrid(refl[:, :, cols], ok, rel, bin_start, bin_days)
         if isinstance(cols, slice):  # one calendar for the whole block: its result is the block's, no copy
             out = values
@@ -250,12 +250,8 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     from cropglobe.temporal import kernels
 
     start, count = ctx.recipe.window_bins
-    if ctx.bin_days is not None:  # pre-composited: re-gridding is cheap, take the window of the full year
-        values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-        win = np.empty((values.shape[2], values.shape[1], count), dtype=np.float32)
-        full = np.empty(values.shape[2], dtype=np.bool_)
-        kernels.window_sample_major(values, start, count, win, full)
-        return win, n_clear, full
+    if ctx.bin_days is not None:  # pre-composited: no medians; re-grid (or decode) and take the window
+        return _precomposited_window(refl, clear, scl, lat, ctx)
     c, dec, cal = ctx.recipe.composite, ctx.decoding, ctx.calendar
     interval, bin_start = cal.interval, cal.bin_start
     a0, a1 = max(0, start - margin), min(bin_start.size, start + count + margin)
@@ -287,6 +283,62 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
         out[edge] = values[start:start + count].transpose(2, 1, 0)
         filled[edge] = ~np.isnan(values).any(axis=(0, 1))
     return out, n_clear, filled
+
+
+def _precomposited_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                          ctx: BlockContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`window_block` of a pre-composited cube (``ctx.bin_days`` set).
+
+    A cube already on the aligned bins (e.g. 5-day composites of this calendar) with one calendar
+    for the block: :func:`cropglobe.temporal.kernels.window_direct` decodes the window's bins only,
+    and the pixels whose window is clear and complete take those values (re-gridding and gap
+    filling would leave them unchanged); the others with at least ``min_clear`` clear observations
+    go through :func:`composite_block`, and the rest (nodata anyway) report ``filled`` False. Any
+    other cube (monthly or dekadal steps, several calendars in the block) is re-gridded whole.
+    """
+    from cropglobe.temporal import kernels
+
+    start, count = ctx.recipe.window_bins
+    cal = ctx.calendar
+    groups = list(cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))))
+    rel = None
+    if len(groups) == 1:
+        origin = groups[0][0]
+        rel = _precomposited_rel(ctx, origin)
+        if not (rel.size == cal.bin_start.size and np.array_equal(rel, (cal.bin_start - 1) + cal.bin_days / 2.0)):
+            rel = None
+    if rel is None:  # not on the aligned bins: the full year's re-gridding, then its window
+        values, n_clear = composite_block(refl, clear, scl, lat, ctx)
+        win = np.empty((values.shape[2], values.shape[1], count), dtype=np.float32)
+        full = np.empty(values.shape[2], dtype=np.bool_)
+        kernels.window_sample_major(values, start, count, win, full)
+        return win, n_clear, full
+    c, dec = ctx.recipe.composite, ctx.decoding
+    counted = np.flatnonzero(cal.in_window(rel))
+    lo, hi = (int(counted[0]), int(counted[-1]) + 1) if counted.size else (0, 0)
+    n, nb = refl.shape[2], refl.shape[1]
+    none = np.zeros((0, 0), dtype=np.float32)
+    masks = (none if clear is None else clear, none.astype(np.uint8) if scl is None else scl,
+             _scl_lut(tuple(c.scl_keep)))
+    decode = kernels.decoding(dec.scale, dec.offset, dec.nodata, dec.clear_scale, dec.clear_fill, c.clear_threshold)
+    win = np.empty((n, nb, count), dtype=np.float32)
+    n_clear = np.empty(n, dtype=np.int64)
+    filled = np.empty(n, dtype=np.bool_)
+    kernels.window_direct(refl, masks, decode, start, count, (lo, hi), win, n_clear, filled)
+    rest = np.flatnonzero(~filled & (n_clear >= ctx.min_clear))
+    if rest.size:  # gaps in the window: re-grid these pixels' full year
+        values, _ = composite_block(refl[:, :, rest], None if clear is None else clear[:, rest],
+                                    None if scl is None else scl[:, rest], lat[rest], ctx)
+        part, full = np.empty((rest.size, nb, count), dtype=np.float32), np.empty(rest.size, dtype=np.bool_)
+        kernels.window_sample_major(values, start, count, part, full)
+        win[rest], filled[rest] = part, full
+    return win, n_clear, filled
+
+
+def _precomposited_rel(ctx: BlockContext, origin: Any) -> np.ndarray:
+    """The centres of a pre-composited cube's steps in days after the calendar's ``origin`` (float64)."""
+    days = ctx.times.astype("datetime64[D]")
+    return days.astype(np.float64) + ctx.bin_days / 2.0 - np.datetime64(origin, "D").astype(np.float64)
 
 
 def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.ndarray,
@@ -450,7 +502,7 @@ class RawBlock:
     lat: np.ndarray
 
 
-def predict_block(block: RawBlock, ctx: BlockContext, model: Any, lock: Any = None, threads: int | None = None,
+def predict_block(block: RawBlock, ctx: BlockContext, model: Any, threads: int | None = None,
                   proba_out: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Classify the pixels of one block.
 
@@ -458,8 +510,7 @@ def predict_block(block: RawBlock, ctx: BlockContext, model: Any, lock: Any = No
         block: The block's raw arrays and pixel coordinates.
         ctx: The shared context.
         model: The cell (:class:`~cropglobe.cells.cell.Cell`), or its loaded model.
-        lock: Held around the model call (one inference at a time, using every core) or None.
-        threads: Threads of a tabular model's call (:meth:`.Cell.predict_proba`), or None.
+        threads: Threads of the model's call in the calling thread (:meth:`.Cell.predict_proba`), or None.
         proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it
             (with ``ctx.collect_series``: their full-year series (P_valid, B, T), and no class is given).
 
@@ -476,11 +527,7 @@ def predict_block(block: RawBlock, ctx: BlockContext, model: Any, lock: Any = No
             proba_out.append(x)
         return classes, conf
     cell = model if isinstance(model, Cell) else Cell(ctx.recipe, model, ctx.precision)
-    if lock is None:
-        proba = cell.predict_proba(x, threads)
-    else:
-        with lock:
-            proba = cell.predict_proba(x, threads)
+    proba = cell.predict_proba(x, threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     if proba_out is not None:

@@ -8,14 +8,14 @@ tiles are in flight; the caller writes each finished tile into the output and dr
 
 Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distributed.LocalCluster`
 (:func:`local_cluster`: no dashboard, no worker profiler) with one worker and one thread per core:
-tiles read and composite in parallel (the compiled kernels release the GIL). A torch model runs on
-one tile at a time with every core (a per-process lock around inference, torch set to all cores),
-so compositing of the next tiles overlaps inference; a LightGBM model predicts in every task at
-once with one thread each (no lock: OpenMP teams that share cores with compositing threads wait on
-each other); ``"processes"`` starts worker processes
-(one thread each, torch single-threaded); ``"synchronous"`` runs in this process without Dask
-(debugging, tiny tests); anything else is a scheduler address (``tcp://host:8786``) of a running
-cluster.
+tiles read, composite and predict in parallel (the compiled kernels release the GIL, and so do torch
+and LightGBM): every task's model call runs on one thread, torch and LightGBM alike, so no OpenMP
+team shares its cores with the other tasks' compositing (a torch team on every core behind a lock
+left the cores waiting on each other: the ``map --fast`` student's map took 2.8 s of wall against
+3.1 s, cropnet-lite's 66 s against 95 s, medians of alternating maps, docs/results.md). A worker
+with one thread (or ``"synchronous"``) gives the model every core. ``"processes"`` starts worker
+processes (one thread each); ``"synchronous"`` runs in this process without Dask (debugging, tiny
+tests); anything else is a scheduler address (``tcp://host:8786``) of a running cluster.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, CubeSource
 from cropglobe.mapping.predict import BlockContext, RawBlock, predict_block, used_dates
 
-_MODELS: dict[str, tuple[Any, threading.Lock]] = {}
+_MODELS: dict[str, Any] = {}
 _LOAD = threading.Lock()
 
 
@@ -92,29 +92,23 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
 
 
-def _model(ctx: BlockContext, threads: int | None) -> tuple[Any, threading.Lock | None]:
-    """The process's copy of the model and the lock held around its inference (loaded once; None for
-    tabular models, which predict in each task with the task's own threads)."""
+def _model(ctx: BlockContext) -> Any:
+    """The process's copy of the model (loaded once, shared by the tasks)."""
     key = ctx.recipe.model_key
     with _LOAD:
         if key not in _MODELS:
-            if ctx.recipe.family == "torch" and threads:
-                import torch
-
-                torch.set_num_threads(threads)
-            _MODELS[key] = (ctx.recipe.load_model(), threading.Lock() if ctx.recipe.family == "torch" else None)
+            _MODELS[key] = ctx.recipe.load_model()
     return _MODELS[key]
 
 
-def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None,
-             task_threads: int | None = None) -> TileResult:
+def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None) -> TileResult:
     """Classify one tile in row strips of about ``job.block_pixels`` pixels, whole storage chunks (the Dask task).
 
-    ``threads`` is the torch thread count of the process; ``task_threads`` the threads of a tabular
-    model's call in this task (1 when the worker runs several tasks at once).
+    ``threads``: the threads of the model's calls in this task (1 when the worker runs several tasks
+    at once; None: the model's default, every core).
     """
     source, ctx, block_pixels = job.source, job.ctx, job.block_pixels
-    model, lock = _model(ctx, threads)
+    model = _model(ctx)
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
@@ -132,7 +126,7 @@ def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None,
         sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
         block = RawBlock(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
                          None if scl is None else scl.reshape(t, -1), lon, lat)
-        c, f = predict_block(block, sub, model, lock, task_threads, probas)
+        c, f = predict_block(block, sub, model, threads, probas)
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     stacked = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
@@ -204,23 +198,21 @@ def map_tiles(client: Any, job: TileJob, windows: list[tuple[slice, slice]]) -> 
     """Run every tile of ``job`` and yield results as they finish (at most ``2 x workers`` in flight)."""
     if client is None:
         for rows, cols in windows:
-            yield run_tile(job, rows, cols, os.cpu_count())
+            yield run_tile(job, rows, cols)
         return
     from distributed import as_completed
 
     info = client.scheduler_info()
     workers = info.get("workers", {})
-    threads = max(1, min((w.get("nthreads", 1) for w in workers.values()), default=1))
-    task_threads: int | None = 1  # tabular: every task predicts on one core, side by side with the others
-    if len(workers) == 1 and threads == 1:
-        threads = os.cpu_count() or 1  # one single-threaded worker: let the model use the machine
-        task_threads = None
+    threads: int | None = 1  # every task predicts on one core, side by side with the others
+    if len(workers) == 1 and max((w.get("nthreads", 1) for w in workers.values()), default=1) == 1:
+        threads = None  # one single-threaded worker: let the model use the machine
     limit = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
     pending = list(windows)[::-1]
 
     def submit() -> Any:
         rows, cols = pending.pop()
-        return client.submit(run_tile, job, rows, cols, threads, task_threads, pure=False)
+        return client.submit(run_tile, job, rows, cols, threads, pure=False)
 
     futures = as_completed([submit() for _ in range(min(limit, len(pending)))])
     for fut in futures:

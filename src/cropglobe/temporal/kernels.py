@@ -19,10 +19,12 @@ pixel's composite equals the training composite of the same series (tests check 
   band's neighbours lie outside the bins given (then the caller composites the full year).
 * :func:`window_sample_major` - a pre-composited tile's season window, copied from the time-major
   composite into the sample-major layout the features take, block by block in the cache.
+* :func:`window_direct` - a pre-composited cube already on the aligned bins: the window decoded straight
+  from raw values, for the pixels whose window is clear and complete (no re-gridding, no full-year decode).
 * :func:`regrid_rows` - a pre-composited cube's steps (monthly, dekadal ...) re-gridded to the
   aligned bins, :func:`cropglobe.temporal.gapfill.regrid_linear`'s arithmetic row by row.
 
-All four release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
+All of them release the GIL (``nogil``), so the Dask threads of a map composite tiles in parallel. They
 are compiled on first use and cached next to this file (``cache=True``).
 """
 
@@ -298,6 +300,88 @@ def window_sample_major(values, w0, count, out, filled):  # pragma: no cover - c
             for p in range(npx):
                 if values[j, b, p] != values[j, b, p]:
                     filled[p] = False
+
+
+@njit(cache=True, nogil=True)
+def window_direct(refl, masks, decode, w0, count, counted, out, n_clear, direct):  # pragma: no cover - compiled
+    """A pre-composited cube on the aligned bins: its window decoded straight from raw values, sample-major.
+
+    Where every window bin of a pixel is clear (:func:`bin_medians`' rule) and holds a finite value
+    of every band, the composite's window is the cube's own values, decoded (``raw * scale +
+    offset``, float32): re-gridding and gap filling leave them unchanged. This kernel decodes only
+    those bins (not the full year), writes them sample-major and says which pixels they are; the
+    caller composites the others as before.
+
+    Args:
+        refl: (T, B, P) raw reflectance on the aligned bins (any numeric dtype).
+        masks: ``(clear, scl, keep)`` as :func:`bin_medians` takes them.
+        decode: (6,) float32 decoding scalars (:func:`decoding`).
+        w0: First window bin (= time index).
+        count: Number of window bins.
+        counted: ``(lo, hi)``: the time indices whose clear observations ``n_clear`` counts (the
+            season window's dates).
+        out: (P, B, count) float32 output: the decoded window (NaN where missing); exact where
+            ``direct``.
+        n_clear: (P,) int64 output, clear observations in ``[lo, hi)``.
+        direct: (P,) bool output, every window bin clear with finite values of every band.
+    """
+    clear, scl, keep = masks
+    scale, offset, nodata = decode[0], decode[1], decode[2]
+    clear_scale, clear_fill, threshold = decode[3], decode[4], decode[5]
+    lo, hi = counted
+    t_all, nb, npx = refl.shape
+    chunk = 256  # pixels per pass (measured: 0.55x the time of writing sample-major directly, 128-256 alike)
+    buf = np.empty((count, chunk), dtype=np.float32)  # one band's window, time-major: contiguous, vectorised
+    seen = np.zeros((t_all, chunk), dtype=np.uint8)  # some band present, per date
+    bad = np.zeros((count, chunk), dtype=np.uint8)  # some band missing or infinite, per window bin
+    inf = np.float32(np.inf)
+    nan = np.float32(np.nan)
+    for c0 in range(0, npx, chunk):
+        c1 = min(c0 + chunk, npx)
+        n = c1 - c0
+        seen[:] = 0
+        bad[:] = 0
+        for b in range(nb):  # pass 1: decode the window's bins, band by band, then write them sample-major
+            for j in range(count):
+                row, dst, s_row, d_row = refl[w0 + j, b], buf[j], seen[w0 + j], bad[j]
+                for q in range(n):
+                    x = np.float32(row[c0 + q])
+                    present = (x == x) & (x != nodata)
+                    y = x * scale + offset
+                    s_row[q] |= present
+                    d_row[q] |= (not present) | (abs(y) == inf)
+                    dst[q] = y if present else nan
+            for q in range(n):
+                for j in range(count):
+                    out[c0 + q, b, j] = buf[j, q]
+        for t in range(lo, hi):  # the counted dates outside the window: presence only
+            if w0 <= t < w0 + count:
+                continue
+            s_row = seen[t]
+            for b in range(nb):
+                row = refl[t, b]
+                for q in range(n):
+                    x = np.float32(row[c0 + q])
+                    s_row[q] |= (x == x) & (x != nodata)
+        for p in range(c0, c1):  # pass 2: the clear-sky rule of bin_medians, per pixel and date
+            k = 0
+            ok_window = True
+            for t in range(min(lo, w0), max(hi, w0 + count)):
+                window = w0 <= t < w0 + count
+                if not (window or lo <= t < hi):
+                    continue
+                ok = seen[t, p - c0] != 0
+                if ok and clear.shape[0] > 0:
+                    c = np.float32(clear[t, p])
+                    ok = c != clear_fill and c * clear_scale >= threshold
+                if ok and scl.shape[0] > 0:
+                    ok = keep[scl[t, p]]
+                if ok and lo <= t < hi:
+                    k += 1
+                if window:
+                    ok_window &= ok and bad[t - w0, p - c0] == 0
+            n_clear[p] = k
+            direct[p] = ok_window
 
 
 @njit(cache=True, nogil=True)
