@@ -9,7 +9,7 @@ import pytest
 
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import NODATA_CLASS, MapOptions, prepare
-from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, run_tile, tile_grid
+from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, run_tile, task_threads, tile_grid
 
 
 def test_the_grid_covers_every_pixel_once_with_smaller_edge_tiles():
@@ -21,6 +21,18 @@ def test_the_grid_covers_every_pixel_once_with_smaller_edge_tiles():
     assert windows[-1] == (slice(64, 70), slice(32, 45))
     with pytest.raises(CropGlobeError, match="tile=15: expected a tile size of at least 16"):
         tile_grid((70, 45), 15)
+
+
+@pytest.mark.parametrize(("tiles", "workers", "want"), [
+    (16, [2], 1),  # tasks side by side, one core each
+    (1, [2], 2),  # one tile: every thread of the worker
+    (2, [4], 2),
+    (3, [4], 1),
+    (16, [1, 1], 1),  # worker processes
+    (16, [1], None),  # one single-threaded worker: the model's default (every core)
+])
+def test_each_task_predicts_on_its_share_of_the_threads(tiles, workers, want):
+    assert task_threads(tiles, workers) == want
 
 
 def test_strips_of_a_tile_give_the_tile_and_its_probabilities(cell, cube_store):

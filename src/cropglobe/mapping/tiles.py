@@ -11,9 +11,10 @@ Schedulers: ``None`` / ``"threads"`` (default) runs an in-process :class:`distri
 tiles read, composite and predict in parallel (the compiled kernels release the GIL, and so do torch
 and LightGBM): every task's model call runs on one thread, torch and LightGBM alike, so no OpenMP
 team shares its cores with the other tasks' compositing (a torch team on every core behind a lock
-left the cores waiting on each other: the ``map --fast`` student's map took 2.8 s of wall against
-3.1 s, cropnet-lite's 66 s against 95 s, medians of alternating maps, docs/results.md). A worker
-with one thread (or ``"synchronous"``) gives the model every core. ``"processes"`` starts worker
+left the cores waiting on each other: the ``map --fast`` student's map of the ``bench map``
+observation cube took 3.5 s of wall against 4.2 s, medians of alternating maps, docs/results.md). A map of
+fewer tiles than a worker's threads shares the threads out among them (one tile: every core), and
+a worker with one thread (or ``"synchronous"``) gives the model every core. ``"processes"`` starts worker
 processes (one thread each); ``"synchronous"`` runs in this process without Dask (debugging, tiny
 tests); anything else is a scheduler address (``tcp://host:8786``) of a running cluster.
 """
@@ -194,6 +195,24 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         yield client
 
 
+def task_threads(n_tiles: int, worker_threads: list[int]) -> int | None:
+    """Threads of each task's model call: one, side by side with the other tasks, unless cores would idle.
+
+    Args:
+        n_tiles: Tiles of the map.
+        worker_threads: Threads of each worker of the cluster.
+
+    Returns:
+        1 where a worker runs several tiles at once; ``threads // tiles`` for a map of fewer tiles
+        than a worker's threads (one tile: every thread); None (the model's default, every core)
+        for one single-threaded worker.
+    """
+    per_worker = max(worker_threads, default=1)
+    if len(worker_threads) == 1 and per_worker == 1:
+        return None
+    return max(1, per_worker // max(1, min(n_tiles, per_worker)))
+
+
 def map_tiles(client: Any, job: TileJob, windows: list[tuple[slice, slice]]) -> Iterator[TileResult]:
     """Run every tile of ``job`` and yield results as they finish (at most ``2 x workers`` in flight)."""
     if client is None:
@@ -204,9 +223,7 @@ def map_tiles(client: Any, job: TileJob, windows: list[tuple[slice, slice]]) -> 
 
     info = client.scheduler_info()
     workers = info.get("workers", {})
-    threads: int | None = 1  # every task predicts on one core, side by side with the others
-    if len(workers) == 1 and max((w.get("nthreads", 1) for w in workers.values()), default=1) == 1:
-        threads = None  # one single-threaded worker: let the model use the machine
+    threads = task_threads(len(windows), [w.get("nthreads", 1) for w in workers.values()])
     limit = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
     pending = list(windows)[::-1]
 
