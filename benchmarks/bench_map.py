@@ -350,8 +350,9 @@ def run(quick: bool = False) -> dict:
         with local_cluster(2) as cluster, Client(cluster):  # the map's own default cluster, 2 threads
             figures["scheduler"] = ("in-process Dask LocalCluster of `cropglobe map` (mapping.tiles.local_cluster: no "
                                     "dashboard, no worker profiler), 1 worker x 2 threads (started once, outside the "
-                                    "timing); torch: one inference at a time with all cores, compositing overlaps it; "
-                                    f"LightGBM: every task predicts on one core; {_TILE} x {_TILE} px tiles")
+                                    "timing); every task's model call on one core, torch and LightGBM alike "
+                                    "(mapping.tiles.task_threads; a map of one tile: both); "
+                                    f"{_TILE} x {_TILE} px tiles")
             for key, cell in cells.items():
                 # the CNN maps the untiled region: at ~1,400 px/s its per-map costs are negligible already
                 cnn = key.startswith("cropnet")
