@@ -142,7 +142,7 @@ def test_window_direct_decodes_the_clear_complete_windows(seed, dn, with_scl, co
     p, b = raw.shape[2], raw.shape[1]
     out, n_clear, direct = (np.empty((p, b, count), dtype=np.float32), np.empty(p, dtype=np.int64),
                             np.empty(p, dtype=np.bool_))
-    kernels.window_direct(raw, masks, decode, w0, count, counted, out, n_clear, direct)
+    kernels.window_direct(raw, masks, decode, w0, count, counted, (out, n_clear, direct))
     refl = dec.reflectance(raw)
     ok = composite.usable(refl, dec.clear(craw), scl, 0.5, composite.SCL_KEEP)
     np.testing.assert_array_equal(out, refl[w0:w0 + count].transpose(2, 1, 0))

@@ -324,7 +324,7 @@ def _precomposited_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     win = np.empty((n, nb, count), dtype=np.float32)
     n_clear = np.empty(n, dtype=np.int64)
     filled = np.empty(n, dtype=np.bool_)
-    kernels.window_direct(refl, masks, decode, start, count, (lo, hi), win, n_clear, filled)
+    kernels.window_direct(refl, masks, decode, start, count, (lo, hi), (win, n_clear, filled))
     rest = np.flatnonzero(~filled & (n_clear >= ctx.min_clear))
     if rest.size:  # gaps in the window: re-grid these pixels' full year
         values, _ = composite_block(refl[:, :, rest], None if clear is None else clear[:, rest],

@@ -303,7 +303,7 @@ def window_sample_major(values, w0, count, out, filled):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def window_direct(refl, masks, decode, w0, count, counted, out, n_clear, direct):  # pragma: no cover - compiled
+def window_direct(refl, masks, decode, w0, count, counted, outputs):  # pragma: no cover - compiled
     """A pre-composited cube on the aligned bins: its window decoded straight from raw values, sample-major.
 
     Where every window bin of a pixel is clear (:func:`bin_medians`' rule) and holds a finite value
@@ -320,11 +320,11 @@ def window_direct(refl, masks, decode, w0, count, counted, out, n_clear, direct)
         count: Number of window bins.
         counted: ``(lo, hi)``: the time indices whose clear observations ``n_clear`` counts (the
             season window's dates).
-        out: (P, B, count) float32 output: the decoded window (NaN where missing); exact where
-            ``direct``.
-        n_clear: (P,) int64 output, clear observations in ``[lo, hi)``.
-        direct: (P,) bool output, every window bin clear with finite values of every band.
+        outputs: ``(out, n_clear, direct)``: the (P, B, count) float32 decoded window (NaN where
+            missing; exact where ``direct``), the (P,) int64 clear observations in ``[lo, hi)`` and
+            the (P,) bool flag "every window bin clear, with finite values of every band".
     """
+    out, n_clear, direct = outputs
     clear, scl, keep = masks
     scale, offset, nodata = decode[0], decode[1], decode[2]
     clear_scale, clear_fill, threshold = decode[3], decode[4], decode[5]
