@@ -278,11 +278,28 @@ def window_block(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | N
     kernels.fill_window(medians, bin_start[a0:a1].astype(np.float64), start - a0, count, out, filled, edge)
     edge = np.flatnonzero(edge & (n_clear >= ctx.min_clear))
     if edge.size:
-        values, _ = composite_block(refl[:, :, edge], None if clear is None else clear[:, edge],
-                                    None if scl is None else scl[:, edge], lat[edge], ctx)
-        out[edge] = values[start:start + count].transpose(2, 1, 0)
-        filled[edge] = ~np.isnan(values).any(axis=(0, 1))
+        out[edge], _, filled[edge] = _full_year_window(refl, clear, scl, lat, ctx, edge)
     return out, n_clear, filled
+
+
+def _full_year_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
+                      ctx: BlockContext, pixels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window of :func:`composite_block`'s full year, sample-major: ``(window, n_clear, filled)``.
+
+    ``pixels``: only these columns of the block (None: all).
+    """
+    from cropglobe.temporal import kernels
+
+    if pixels is not None:
+        refl, lat = refl[:, :, pixels], lat[pixels]
+        clear = None if clear is None else clear[:, pixels]
+        scl = None if scl is None else scl[:, pixels]
+    values, n_clear = composite_block(refl, clear, scl, lat, ctx)
+    start, count = ctx.recipe.window_bins
+    win = np.empty((values.shape[2], values.shape[1], count), dtype=np.float32)
+    full = np.empty(values.shape[2], dtype=np.bool_)
+    kernels.window_sample_major(values, start, count, win, full)
+    return win, n_clear, full
 
 
 def _precomposited_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.ndarray | None, lat: np.ndarray,
@@ -301,18 +318,9 @@ def _precomposited_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     start, count = ctx.recipe.window_bins
     cal = ctx.calendar
     groups = list(cal.groups(cal.origins(ctx.year, _shifts(lat, ctx))))
-    rel = None
-    if len(groups) == 1:
-        origin = groups[0][0]
-        rel = _precomposited_rel(ctx, origin)
-        if not (rel.size == cal.bin_start.size and np.array_equal(rel, (cal.bin_start - 1) + cal.bin_days / 2.0)):
-            rel = None
-    if rel is None:  # not on the aligned bins: the full year's re-gridding, then its window
-        values, n_clear = composite_block(refl, clear, scl, lat, ctx)
-        win = np.empty((values.shape[2], values.shape[1], count), dtype=np.float32)
-        full = np.empty(values.shape[2], dtype=np.bool_)
-        kernels.window_sample_major(values, start, count, win, full)
-        return win, n_clear, full
+    rel = _precomposited_rel(ctx, groups[0][0]) if len(groups) == 1 else None
+    if rel is None or not _on_bins(rel, _bin_centres(cal.bin_start, cal.bin_days)):
+        return _full_year_window(refl, clear, scl, lat, ctx)  # re-grid the full year, then take its window
     c, dec = ctx.recipe.composite, ctx.decoding
     counted = np.flatnonzero(cal.in_window(rel))
     lo, hi = (int(counted[0]), int(counted[-1]) + 1) if counted.size else (0, 0)
@@ -327,12 +335,18 @@ def _precomposited_window(refl: np.ndarray, clear: np.ndarray | None, scl: np.nd
     kernels.window_direct(refl, masks, decode, start, count, (lo, hi), (win, n_clear, filled))
     rest = np.flatnonzero(~filled & (n_clear >= ctx.min_clear))
     if rest.size:  # gaps in the window: re-grid these pixels' full year
-        values, _ = composite_block(refl[:, :, rest], None if clear is None else clear[:, rest],
-                                    None if scl is None else scl[:, rest], lat[rest], ctx)
-        part, full = np.empty((rest.size, nb, count), dtype=np.float32), np.empty(rest.size, dtype=np.bool_)
-        kernels.window_sample_major(values, start, count, part, full)
-        win[rest], filled[rest] = part, full
+        win[rest], _, filled[rest] = _full_year_window(refl, clear, scl, lat, ctx, rest)
     return win, n_clear, filled
+
+
+def _bin_centres(bin_start: np.ndarray, bin_days: np.ndarray) -> np.ndarray:
+    """Centres of the aligned bins in days after the aligned 1 January (what re-gridding aims at)."""
+    return (bin_start - 1) + bin_days / 2.0
+
+
+def _on_bins(rel: np.ndarray, centre: np.ndarray) -> bool:
+    """A pre-composited cube's step centres ``rel`` are the aligned bins' centres themselves."""
+    return rel.size == centre.size and bool(np.array_equal(rel, centre))
 
 
 def _precomposited_rel(ctx: BlockContext, origin: Any) -> np.ndarray:
@@ -348,11 +362,11 @@ def _regrid(refl: np.ndarray, ok: np.ndarray, rel: np.ndarray, bin_start: np.nda
     ``refl`` (float32, the caller's own decoded copy) is overwritten: NaN where ``ok`` is False.
     """
     t, nb, p = refl.shape
-    centre = (bin_start - 1) + bin_days / 2.0
+    centre = _bin_centres(bin_start, bin_days)
     # x * 1 = x and x * NaN = NaN: the clear-sky mask as one in-place multiply (4x cheaper than np.where's copy)
     keep = np.where(ok, np.float32(1), np.float32(np.nan))[:, None, :]
     masked = np.multiply(refl, keep, out=refl).reshape(t, -1)
-    if rel.size == centre.size and np.array_equal(rel, centre):  # already on the aligned bins
+    if _on_bins(rel, centre):  # already on the aligned bins
         out = masked  # fill its gaps in place
         rows = np.flatnonzero(np.isnan(masked).any(axis=0))
     else:
