@@ -77,9 +77,9 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings)
         n_inputs = max(n_inputs, len(inputs))
         test = idx[half == h]
-        s_proba[half == h] = _predict(fitted, full[test][..., window[0]:sum(window)].reshape(len(test), -1))
+        s_proba[half == h] = _predict(fitted, _inputs(full[test][..., window[0]:sum(window)], settings))
     fit_seconds = time.perf_counter() - t0
-    speed = bare_speed(fitted, full[idx][..., window[0]:sum(window)].reshape(len(idx), -1))
+    speed = bare_speed(fitted, _inputs(full[idx][..., window[0]:sum(window)], settings))
     source_classes = prep.classes_held([source])
     truth = prep.full["label"].values[idx].astype(str)  # read only here, to score
     key = remap_key(target, prep.remaps, prep.units)
@@ -97,10 +97,15 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
+def _inputs(windows: np.ndarray, settings) -> np.ndarray:
+    """The student's inputs of season windows (N, B, count): the windows (tempcnn) or flattened (the others)."""
+    return np.ascontiguousarray(windows if settings.kind == "tempcnn" else windows.reshape(len(windows), -1))
+
+
 def bare_speed(model, x: np.ndarray, n: int = 100_000) -> int:
     """The student's bare inference in pixels per CPU-second of the calling thread, best of 3.
 
-    ``n`` inputs are drawn (with replacement) from ``x`` (N, F) and predicted in batches of 8,192 on
+    ``n`` inputs are drawn (with replacement) from ``x`` (N, ...) and predicted in batches of 8,192 on
     the torch threads set by the caller (one here); ``time.thread_time`` is insensitive to other
     processes' load.
     """
@@ -141,10 +146,11 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=None, help="folder the run's relative data paths start in")
     ap.add_argument("--cell", default="median2d__tempcnn__season-wide")
     ap.add_argument("--pairs", default="canada:france,canada:arkansas")
-    ap.add_argument("--student", default="mlp", choices=("mlp", "lightgbm"))
+    ap.add_argument("--student", default=StudentSettings.kind, choices=("mlp", "tempcnn", "lightgbm"))
     ap.add_argument("--views", type=int, default=StudentSettings.views)
     ap.add_argument("--max-pixels", type=int, default=StudentSettings.max_pixels)
-    ap.add_argument("--hidden", type=int, default=StudentSettings.hidden, help="MLP hidden width")
+    ap.add_argument("--hidden", type=int, default=StudentSettings.hidden, help="MLP hidden width / TempCNN dense units")
+    ap.add_argument("--filters", type=int, default=StudentSettings.filters, help="TempCNN filters")
     ap.add_argument("--layers", type=int, default=StudentSettings.layers, help="MLP hidden layers")
     ap.add_argument("--epochs", type=int, default=StudentSettings.epochs, help="MLP epochs")
     ap.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=StudentSettings.standardize,
@@ -159,7 +165,8 @@ def main() -> None:
 
     torch.set_num_threads(1)  # the machine is shared: one core for the teacher and the student
     settings = StudentSettings(kind=a.student, views=a.views, max_pixels=a.max_pixels, hidden=a.hidden,
-                               layers=a.layers, standardize=a.standardize, epochs=a.epochs, seed=a.seed).check()
+                               layers=a.layers, filters=a.filters, standardize=a.standardize, epochs=a.epochs,
+                               seed=a.seed).check()
     prep = _prepared(a.run, a.data_root)
     rows = []
     for p in a.pairs.split(","):

@@ -44,6 +44,9 @@ def test_the_library_uses_the_same_lists():
     from cropglobe.models.ensemble import ADAPT
 
     assert (*ADAPT, "selftrain") == choices.values(choices.PredictAdaptation)  # --adapt of predict / map
+    from cropglobe.mapping.student import PRESETS
+
+    assert tuple(PRESETS) == choices.values(choices.FastStudent)  # --student of map --fast
     assert AdaptationSpec(methods=["align"]).methods == ["align"]
     with pytest.raises(ValidationError):
         AdaptationSpec(methods=["bogus"])

@@ -64,6 +64,9 @@ PredictAdaptation = Literal["none", "prior", "align", "selftrain"]
 #: Feature families of ``data features --family`` (the names of ``features.families.FEATURES``, the registry that
 #: computes them; a test keeps the two equal).
 FeatureFamily = Literal["median2d", "median1d", "harmonic", "emit", "presto", "presto-input"]
+#: ``--student`` of ``cropglobe map --fast``: the student presets (``cropglobe.mapping.student.PRESETS``; a test keeps
+#: them equal).
+FastStudent = Literal["mlp", "tempcnn"]
 #: Devices of ``cropglobe bench --device``.
 BenchDevice = Literal["cpu", "cuda"]
 #: What ``cropglobe data download`` fetches: the CropGlobe release or Presto's weights.

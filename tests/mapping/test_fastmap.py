@@ -86,6 +86,25 @@ def test_the_student_maps_like_the_teacher_ensemble(fast, teachers, cube_store, 
     assert res.map.pixels == 32 * 32 and res.distil_seconds > 0
 
 
+def test_a_tempcnn_student_maps_like_the_teacher_on_the_unflattened_window(teachers, cube_store, tmp_path):
+    import torch
+
+    settings = students.StudentSettings(kind="tempcnn", filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    options = MapOptions(tile=16, scheduler="synchronous", members=(str(teachers[1]),))
+    res = make_fast_map(teachers[0], cube_store, tmp_path / "fast.tif", options, student=settings,
+                        keep_student=tmp_path / "student")
+    teacher = make_map(teachers[0], cube_store, tmp_path / "teacher.tif", options)
+    got, tags = _read(res.map.paths["classes"])
+    want, _ = _read(teacher.paths["classes"])
+    mapped = want != 255
+    assert (got[mapped] == want[mapped]).mean() >= 0.9
+    recipe = json.loads(tags["RECIPE"])
+    assert recipe["model"] == "tempcnn" and recipe["feature"] == "median2d"
+    assert recipe["model_options"]["batch_norm"] is False and recipe["model_options"]["filters"] == 4
+    net = students.load_recipe(tmp_path / "student").load_model()
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())  # folded in
+
+
 def test_the_map_names_its_teacher_cells_and_seeds(fast, teachers):
     res, keep = fast
     _, tags = _read(res.map.paths["classes"])
@@ -116,11 +135,13 @@ def test_bad_fast_maps_fail_before_writing(cell, teachers, cube_store, tmp_path)
         make_fast_map(teachers[0], cube_store, out, student=students.StudentSettings(kind="svm"))
     with pytest.raises(CropGlobeError, match="views"):
         students.StudentSettings(views=-1).check()
+    with pytest.raises(CropGlobeError, match="standardize applies to the mlp student"):
+        students.StudentSettings(kind="tempcnn", standardize=True).check()
     assert not list(tmp_path.iterdir())
 
 
 def test_cli_map_fast(teachers, cube_store, tmp_path, monkeypatch):
-    monkeypatch.setattr(students, "StudentSettings", lambda: SMALL)  # a small student keeps the test short
+    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)  # a small student keeps the test short
     out = tmp_path / "cli.tif"
     res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
                                    "--scheduler", "synchronous", "--member", str(teachers[1]), "--fast", "--quiet"])
@@ -128,6 +149,23 @@ def test_cli_map_fast(teachers, cube_store, tmp_path, monkeypatch):
     said = " ".join(res.output.split())
     assert "distilled a mlp student from 2 teacher cell(s) (seeds 0, 1) on 600 unlabelled pixels" in said
     assert json.loads(_read(out)[1]["TEACHER"])["seeds"] == [0, 1]
+
+
+def test_cli_map_fast_student_tempcnn(teachers, cube_store, tmp_path, monkeypatch):
+    small = students.StudentSettings(kind="tempcnn", filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    monkeypatch.setitem(students.PRESETS, "tempcnn", small)  # a small student keeps the test short
+    out = tmp_path / "cli.tif"
+    args = ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16", "--scheduler", "synchronous",
+            "--quiet", "--student", "tempcnn"]
+    res = CliRunner().invoke(app, args)
+    assert isinstance(res.exception, CropGlobeError) and "expected --fast with --student" in str(res.exception)
+    assert not list(tmp_path.iterdir())
+    res = CliRunner().invoke(app, [*args, "--fast"])
+    assert res.exit_code == 0, res.output
+    assert "distilled a tempcnn student from 1 teacher cell(s)" in " ".join(res.output.split())
+    assert json.loads(_read(out)[1]["RECIPE"])["model"] == "tempcnn"
+    with pytest.raises(CropGlobeError, match="student 'svm': expected one of mlp, tempcnn"):
+        students.preset("svm")
 
 
 def test_lightgbm_student_follows_the_teachers_class_mix_not_a_balanced_one():

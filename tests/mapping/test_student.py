@@ -21,6 +21,7 @@ from cropglobe.mapping import student
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"min_share": 1.0}, "min_share"),
     ({"layers": 0}, "layers"),
+    ({"filters": 0}, "filters"),
 ])
 def test_settings_refuse_bad_values(change, message):
     with pytest.raises(CropGlobeError, match=message):
@@ -32,6 +33,8 @@ def test_settings_describe_the_student():
     assert s.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
     lgbm = student.StudentSettings(kind="lightgbm", n_estimators=7, num_leaves=3, views=0).check()
     assert lgbm.describe().startswith("LightGBM 7 trees x 3 leaves on soft targets; 0 season-wide views")
+    tcnn = student.StudentSettings(kind="tempcnn", filters=8, hidden=32).check()
+    assert tcnn.describe().startswith("TempCNN 3 x 8 filters, 32 dense units on soft targets, 60 epochs; 8 season")
 
 
 def test_folding_the_standardisation_keeps_the_outputs():
@@ -62,6 +65,8 @@ def test_a_standardised_mlp_student_takes_raw_inputs():
     assert settings.describe().startswith("MLP 3 x 16, standardised inputs on soft targets, 30 epochs")
     net = student.fit(windows, soft, settings)
     assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 4  # 3 hidden + head
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())  # folded into the linears
+    assert net.cropglobe_spec.options["batch_norm"] is False
     with torch.no_grad():
         pred = net(torch.from_numpy(windows.reshape(200, -1))).argmax(1).numpy()
     assert (pred == cls).mean() > 0.75  # raw inputs: the scaling is in the first layer (unstandardised: 0.46)

@@ -32,6 +32,8 @@ AdaptationMethod = choices.choice_enum("AdaptationMethod", choices.AdaptationMet
 CellAdaptationMethod = choices.choice_enum("CellAdaptationMethod", choices.CellAdaptationMethod)
 #: ``--adapt`` of ``cropglobe predict`` / ``cropglobe map``.
 PredictAdaptation = choices.choice_enum("PredictAdaptation", choices.PredictAdaptation)
+#: ``--student`` of ``cropglobe map --fast``.
+FastStudent = choices.choice_enum("FastStudent", choices.FastStudent)
 #: ``--family`` of ``data features``.
 FeatureFamily = choices.choice_enum("FeatureFamily", choices.FeatureFamily)
 #: ``--device`` of ``cropglobe bench``.

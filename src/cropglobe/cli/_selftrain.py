@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from cropglobe.mapping.fastmap import FastMapResult
     from cropglobe.mapping.predict_table import PredictOptions, SamplePredictions
     from cropglobe.mapping.run import MapOptions, MapResult
+    from cropglobe.mapping.student import StudentSettings
 
 SOURCE = "Zou et al. 2018 (CBST), arXiv:1810.07911"
 #: At most this many of the region's sampled pixels (a seeded subset) are self-trained on: about the size
@@ -161,7 +162,8 @@ def predict_selftrained(cell: str | os.PathLike, samples: str | os.PathLike, out
 
 
 def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, out: str | os.PathLike,
-                    options: MapOptions, fast: bool = False) -> tuple[MapResult | FastMapResult, dict[str, Any]]:
+                    options: MapOptions, fast: bool = False,
+                    student: StudentSettings | None = None) -> tuple[MapResult | FastMapResult, dict[str, Any]]:
     """``cropglobe map CELL CUBE --adapt selftrain``: self-train the cell(s) on the cube's pixels, then map.
 
     A first pass reads a spread sample of the cube's tiles (at least ``options.prior_pixels`` pixels,
@@ -178,6 +180,7 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
         out: The class COG.
         options: The map's settings (:class:`~cropglobe.mapping.run.MapOptions`); ``adapt`` is ignored.
         fast: Distil the adapted cells into the ``--fast`` student and map with it.
+        student: How that student is distilled (default: :class:`~cropglobe.mapping.student.StudentSettings`).
 
     Returns:
         The map's result (:class:`~cropglobe.mapping.fastmap.FastMapResult` with ``fast``) and the
@@ -217,7 +220,8 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
         tags = (*opts.tags, ("ADAPT", "selftrain"), ("ADAPTATION", json.dumps(record)))
         adapted = dataclasses.replace(opts, members=tuple(str(o) for o in outs[1:]), tags=tags)
         if fast:
-            return make_fast_map(outs[0], opened, out, adapted, teacher_cells=[str(f) for f in folders]), record
+            return make_fast_map(outs[0], opened, out, adapted, student,
+                                 teacher_cells=[str(f) for f in folders]), record
         if opts.members:  # the original cells' models, not the scratch copies
             models = [str(load_recipe(f).model_path) for f in folders]
             adapted = dataclasses.replace(adapted, tags=(*adapted.tags, ("ENSEMBLE", json.dumps(models))))

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cropglobe.cli._choices import InferencePrecision, PredictAdaptation, value
+from cropglobe.cli._choices import FastStudent, InferencePrecision, PredictAdaptation, value
 
 if TYPE_CHECKING:
     from cropglobe.mapping.fastmap import FastMapResult
     from cropglobe.mapping.run import MapOptions
+    from cropglobe.mapping.student import StudentSettings
 
 
 def register(app: typer.Typer) -> None:
@@ -101,21 +102,31 @@ def register(app: typer.Typer) -> None:
                                                           "times faster; the TEACHER tag names the cells and "
                                                           "seeds. With --adapt selftrain the self-trained cells "
                                                           "are the teacher.")] = False,
+        student: Annotated[FastStudent, typer.Option(
+            help="The --fast student: mlp (the faster) or tempcnn (closer to a TempCNN teacher, about half "
+                 "the MLP's speed; docs/results.md, 'Fast path on real data').")] = "mlp",
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
 
+        from cropglobe.errors import CropGlobeError
         from cropglobe.mapping import MapOptions, StacQuery, make_map
+        from cropglobe.mapping.student import preset
 
+        if str(value(student)) != "mlp" and not fast:
+            raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
+                                 "expected --fast with --student")
+        settings = preset(str(value(student)))
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
                              progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
                              precision=str(value(precision)), probabilities=probabilities)
         if adapt == PredictAdaptation.SELFTRAIN:
-            _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options, fast)
+            _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options,
+                       settings if fast else None)
             return
         if fast:  # the student's map has no probabilities file (as before the typed options)
-            _fast(model, input, out, dataclasses.replace(options, probabilities=False))
+            _fast(model, input, out, dataclasses.replace(options, probabilities=False), settings)
             return
         cube = _cube(input, bbox, start, end)
         source = cube if cube is not None else StacQuery(str(bbox), str(start), str(end), stac, collection, resolution)
@@ -152,8 +163,8 @@ def _cube(cube: Path | None, bbox: str | None, start: str | None, end: str | Non
     return cube
 
 
-def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, fast: bool) -> None:
-    """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (or their student), print."""
+def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, fast: StudentSettings | None) -> None:
+    """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (``fast``: their student)."""
     from rich.console import Console
 
     from cropglobe.cli._selftrain import describe, map_selftrained
@@ -161,7 +172,7 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, f
 
     if fast:  # the student's map has no probabilities file (as --fast alone)
         options = dataclasses.replace(options, probabilities=False)
-    result, record = map_selftrained(model, cube, out, options, fast)
+    result, record = map_selftrained(model, cube, out, options, fast is not None, fast)
     console = Console()
     console.print(describe(record), soft_wrap=True, highlight=False)
     if isinstance(result, FastMapResult):
@@ -175,14 +186,14 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, f
     console.print(f"  ADAPTATION tag: {json.dumps(record)}", soft_wrap=True, highlight=False)
 
 
-def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions) -> None:
-    """``--fast``: distil on the region's pixels, map with the student, print what was done."""
+def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions, student: StudentSettings) -> None:
+    """``--fast``: distil ``student`` on the region's pixels, map with it, print what was done."""
     from cropglobe.errors import CropGlobeError
     from cropglobe.mapping.fastmap import make_fast_map
 
     if cube is None:
         raise CropGlobeError("map --fast: give an input cube (a STAC fetch with --bbox is not supported with --fast)")
-    _print_fast(make_fast_map(model, cube, out, options))
+    _print_fast(make_fast_map(model, cube, out, options, student))
 
 
 def _print_fast(res: FastMapResult) -> None:

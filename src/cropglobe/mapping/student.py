@@ -8,7 +8,8 @@ copies of its full-year series (the ``season-wide`` shifts and stretches the rec
 was trained with), every copy labelled by the teacher itself: "consistent teaching" on augmented
 views (Beyer et al., "Knowledge distillation: A good teacher is patient and consistent", CVPR 2022).
 
-Students, both on the season window of the same composite, flattened band-major (``median1d``):
+Students, all on the season window of the same composite (``lightgbm`` and ``mlp`` flattened
+band-major, ``median1d``; ``tempcnn`` as the window itself, ``median2d``):
 
 * ``lightgbm`` (Ke et al., NeurIPS 2017): LightGBM has no soft-label objective, so each input is
   repeated once per class the teacher gives probability >= ``min_share``, weighted by that
@@ -17,6 +18,10 @@ Students, both on the season window of the same composite, flattened band-major 
   the teacher's class mix, not a balanced one).
 * ``mlp`` (Rumelhart et al. 1986; the registry's ``mlp``): trained on the soft targets directly
   (cross-entropy, AdamW, one-cycle schedule).
+* ``tempcnn`` (Pelletier et al. 2019; the registry's ``tempcnn`` with ``filters`` filters and a
+  ``hidden``-unit dense layer): the same training as the MLP; convolutions over time, the inductive
+  bias of the TempCNN teacher, so it follows the teacher more closely on pixels it never saw, at
+  about half the MLP's speed (docs/results.md, "Fast path on real data").
 
 The default, ``mlp`` with 8 views, was chosen by measurement on the real Canada -> France pair
 (docs/results.md, "Fast path on real data"): without views LightGBM students agreed with the
@@ -25,6 +30,10 @@ raised the MLP to 0.96-0.97. With the 3-seed teacher the default agrees on 0.970
 0.961 (Arkansas); 10,000 pixels raised Arkansas to 0.965, while 16 views or standardised inputs
 (``standardize``) moved neither pair beyond the scatter of 499 French pixels, and 200 epochs
 instead of 60 did not help (0.963), so the defaults stay.
+
+The MLP is written with its batch norms folded into its linear layers
+(:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
+less of the map's model time (docs/results.md, "Fast path on real data").
 
 The student is written as a cell (``model`` + ``recipe.json`` with ``distilled_from`` and
 ``distillation``) that :func:`cropglobe.mapping.make_map` reads like any transfer cell.
@@ -48,7 +57,9 @@ from cropglobe.recipe import RECIPE_VERSION, RecipeSpec
 from cropglobe.temporal import composite, season
 
 #: Student model kinds.
-STUDENTS = ("lightgbm", "mlp")
+STUDENTS = ("lightgbm", "mlp", "tempcnn")
+#: Student kinds that are torch networks (trained by :func:`_fit_torch`).
+TORCH_STUDENTS = ("mlp", "tempcnn")
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ class StudentSettings:
     """How a student is distilled.
 
     Attributes:
-        kind: ``"lightgbm"`` or ``"mlp"`` (see the module docstring).
+        kind: ``"lightgbm"``, ``"mlp"`` or ``"tempcnn"`` (see the module docstring).
         views: Augmented copies of each pixel's series, labelled by the teacher (0: the pixels only).
         augmentation: The augmentation preset the views are drawn from.
         max_pixels: At most this many pixels of the region (a seeded random subset) are distilled on.
@@ -64,12 +75,13 @@ class StudentSettings:
         num_leaves: LightGBM leaves per tree.
         learning_rate: LightGBM shrinkage.
         min_share: LightGBM: teacher probabilities below this add no row.
-        hidden: MLP hidden width.
+        hidden: MLP hidden width; TempCNN dense units.
         layers: MLP hidden layers (each ``hidden`` wide).
+        filters: TempCNN filters per convolution.
         standardize: MLP: standardise the inputs (per-feature mean and standard deviation of the
             distillation inputs) while training, then fold the scaling into the first layer, so the
             written student takes raw inputs and costs no more to run.
-        epochs: MLP epochs.
+        epochs: MLP / TempCNN epochs.
         seed: Seeds the subset, the views and the student.
     """
 
@@ -83,6 +95,7 @@ class StudentSettings:
     min_share: float = 0.01
     hidden: int = 256
     layers: int = 2
+    filters: int = 16
     standardize: bool = False
     epochs: int = 60
     seed: int = 0
@@ -102,8 +115,10 @@ class StudentSettings:
             raise CropGlobeError(f"student augmentation {self.augmentation!r}: expected a preset "
                                  f"({', '.join(preset_names())})")
         for name, lo in (("views", 0), ("max_pixels", 1), ("n_estimators", 1), ("num_leaves", 2), ("hidden", 1),
-                         ("layers", 1), ("epochs", 1)):
+                         ("layers", 1), ("filters", 1), ("epochs", 1)):
             whole_number(getattr(self, name), name, lo)
+        if self.standardize and self.kind != "mlp":
+            raise CropGlobeError(f"student: standardize applies to the mlp student, not {self.kind}")
         if not 0 < self.learning_rate <= 1 or not 0 <= self.min_share < 1:
             raise CropGlobeError(f"student: learning_rate {self.learning_rate} / min_share {self.min_share}: "
                                  "expected 0 < learning_rate <= 1 and 0 <= min_share < 1")
@@ -111,11 +126,35 @@ class StudentSettings:
 
     def describe(self) -> str:
         """One line for the recipe's ``distillation`` and the map's tags."""
-        what = (f"LightGBM {self.n_estimators} trees x {self.num_leaves} leaves on soft targets"
-                if self.kind == "lightgbm" else
-                f"MLP {self.layers} x {self.hidden}{', standardised inputs' if self.standardize else ''} "
-                f"on soft targets, {self.epochs} epochs")
+        if self.kind == "lightgbm":
+            what = f"LightGBM {self.n_estimators} trees x {self.num_leaves} leaves on soft targets"
+        elif self.kind == "tempcnn":
+            what = (f"TempCNN 3 x {self.filters} filters, {self.hidden} dense units on soft targets, "
+                    f"{self.epochs} epochs")
+        else:
+            what = (f"MLP {self.layers} x {self.hidden}{', standardised inputs' if self.standardize else ''} "
+                    f"on soft targets, {self.epochs} epochs")
         return f"{what}; {self.views} {self.augmentation} views per pixel; seed {self.seed}"
+
+
+#: The students ``cropglobe map --fast --student NAME`` distils (docs/results.md, "Fast path on real data"):
+#: ``mlp``, the faster (the default), and ``tempcnn``, the more faithful to a TempCNN teacher (16 filters and
+#: 128 dense units, the size measured on the real Canada -> Arkansas pair).
+PRESETS: dict[str, StudentSettings] = {
+    "mlp": StudentSettings(),
+    "tempcnn": StudentSettings(kind="tempcnn", filters=16, hidden=128),
+}
+
+
+def preset(name: str) -> StudentSettings:
+    """The student preset ``name`` (:data:`PRESETS`).
+
+    Raises:
+        CropGlobeError: For an unknown name.
+    """
+    if name not in PRESETS:
+        raise CropGlobeError(f"student {name!r}: expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]
 
 
 def subset(n: int, max_pixels: int, seed: int) -> np.ndarray:
@@ -176,14 +215,15 @@ def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any
         CropGlobeError: When the teacher's arg-max gives fewer than two classes.
     """
     settings.check()
-    x = windows.reshape(len(windows), -1).astype(np.float32)
+    x = (np.ascontiguousarray(windows, dtype=np.float32) if settings.kind == "tempcnn"
+         else windows.reshape(len(windows), -1).astype(np.float32))
     soft = np.asarray(soft, dtype=np.float64)
     if np.unique(soft.argmax(1)).size < 2:
         raise CropGlobeError(f"the teacher predicts a single class on all {len(x)} distillation inputs; "
                              "expected a trained teacher (distillation needs at least two classes)")
     if settings.kind == "lightgbm":
         return _fit_lightgbm(x, soft, settings, windows.shape[1], windows.shape[2])
-    return _fit_mlp(x, soft, settings, windows.shape[1], windows.shape[2])
+    return _fit_torch(x, soft, settings, windows.shape[1], windows.shape[2])
 
 
 def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
@@ -201,11 +241,20 @@ def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: 
     return student.fit(x[rows], cls.astype(np.int64), sample_weight=weight / balanced[cls])
 
 
-def _fit_mlp(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
+def _architecture(s: StudentSettings) -> dict[str, Any]:
+    """The registry options of a torch student (dropout 0: the teacher's soft targets regularise)."""
+    if s.kind == "tempcnn":
+        return {"filters": s.filters, "hidden": s.hidden, "dropout": 0.0}
+    return {"hidden": [s.hidden] * s.layers, "dropout": 0.0}
+
+
+def _fit_torch(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
     import torch
 
+    from cropglobe.models.fold import fold_batch_norm
+
     torch.manual_seed(s.seed)
-    net = models.get_model("mlp", n_bands, n_times, soft.shape[1], hidden=[s.hidden] * s.layers, dropout=0.0)
+    net = models.get_model(s.kind, n_bands, n_times, soft.shape[1], **_architecture(s))
     if s.standardize:
         mean, scale = _moments(x)
         x = ((x - mean) / scale).astype(np.float32)
@@ -229,7 +278,8 @@ def _fit_mlp(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, 
             sched.step()
     if s.standardize:
         _fold(net.net[0], mean, scale)
-    return net.eval()
+    folded = models.get_model(s.kind, n_bands, n_times, soft.shape[1], **_architecture(s), batch_norm=False)
+    return fold_batch_norm(net, folded)  # the same logits with one pass fewer per layer (docs/results.md)
 
 
 def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,12 +315,13 @@ def write(teacher: Recipe, student: Any, out: str | os.PathLike, settings: Stude
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    models.save_model(student, out / "model", list(teacher.bands) if settings.kind == "mlp" else None,
+    models.save_model(student, out / "model", list(teacher.bands) if settings.kind in TORCH_STUDENTS else None,
                       list(teacher.classes))  # atomic
     cells = teacher_cells(teacher)
     recipe = RecipeSpec.model_validate({
         **teacher.spec.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model",
-        "model": settings.kind, "model_options": dict(_spec(student).options), "feature": "median1d",
+        "model": settings.kind, "model_options": dict(_spec(student).options),
+        "feature": "median2d" if settings.kind == "tempcnn" else "median1d",
         "feature_options": {}, "flatten": False, "distilled_from": str(teacher.path.parent),
         "distillation": f"{settings.describe()}; {pixels} unlabelled pixels; teacher "
                         f"{' + '.join(cells)} (mean probability)"})

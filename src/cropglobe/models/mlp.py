@@ -8,6 +8,10 @@ neural baseline on the 1D feature vectors compared in Tong & Wang, arXiv:2509.03
 The input width is ``F = n_bands × n_times``: pass ``n_times=1`` for one value per band (1D
 median), or the number of coefficients per band for harmonic features. Inputs of shape ``(N, F)``
 or ``(N, B, T)`` (flattened) are accepted.
+
+``batch_norm=False`` builds the same network without the normalisation layers: the inference form of
+a trained network whose batch norms were folded into the preceding linear layers
+(:func:`cropglobe.models.fold.fold_batch_norm`), as the ``map --fast`` student is written.
 """
 
 from __future__ import annotations
@@ -26,16 +30,17 @@ class MLP(nn.Module):
         n_classes: Number of output logits.
         hidden: Units of each hidden layer.
         dropout: Dropout after each hidden layer.
+        batch_norm: Normalise after each hidden linear layer (False: Linear → ReLU → Dropout).
     """
 
     def __init__(self, n_features: int, n_classes: int, hidden: Sequence[int] = (256, 128),
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, batch_norm: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         cin = n_features
         for width in hidden:
-            layers += [nn.Linear(cin, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True),
-                       nn.Dropout(dropout)]
+            layers += [nn.Linear(cin, width), *([nn.BatchNorm1d(width)] if batch_norm else []),
+                       nn.ReLU(inplace=True), nn.Dropout(dropout)]
             cin = width
         layers.append(nn.Linear(cin, n_classes))
         self.net = nn.Sequential(*layers)
@@ -50,6 +55,7 @@ class MLP(nn.Module):
 
 
 def mlp(n_bands: int, n_times: int, n_classes: int, hidden: Sequence[int] = (256, 128),
-        dropout: float = 0.2) -> MLP:
+        dropout: float = 0.2, batch_norm: bool = True) -> MLP:
     """Build an MLP over ``n_bands × n_times`` input features."""
-    return MLP(n_bands * n_times, n_classes, tuple(hidden), dropout)
+    return MLP(n_bands * n_times, n_classes, tuple(hidden), dropout, batch_norm)
+

@@ -25,10 +25,12 @@ class TempCNN(nn.Module):
         kernel_size: Temporal kernel size (odd).
         hidden: Units of the fully connected layer.
         dropout: Dropout rate after every layer.
+        batch_norm: Normalise after each convolution and the hidden layer (False: the inference form
+            of a trained network whose batch norms were folded in, :mod:`cropglobe.models.fold`).
     """
 
     def __init__(self, n_bands: int, n_times: int, n_classes: int, filters: int = 64,
-                 kernel_size: int = 5, hidden: int = 256, dropout: float = 0.2) -> None:
+                 kernel_size: int = 5, hidden: int = 256, dropout: float = 0.2, batch_norm: bool = True) -> None:
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError("kernel_size must be odd for 'same' padding")
@@ -36,11 +38,11 @@ class TempCNN(nn.Module):
         cin = n_bands
         for _ in range(3):
             layers += [nn.Conv1d(cin, filters, kernel_size, padding=kernel_size // 2),
-                       nn.BatchNorm1d(filters), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+                       *([nn.BatchNorm1d(filters)] if batch_norm else []), nn.ReLU(inplace=True), nn.Dropout(dropout)]
             cin = filters
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(filters * n_times, hidden), nn.BatchNorm1d(hidden),
+            nn.Flatten(), nn.Linear(filters * n_times, hidden), *([nn.BatchNorm1d(hidden)] if batch_norm else []),
             nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,6 +51,6 @@ class TempCNN(nn.Module):
 
 
 def tempcnn(n_bands: int, n_times: int, n_classes: int, filters: int = 64, kernel_size: int = 5,
-            hidden: int = 256, dropout: float = 0.2) -> TempCNN:
+            hidden: int = 256, dropout: float = 0.2, batch_norm: bool = True) -> TempCNN:
     """Build TempCNN for ``n_bands × n_times`` inputs."""
-    return TempCNN(n_bands, n_times, n_classes, filters, kernel_size, hidden, dropout)
+    return TempCNN(n_bands, n_times, n_classes, filters, kernel_size, hidden, dropout, batch_norm)

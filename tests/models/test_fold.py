@@ -1,0 +1,35 @@
+"""Batch norms folded into the layer before them (mirrors src/cropglobe/models/fold.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cropglobe.models import get_model
+from cropglobe.models.fold import fold_batch_norm
+
+from .conftest import train_losses
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("mlp", {"hidden": [16, 8]}),
+    ("tempcnn", {"filters": 4, "hidden": 8}),
+])
+def test_folding_the_batch_norms_keeps_the_logits(batch, name, options):
+    trained = get_model(name, 10, 12, 7, seed=0, **options)
+    x, y = batch(64, 10, 12)
+    train_losses(trained, x if name == "tempcnn" else x.flatten(1), y, steps=5, lr=1e-2)  # moves the statistics
+    bns = [m for m in trained.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bns and all(not torch.all(m.running_mean == 0) for m in bns)
+    folded = fold_batch_norm(trained, get_model(name, 10, 12, 7, batch_norm=False, **options))
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
+    with torch.no_grad():
+        expected = trained.eval()(x)
+        torch.testing.assert_close(folded(x), expected, rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(get_model(name, 10, 12, 7, batch_norm=False, **options).eval()(x), expected)
+
+
+def test_folding_refuses_another_architecture():
+    trained = get_model("mlp", 10, 3, 7, hidden=[16, 8])
+    with pytest.raises(ValueError, match="differ in number or shape"):
+        fold_batch_norm(trained, get_model("mlp", 10, 3, 7, hidden=[16, 9], batch_norm=False))
