@@ -1,9 +1,11 @@
 """Belgian openEO cube (real, no labels): teacher ensemble map vs map --fast student; student thread-time px/s.
 
-Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py (writes runs/fast/). The teacher is
-every finished seed of canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift.
+Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py [--student tempcnn] (writes runs/fast/;
+files of a student other than the default mlp carry its name). The teacher is every finished seed of
+canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift.
 """
 
+import argparse
 import json
 import os
 import time
@@ -15,21 +17,28 @@ import torch
 from cropglobe.cells.cell import load_cells, load_recipe
 from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.fastmap import make_fast_map
+from cropglobe.mapping.student import PRESETS, preset
 from cropglobe.training.lightning import predict_proba_torch
+
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--student", default="mlp", choices=tuple(PRESETS), help="the map --fast student preset")
+name = ap.parse_args().student
+tag = "" if name == "mlp" else f"_{name}"
 
 cube = "/work/shared/data/worldcereal_cubes/worldcereal_preprocessed_inputs.nc"
 cells = [f"/work/main/runs/season-shift/cells/canada__median2d__tempcnn__season-wide__s{s}" for s in (0, 1, 2)]
 cells = [c for c in cells if os.path.exists(c + "/result.json")]
-out = {"cube": cube, "teacher": cells, "load_before": os.getloadavg()[0]}
+out = {"cube": cube, "teacher": cells, "student": name, "load_before": os.getloadavg()[0]}
 t = make_map(cells[0], cube, "runs/fast/bel_teacher.tif", MapOptions(members=tuple(cells[1:]), overwrite=True))
 out["teacher_map_s"] = round(t.seconds, 1)
 out["teacher_px_s"] = round(t.pixels_per_second)
 f = make_fast_map(
     cells[0],
     cube,
-    "runs/fast/bel_fast.tif",
+    f"runs/fast/bel_fast{tag}.tif",
     MapOptions(members=tuple(cells[1:]), overwrite=True),
-    keep_student="runs/fast/bel_student",
+    preset(name),
+    keep_student=f"runs/fast/bel_student{tag}",
 )
 out.update(
     distil_s=round(f.distil_seconds, 1),
@@ -38,7 +47,7 @@ out.update(
     teacher_tag=f.teacher,
 )
 a = rasterio.open("runs/fast/bel_teacher.tif").read(1)
-b = rasterio.open("runs/fast/bel_fast.tif").read(1)
+b = rasterio.open(f"runs/fast/bel_fast{tag}.tif").read(1)
 m = a != 255
 out.update(
     mapped=int(m.sum()),
@@ -49,7 +58,7 @@ out.update(
 )
 # bare inference on one thread, thread CPU time (insensitive to other processes' load)
 torch.set_num_threads(1)
-r = load_recipe("runs/fast/bel_student")
+r = load_recipe(f"runs/fast/bel_student{tag}")
 s_model = r.load_model()
 t_model = load_cells(cells).load_model()
 x = np.random.default_rng(0).random((100_000, 9, 31), dtype=np.float32) * 0.4
@@ -65,7 +74,8 @@ def cpu(fn):
 
 
 out["student_bare_px_per_thread_cpu_s"] = round(
-    len(x) / cpu(lambda: predict_proba_torch(s_model, x.reshape(len(x), -1), batch_size=8192))
+    len(x) / cpu(lambda: predict_proba_torch(s_model, x if name == "tempcnn" else x.reshape(len(x), -1),
+                                             batch_size=8192))
 )
 xs = x[:10_000]
 out["teacher_bare_px_per_thread_cpu_s"] = round(
@@ -73,4 +83,4 @@ out["teacher_bare_px_per_thread_cpu_s"] = round(
 )
 out["load_after"] = os.getloadavg()[0]
 print(json.dumps(out, indent=1))
-json.dump(out, open("runs/fast/belgium.json", "w"), indent=1)
+json.dump(out, open(f"runs/fast/belgium{tag}.json", "w"), indent=1)
