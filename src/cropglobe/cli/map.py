@@ -97,8 +97,9 @@ def register(app: typer.Typer) -> None:
                                                   "run and its data), then map with them (recorded in the "
                                                   "ADAPTATION tag); 'none'.")] = PredictAdaptation.NONE,
         fast: Annotated[bool, typer.Option("--fast", help="Distil the cell (with its --member cells: the teacher "
-                                                          "ensemble) into a small MLP on a sample of this region's "
-                                                          "pixels (no labels), then map with the student: several "
+                                                          "ensemble) into a small MLP (or --student) on a sample "
+                                                          "of this region's pixels (no labels), then map with the "
+                                                          "student: several "
                                                           "times faster; the TEACHER tag names the cells and "
                                                           "seeds. With --adapt selftrain the self-trained cells "
                                                           "are the teacher.")] = False,
@@ -170,7 +171,7 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, f
     from cropglobe.cli._selftrain import describe, map_selftrained
     from cropglobe.mapping.fastmap import FastMapResult
 
-    if fast:  # the student's map has no probabilities file (as --fast alone)
+    if fast is not None:  # the student's map has no probabilities file (as --fast alone)
         options = dataclasses.replace(options, probabilities=False)
     result, record = map_selftrained(model, cube, out, options, fast is not None, fast)
     console = Console()
