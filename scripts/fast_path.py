@@ -77,9 +77,9 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings)
         n_inputs = max(n_inputs, len(inputs))
         test = idx[half == h]
-        s_proba[half == h] = _predict(fitted, _inputs(full[test][..., window[0]:sum(window)], settings))
+        s_proba[half == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))
     fit_seconds = time.perf_counter() - t0
-    speed = bare_speed(fitted, _inputs(full[idx][..., window[0]:sum(window)], settings))
+    speed = bare_speed(fitted, students.inputs(full[idx][..., window[0]:sum(window)], settings.kind))
     source_classes = prep.classes_held([source])
     truth = prep.full["label"].values[idx].astype(str)  # read only here, to score
     key = remap_key(target, prep.remaps, prep.units)
@@ -95,11 +95,6 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
             "student_px_per_cpu_s": speed, "distil_seconds_two_halves": round(fit_seconds, 1),
             "load_1min": round(os.getloadavg()[0], 2)}
-
-
-def _inputs(windows: np.ndarray, settings) -> np.ndarray:
-    """The student's inputs of season windows (N, B, count): the windows (tempcnn) or flattened (the others)."""
-    return np.ascontiguousarray(windows if settings.kind == "tempcnn" else windows.reshape(len(windows), -1))
 
 
 def bare_speed(model, x: np.ndarray, n: int = 100_000) -> int:

@@ -17,7 +17,7 @@ import torch
 from cropglobe.cells.cell import load_cells, load_recipe
 from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.fastmap import make_fast_map
-from cropglobe.mapping.student import PRESETS, preset
+from cropglobe.mapping.student import PRESETS, inputs, preset
 from cropglobe.training.lightning import predict_proba_torch
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -74,8 +74,7 @@ def cpu(fn):
 
 
 out["student_bare_px_per_thread_cpu_s"] = round(
-    len(x) / cpu(lambda: predict_proba_torch(s_model, x if name == "tempcnn" else x.reshape(len(x), -1),
-                                             batch_size=8192))
+    len(x) / cpu(lambda: predict_proba_torch(s_model, inputs(x, preset(name).kind), batch_size=8192))
 )
 xs = x[:10_000]
 out["teacher_bare_px_per_thread_cpu_s"] = round(

@@ -65,6 +65,8 @@ from cropglobe.temporal import composite, season
 STUDENTS = ("lightgbm", "mlp", "tempcnn")
 #: Student kinds that are torch networks (trained by :func:`_fit_torch`).
 TORCH_STUDENTS = ("mlp", "tempcnn")
+#: The feature family (the input layout) of each student kind: the season window as it is or flattened.
+FEATURES = {"lightgbm": "median1d", "mlp": "median1d", "tempcnn": "median2d"}
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,11 @@ def views(series: np.ndarray, window: tuple[int, int], bin_days: float, settings
     return np.concatenate(out)
 
 
+def inputs(windows: np.ndarray, kind: str) -> np.ndarray:
+    """A ``kind`` student's inputs of season windows (N, B, count), float32: its feature family's layout."""
+    return np.ascontiguousarray(features.get_feature(FEATURES[kind]).window_inputs(windows), dtype=np.float32)
+
+
 def check_teacher(teacher: Recipe) -> None:
     """Raise unless the teacher's inputs are the composite's season window (a windowed feature family).
 
@@ -220,8 +227,7 @@ def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any
         CropGlobeError: When the teacher's arg-max gives fewer than two classes.
     """
     settings.check()
-    x = (np.ascontiguousarray(windows, dtype=np.float32) if settings.kind == "tempcnn"
-         else windows.reshape(len(windows), -1).astype(np.float32))
+    x = inputs(windows, settings.kind)
     soft = np.asarray(soft, dtype=np.float64)
     if np.unique(soft.argmax(1)).size < 2:
         raise CropGlobeError(f"the teacher predicts a single class on all {len(x)} distillation inputs; "
@@ -326,7 +332,7 @@ def write(teacher: Recipe, student: Any, out: str | os.PathLike, settings: Stude
     recipe = RecipeSpec.model_validate({
         **teacher.spec.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model",
         "model": settings.kind, "model_options": dict(_spec(student).options),
-        "feature": "median2d" if settings.kind == "tempcnn" else "median1d",
+        "feature": FEATURES[settings.kind],
         "feature_options": {}, "flatten": False, "distilled_from": str(teacher.path.parent),
         "distillation": f"{settings.describe()}; {pixels} unlabelled pixels; teacher "
                         f"{' + '.join(cells)} (mean probability)"})
