@@ -31,13 +31,19 @@ def scene_copy(scene_dir: Path, tmp_path: Path) -> Path:
 
 
 class FlakyServer:
-    """Serve a folder on 127.0.0.1 with byte ranges; every ``fail_every``-th request gets HTTP 503."""
+    """Serve a folder on 127.0.0.1 with byte ranges; every ``fail_every``-th request gets HTTP 503.
+
+    A request that failed once (the same method, path and byte range) succeeds when it is repeated:
+    with a global counter alone, threads retrying after the same delay can fall into lockstep so that
+    one thread's retries keep landing on the failing turn until its retries run out.
+    """
 
     def __init__(self, root: Path, fail_every: int = 3) -> None:
         self.root, self.fail_every = root, fail_every
         self.requests = 0
         self.failures = 0
         self.paths: list[str] = []
+        self.failed: set[tuple[str, str, str]] = set()
         self.lock = threading.Lock()
         server = self
 
@@ -52,9 +58,12 @@ class FlakyServer:
                 self._serve(head=False)
 
             def _serve(self, head: bool) -> None:
+                key = (self.command, self.path, self.headers.get("Range") or "")
                 with server.lock:
                     server.requests += 1
-                    fail = server.requests % server.fail_every == 0
+                    fail = server.requests % server.fail_every == 0 and key not in server.failed
+                    if fail:
+                        server.failed.add(key)
                     server.failures += fail
                     server.paths.append(self.path)
                 if fail:
