@@ -49,6 +49,15 @@ def test_one_run_or_a_zero_time_cannot_be_judged():
         judge({"a": [_s(1.0)]}, "cpu")
 
 
+def test_runs_too_short_to_time_are_refused_even_when_they_agree():
+    short = {"ref": [_s(0.012), _s(0.0121)], "cand": [_s(0.006), _s(0.00605)]}  # settled, but 6-12 ms each
+    verdict = judge(short, "thread")
+    assert verdict.ratio("ref", "cand") is None
+    assert "best cand run lasted 6.0 ms on the thread clock" in verdict.not_measured
+    assert "best ref run lasted 12.0 ms" in verdict.not_measured and "needs 20 ms" in verdict.not_measured
+    assert judge(short, "thread", min_seconds=0.005).ratio("ref", "cand") == pytest.approx(2.0)
+
+
 def test_wall_clock_distrusts_a_best_run_that_was_off_the_cpu_while_cpu_time_does_not_care():
     # the thread ran 50 % of each wall second: another process held its core
     samples = {"ref": [_s(4.0, 2.0), _s(4.1, 2.02)], "cand": [_s(2.0, 1.0), _s(2.05, 1.01)]}

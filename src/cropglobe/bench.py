@@ -19,7 +19,8 @@ alternating rounds and the best (minimum) of each is kept, on one of three clock
   (CPU seconds / wall seconds / threads), and a best run that did not is not trusted.
 
 :func:`judge` refuses to give a ratio (``not_measured`` says why) when the best two runs of a
-workload differ by more than ``SPREAD_LIMIT`` or, on the wall clock, when the best run was off the
+workload differ by more than ``SPREAD_LIMIT``, when the best run is shorter than ``MIN_SAMPLE_S``
+(too short to time on a busy machine) or, on the wall clock, when the best run was off the
 CPU for more than ``1 - ON_CPU_MIN`` of its time; :func:`alternate` keeps adding rounds (up to
 ``max_rounds``) until the timings settle. A benchmark that judges its own timings this way returns
 ``not_measured`` (``None`` when measured); one that does not is distrusted by :func:`run` when
@@ -50,6 +51,10 @@ from cropglobe.errors import CropGlobeError
 
 #: Largest relative gap between the best and the second-best run of a workload that still counts as settled.
 SPREAD_LIMIT = 0.15
+#: Least seconds the best run of a workload must last on the chosen clock: below it, one preemption, a
+#: cache flush or a frequency step is a large share of the run, and two short runs can agree with each
+#: other while both are off by 20 % (seen with ~12 ms runs of a busy loop under a parallel load).
+MIN_SAMPLE_S = 0.02
 #: On the wall clock, the least share of its wall time the best run must have had its threads on a CPU.
 ON_CPU_MIN = 0.85
 #: A benchmark that does not judge its own timings gets no ratio when other processes used more than
@@ -289,7 +294,8 @@ class Verdict:
 
 
 def judge(samples: dict[str, list[Sample]], clock: str = "thread", *, threads: int = 1,
-          spread_limit: float = SPREAD_LIMIT, on_cpu_min: float | None = ON_CPU_MIN) -> Verdict:
+          spread_limit: float = SPREAD_LIMIT, on_cpu_min: float | None = ON_CPU_MIN,
+          min_seconds: float = MIN_SAMPLE_S) -> Verdict:
     """Decide whether the timings of each workload are settled enough to give a ratio.
 
     Args:
@@ -300,6 +306,8 @@ def judge(samples: dict[str, list[Sample]], clock: str = "thread", *, threads: i
         spread_limit: Largest ``second best / best - 1`` of a workload.
         on_cpu_min: Wall clock only: least on-CPU share of each workload's best run (``None``: not checked,
             e.g. when the calling thread only waits for workers).
+        min_seconds: Least seconds of each workload's best run on ``clock``; a shorter one is refused
+            (time more work per run).
 
     Returns:
         A :class:`Verdict`; ``not_measured`` names each workload that failed and why.
@@ -315,6 +323,9 @@ def judge(samples: dict[str, list[Sample]], clock: str = "thread", *, threads: i
         spread[key] = values[1] / values[0] - 1 if len(values) > 1 and values[0] > 0 else None
         if values[0] <= 0:
             problems.append(f"{key} ran too briefly for the {clock} clock")
+        elif values[0] < min_seconds:
+            problems.append(f"the best {key} run lasted {values[0] * 1e3:.1f} ms on the {clock} clock, too short "
+                            f"to time on a shared machine (needs {min_seconds * 1e3:.0f} ms)")
         elif spread[key] is None:
             problems.append(f"{key} ran once (two runs are needed to judge the timings)")
         elif spread[key] > spread_limit:
@@ -351,7 +362,7 @@ class Rounds:
 
 def alternate(fns: dict[str, Callable[[], object]], clock: str = "thread", rounds: Rounds = Rounds(), *,
               threads: int = 1, spread_limit: float = SPREAD_LIMIT, on_cpu_min: float | None = ON_CPU_MIN,
-              decide: Sequence[str] | None = None) -> Verdict:
+              min_seconds: float = MIN_SAMPLE_S, decide: Sequence[str] | None = None) -> Verdict:
     """Run the workloads in alternating rounds until their best times settle; judge them.
 
     Each round runs every workload once (in reverse order every other round, so neither always
@@ -366,6 +377,7 @@ def alternate(fns: dict[str, Callable[[], object]], clock: str = "thread", round
         threads: As :func:`judge`.
         spread_limit: As :func:`judge`.
         on_cpu_min: As :func:`judge`.
+        min_seconds: As :func:`judge`.
         decide: The workloads the verdict judges (default: all); the others are only timed
             alongside (their runs are in ``Verdict.runs``, to judge on another clock).
 
@@ -383,7 +395,7 @@ def alternate(fns: dict[str, Callable[[], object]], clock: str = "thread", round
             runs[key].append(sample(fns[key]))
         if r + 1 >= max(2, min_rounds):
             verdict = judge({k: runs[k] for k in decide}, clock, threads=threads, spread_limit=spread_limit,
-                            on_cpu_min=on_cpu_min)
+                            on_cpu_min=on_cpu_min, min_seconds=min_seconds)
             if verdict.not_measured is None or (budget_s is not None and time.perf_counter() - start > budget_s):
                 break
     assert verdict is not None
