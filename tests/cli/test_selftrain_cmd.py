@@ -33,7 +33,7 @@ SPEC = {
     "targets": ["BEL"],
     "cells": [{"feature": "median2d", "model": "cropnet-lite"}],
     "seeds": [0, 1],
-    "train": {"epochs": 2, "batch_size": 16, "lr": 0.003},
+    "train": {"epochs": 20, "batch_size": 16, "lr": 0.003},
     "adaptation": {"methods": ["none"], "selftrain": {"portions": [0.5], "epochs": 1}},
 }
 CELLS = ["FRA__median2d__cropnet-lite__none__s0", "FRA__median2d__cropnet-lite__none__s1"]
@@ -153,7 +153,7 @@ def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -
     teacher, record = json.loads(tags["TEACHER"]), json.loads(tags["ADAPTATION"])
     assert teacher["cells"] == [str(cell), str(member)] and teacher["seeds"] == [0, 1]  # the cells adapted from
     assert record["cells"] == [str(cell), str(member)] and record["labels_used"] is False
-    assert tags["ADAPT"] == "selftrain" and "distilled a mlp student from 2 teacher cell(s)" in log
+    assert tags["ADAPT"] == "selftrain" and "distilled a tempcnn student from 2 teacher cell(s)" in log
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
