@@ -3,7 +3,7 @@
 SIMULATED DATA. A small transfer study on the simulator (train on FRA, evaluate on BEL) trains
 cropnet-lite (median2d) and LightGBM on harmonic features (the registry's default LightGBM, 300
 trees, as ``cropglobe transfer`` trains it); the fast path is the student of ``cropglobe map
---fast`` (:mod:`cropglobe.mapping.student`: an MLP on median1d with season-wide views) distilled
+--fast`` (:mod:`cropglobe.mapping.student`: its default, a small TempCNN on median2d with season-wide views) distilled
 from the CropNet cell on the unlabelled pixels of the untiled BEL cube
 (:func:`cropglobe.mapping.make_fast_map`). Each cell maps a simulated BEL observation cube with
 ``make_map`` (reading the Zarr cube, clear-sky mask, compositing, features, model, writing the

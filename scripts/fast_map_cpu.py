@@ -2,8 +2,9 @@
 
 ``setup DIR`` builds, once, what ``benchmarks/bench_map.py`` maps: the quick FRA -> BEL study, the
 simulated BEL observation cube tiled 3 x 3 (480 x 480 px, 219 dates x 10 bands, uint16 DN) and the
-same region pre-composited (73 five-day bins), and a student (the ``map --fast`` MLP, 10 epochs x 2
-views: the same network as the default's, so the same inference cost; not the accuracy run).
+same region pre-composited (73 five-day bins), and a student (``--student``, a ``map --fast`` preset,
+default the default TempCNN; 10 epochs x 2 views: the same network as the preset's, so the same
+inference cost; not the accuracy run).
 
 ``time DIR OUT`` maps both cubes with the student as ``bench map`` does (``make_map``, 128 x 128 px
 tiles, the map's in-process Dask cluster, 1 worker x 2 threads, started once; one warm-up map) and
@@ -40,12 +41,14 @@ import bench_map  # the benchmark's cubes, study and stage clock
 TILE = 128
 
 
-def setup(folder: Path) -> None:
-    """The study, the two SIMULATED cubes and the student under ``folder``."""
+def setup(folder: Path, student: str) -> None:
+    """The study, the two SIMULATED cubes and the ``student`` preset's student under ``folder``."""
+    import dataclasses
+
     from cropglobe.cells.run_folder import RunFolder
     from cropglobe.mapping import MapOptions, simulated_cube, write_cube
     from cropglobe.mapping.fastmap import make_fast_map
-    from cropglobe.mapping.student import StudentSettings
+    from cropglobe.mapping.student import preset
     from cropglobe.study.spec import CellSpec
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +60,7 @@ def setup(folder: Path) -> None:
     bench_map._precomposited(cube, folder / "bel_5day.zarr", rep)
     cell = RunFolder(folder / "run").cell_dir(["FRA"], CellSpec(feature="median2d", model="cropnet-lite"), 0)
     make_fast_map(cell, small, folder / "distil.tif", MapOptions(tile=TILE, scheduler="synchronous"),
-                  StudentSettings(epochs=10, views=2), keep_student=folder / "student")
+                  dataclasses.replace(preset(student), epochs=10, views=2), keep_student=folder / "student")
 
 
 def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
@@ -119,7 +122,11 @@ def main() -> None:
     """Command line: ``setup DIR``, ``time DIR OUT [--rounds N] [--proba]`` or ``profile DIR OUT``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("setup").add_argument("folder", type=Path)
+    from cropglobe.mapping.student import DEFAULT_STUDENT, PRESETS
+
+    st = sub.add_parser("setup")
+    st.add_argument("folder", type=Path)
+    st.add_argument("--student", default=DEFAULT_STUDENT, choices=tuple(PRESETS), help="the map --fast preset")
     t = sub.add_parser("time")
     t.add_argument("folder", type=Path)
     t.add_argument("out", type=Path)
@@ -130,7 +137,7 @@ def main() -> None:
     p.add_argument("out", type=Path)
     a = ap.parse_args()
     if a.cmd == "setup":
-        setup(a.folder)
+        setup(a.folder, a.student)
     elif a.cmd == "profile":
         profile(a.folder, a.out)
     else:

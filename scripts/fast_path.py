@@ -134,21 +134,24 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    from cropglobe.mapping.student import StudentSettings
+    import dataclasses
+
+    from cropglobe.mapping.student import DEFAULT_STUDENT, PRESETS, StudentSettings, preset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
     ap.add_argument("--data-root", type=Path, default=None, help="folder the run's relative data paths start in")
     ap.add_argument("--cell", default="median2d__tempcnn__season-wide")
     ap.add_argument("--pairs", default="canada:france,canada:arkansas")
-    ap.add_argument("--student", default=StudentSettings.kind, choices=("mlp", "tempcnn", "lightgbm"))
-    ap.add_argument("--views", type=int, default=StudentSettings.views)
-    ap.add_argument("--max-pixels", type=int, default=StudentSettings.max_pixels)
-    ap.add_argument("--hidden", type=int, default=StudentSettings.hidden, help="MLP hidden width / TempCNN dense units")
-    ap.add_argument("--filters", type=int, default=StudentSettings.filters, help="TempCNN filters")
-    ap.add_argument("--layers", type=int, default=StudentSettings.layers, help="MLP hidden layers")
-    ap.add_argument("--epochs", type=int, default=StudentSettings.epochs, help="MLP epochs")
-    ap.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=StudentSettings.standardize,
+    ap.add_argument("--student", default=DEFAULT_STUDENT, choices=(*PRESETS, "lightgbm"),
+                    help="a map --fast preset (its settings, unless changed below) or lightgbm")
+    ap.add_argument("--views", type=int, default=None)
+    ap.add_argument("--max-pixels", type=int, default=None)
+    ap.add_argument("--hidden", type=int, default=None, help="MLP hidden width / TempCNN dense units")
+    ap.add_argument("--filters", type=int, default=None, help="TempCNN filters")
+    ap.add_argument("--layers", type=int, default=None, help="MLP hidden layers")
+    ap.add_argument("--epochs", type=int, default=None, help="MLP / TempCNN epochs")
+    ap.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                     help="MLP: standardise the inputs (folded into the first layer afterwards)")
     ap.add_argument("--source-pixels", action=argparse.BooleanOptionalAction, default=True,
                     help="distil on the source's samples too (--no-source-pixels: the target's pixels only, "
@@ -159,9 +162,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # the machine is shared: one core for the teacher and the student
-    settings = StudentSettings(kind=a.student, views=a.views, max_pixels=a.max_pixels, hidden=a.hidden,
-                               layers=a.layers, filters=a.filters, standardize=a.standardize, epochs=a.epochs,
-                               seed=a.seed).check()
+    base = StudentSettings(kind="lightgbm") if a.student == "lightgbm" else preset(a.student)
+    given = {k: getattr(a, k) for k in ("views", "max_pixels", "hidden", "layers", "filters", "standardize", "epochs")
+             if getattr(a, k) is not None}
+    settings = dataclasses.replace(base, seed=a.seed, **given).check()
     prep = _prepared(a.run, a.data_root)
     rows = []
     for p in a.pairs.split(","):

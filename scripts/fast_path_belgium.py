@@ -1,7 +1,7 @@
 """Belgian openEO cube (real, no labels): teacher ensemble map vs map --fast student; student thread-time px/s.
 
 Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py [--student tempcnn] (writes runs/fast/;
-files of a student other than the default mlp carry its name). The teacher is every finished seed of
+files of a student other than the default tempcnn carry its name). The teacher is every finished seed of
 canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift.
 """
 
@@ -17,13 +17,13 @@ import torch
 from cropglobe.cells.cell import load_cells, load_recipe
 from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping.fastmap import make_fast_map
-from cropglobe.mapping.student import PRESETS, inputs, preset
+from cropglobe.mapping.student import DEFAULT_STUDENT, PRESETS, inputs, preset
 from cropglobe.training.lightning import predict_proba_torch
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument("--student", default="mlp", choices=tuple(PRESETS), help="the map --fast student preset")
+ap.add_argument("--student", default=DEFAULT_STUDENT, choices=tuple(PRESETS), help="the map --fast student preset")
 name = ap.parse_args().student
-tag = "" if name == "mlp" else f"_{name}"
+tag = "" if name == DEFAULT_STUDENT else f"_{name}"
 
 cube = "/work/shared/data/worldcereal_cubes/worldcereal_preprocessed_inputs.nc"
 cells = [f"/work/main/runs/season-shift/cells/canada__median2d__tempcnn__season-wide__s{s}" for s in (0, 1, 2)]

@@ -66,7 +66,7 @@ PredictAdaptation = Literal["none", "prior", "align", "selftrain"]
 FeatureFamily = Literal["median2d", "median1d", "harmonic", "emit", "presto", "presto-input"]
 #: ``--student`` of ``cropglobe map --fast``: the student presets (``cropglobe.mapping.student.PRESETS``; a test keeps
 #: them equal).
-FastStudent = Literal["mlp", "tempcnn"]
+FastStudent = Literal["tempcnn", "mlp"]
 #: Devices of ``cropglobe bench --device``.
 BenchDevice = Literal["cpu", "cuda"]
 #: What ``cropglobe data download`` fetches: the CropGlobe release or Presto's weights.

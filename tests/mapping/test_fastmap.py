@@ -16,7 +16,7 @@ from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping import student as students
 from cropglobe.mapping.fastmap import make_fast_map
 
-SMALL = students.StudentSettings(views=2, max_pixels=600, hidden=64, epochs=15)
+SMALL = students.StudentSettings(kind="mlp", views=2, max_pixels=600, hidden=64, epochs=15)
 
 
 def train_torch_cell(cell, seed: int):
@@ -140,31 +140,32 @@ def test_bad_fast_maps_fail_before_writing(cell, teachers, cube_store, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
-def test_cli_map_fast(teachers, cube_store, tmp_path, monkeypatch):
-    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)  # a small student keeps the test short
+def test_cli_map_fast_distils_the_default_tempcnn(teachers, cube_store, tmp_path, monkeypatch):
+    small = students.StudentSettings(filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    monkeypatch.setitem(students.PRESETS, students.DEFAULT_STUDENT, small)  # a small student keeps the test short
     out = tmp_path / "cli.tif"
     res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
                                    "--scheduler", "synchronous", "--member", str(teachers[1]), "--fast", "--quiet"])
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())
-    assert "distilled a mlp student from 2 teacher cell(s) (seeds 0, 1) on 600 unlabelled pixels" in said
+    assert "distilled a tempcnn student from 2 teacher cell(s) (seeds 0, 1) on 600 unlabelled pixels" in said
     assert json.loads(_read(out)[1]["TEACHER"])["seeds"] == [0, 1]
+    assert json.loads(_read(out)[1]["RECIPE"])["model"] == "tempcnn"
 
 
-def test_cli_map_fast_student_tempcnn(teachers, cube_store, tmp_path, monkeypatch):
-    small = students.StudentSettings(kind="tempcnn", filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
-    monkeypatch.setitem(students.PRESETS, "tempcnn", small)  # a small student keeps the test short
+def test_cli_map_fast_student_mlp(teachers, cube_store, tmp_path, monkeypatch):
+    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)  # a small student keeps the test short
     out = tmp_path / "cli.tif"
     args = ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16", "--scheduler", "synchronous",
-            "--quiet", "--student", "tempcnn"]
-    res = CliRunner().invoke(app, args)
+            "--quiet", "--student", "mlp"]
+    res = CliRunner().invoke(app, args)  # any --student without --fast, the default's name included
     assert isinstance(res.exception, CropGlobeError) and "expected --fast with --student" in str(res.exception)
     assert not list(tmp_path.iterdir())
     res = CliRunner().invoke(app, [*args, "--fast"])
     assert res.exit_code == 0, res.output
-    assert "distilled a tempcnn student from 1 teacher cell(s)" in " ".join(res.output.split())
-    assert json.loads(_read(out)[1]["RECIPE"])["model"] == "tempcnn"
-    with pytest.raises(CropGlobeError, match="student 'svm': expected one of mlp, tempcnn"):
+    assert "distilled a mlp student from 1 teacher cell(s)" in " ".join(res.output.split())
+    assert json.loads(_read(out)[1]["RECIPE"])["model"] == "mlp"
+    with pytest.raises(CropGlobeError, match="student 'svm': expected one of tempcnn, mlp"):
         students.preset("svm")
 
 

@@ -30,7 +30,11 @@ def test_settings_refuse_bad_values(change, message):
 
 def test_settings_describe_the_student():
     s = student.StudentSettings().check()
-    assert s.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
+    assert s == student.preset(student.DEFAULT_STUDENT) == student.preset("tempcnn")
+    assert s.describe() == ("TempCNN 3 x 16 filters, 128 dense units on soft targets, 60 epochs; 8 season-wide "
+                            "views per pixel; seed 0")
+    mlp = student.preset("mlp").check()
+    assert mlp.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
     lgbm = student.StudentSettings(kind="lightgbm", n_estimators=7, num_leaves=3, views=0).check()
     assert lgbm.describe().startswith("LightGBM 7 trees x 3 leaves on soft targets; 0 season-wide views")
     tcnn = student.StudentSettings(kind="tempcnn", filters=8, hidden=32).check()
@@ -61,7 +65,8 @@ def test_a_standardised_mlp_student_takes_raw_inputs():
     cls = (windows[:, 0, :].mean(1) > 1000.005).astype(int)
     soft = np.full((200, 3), 0.05)
     soft[np.arange(200), cls] = 0.9
-    settings = student.StudentSettings(views=0, hidden=16, layers=3, standardize=True, epochs=30).check()
+    settings = student.StudentSettings(kind="mlp", views=0, hidden=16, layers=3, standardize=True,
+                                       epochs=30).check()
     assert settings.describe().startswith("MLP 3 x 16, standardised inputs on soft targets, 30 epochs")
     net = student.fit(windows, soft, settings)
     assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 4  # 3 hidden + head

@@ -162,7 +162,7 @@ def predict_selftrained(cell: str | os.PathLike, samples: str | os.PathLike, out
 
 
 def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, out: str | os.PathLike,
-                    options: MapOptions, fast: bool = False,
+                    options: MapOptions,
                     student: StudentSettings | None = None) -> tuple[MapResult | FastMapResult, dict[str, Any]]:
     """``cropglobe map CELL CUBE --adapt selftrain``: self-train the cell(s) on the cube's pixels, then map.
 
@@ -170,7 +170,7 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
     :func:`cropglobe.mapping.run.sample_series`, as ``--fast`` and ``--adapt prior`` do) and keeps the
     full-year series of their valid pixels; at most :data:`MAP_PIXELS` of them (a seeded subset) are
     the target each cell (each ``options.members`` cell separately) is self-trained on. The adapted
-    cells then map the cube (``fast``: they are the teacher of the ``--fast`` student). The
+    cells then map the cube (with ``student``: they are the teacher of the ``--fast`` student). The
     ``ADAPTATION`` tag records the method, its source, the cells and seeds, the pixel counts, the
     pseudo-labels per cell and ``labels_used: false``; ``ENSEMBLE`` / ``TEACHER`` name the original cells.
 
@@ -179,11 +179,11 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
         cube: The cube (a STAC fetch is not supported here).
         out: The class COG.
         options: The map's settings (:class:`~cropglobe.mapping.run.MapOptions`); ``adapt`` is ignored.
-        fast: Distil the adapted cells into the ``--fast`` student and map with it.
-        student: How that student is distilled (default: :class:`~cropglobe.mapping.student.StudentSettings`).
+        student: ``None``: map with the adapted cells; otherwise distil them into this ``--fast`` student
+            (:class:`~cropglobe.mapping.student.StudentSettings`) and map with it.
 
     Returns:
-        The map's result (:class:`~cropglobe.mapping.fastmap.FastMapResult` with ``fast``) and the
+        The map's result (:class:`~cropglobe.mapping.fastmap.FastMapResult` with a ``student``) and the
         ``ADAPTATION`` record.
 
     Raises:
@@ -199,6 +199,7 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
     from cropglobe.mapping.write import check_outputs
 
     out = Path(out)
+    fast = student is not None
     check_outputs(out, options.overwrite, options.probabilities and not fast)
     if cube is None:
         raise CropGlobeError("map --adapt selftrain: give an input cube (a STAC fetch with --bbox is not supported "

@@ -97,27 +97,28 @@ def register(app: typer.Typer) -> None:
                                                   "run and its data), then map with them (recorded in the "
                                                   "ADAPTATION tag); 'none'.")] = PredictAdaptation.NONE,
         fast: Annotated[bool, typer.Option("--fast", help="Distil the cell (with its --member cells: the teacher "
-                                                          "ensemble) into a small MLP (or --student) on a sample "
+                                                          "ensemble) into a small TempCNN (or --student) on a sample "
                                                           "of this region's pixels (no labels), then map with the "
                                                           "student: several "
                                                           "times faster; the TEACHER tag names the cells and "
                                                           "seeds. With --adapt selftrain the self-trained cells "
                                                           "are the teacher.")] = False,
-        student: Annotated[FastStudent, typer.Option(
-            help="The --fast student: mlp (the faster) or tempcnn (closer to a TempCNN teacher, about half "
-                 "the MLP's speed; docs/results.md, 'Fast path on real data').")] = "mlp",
+        student: Annotated[FastStudent | None, typer.Option(
+            help="The --fast student: tempcnn (the default: the closer to its teacher) or mlp (the faster, "
+                 "about 1.4x; docs/results.md, 'Fast path on real data').",
+            show_default=False)] = None,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
 
         from cropglobe.errors import CropGlobeError
         from cropglobe.mapping import MapOptions, StacQuery, make_map
-        from cropglobe.mapping.student import preset
+        from cropglobe.mapping.student import DEFAULT_STUDENT, preset
 
-        if str(value(student)) != "mlp" and not fast:
+        if student is not None and not fast:
             raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
                                  "expected --fast with --student")
-        settings = preset(str(value(student)))
+        settings = preset(str(value(student)) if student is not None else DEFAULT_STUDENT)
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
                              progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
@@ -173,7 +174,7 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, f
 
     if fast is not None:  # the student's map has no probabilities file (as --fast alone)
         options = dataclasses.replace(options, probabilities=False)
-    result, record = map_selftrained(model, cube, out, options, fast is not None, fast)
+    result, record = map_selftrained(model, cube, out, options, fast)
     console = Console()
     console.print(describe(record), soft_wrap=True, highlight=False)
     if isinstance(result, FastMapResult):
