@@ -63,8 +63,8 @@ def setup(folder: Path, student: str) -> None:
                   dataclasses.replace(preset(student), epochs=10, views=2), keep_student=folder / "student")
 
 
-def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
-    """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds)."""
+def timed(folder: Path, out: Path, rounds: int, proba: bool, precision: str = "32-true") -> dict:
+    """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds), torch in ``precision``."""
     from distributed import Client
 
     from cropglobe.mapping import MapOptions, make_map, tiles
@@ -82,14 +82,16 @@ def timed(folder: Path, out: Path, rounds: int, proba: bool) -> dict:
                                   silence_logs=40)
     with cluster_of as cluster, Client(cluster):
         where = cluster.scheduler_address
-        make_map(student, cubes["obs"][0], out / "warm.tif", MapOptions(tile=TILE, scheduler=where, overwrite=True))
+        make_map(student, cubes["obs"][0], out / "warm.tif",
+                 MapOptions(tile=TILE, scheduler=where, overwrite=True, precision=precision))
         for key, (store, scale) in cubes.items():
             runs = []
             for _ in range(rounds):
                 c0, w0 = time.process_time(), time.perf_counter()
                 with bench_map._stage_clock() as stages:
                     res = make_map(student, store, out / f"{key}.tif",
-                                   MapOptions(tile=TILE, scheduler=where, overwrite=True, **scale))
+                                   MapOptions(tile=TILE, scheduler=where, overwrite=True, precision=precision,
+                                              **scale))
                 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
                 runs.append({"cpu": round(cpu, 3), "wall": round(wall, 3),
                              "stages": {k: round(v, 3) for k, v in stages.items()}})
@@ -132,6 +134,7 @@ def main() -> None:
     t.add_argument("out", type=Path)
     t.add_argument("--rounds", type=int, default=2)
     t.add_argument("--proba", action="store_true", help="also write maps with probabilities (identity checks)")
+    t.add_argument("--precision", default="32-true", help="the map's --precision (32-true, bf16-mixed, auto)")
     p = sub.add_parser("profile")
     p.add_argument("folder", type=Path)
     p.add_argument("out", type=Path)
@@ -141,7 +144,7 @@ def main() -> None:
     elif a.cmd == "profile":
         profile(a.folder, a.out)
     else:
-        print(json.dumps(timed(a.folder, a.out, a.rounds, a.proba), indent=1))
+        print(json.dumps(timed(a.folder, a.out, a.rounds, a.proba, a.precision), indent=1))
 
 
 if __name__ == "__main__":

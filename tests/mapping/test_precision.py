@@ -105,3 +105,27 @@ def test_cli_precision_option_and_bad_value(cells, cube_store, tmp_path, capsys)
     assert res.exit_code == 0, res.output
     auto = predict_file(cells["tabular"], store, tmp_path / "q.parquet", PredictOptions(precision="auto"))
     assert auto.table.shape[0] == 28
+
+
+@pytest.mark.slow
+def test_the_real_data_precision_script_counts_the_classes_bf16_changes(cells, tmp_path):
+    """scripts/precision_real.py (the issue-26 rule on real pixels), here on a SIMULATED SampleSet store."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "precision_real.py"
+    spec = importlib.util.spec_from_file_location("precision_real", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ds = simulate.simulate(["FRA"], samples_per_class=10, seed=9)
+    samples.save(ds, tmp_path / "fra.zarr")
+    row = script.compare(cells["torch"], tmp_path / "fra.zarr", repeat=1)
+    p32 = predict_samples(cells["torch"], ds, options=PredictOptions(precision="32-true")).table
+    p16 = predict_samples(cells["torch"], ds, options=PredictOptions(precision="bf16-mixed")).table
+    ok = p32["predicted"].notna()
+    assert row["samples"] == ok.sum() > 50
+    assert row["changed"] == (p16["predicted"][ok] != p32["predicted"][ok]).sum()
+    assert row["changed_share"] == pytest.approx(row["changed"] / row["samples"], abs=1e-5)
+    assert 0 < row["max_prob_change"] < 0.05
+    assert row["macro_f1_32-true"].startswith("FRA ") and row["cpu_s_bf16-mixed"] > 0
+    assert f"| {row['cell']} | {row['samples']:,} | fra.zarr |" in script.table([row])
