@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
                                                           "are the teacher.")] = False,
         student: Annotated[FastStudent | None, typer.Option(
             help="The --fast student: tempcnn (the default: the closer to its teacher) or mlp (the faster, "
-                 "about 1.4x; docs/results.md, 'Fast path on real data').",
+                 "about 1.3x; docs/results.md, 'Fast path on real data').",
             show_default=False)] = None,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
@@ -165,16 +165,17 @@ def _cube(cube: Path | None, bbox: str | None, start: str | None, end: str | Non
     return cube
 
 
-def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions, fast: StudentSettings | None) -> None:
-    """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (``fast``: their student)."""
+def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions,
+               student: StudentSettings | None) -> None:
+    """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (or their ``student``)."""
     from rich.console import Console
 
     from cropglobe.cli._selftrain import describe, map_selftrained
     from cropglobe.mapping.fastmap import FastMapResult
 
-    if fast is not None:  # the student's map has no probabilities file (as --fast alone)
+    if student is not None:  # the student's map has no probabilities file (as --fast alone)
         options = dataclasses.replace(options, probabilities=False)
-    result, record = map_selftrained(model, cube, out, options, fast)
+    result, record = map_selftrained(model, cube, out, options, student)
     console = Console()
     console.print(describe(record), soft_wrap=True, highlight=False)
     if isinstance(result, FastMapResult):

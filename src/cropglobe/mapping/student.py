@@ -21,7 +21,8 @@ band-major, ``median1d``; ``tempcnn`` as the window itself, ``median2d``):
 * ``tempcnn`` (Pelletier et al. 2019; the registry's ``tempcnn`` with ``filters`` filters and a
   ``hidden``-unit dense layer): the same training as the MLP; convolutions over time, the inductive
   bias of the TempCNN teacher, so it follows the teacher more closely on pixels it never saw, at
-  about half the MLP's speed (docs/results.md, "Fast path on real data").
+  about 1.3x the MLP's map time on the AVX512-BF16 EPYC (2x its model time on the AVX2 one;
+  docs/results.md, "Fast path on real data").
 
 The students were compared by measurement on the real Canada -> France and Canada -> Arkansas
 pairs (docs/results.md, "Fast path on real data"): without views LightGBM students agreed with the
@@ -31,12 +32,12 @@ the MLP to 0.96-0.97 (France 0.970, Arkansas 0.961); 10,000 pixels, 16 views, st
 generalisation gap, not the capacity, holds the MLP back (on Arkansas it agrees on 0.989 of the
 pixels it was distilled on and 0.962 of the others). A TempCNN student (16 filters, 128 units)
 closes part of it: 0.971 / 0.972 on Arkansas (two seeds) distilled on the target's pixels alone
-(MLP 0.962 / 0.959), macro-F1 within 0.01 of the teacher on every pair (the MLP: -0.014 on
-France). It costs about 1.4x the MLP's model time; on the 2-core AMD EPYC with AVX512-BF16 its
-map still runs at about 140k px/s on a pre-composited cube and 100k px/s on an observation cube
-(MLP 190k / 125k). So ``tempcnn`` is the default (the only student that meets the agreement, the
-macro-F1 and the 100k px/s goals together there), and ``mlp`` is the faster preset
-(:data:`PRESETS`); on an AVX2-only CPU both fall below 100k px/s (MLP 75k, TempCNN 55k).
+(MLP 0.962 / 0.959), macro-F1 within 0.01 of the teacher on every pair (the MLP: -0.014 and
++0.016 on France in two runs). Its maps take about 1.3x the MLP's time; on the 2-core AMD EPYC
+with AVX512-BF16 its map still runs at about 140k px/s on a pre-composited cube and 88k-101k px/s
+on an observation cube (MLP 190k / 116k-125k). So ``tempcnn`` is the default (the only student
+that meets the agreement, the macro-F1 and the 100k px/s goals together there), and ``mlp`` is the
+faster preset (:data:`PRESETS`); on an AVX2-only CPU both fall below 100k px/s (MLP 75k, TempCNN 55k).
 
 Both torch students are written with their batch norms folded into the layer before them
 (:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
