@@ -25,7 +25,7 @@ from cropglobe import experiment, samples, taxonomy
 from cropglobe.cli import app
 from cropglobe.sources import simulate
 
-SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 8, "seed": 4}
+SIM = {"countries": ["FRA", "BEL"], "samples_per_class": 12, "seed": 4}
 SPEC = {
     "name": "tiny-selftrain",
     "data": {"simulate": SIM},
