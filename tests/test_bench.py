@@ -108,7 +108,7 @@ def _ratio_or_refusal(clock: str) -> tuple[float | None, bench.Verdict]:
     k = 600_000  # ~50 ms a sample: long enough that a busy machine's scheduling noise averages out
     for fn in _pair(k).values():
         fn()
-    verdict = alternate(_pair(k), clock, Rounds(3, 8))
+    verdict = alternate(_pair(k), clock, Rounds(5, 10))  # 5 rounds at least: a median of paired rounds to judge by
     ratio = verdict.ratio("2k", "k")
     assert (ratio is None) == (verdict.not_measured is not None)
     return ratio, verdict
@@ -233,3 +233,17 @@ def test_others_share_of_the_machine():
     assert bench.others_share(None, (1.0, 1.0, 1.0)) is None
     reading = bench.cpu_totals()
     assert reading is None or len(reading) == 3
+
+
+def test_best_runs_from_differently_loaded_rounds_are_refused():
+    """A 2:1 pair: rounds 1-3 slowed both workloads by 30 %, rounds 4-5 only the second one. Each best run
+    agrees with its second best, but the best runs come from different rounds: 2.0 / 1.3 = 1.54."""
+    ref = [_s(2.62), _s(2.6), _s(2.64), _s(2.0), _s(2.02)]
+    cand = [_s(1.31), _s(1.3), _s(1.32), _s(1.33), _s(1.34)]
+    skewed = judge({"ref": ref, "cand": cand}, "thread")
+    assert skewed.spread["ref"] < 0.15 and skewed.spread["cand"] < 0.15
+    assert skewed.ratio("ref", "cand") is None
+    assert ("the ratio of the best ref and cand runs is 23% off the median of their ratios round by round"
+            in skewed.not_measured)
+    steady = judge({"ref": ref[3:], "cand": [_s(1.0), _s(1.01)]}, "thread")  # every round says 2: measured
+    assert steady.not_measured is None and steady.ratio("ref", "cand") == pytest.approx(2.0)

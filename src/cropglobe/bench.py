@@ -19,7 +19,9 @@ alternating rounds and the best (minimum) of each is kept, on one of three clock
   (CPU seconds / wall seconds / threads), and a best run that did not is not trusted.
 
 :func:`judge` refuses to give a ratio (``not_measured`` says why) when the best two runs of a
-workload differ by more than ``SPREAD_LIMIT``, when the best run is shorter than ``MIN_SAMPLE_S``
+workload differ by more than ``SPREAD_LIMIT``, when the ratio of two workloads' best runs is more than
+``SPREAD_LIMIT`` off the median of their ratios round by round (a load that slowed one workload's runs
+more than the other's), when the best run is shorter than ``MIN_SAMPLE_S``
 (too short to time on a busy machine) or, on the wall clock, when the best run was off the
 CPU for more than ``1 - ON_CPU_MIN`` of its time; :func:`alternate` keeps adding rounds (up to
 ``max_rounds``) until the timings settle. A benchmark that judges its own timings this way returns
@@ -338,11 +340,40 @@ def judge(samples: dict[str, list[Sample]], clock: str = "thread", *, threads: i
                 problems.append(f"the best {key} run had its threads on a CPU {share:.0%} of its wall time "
                                 f"(needs {on_cpu_min:.0%})")
     rounds = min(len(v) for v in samples.values())
+    settled = {k: samples[k] for k in samples if spread[k] is not None and spread[k] <= spread_limit}
+    problems += _paired_disagreements(settled, clock, best, spread_limit)
     reason = None
     if problems:
         reason = (f"machine too busy to measure ({clock} clock, {rounds} alternating rounds, 1-min load average "
                   f"{load_1min()} on {os.cpu_count()} CPUs): " + "; ".join(problems))
     return Verdict(clock, rounds, best, spread, on_cpu, reason, {k: list(v) for k, v in samples.items()})
+
+
+def _paired_disagreements(samples: dict[str, list[Sample]], clock: str, best: dict[str, float],
+                          spread_limit: float) -> list[str]:
+    """Pairs of settled workloads whose ratio of best runs disagrees with the median ratio of their runs round by round.
+
+    The runs of one round are next to each other in time, so a load that comes and goes slows both
+    alike; the best runs may come from different rounds. When another process slows every run of one
+    workload and not all of the other's, each best run can still agree with its second best (the spread
+    check passes) while their ratio is off; the round-by-round ratios then tell (seen under a parallel
+    test run: best runs 1.54 for a 2:1 workload).
+    """
+    out = []
+    keys = [k for k in samples if best[k] > 0]
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            rounds = zip(samples[a], samples[b], strict=False)  # a run of each per round (judge's callers may differ)
+            paired = sorted(getattr(x, clock) / getattr(y, clock) for x, y in rounds if getattr(y, clock) > 0)
+            if len(paired) < 2:
+                continue
+            mid = len(paired) // 2
+            median = paired[mid] if len(paired) % 2 else (paired[mid - 1] + paired[mid]) / 2
+            off = abs((best[a] / best[b]) / median - 1)
+            if off > spread_limit:
+                out.append(f"the ratio of the best {a} and {b} runs is {off:.0%} off the median of their ratios "
+                           f"round by round (limit {spread_limit:.0%})")
+    return out
 
 
 @dataclass(frozen=True)
