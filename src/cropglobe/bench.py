@@ -43,6 +43,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -364,12 +365,10 @@ def _paired_disagreements(samples: dict[str, list[Sample]], clock: str, best: di
     for i, a in enumerate(keys):
         for b in keys[i + 1:]:
             rounds = zip(samples[a], samples[b], strict=False)  # a run of each per round (judge's callers may differ)
-            paired = sorted(getattr(x, clock) / getattr(y, clock) for x, y in rounds if getattr(y, clock) > 0)
+            paired = [getattr(x, clock) / getattr(y, clock) for x, y in rounds if getattr(y, clock) > 0]
             if len(paired) < 2:
                 continue
-            mid = len(paired) // 2
-            median = paired[mid] if len(paired) % 2 else (paired[mid - 1] + paired[mid]) / 2
-            off = abs((best[a] / best[b]) / median - 1)
+            off = abs((best[a] / best[b]) / statistics.median(paired) - 1)
             if off > spread_limit:
                 out.append(f"the ratio of the best {a} and {b} runs is {off:.0%} off the median of their ratios "
                            f"round by round (limit {spread_limit:.0%})")
