@@ -74,7 +74,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         pixels = np.concatenate([src, idx[half != h]]) if with_source else idx[half != h]  # unlabelled: series only
         pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
-        fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings)
+        fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings, teacher)
         n_inputs = max(n_inputs, len(inputs))
         test = idx[half == h]
         s_proba[half == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))

@@ -19,8 +19,8 @@ from cropglobe.mapping.fastmap import make_fast_map
 SMALL = students.StudentSettings(kind="mlp", views=2, max_pixels=600, hidden=64, epochs=15)
 
 
-def train_torch_cell(cell, seed: int):
-    """A small TempCNN on median2d of simulated FRA samples, written like a transfer cell (recipe + model)."""
+def train_torch_cell(cell, seed: int, model: str = "tempcnn", options: dict | None = None):
+    """A small TempCNN (or ``model``) on median2d of simulated FRA samples, written like a transfer cell."""
     import torch
 
     from cropglobe import models, samples, taxonomy
@@ -32,7 +32,7 @@ def train_torch_cell(cell, seed: int):
     x = torch.from_numpy(features.median2d(season.season(full)))
     y = torch.from_numpy(samples.label_codes(full)).long()
     torch.manual_seed(seed)
-    net = models.get_model("tempcnn", x.shape[1], x.shape[2], len(taxonomy.CLASSES))
+    net = models.get_model(model, x.shape[1], x.shape[2], len(taxonomy.CLASSES), **(options or {}))
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     net.train()
     for _ in range(40):
@@ -43,7 +43,8 @@ def train_torch_cell(cell, seed: int):
     cell.mkdir(parents=True, exist_ok=True)
     bands = [str(b) for b in full["band"].values]
     models.save_model(net, cell / "model", bands, list(taxonomy.CLASSES))
-    recipe = {"model_file": "model", "model": "tempcnn", "model_options": {"seed": seed}, "feature": "median2d",
+    recipe = {"model_file": "model", "model": model, "model_options": {"seed": seed, **(options or {})},
+              "feature": "median2d",
               "feature_options": {}, "flatten": False, "bands": bands, "classes": list(taxonomy.CLASSES),
               "composite": {"interval": 5, "window": "05-01:11-30", "align": "hemisphere", "clear_threshold": 0.75},
               "window_bins": list(season.window_bins(full)), "bin_days": 5}
@@ -103,6 +104,30 @@ def test_a_tempcnn_student_maps_like_the_teacher_on_the_unflattened_window(teach
     assert recipe["model_options"]["batch_norm"] is False and recipe["model_options"]["filters"] == 4
     net = students.load_recipe(tmp_path / "student").load_model()
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())  # folded in
+
+
+def test_the_student_of_an_anchored_teacher_reads_the_teachers_time_axis(cube_store, tmp_path):
+    from cropglobe.models.anchor import Anchored
+
+    bands = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+    red, nir = bands.index("B4"), bands.index("B8")
+    teacher = train_torch_cell(tmp_path / "FRA__median2d__tempcnn-anchored__none__s0", 0, "tempcnn-anchored",
+                               {"red": red, "nir": nir})
+    assert json.loads((teacher / "recipe.json").read_text())["bands"] == bands  # the simulator's bands
+    settings = students.StudentSettings(filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    options = MapOptions(tile=16, scheduler="synchronous")
+    res = make_fast_map(teacher, cube_store, tmp_path / "fast.tif", options, student=settings,
+                        keep_student=tmp_path / "student")
+    want, _ = _read(make_map(teacher, cube_store, tmp_path / "teacher.tif", options).paths["classes"])
+    got, tags = _read(res.map.paths["classes"])
+    mapped = want != 255
+    assert (got[mapped] == want[mapped]).mean() >= 0.85  # 0.93 on the AVX512 EPYC
+    recipe = json.loads(tags["RECIPE"])
+    assert recipe["model"] == "tempcnn-anchored" and tags["MODEL"] == "tempcnn-anchored"
+    assert recipe["model_options"]["red"] == red and recipe["model_options"]["nir"] == nir
+    assert recipe["model_options"]["tempcnn"] == {"filters": 4, "hidden": 16, "dropout": 0.0, "batch_norm": False}
+    net = students.load_recipe(tmp_path / "student").load_model()
+    assert isinstance(net, Anchored) and (net.anchor.red, net.anchor.nir) == (red, nir)
 
 
 def test_the_map_names_its_teacher_cells_and_seeds(fast, teachers):

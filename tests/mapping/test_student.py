@@ -109,3 +109,47 @@ def test_accuracy_scores_a_cell_on_a_labelled_set(cell):
     assert student.accuracy(cell, target) == scores  # deterministic
     relabelled = target.assign_coords(label=("sample", np.roll(target["label"].values, 7)))
     assert student.accuracy(cell, relabelled)["oa"] < scores["oa"]  # it reads the labels
+
+
+def _recipe(model: str, options: dict):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(model=model, model_options=options)  # the two fields architecture() reads
+
+
+def test_a_tempcnn_student_of_an_anchored_teacher_sits_behind_the_teachers_anchor():
+    s = student.StudentSettings(filters=4, hidden=8)
+    plain = student.architecture(s, _recipe("tempcnn", {"seed": 0}))
+    assert plain.model == "tempcnn" and plain.options == {"filters": 4, "hidden": 8, "dropout": 0.0}
+    anchored = student.architecture(s, _recipe("tempcnn-anchored", {"seed": 2, "red": 1, "nir": 4, "level": 0.4}))
+    assert anchored.model == "tempcnn-anchored"
+    assert anchored.options == {"red": 1, "nir": 4, "level": 0.4, "tempcnn": {"filters": 4, "hidden": 8, "dropout": 0.0}}
+    assert anchored.folded["tempcnn"]["batch_norm"] is False and "seed" not in anchored.options
+    # an MLP student has no time axis to anchor
+    assert student.architecture(student.preset("mlp"), _recipe("tempcnn-anchored", {})).model == "mlp"
+
+
+def test_an_anchored_student_is_fitted_folded_and_keeps_the_teachers_anchor():
+    import torch
+
+    from cropglobe.models.anchor import Anchored
+
+    rng = np.random.default_rng(0)
+    t = np.arange(20, dtype=np.float32)
+    n = 768
+    peaks = rng.uniform(5, 15, n)
+    green = np.exp(-0.5 * ((t - peaks[:, None]) / 3.0) ** 2)
+    windows = np.full((n, 5, 20), 0.1, dtype=np.float32)
+    cls = (rng.random(n) < 0.5).astype(int)
+    windows[:, 1] = 0.1 - 0.06 * green  # red
+    windows[:, 3] = 0.2 + np.where(cls[:, None] == 1, 0.4, 0.2) * green  # NIR: the class is the amplitude
+    soft = np.full((n, 3), 0.05)
+    soft[np.arange(n), cls] = 0.9
+    settings = student.StudentSettings(filters=4, hidden=8, views=0, epochs=40).check()
+    net = student.fit(windows, soft, settings, _recipe("tempcnn-anchored", {"red": 1, "nir": 3}))
+    assert isinstance(net, Anchored) and (net.anchor.red, net.anchor.nir) == (1, 3)
+    assert net.cropglobe_spec.name == "tempcnn-anchored"
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+    with torch.no_grad():
+        pred = net(torch.from_numpy(windows)).argmax(1).numpy()
+    assert (pred == cls).mean() > 0.9

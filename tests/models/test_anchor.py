@@ -55,6 +55,16 @@ def test_bad_settings_are_refused():
         GreenSeasonAnchor(red=6, nir=6)
     with pytest.raises(CropGlobeError, match="must index the 4 input bands"):
         get_model("tempcnn-anchored", 4, T, 3)
+    with pytest.raises(CropGlobeError, match=r"tempcnn options \['width'\] are not TempCNN's"):
+        get_model("tempcnn-anchored", len(BANDS), T, 3, tempcnn={"width": 8})
+
+
+def test_the_tempcnn_behind_the_anchor_takes_its_own_sizes():
+    small = get_model("tempcnn-anchored", len(BANDS), T, 3, tempcnn={"filters": 4, "hidden": 8, "batch_norm": False})
+    convs = [m for m in small.net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [c.out_channels for c in convs] == [4, 4, 4] and convs[0].in_channels == len(BANDS) + 1
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in small.modules())
+    assert small.cropglobe_spec.options["tempcnn"] == {"filters": 4, "hidden": 8, "batch_norm": False}
 
 
 def test_the_registered_model_predicts_the_same_for_the_same_season_at_another_date(tmp_path):

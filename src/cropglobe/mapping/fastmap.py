@@ -84,7 +84,7 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     idx = students.subset(len(series), s.max_pixels, s.seed)
     inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
     soft = students.teacher_proba(recipe, recipe.load_model(), inputs, ctx.precision)
-    fitted = students.fit(inputs, soft, s)
+    fitted = students.fit(inputs, soft, s, recipe)
     cells = list(teacher_cells) if teacher_cells is not None else students.teacher_cells(recipe)
     teacher = {"cells": cells, "seeds": _seeds(recipe), "student": s.kind,
                "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}

@@ -225,8 +225,15 @@ def teacher_proba(teacher: Recipe, model: Any, windows: np.ndarray, precision: s
     return np.asarray(cell.predict_proba(cell.window_inputs(windows)), dtype=np.float32)
 
 
-def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any:
+def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings, teacher: Recipe | None = None) -> Any:
     """Fit the student on windows (N, B, count) to the teacher's probabilities (N, C); return the model.
+
+    Args:
+        windows: Season windows of the distillation inputs (:func:`views`).
+        soft: The teacher's class probabilities on them (:func:`teacher_proba`).
+        settings: How the student is distilled.
+        teacher: The teacher's recipe: a ``tempcnn`` student of an anchored teacher
+            (``tempcnn-anchored``) sits behind the teacher's own green-season anchor (:func:`architecture`).
 
     Raises:
         CropGlobeError: When the teacher's arg-max gives fewer than two classes.
@@ -239,7 +246,7 @@ def fit(windows: np.ndarray, soft: np.ndarray, settings: StudentSettings) -> Any
                              "expected a trained teacher (distillation needs at least two classes)")
     if settings.kind == "lightgbm":
         return _fit_lightgbm(x, soft, settings, windows.shape[1], windows.shape[2])
-    return _fit_torch(x, soft, settings, windows.shape[1], windows.shape[2])
+    return _fit_torch(x, soft, architecture(settings, teacher), windows.shape[1:])
 
 
 def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
@@ -257,20 +264,56 @@ def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: 
     return student.fit(x[rows], cls.astype(np.int64), sample_weight=weight / balanced[cls])
 
 
-def _architecture(s: StudentSettings) -> dict[str, Any]:
-    """The registry options of a torch student (dropout 0: the teacher's soft targets regularise)."""
-    if s.kind == "tempcnn":
-        return {"filters": s.filters, "hidden": s.hidden, "dropout": 0.0}
-    return {"hidden": [s.hidden] * s.layers, "dropout": 0.0}
+#: The anchor's options an anchored teacher's student takes over (:func:`cropglobe.models.anchor.tempcnn_anchored`).
+ANCHOR_OPTIONS = ("red", "nir", "smooth", "level")
 
 
-def _fit_torch(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int, n_times: int) -> Any:
+@dataclass(frozen=True)
+class Architecture:
+    """A torch student's registry model: its name, its options, and the settings that train it.
+
+    Attributes:
+        settings: The student's settings.
+        model: The registry name (``mlp``, ``tempcnn`` or ``tempcnn-anchored``).
+        options: The registry options, batch norms included (dropout 0: the teacher's soft targets regularise).
+        folded: The same options without batch norms (the written student's form).
+    """
+
+    settings: StudentSettings
+    model: str
+    options: dict[str, Any]
+    folded: dict[str, Any]
+
+
+def architecture(s: StudentSettings, teacher: Recipe | None = None) -> Architecture:
+    """The registry model of a torch student of ``teacher``.
+
+    An ``mlp`` student is the registry's MLP (``layers`` x ``hidden``); a ``tempcnn`` student the
+    registry's TempCNN (``filters``, ``hidden``). When the teacher is ``tempcnn-anchored``, the TempCNN
+    student sits behind the same weightless green-season anchor (the teacher's ``red`` / ``nir`` /
+    ``smooth`` / ``level``), so it reads each pixel on the teacher's own time axis instead of learning
+    the re-alignment from the views (issue 26: a plain TempCNN student followed the anchored teacher on
+    0.942 of the Arkansas pixels; docs/results.md, "Fast path on real data").
+    """
+    if s.kind == "mlp":
+        net = {"hidden": [s.hidden] * s.layers, "dropout": 0.0}
+        return Architecture(s, "mlp", net, {**net, "batch_norm": False})
+    net = {"filters": s.filters, "hidden": s.hidden, "dropout": 0.0}
+    if teacher is None or teacher.model != "tempcnn-anchored":
+        return Architecture(s, "tempcnn", net, {**net, "batch_norm": False})
+    anchor = {k: v for k, v in teacher.model_options.items() if k in ANCHOR_OPTIONS}
+    return Architecture(s, "tempcnn-anchored", {**anchor, "tempcnn": net},
+                        {**anchor, "tempcnn": {**net, "batch_norm": False}})
+
+
+def _fit_torch(x: np.ndarray, soft: np.ndarray, arch: Architecture, shape: tuple[int, int]) -> Any:
     import torch
 
     from cropglobe.models.fold import fold_batch_norm
 
+    s = arch.settings
     torch.manual_seed(s.seed)
-    net = models.get_model(s.kind, n_bands, n_times, soft.shape[1], **_architecture(s))
+    net = models.get_model(arch.model, *shape, soft.shape[1], **arch.options)
     if s.standardize:
         mean, scale = _moments(x)
         x = ((x - mean) / scale).astype(np.float32)
@@ -294,7 +337,7 @@ def _fit_torch(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: int
             sched.step()
     if s.standardize:
         _fold(net.net[0], mean, scale)
-    folded = models.get_model(s.kind, n_bands, n_times, soft.shape[1], **_architecture(s), batch_norm=False)
+    folded = models.get_model(arch.model, *shape, soft.shape[1], **arch.folded)
     return fold_batch_norm(net, folded)  # the same logits with one pass fewer per layer (docs/results.md)
 
 
@@ -336,7 +379,7 @@ def write(teacher: Recipe, student: Any, out: str | os.PathLike, settings: Stude
     cells = teacher_cells(teacher)
     recipe = RecipeSpec.model_validate({
         **teacher.spec.model_dump(), "format_version": RECIPE_VERSION, "model_file": "model",
-        "model": settings.kind, "model_options": dict(_spec(student).options),
+        "model": _spec(student).name, "model_options": dict(_spec(student).options),
         "feature": FEATURES[settings.kind],
         "feature_options": {}, "flatten": False, "distilled_from": str(teacher.path.parent),
         "distillation": f"{settings.describe()}; {pixels} unlabelled pixels; teacher "

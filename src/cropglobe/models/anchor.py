@@ -26,6 +26,9 @@ no gradient flows through the offsets. :func:`tempcnn_anchored` puts it in front
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -100,8 +103,8 @@ class Anchored(nn.Module):
 
 
 def tempcnn_anchored(n_bands: int, n_times: int, n_classes: int, red: int = 2, nir: int = 6, smooth: int = 3,
-                     level: float = 0.5) -> Anchored:
-    """TempCNN (Pelletier et al. 2019; paper sizes) on the green-season-anchored series (:class:`GreenSeasonAnchor`).
+                     level: float = 0.5, tempcnn: dict[str, Any] | None = None) -> Anchored:
+    """TempCNN (Pelletier et al. 2019) on the green-season-anchored series (:class:`GreenSeasonAnchor`).
 
     Args:
         n_bands: Input bands (the anchor adds one channel).
@@ -112,7 +115,15 @@ def tempcnn_anchored(n_bands: int, n_times: int, n_classes: int, red: int = 2, n
             after it).
         smooth: Moving-mean width over NDVI (odd bins).
         level: Share of the NDVI amplitude that starts the green season.
+        tempcnn: Options of the TempCNN behind the anchor (``filters``, ``kernel_size``, ``hidden``,
+            ``dropout``, ``batch_norm``; :func:`cropglobe.models.tempcnn.tempcnn`); ``None``: the paper's
+            sizes. The ``map --fast`` student of an anchored teacher is the small TempCNN of
+            :mod:`cropglobe.mapping.student` behind the teacher's own anchor.
     """
     if max(red, nir) >= n_bands:
         raise ValueError(f"red={red} and nir={nir} must index the {n_bands} input bands")
-    return Anchored(GreenSeasonAnchor(red, nir, smooth, level), TempCNN(n_bands + 1, n_times, n_classes))
+    net = dict(tempcnn or {})
+    allowed = set(inspect.signature(TempCNN).parameters) - {"n_bands", "n_times", "n_classes"}
+    if set(net) - allowed:
+        raise ValueError(f"tempcnn options {sorted(set(net) - allowed)} are not TempCNN's ({sorted(allowed)})")
+    return Anchored(GreenSeasonAnchor(red, nir, smooth, level), TempCNN(n_bands + 1, n_times, n_classes, **net))
