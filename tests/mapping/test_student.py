@@ -123,7 +123,8 @@ def test_a_tempcnn_student_of_an_anchored_teacher_sits_behind_the_teachers_ancho
     assert plain.model == "tempcnn" and plain.options == {"filters": 4, "hidden": 8, "dropout": 0.0}
     anchored = student.architecture(s, _recipe("tempcnn-anchored", {"seed": 2, "red": 1, "nir": 4, "level": 0.4}))
     assert anchored.model == "tempcnn-anchored"
-    assert anchored.options == {"red": 1, "nir": 4, "level": 0.4, "tempcnn": {"filters": 4, "hidden": 8, "dropout": 0.0}}
+    net = {"filters": 4, "hidden": 8, "dropout": 0.0}
+    assert anchored.options == {"red": 1, "nir": 4, "level": 0.4, "tempcnn": net}
     assert anchored.folded["tempcnn"]["batch_norm"] is False and "seed" not in anchored.options
     # an MLP student has no time axis to anchor
     assert student.architecture(student.preset("mlp"), _recipe("tempcnn-anchored", {})).model == "mlp"

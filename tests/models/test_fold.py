@@ -10,7 +10,6 @@ from cropglobe.models.fold import fold_batch_norm
 
 from .conftest import train_losses
 
-
 TCNN = {"filters": 4, "hidden": 8}
 
 
