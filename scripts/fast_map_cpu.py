@@ -4,7 +4,9 @@
 simulated BEL observation cube tiled 3 x 3 (480 x 480 px, 219 dates x 10 bands, uint16 DN) and the
 same region pre-composited (73 five-day bins), and a student (``--student``, a ``map --fast`` preset,
 default the default TempCNN; 10 epochs x 2 views: the same network as the preset's, so the same
-inference cost; not the accuracy run).
+inference cost; not the accuracy run). The student is distilled from the study's CropNet-lite cell, or
+from ``--teacher CELL`` (a real cell, e.g. the recommended anchored TempCNN, whose student sits behind
+the same anchor: its map cost is then timed; its accuracy on the simulated cube means nothing).
 
 ``time DIR OUT`` maps both cubes with the student as ``bench map`` does (``make_map``, 128 x 128 px
 tiles, the map's in-process Dask cluster, 1 worker x 2 threads, started once; one warm-up map) and
@@ -41,8 +43,8 @@ import bench_map  # the benchmark's cubes, study and stage clock
 TILE = 128
 
 
-def setup(folder: Path, student: str) -> None:
-    """The study, the two SIMULATED cubes and the ``student`` preset's student under ``folder``."""
+def setup(folder: Path, student: str, teacher: Path | None = None) -> None:
+    """The study, the two SIMULATED cubes and the ``student`` preset's student (of ``teacher``) under ``folder``."""
     import dataclasses
 
     from cropglobe.cells.run_folder import RunFolder
@@ -58,7 +60,7 @@ def setup(folder: Path, student: str) -> None:
     small = write_cube(cube, folder / "bel_small.zarr")
     write_cube(bench_map._tiled(cube, rep), folder / "bel.zarr")
     bench_map._precomposited(cube, folder / "bel_5day.zarr", rep)
-    cell = RunFolder(folder / "run").cell_dir(["FRA"], CellSpec(feature="median2d", model="cropnet-lite"), 0)
+    cell = teacher or RunFolder(folder / "run").cell_dir(["FRA"], CellSpec(feature="median2d", model="cropnet-lite"), 0)
     make_fast_map(cell, small, folder / "distil.tif", MapOptions(tile=TILE, scheduler="synchronous"),
                   dataclasses.replace(preset(student), epochs=10, views=2), keep_student=folder / "student")
 
@@ -129,6 +131,7 @@ def main() -> None:
     st = sub.add_parser("setup")
     st.add_argument("folder", type=Path)
     st.add_argument("--student", default=DEFAULT_STUDENT, choices=tuple(PRESETS), help="the map --fast preset")
+    st.add_argument("--teacher", type=Path, default=None, help="distil from this cell (default: the study's)")
     t = sub.add_parser("time")
     t.add_argument("folder", type=Path)
     t.add_argument("out", type=Path)
@@ -140,7 +143,7 @@ def main() -> None:
     p.add_argument("out", type=Path)
     a = ap.parse_args()
     if a.cmd == "setup":
-        setup(a.folder, a.student)
+        setup(a.folder, a.student, a.teacher)
     elif a.cmd == "profile":
         profile(a.folder, a.out)
     else:

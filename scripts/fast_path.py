@@ -88,10 +88,19 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         pred = np.asarray(taxonomy.CLASSES)[proba.argmax(1)]
         return float(score_names(*remap_target(key, truth, pred, prep.remaps, source_classes)).macro_f1)
 
+    top2 = np.sort(t_proba, 1)[:, -2:]
+    sure = top2[:, 1] - top2[:, 0] >= 0.1  # the teacher's top class leads the next by 0.1 or more
+    agree = s_proba.argmax(1) == t_proba.argmax(1)
+    # each teacher seed against the ensemble: how closely the teacher's own members follow it
+    seeds = [float((np.load(c / "target_proba.npz")[f"{target}|none"].argmax(1) == t_proba.argmax(1)).mean())
+             for c in cells]
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
             "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
             "distil_inputs_per_half": n_inputs,
-            "agreement": float((s_proba.argmax(1) == t_proba.argmax(1)).mean()),
+            "agreement": float(agree.mean()), "teacher_sure_share": float(sure.mean()),
+            "agreement_where_teacher_sure": float(agree[sure].mean()),
+            "agreement_where_teacher_unsure": float(agree[~sure].mean()) if (~sure).any() else None,
+            "teacher_seed_agreement_with_ensemble": [round(a, 4) for a in seeds],
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
             "student_px_per_cpu_s": speed, "distil_seconds_two_halves": round(fit_seconds, 1),
             "load_1min": round(os.getloadavg()[0], 2)}

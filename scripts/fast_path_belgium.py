@@ -1,8 +1,10 @@
 """Belgian openEO cube (real, no labels): teacher ensemble map vs map --fast student; student thread-time px/s.
 
-Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py [--student tempcnn] (writes runs/fast/;
-files of a student other than the default tempcnn carry its name). The teacher is every finished seed of
-canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift.
+Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py [--student tempcnn] [--run R --cell C]
+(writes runs/fast/; files of a student other than the default tempcnn, or of another teacher than the default,
+carry their names). The teacher is every finished seed of canada__CELL in RUN (default:
+canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift; the anchored teacher recommended since
+2026-12-07: --run /work/main/runs/ss-anchor --cell median2d__tempcnn-anchored__season-wide).
 """
 
 import argparse
@@ -22,14 +24,18 @@ from cropglobe.training.lightning import predict_proba_torch
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--student", default=DEFAULT_STUDENT, choices=tuple(PRESETS), help="the map --fast student preset")
-name = ap.parse_args().student
-tag = "" if name == DEFAULT_STUDENT else f"_{name}"
+ap.add_argument("--run", default="/work/main/runs/season-shift", help="the teacher's transfer run")
+ap.add_argument("--cell", default="median2d__tempcnn__season-wide", help="the teacher's cell (canada source)")
+args = ap.parse_args()
+name = args.student
+tag = ("" if name == DEFAULT_STUDENT else f"_{name}") + \
+    ("" if args.cell == "median2d__tempcnn__season-wide" else f"_{args.cell.split('__')[1]}")
 
 cube = "/work/shared/data/worldcereal_cubes/worldcereal_preprocessed_inputs.nc"
-cells = [f"/work/main/runs/season-shift/cells/canada__median2d__tempcnn__season-wide__s{s}" for s in (0, 1, 2)]
+cells = [f"{args.run}/cells/canada__{args.cell}__s{s}" for s in (0, 1, 2)]
 cells = [c for c in cells if os.path.exists(c + "/result.json")]
 out = {"cube": cube, "teacher": cells, "student": name, "load_before": os.getloadavg()[0]}
-t = make_map(cells[0], cube, "runs/fast/bel_teacher.tif", MapOptions(members=tuple(cells[1:]), overwrite=True))
+t = make_map(cells[0], cube, f"runs/fast/bel_teacher{tag}.tif", MapOptions(members=tuple(cells[1:]), overwrite=True))
 out["teacher_map_s"] = round(t.seconds, 1)
 out["teacher_px_s"] = round(t.pixels_per_second)
 f = make_fast_map(
@@ -46,7 +52,7 @@ out.update(
     student_px_s=round(f.map.pixels_per_second),
     teacher_tag=f.teacher,
 )
-a = rasterio.open("runs/fast/bel_teacher.tif").read(1)
+a = rasterio.open(f"runs/fast/bel_teacher{tag}.tif").read(1)
 b = rasterio.open(f"runs/fast/bel_fast{tag}.tif").read(1)
 m = a != 255
 out.update(

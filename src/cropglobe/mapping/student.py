@@ -39,6 +39,13 @@ on an observation cube (MLP 190k / 116k-125k). So ``tempcnn`` is the default (th
 that meets the agreement, the macro-F1 and the 100k px/s goals together there), and ``mlp`` is the
 faster preset (:data:`PRESETS`); on an AVX2-only CPU both fall below 100k px/s (MLP 75k, TempCNN 55k).
 
+A ``tempcnn`` student of an anchored teacher (``tempcnn-anchored``, the configuration issue 28
+recommends) sits behind the teacher's own green-season anchor (:func:`architecture`): on the real
+Canada -> Arkansas pixels it follows the 3-seed anchored ensemble on 0.959-0.963 of the held-out
+pixels (a plain TempCNN student: 0.942), 0.990 of those where the teacher's top class leads by 0.1
+or more; the rest are near-ties on which the teacher's own seeds disagree (docs/results.md, "Fast
+path on real data", seventh pass).
+
 Both torch students are written with their batch norms folded into the layer before them
 (:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
 less of the map's model time (docs/results.md, "Fast path on real data").
