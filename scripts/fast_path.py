@@ -62,7 +62,8 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     full = np.nan_to_num(prep.full["reflectance"].values).astype(np.float32)  # gap-filled full-year series
     window, bin_days = tuple(prep.window), float(prep.bin_days)
     src, idx = prep.group_indices([source]), prep.indices(target)
-    stored = np.mean([np.load(c / "target_proba.npz")[f"{target}|none"] for c in cells], axis=0)
+    members = [np.load(c / "target_proba.npz")[f"{target}|none"] for c in cells]  # each seed's saved probabilities
+    stored = np.mean(members, axis=0)
     t_proba = students.teacher_proba(teacher, model, np.ascontiguousarray(full[idx][..., window[0]:sum(window)]))
     if not np.allclose(t_proba, stored, atol=1e-5):
         raise SystemExit(f"{source} -> {target}: the teacher's probabilities differ from its target_proba.npz")
@@ -92,8 +93,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     sure = top2[:, 1] - top2[:, 0] >= 0.1  # the teacher's top class leads the next by 0.1 or more
     agree = s_proba.argmax(1) == t_proba.argmax(1)
     # each teacher seed against the ensemble: how closely the teacher's own members follow it
-    seeds = [float((np.load(c / "target_proba.npz")[f"{target}|none"].argmax(1) == t_proba.argmax(1)).mean())
-             for c in cells]
+    seeds = [float((m.argmax(1) == t_proba.argmax(1)).mean()) for m in members]
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
             "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
             "distil_inputs_per_half": n_inputs,

@@ -271,10 +271,6 @@ def _fit_lightgbm(x: np.ndarray, soft: np.ndarray, s: StudentSettings, n_bands: 
     return student.fit(x[rows], cls.astype(np.int64), sample_weight=weight / balanced[cls])
 
 
-#: The anchor's options an anchored teacher's student takes over (:func:`cropglobe.models.anchor.tempcnn_anchored`).
-ANCHOR_OPTIONS = ("red", "nir", "smooth", "level")
-
-
 @dataclass(frozen=True)
 class Architecture:
     """A torch student's registry model: its name, its options, and the settings that train it.
@@ -283,13 +279,18 @@ class Architecture:
         settings: The student's settings.
         model: The registry name (``mlp``, ``tempcnn`` or ``tempcnn-anchored``).
         options: The registry options, batch norms included (dropout 0: the teacher's soft targets regularise).
-        folded: The same options without batch norms (the written student's form).
     """
 
     settings: StudentSettings
     model: str
     options: dict[str, Any]
-    folded: dict[str, Any]
+
+    @property
+    def folded(self) -> dict[str, Any]:
+        """The same options without batch norms (the written student's form; the anchored model's TempCNN's)."""
+        if self.model == "tempcnn-anchored":
+            return {**self.options, "tempcnn": {**self.options["tempcnn"], "batch_norm": False}}
+        return {**self.options, "batch_norm": False}
 
 
 def architecture(s: StudentSettings, teacher: Recipe | None = None) -> Architecture:
@@ -303,14 +304,13 @@ def architecture(s: StudentSettings, teacher: Recipe | None = None) -> Architect
     0.942 of the Arkansas pixels; docs/results.md, "Fast path on real data").
     """
     if s.kind == "mlp":
-        net = {"hidden": [s.hidden] * s.layers, "dropout": 0.0}
-        return Architecture(s, "mlp", net, {**net, "batch_norm": False})
+        return Architecture(s, "mlp", {"hidden": [s.hidden] * s.layers, "dropout": 0.0})
     net = {"filters": s.filters, "hidden": s.hidden, "dropout": 0.0}
     if teacher is None or teacher.model != "tempcnn-anchored":
-        return Architecture(s, "tempcnn", net, {**net, "batch_norm": False})
-    anchor = {k: v for k, v in teacher.model_options.items() if k in ANCHOR_OPTIONS}
-    return Architecture(s, "tempcnn-anchored", {**anchor, "tempcnn": net},
-                        {**anchor, "tempcnn": {**net, "batch_norm": False}})
+        return Architecture(s, "tempcnn", net)
+    # the teacher's recorded options are the anchored builder's (checked when it was saved): keep its anchor's
+    anchor = {k: v for k, v in teacher.model_options.items() if k not in ("seed", "tempcnn")}
+    return Architecture(s, "tempcnn-anchored", {**anchor, "tempcnn": net})
 
 
 def _fit_torch(x: np.ndarray, soft: np.ndarray, arch: Architecture, shape: tuple[int, int]) -> Any:
