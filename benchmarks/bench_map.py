@@ -329,7 +329,8 @@ def run(quick: bool = False) -> dict:
         cells = {f"{m}_{f}": RunFolder(tmp / "run").cell_dir(["FRA"], CellSpec(feature=f, model=m), 0)
                  for f, m in _CELLS}
         target = simulate.simulate(["BEL"], samples_per_class=15 if quick else 80, seed=22)
-        settings = StudentSettings(epochs=5 if quick else 60, views=2 if quick else 8)
+        # the default student (`map --fast`); --quick: fewer epochs and inputs
+        settings = StudentSettings(epochs=5, views=1, mixup=1) if quick else StudentSettings()
         t0 = time.perf_counter()
         distilled = make_fast_map(cells["cropnet-lite_median2d"], small, tmp / "distil.tif",
                                   MapOptions(tile=_TILE, scheduler="synchronous"), settings,

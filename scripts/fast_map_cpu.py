@@ -3,10 +3,11 @@
 ``setup DIR`` builds, once, what ``benchmarks/bench_map.py`` maps: the quick FRA -> BEL study, the
 simulated BEL observation cube tiled 3 x 3 (480 x 480 px, 219 dates x 10 bands, uint16 DN) and the
 same region pre-composited (73 five-day bins), and a student (``--student``, a ``map --fast`` preset,
-default the default TempCNN; 10 epochs x 2 views: the same network as the preset's, so the same
-inference cost; not the accuracy run). The student is distilled from the study's CropNet-lite cell, or
-from ``--teacher CELL`` (a real cell, e.g. the recommended anchored TempCNN, whose student sits behind
-the same anchor: its map cost is then timed; its accuracy on the simulated cube means nothing).
+default the default TempCNN; 10 epochs, 1 view and 1 mixup input per pixel: the same network as the
+preset's, so the same inference cost; not the accuracy run). The student is distilled from the
+study's CropNet-lite cell, or from ``--teacher CELL`` (a real cell, e.g. the recommended anchored
+TempCNN, whose student sits behind the same anchor: its map cost is then timed; its accuracy on the
+simulated cube means nothing).
 
 ``time DIR OUT`` maps both cubes with the student as ``bench map`` does (``make_map``, 128 x 128 px
 tiles, the map's in-process Dask cluster, 1 worker x 2 threads, started once; one warm-up map) and
@@ -62,7 +63,7 @@ def setup(folder: Path, student: str, teacher: Path | None = None) -> None:
     bench_map._precomposited(cube, folder / "bel_5day.zarr", rep)
     cell = teacher or RunFolder(folder / "run").cell_dir(["FRA"], CellSpec(feature="median2d", model="cropnet-lite"), 0)
     make_fast_map(cell, small, folder / "distil.tif", MapOptions(tile=TILE, scheduler="synchronous"),
-                  dataclasses.replace(preset(student), epochs=10, views=2), keep_student=folder / "student")
+                  dataclasses.replace(preset(student), epochs=10, views=1, mixup=1), keep_student=folder / "student")
 
 
 def timed(folder: Path, out: Path, rounds: int, proba: bool, precision: str = "32-true") -> dict:

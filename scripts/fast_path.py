@@ -48,8 +48,13 @@ def _teacher_cells(run: Path, source: str, cell: str) -> list[Path]:
     return done
 
 
-def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int, with_source: bool = True) -> dict:
-    """Teacher vs cross-fitted student on one pair's target pixels (``with_source``: also distil on the source's)."""
+def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int, with_source: bool = True,
+         folds: int = 2) -> dict:
+    """Teacher vs cross-fitted student on one pair's target pixels (``with_source``: also distil on the source's).
+
+    The target's pixels are split into ``folds`` random folds (2: the halves); each fold is predicted by a
+    student distilled on the others.
+    """
     from cropglobe import taxonomy
     from cropglobe.cells.cell import load_cells
     from cropglobe.experiment.data import remap_key
@@ -67,11 +72,11 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     t_proba = students.teacher_proba(teacher, model, np.ascontiguousarray(full[idx][..., window[0]:sum(window)]))
     if not np.allclose(t_proba, stored, atol=1e-5):
         raise SystemExit(f"{source} -> {target}: the teacher's probabilities differ from its target_proba.npz")
-    half = np.random.default_rng(seed).permutation(len(idx)) % 2
+    half = np.random.default_rng(seed).permutation(len(idx)) % folds
     s_proba = np.zeros_like(t_proba)
     t0 = time.perf_counter()
     n_inputs = 0
-    for h in (0, 1):
+    for h in range(folds):
         pixels = np.concatenate([src, idx[half != h]]) if with_source else idx[half != h]  # unlabelled: series only
         pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
@@ -96,13 +101,13 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     seeds = [float((m.argmax(1) == t_proba.argmax(1)).mean()) for m in members]
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
             "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
-            "distil_inputs_per_half": n_inputs,
+            "folds": folds, "distil_inputs_per_fold": n_inputs,
             "agreement": float(agree.mean()), "teacher_sure_share": float(sure.mean()),
             "agreement_where_teacher_sure": float(agree[sure].mean()),
             "agreement_where_teacher_unsure": float(agree[~sure].mean()) if (~sure).any() else None,
             "teacher_seed_agreement_with_ensemble": [round(a, 4) for a in seeds],
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
-            "student_px_per_cpu_s": speed, "distil_seconds_two_halves": round(fit_seconds, 1),
+            "student_px_per_cpu_s": speed, "distil_seconds_all_folds": round(fit_seconds, 1),
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
@@ -155,6 +160,7 @@ def main() -> None:
     ap.add_argument("--student", default=DEFAULT_STUDENT, choices=(*PRESETS, "lightgbm"),
                     help="a map --fast preset (its settings, unless changed below) or lightgbm")
     ap.add_argument("--views", type=int, default=None)
+    ap.add_argument("--mixup", type=int, default=None, help="mixed inputs per pixel (student.views)")
     ap.add_argument("--max-pixels", type=int, default=None)
     ap.add_argument("--hidden", type=int, default=None, help="MLP hidden width / TempCNN dense units")
     ap.add_argument("--filters", type=int, default=None, help="TempCNN filters")
@@ -165,6 +171,8 @@ def main() -> None:
     ap.add_argument("--source-pixels", action=argparse.BooleanOptionalAction, default=True,
                     help="distil on the source's samples too (--no-source-pixels: the target's pixels only, "
                          "as `map --fast` distils on the mapped cube's own pixels)")
+    ap.add_argument("--folds", type=int, default=2,
+                    help="cross-fitting folds: each is predicted by a student distilled on the others (2: halves)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
@@ -172,14 +180,14 @@ def main() -> None:
 
     torch.set_num_threads(1)  # the machine is shared: one core for the teacher and the student
     base = StudentSettings(kind="lightgbm") if a.student == "lightgbm" else preset(a.student)
-    given = {k: getattr(a, k) for k in ("views", "max_pixels", "hidden", "layers", "filters", "standardize", "epochs")
-             if getattr(a, k) is not None}
+    names = ("views", "mixup", "max_pixels", "hidden", "layers", "filters", "standardize", "epochs")
+    given = {k: getattr(a, k) for k in names if getattr(a, k) is not None}
     settings = dataclasses.replace(base, seed=a.seed, **given).check()
     prep = _prepared(a.run, a.data_root)
     rows = []
     for p in a.pairs.split(","):
         source, target = p.split(":")
-        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed, a.source_pixels))
+        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed, a.source_pixels, a.folds))
         print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
     if a.json is not None:

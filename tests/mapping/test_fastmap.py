@@ -16,7 +16,7 @@ from cropglobe.mapping import MapOptions, make_map
 from cropglobe.mapping import student as students
 from cropglobe.mapping.fastmap import make_fast_map
 
-SMALL = students.StudentSettings(kind="mlp", views=2, max_pixels=600, hidden=64, epochs=15)
+SMALL = students.StudentSettings(kind="mlp", views=1, mixup=1, max_pixels=600, hidden=64, epochs=15)
 
 
 def train_torch_cell(cell, seed: int, model: str = "tempcnn", options: dict | None = None):
@@ -90,7 +90,8 @@ def test_the_student_maps_like_the_teacher_ensemble(fast, teachers, cube_store, 
 def test_a_tempcnn_student_maps_like_the_teacher_on_the_unflattened_window(teachers, cube_store, tmp_path):
     import torch
 
-    settings = students.StudentSettings(kind="tempcnn", filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    settings = students.StudentSettings(kind="tempcnn", filters=4, hidden=16, views=1, mixup=1, max_pixels=600,
+                                        epochs=15)
     options = MapOptions(tile=16, scheduler="synchronous", members=(str(teachers[1]),))
     res = make_fast_map(teachers[0], cube_store, tmp_path / "fast.tif", options, student=settings,
                         keep_student=tmp_path / "student")
@@ -114,7 +115,7 @@ def test_the_student_of_an_anchored_teacher_reads_the_teachers_time_axis(cube_st
     teacher = train_torch_cell(tmp_path / "FRA__median2d__tempcnn-anchored__none__s0", 0, "tempcnn-anchored",
                                {"red": red, "nir": nir})
     assert json.loads((teacher / "recipe.json").read_text())["bands"] == bands  # the simulator's bands
-    settings = students.StudentSettings(filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    settings = students.StudentSettings(filters=4, hidden=16, views=1, mixup=1, max_pixels=600, epochs=15)
     options = MapOptions(tile=16, scheduler="synchronous")
     res = make_fast_map(teacher, cube_store, tmp_path / "fast.tif", options, student=settings,
                         keep_student=tmp_path / "student")
@@ -166,7 +167,7 @@ def test_bad_fast_maps_fail_before_writing(cell, teachers, cube_store, tmp_path)
 
 
 def test_cli_map_fast_distils_the_default_tempcnn(teachers, cube_store, tmp_path, monkeypatch):
-    small = students.StudentSettings(filters=4, hidden=16, views=2, max_pixels=600, epochs=15)
+    small = students.StudentSettings(filters=4, hidden=16, views=1, mixup=1, max_pixels=600, epochs=15)
     monkeypatch.setitem(students.PRESETS, students.DEFAULT_STUDENT, small)  # a small student keeps the test short
     out = tmp_path / "cli.tif"
     res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",

@@ -17,6 +17,7 @@ from cropglobe.mapping import student
     ({"kind": "svm"}, "student kind 'svm'"),
     ({"augmentation": "nope"}, "student augmentation 'nope'"),
     ({"views": -1}, "views"),
+    ({"mixup": -1}, "mixup"),
     ({"num_leaves": 1}, "num_leaves"),
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"min_share": 1.0}, "min_share"),
@@ -31,14 +32,35 @@ def test_settings_refuse_bad_values(change, message):
 def test_settings_describe_the_student():
     s = student.StudentSettings().check()
     assert s == student.preset(student.DEFAULT_STUDENT) == student.preset("tempcnn")
-    assert s.describe() == ("TempCNN 3 x 16 filters, 128 dense units on soft targets, 60 epochs; 8 season-wide "
-                            "views per pixel; seed 0")
+    assert s.describe() == ("TempCNN 3 x 16 filters, 128 dense units on soft targets, 60 epochs; 4 season-wide "
+                            "views, 4 mixup inputs per pixel; seed 0")
     mlp = student.preset("mlp").check()
     assert mlp.describe() == "MLP 2 x 256 on soft targets, 60 epochs; 8 season-wide views per pixel; seed 0"
     lgbm = student.StudentSettings(kind="lightgbm", n_estimators=7, num_leaves=3, views=0).check()
     assert lgbm.describe().startswith("LightGBM 7 trees x 3 leaves on soft targets; 0 season-wide views")
     tcnn = student.StudentSettings(kind="tempcnn", filters=8, hidden=32).check()
-    assert tcnn.describe().startswith("TempCNN 3 x 8 filters, 32 dense units on soft targets, 60 epochs; 8 season")
+    assert tcnn.describe().startswith("TempCNN 3 x 8 filters, 32 dense units on soft targets, 60 epochs; 4 season")
+
+
+def test_mixup_inputs_are_seeded_convex_mixes_of_the_pixels_and_their_views():
+    # two pixels, constant 0 and constant 1 over 4 bands x 12 bins: a mix of them is constant at its weight
+    series = np.stack([np.zeros((4, 12)), np.ones((4, 12))]).astype(np.float32)
+    s = student.StudentSettings(views=0, mixup=50).check()
+    out = student.views(series, (2, 8), 10.0, s, seed=3)
+    assert out.shape == (2 + 2 * 50, 4, 8) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:2], series[..., 2:10])  # the pixels first, as they are
+    mixed = out[2:]
+    level = mixed[:, 0, 0]
+    np.testing.assert_allclose(mixed, np.broadcast_to(level[:, None, None], mixed.shape), atol=1e-6)
+    assert level.min() >= 0 and level.max() <= 1 and np.ptp(level) > 0.5  # weights spread over [0, 1]
+    np.testing.assert_array_equal(out, student.views(series, (2, 8), 10.0, s, seed=3))
+    assert not np.array_equal(out, student.views(series, (2, 8), 10.0, s, seed=4))
+    # with views, the pool mixed from holds the augmented copies too; no mixup leaves the views as they were
+    with_views = student.views(series, (2, 8), 10.0, student.StudentSettings(views=2, mixup=1), seed=3)
+    assert with_views.shape == (2 * 4, 4, 8)
+    np.testing.assert_array_equal(
+        with_views[:6], student.views(series, (2, 8), 10.0, student.StudentSettings(views=2, mixup=0), seed=3))
+    assert "1 mixup inputs per pixel" in student.StudentSettings(mixup=1).describe()
 
 
 def test_folding_the_standardisation_keeps_the_outputs():
