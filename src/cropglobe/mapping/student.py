@@ -49,9 +49,10 @@ path on real data", seventh pass).
 Since the eighth pass the ``tempcnn`` preset distils on 4 views and 4 ``mixup`` inputs per pixel
 instead of 8 views (the same number of inputs, so the same distillation time; :func:`views`):
 mixed inputs lie between the region's pixels, where the near-ties are. On the real pairs, distilled
-on the target's pixels alone, agreement rose on every pair and seed measured: anchored teacher,
-Arkansas 0.963 -> 0.968 and 0.959 -> 0.963 (seeds 0 / 1), France 0.938 -> 0.958; ``season-wide``
-teacher, Arkansas 0.972 -> 0.973 (docs/results.md, "Fast path on real data", eighth pass).
+on the target's pixels alone (3 seeds unless stated): anchored teacher, Arkansas 0.961 -> 0.965 on
+average, higher on every seed; France (500 pixels) 0.936 -> 0.945, one seed lower; ``season-wide``
+teacher, Arkansas 0.972 -> 0.971 (2 seeds: no change beyond the scatter); Belgium 0.985 -> 0.984
+(docs/results.md, "Fast path on real data", eighth pass).
 
 Both torch students are written with their batch norms folded into the layer before them
 (:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
