@@ -72,18 +72,18 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     t_proba = students.teacher_proba(teacher, model, np.ascontiguousarray(full[idx][..., window[0]:sum(window)]))
     if not np.allclose(t_proba, stored, atol=1e-5):
         raise SystemExit(f"{source} -> {target}: the teacher's probabilities differ from its target_proba.npz")
-    half = np.random.default_rng(seed).permutation(len(idx)) % folds
+    fold = np.random.default_rng(seed).permutation(len(idx)) % folds
     s_proba = np.zeros_like(t_proba)
     t0 = time.perf_counter()
     n_inputs = 0
     for h in range(folds):
-        pixels = np.concatenate([src, idx[half != h]]) if with_source else idx[half != h]  # unlabelled: series only
+        pixels = np.concatenate([src, idx[fold != h]]) if with_source else idx[fold != h]  # unlabelled: series only
         pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings, teacher)
         n_inputs = max(n_inputs, len(inputs))
-        test = idx[half == h]
-        s_proba[half == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))
+        test = idx[fold == h]
+        s_proba[fold == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))
     fit_seconds = time.perf_counter() - t0
     speed = bare_speed(fitted, students.inputs(full[idx][..., window[0]:sum(window)], settings.kind))
     source_classes = prep.classes_held([source])
