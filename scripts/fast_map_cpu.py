@@ -66,8 +66,13 @@ def setup(folder: Path, student: str, teacher: Path | None = None) -> None:
                   dataclasses.replace(preset(student), epochs=10, views=1, mixup=1), keep_student=folder / "student")
 
 
-def timed(folder: Path, out: Path, rounds: int, proba: bool, precision: str = "32-true") -> dict:
-    """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds), torch in ``precision``."""
+def timed(folder: Path, out: Path, rounds: int, proba: bool, precision: str = "32-true",
+          defer: tuple[tuple[str, ...], float] = ((), 0.0)) -> dict:
+    """CPU and wall seconds of ``rounds`` maps of each cube (and stage CPU seconds), torch in ``precision``.
+
+    ``defer``: ``(teacher cells, margin)`` makes every timed map the cascade of ``map --fast --defer``
+    (the deferred share is reported per map); ``((), 0.0)``: the student alone.
+    """
     from distributed import Client
 
     from cropglobe.mapping import MapOptions, make_map, tiles
@@ -94,13 +99,15 @@ def timed(folder: Path, out: Path, rounds: int, proba: bool, precision: str = "3
                 with bench_map._stage_clock() as stages:
                     res = make_map(student, store, out / f"{key}.tif",
                                    MapOptions(tile=TILE, scheduler=where, overwrite=True, precision=precision,
-                                              **scale))
+                                              defer_to=defer[0], defer_margin=defer[1], **scale))
                 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
                 runs.append({"cpu": round(cpu, 3), "wall": round(wall, 3),
                              "stages": {k: round(v, 3) for k, v in stages.items()}})
             best = min(r["cpu"] for r in runs)
             result[key] = {"pixels": res.pixels, "best_cpu_s": best, "px_per_cpu_s": round(res.pixels / best),
-                           "cpu_bound_px_per_s_2_cores": round(2 * res.pixels / best), "runs": runs}
+                           "cpu_bound_px_per_s_2_cores": round(2 * res.pixels / best), "runs": runs,
+                           "deferred_share": None if res.deferred_pixels is None else
+                           round(res.deferred_pixels / max(1, res.pixels - res.nodata_pixels), 4)}
             if proba:
                 make_map(student, store, out / f"ident_{key}.tif",
                          MapOptions(tile=TILE, scheduler=where, overwrite=True, probabilities=True, **scale))
@@ -139,6 +146,8 @@ def main() -> None:
     t.add_argument("--rounds", type=int, default=2)
     t.add_argument("--proba", action="store_true", help="also write maps with probabilities (identity checks)")
     t.add_argument("--precision", default="32-true", help="the map's --precision (32-true, bf16-mixed, auto)")
+    t.add_argument("--defer", type=float, default=0.0, help="map as the cascade of map --fast --defer MARGIN")
+    t.add_argument("--defer-to", nargs="*", default=[], help="the cascade's teacher cells (with --defer)")
     p = sub.add_parser("profile")
     p.add_argument("folder", type=Path)
     p.add_argument("out", type=Path)
@@ -148,7 +157,8 @@ def main() -> None:
     elif a.cmd == "profile":
         profile(a.folder, a.out)
     else:
-        print(json.dumps(timed(a.folder, a.out, a.rounds, a.proba, a.precision), indent=1))
+        result = timed(a.folder, a.out, a.rounds, a.proba, a.precision, (tuple(a.defer_to), a.defer))
+        print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ label reaches the student: labels are read only to score the teacher and the stu
         --cell median2d__tempcnn__season-wide --pairs canada:france,canada:arkansas
 
 Prints a Markdown table (agreement with the teacher, both macro-F1 after the run's remaps) and
-writes the rows as JSON with ``--json``.
+writes the rows as JSON with ``--json``. Each row's ``deferral`` gives, for the margins of
+:data:`DEFER_MARGINS`, what the cascade of ``map --fast --defer MARGIN`` would do with these students:
+the share of pixels whose student margin (top class minus the next) is below the margin, the
+agreement once the teacher classifies those, and the model cost per pixel in px per CPU-second of
+one thread, ``1 / (1 / student + share / teacher)``, from the bare speeds measured here.
 """
 
 from __future__ import annotations
@@ -85,7 +89,10 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         test = idx[fold == h]
         s_proba[fold == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))
     fit_seconds = time.perf_counter() - t0
-    speed = bare_speed(fitted, students.inputs(full[idx][..., window[0]:sum(window)], settings.kind))
+    speed = bare_speed(lambda x: _predict(fitted, x), students.inputs(full[idx][..., window[0]:sum(window)],
+                                                                     settings.kind))
+    teacher_speed = bare_speed(lambda w: students.teacher_proba(teacher, model, w),
+                               np.ascontiguousarray(full[idx][..., window[0]:sum(window)]), n=20_000)
     source_classes = prep.classes_held([source])
     truth = prep.full["label"].values[idx].astype(str)  # read only here, to score
     key = remap_key(target, prep.remaps, prep.units)
@@ -99,6 +106,14 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     agree = s_proba.argmax(1) == t_proba.argmax(1)
     # each teacher seed against the ensemble: how closely the teacher's own members follow it
     seeds = [float((m.argmax(1) == t_proba.argmax(1)).mean()) for m in members]
+    s_top2 = np.sort(s_proba, 1)[:, -2:]
+    s_margin = s_top2[:, 1] - s_top2[:, 0]  # the student's own margin: known at map time, no teacher needed
+    deferral = []
+    for tau in DEFER_MARGINS:  # the cascade of map --fast --defer TAU: the teacher where the student is unsure
+        share = float((s_margin < tau).mean())
+        deferral.append({"margin_below": tau, "deferred_share": share,
+                         "agreement": float((agree | (s_margin < tau)).mean()),
+                         "model_px_per_cpu_s": round(1.0 / (1.0 / speed + share / teacher_speed))})
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
             "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
             "folds": folds, "distil_inputs_per_fold": n_inputs,
@@ -107,22 +122,27 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
             "agreement_where_teacher_unsure": float(agree[~sure].mean()) if (~sure).any() else None,
             "teacher_seed_agreement_with_ensemble": [round(a, 4) for a in seeds],
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
-            "student_px_per_cpu_s": speed, "distil_seconds_all_folds": round(fit_seconds, 1),
+            "deferral": deferral,
+            "student_px_per_cpu_s": speed, "teacher_px_per_cpu_s": teacher_speed,
+            "distil_seconds_all_folds": round(fit_seconds, 1),
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
-def bare_speed(model, x: np.ndarray, n: int = 100_000) -> int:
-    """The student's bare inference in pixels per CPU-second of the calling thread, best of 3.
+#: Student margins below which a cascade would hand the pixel to the teacher (reported, not applied).
+DEFER_MARGINS = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 
-    ``n`` inputs are drawn (with replacement) from ``x`` (N, ...) and predicted in batches of 8,192 on
-    the torch threads set by the caller (one here); ``time.thread_time`` is insensitive to other
-    processes' load.
+
+def bare_speed(predict, x: np.ndarray, n: int = 100_000) -> int:
+    """A model's bare inference (``predict`` of an input array) in pixels per CPU-second of the calling thread.
+
+    Best of 3. ``n`` inputs are drawn (with replacement) from ``x`` (N, ...) and predicted on the torch
+    threads set by the caller (one here); ``time.thread_time`` is insensitive to other processes' load.
     """
     inputs = np.ascontiguousarray(x[np.random.default_rng(0).integers(0, len(x), n)], dtype=np.float32)
     best = float("inf")
     for _ in range(3):
         t0 = time.thread_time()
-        _predict(model, inputs)
+        predict(inputs)
         best = min(best, time.thread_time() - t0)
     return round(n / best)
 

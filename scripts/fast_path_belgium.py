@@ -1,10 +1,13 @@
 """Belgian openEO cube (real, no labels): teacher ensemble map vs map --fast student; student thread-time px/s.
 
 Run from the checkout: PYTHONPATH=src python scripts/fast_path_belgium.py [--student tempcnn] [--run R --cell C]
+[--defer 0.02,0.05]
 (writes runs/fast/; files of a student other than the default tempcnn, or of another teacher than the default,
 carry their names). The teacher is every finished seed of canada__CELL in RUN (default:
 canada__median2d__tempcnn__season-wide in /work/main/runs/season-shift; the anchored teacher recommended since
-2026-12-07: --run /work/main/runs/ss-anchor --cell median2d__tempcnn-anchored__season-wide).
+2026-12-07: --run /work/main/runs/ss-anchor --cell median2d__tempcnn-anchored__season-wide). ``--defer``: the
+student also maps the cube as the cascade of ``map --fast --defer MARGIN`` for each margin given (the teacher
+classifies the pixels on which the student's top class leads by less), scored against the teacher's map.
 """
 
 import argparse
@@ -26,6 +29,7 @@ ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--student", default=DEFAULT_STUDENT, choices=tuple(PRESETS), help="the map --fast student preset")
 ap.add_argument("--run", default="/work/main/runs/season-shift", help="the teacher's transfer run")
 ap.add_argument("--cell", default="median2d__tempcnn__season-wide", help="the teacher's cell (canada source)")
+ap.add_argument("--defer", default="", help="comma-separated cascade margins to map with the kept student")
 args = ap.parse_args()
 name = args.student
 tag = ("" if name == DEFAULT_STUDENT else f"_{name}") + \
@@ -62,6 +66,15 @@ out.update(
     teacher_shares={int(k): round(float((a[m] == k).mean()), 3) for k in np.unique(a[m])},
     student_shares={int(k): round(float((b[m] == k).mean()), 3) for k in np.unique(b[m])},
 )
+cascades = []
+for margin in [float(v) for v in args.defer.split(",") if v]:
+    c = make_map(f"runs/fast/bel_student{tag}", cube, f"runs/fast/bel_cascade{tag}_{margin}.tif",
+                 MapOptions(defer_to=tuple(cells), defer_margin=margin, overwrite=True))
+    got = rasterio.open(c.paths["classes"]).read(1)
+    cascades.append({"margin": margin, "deferred_share": round(c.deferred_pixels / int(m.sum()), 4),
+                     "agreement": float((a[m] == got[m]).mean()), "map_s": round(c.seconds, 1),
+                     "px_s": round(c.pixels_per_second), "nodata_equal": bool(((a == 255) == (got == 255)).all())})
+out["cascade"] = cascades
 # bare inference on one thread, thread CPU time (insensitive to other processes' load)
 torch.set_num_threads(1)
 r = load_recipe(f"runs/fast/bel_student{tag}")

@@ -3,6 +3,7 @@ pixels from a seed-ensemble teacher maps like the teacher and names it. SIMULATE
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -193,6 +194,76 @@ def test_cli_map_fast_student_mlp(teachers, cube_store, tmp_path, monkeypatch):
     assert json.loads(_read(out)[1]["RECIPE"])["model"] == "mlp"
     with pytest.raises(CropGlobeError, match="student 'svm': expected one of tempcnn, mlp"):
         students.preset("svm")
+
+
+def test_defer_hands_exactly_the_unsure_rows_to_the_teacher(teachers):
+    from cropglobe.cells.cell import Cell, load_cells
+    from cropglobe.mapping.predict import Deferral, defer
+
+    teacher = Cell(load_cells(teachers))
+    windows = np.random.default_rng(0).normal(0.2, 0.1, size=(6, 10, teacher.window[1])).astype(np.float32)
+    proba = np.array([[0.5, 0.45, 0.05], [0.9, 0.05, 0.05], [0.3, 0.3, 0.4], [0.6, 0.2, 0.2], [0.34, 0.33, 0.33],
+                      [1.0, 0.0, 0.0]], dtype=np.float32)
+    proba = np.pad(proba, ((0, 0), (0, len(teacher.recipe.classes) - 3)))
+    out, n = defer(proba, windows, Deferral(teacher.recipe, 0.15), teacher)
+    unsure = [0, 2, 4]  # margins 0.05, 0.1, 0.01; the others lead by 0.85, 0.4 and 1.0
+    assert n == 3
+    want = teacher.predict_proba(teacher.window_inputs(windows[unsure]))
+    np.testing.assert_allclose(out[unsure], want, rtol=1e-6)
+    np.testing.assert_array_equal(np.delete(out, unsure, 0), np.delete(proba, unsure, 0))
+    same, none = defer(proba, windows, Deferral(teacher.recipe, 0.0), teacher)
+    assert same is proba and none == 0
+
+
+def test_the_cascade_maps_the_students_sure_pixels_and_the_teachers_elsewhere(fast, teachers, cube_store, tmp_path):
+    _, keep = fast
+    sync = MapOptions(tile=16, scheduler="synchronous")
+    alone = make_map(keep, cube_store, tmp_path / "student.tif", dataclasses.replace(sync, probabilities=True))
+    with rasterio.open(alone.paths["probabilities"]) as src:
+        proba = src.read()  # (C, h, w), NaN where nodata
+    top2 = np.sort(np.nan_to_num(proba, nan=0.0), axis=0)[-2:]
+    teacher, _ = _read(make_map(teachers[0], cube_store, tmp_path / "teacher.tif",
+                                dataclasses.replace(sync, members=(str(teachers[1]),))).paths["classes"])
+    student, _ = _read(alone.paths["classes"])
+    mapped = student != 255
+    unsure = mapped & (top2[1] - top2[0] < 0.3)
+    assert 0 < unsure.sum() < mapped.sum()  # the margin splits this map
+    cascade = make_map(keep, cube_store, tmp_path / "cascade.tif",
+                       dataclasses.replace(sync, defer_to=tuple(map(str, teachers)), defer_margin=0.3))
+    got, _ = _read(cascade.paths["classes"])
+    assert cascade.deferred_pixels == int(unsure.sum()) and alone.deferred_pixels is None
+    np.testing.assert_array_equal(got[~unsure], student[~unsure])  # the student's own where it is sure
+    assert (got[unsure] == teacher[unsure]).mean() >= 0.99  # the teacher's (batched differently: float rounding)
+
+
+def test_a_bad_cascade_fails_before_writing(fast, cell, teachers, cube_store, tmp_path):
+    _, keep = fast
+    out = tmp_path / "m.tif"
+    for margin in (-0.1, 1.5):
+        with pytest.raises(CropGlobeError, match=f"defer margin {margin}: expected a probability margin"):
+            make_map(keep, cube_store, out, MapOptions(defer_to=(str(teachers[0]),), defer_margin=margin))
+    with pytest.raises(CropGlobeError, match="with a teacher to defer to"):
+        make_map(keep, cube_store, out, MapOptions(defer_margin=0.2))
+    with pytest.raises(CropGlobeError, match="align moves the season window|cannot back"):
+        make_map(keep, cube_store, out, MapOptions(defer_to=(str(cell),), defer_margin=0.2))
+    with pytest.raises(CropGlobeError, match="defer margin 2.0"):  # before minutes of distillation
+        make_fast_map(teachers[0], cube_store, out, MapOptions(defer_margin=2.0), student=SMALL)
+    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--defer", "0.2"])
+    assert isinstance(res.exception, CropGlobeError) and "expected --fast with --defer" in str(res.exception)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_map_fast_defer_records_the_margin_and_counts_the_teachers_pixels(teachers, cube_store, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)  # a small student keeps the test short
+    out = tmp_path / "cli.tif"
+    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
+                                   "--scheduler", "synchronous", "--member", str(teachers[1]), "--quiet", "--fast",
+                                   "--student", "mlp", "--defer", "1.0"])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "cascade: the teacher classified" in said and "student margin < 1.0" in said
+    assert json.loads(_read(out)[1]["TEACHER"])["defer_margin"] == 1.0
 
 
 def test_lightgbm_student_follows_the_teachers_class_mix_not_a_balanced_one():

@@ -278,6 +278,18 @@ class Cell:
         """Model inputs of season windows ``(N, B, count)`` (windowed families only; median1d flattens them)."""
         return self.feature.window_inputs(windows)
 
+    def window_of_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Season windows ``(N, B, count)`` of model inputs of a windowed family: the inverse of :meth:`window_inputs`.
+
+        Raises:
+            CropGlobeError: For a family whose inputs are not season windows.
+        """
+        if not self.feature.windowed:
+            raise CropGlobeError(f"{getattr(self.recipe, 'path', 'cell')}: feature {self.recipe.feature!r} is not "
+                                 "a season window of the composite; expected one of "
+                                 f"{', '.join(features.window_families())}")
+        return x.reshape(len(x), -1, self.window[1])
+
     def series_inputs(self, series: np.ndarray, start_days: float = 0.0, end_days: float = 0.0) -> np.ndarray:
         """Model inputs of full-year series ``(N, B, T)``: the season window, its ends moved by the days given.
 

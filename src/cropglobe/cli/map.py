@@ -107,6 +107,12 @@ def register(app: typer.Typer) -> None:
             help="The --fast student: tempcnn (the default: the closer to its teacher) or mlp (the faster, "
                  "about 1.3x; docs/results.md, 'Fast path on real data').",
             show_default=False)] = None,
+        defer: Annotated[float, typer.Option(
+            "--defer", metavar="MARGIN",
+            help="With --fast: a cascade. Pixels on which the student's top class leads the next by less than "
+                 "MARGIN (probability, 0-1) are classified by the teacher itself; 0: the student alone. "
+                 "Recorded in the TEACHER tag; the count is printed (docs/results.md, 'Fast path on real "
+                 "data').")] = 0.0,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
@@ -118,11 +124,14 @@ def register(app: typer.Typer) -> None:
         if student is not None and not fast:
             raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
                                  "expected --fast with --student")
+        if defer and not fast:
+            raise CropGlobeError(f"map --defer {defer}: the cascade backs a --fast student with its teacher; "
+                                 "expected --fast with --defer")
         settings = preset(str(value(student)) if student is not None else DEFAULT_STUDENT)
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
                              progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
-                             precision=str(value(precision)), probabilities=probabilities)
+                             precision=str(value(precision)), probabilities=probabilities, defer_margin=defer)
         if adapt == PredictAdaptation.SELFTRAIN:
             _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options,
                        settings if fast else None)
@@ -211,5 +220,10 @@ def _print_fast(res: FastMapResult) -> None:
     m = res.map
     console.print(f"mapped {m.pixels:,} pixels ({m.nodata_pixels:,} nodata) with the student in {m.seconds:.1f} s "
                   f"({m.pixels_per_second:,.0f} px/s); country {m.country}, season {m.year}")
+    if m.deferred_pixels is not None:
+        mapped = max(1, m.pixels - m.nodata_pixels)
+        console.print(f"  cascade: the teacher classified {m.deferred_pixels:,} pixels "
+                      f"({m.deferred_pixels / mapped:.1%} of the mapped pixels; student margin < "
+                      f"{t['defer_margin']})")
     for kind, path in m.paths.items():
         console.print(f"  {kind:<10} {path}")

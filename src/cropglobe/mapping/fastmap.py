@@ -7,6 +7,11 @@ its probabilities; a student (:mod:`cropglobe.mapping.student`) learns them; the
 by the student alone. No label is read anywhere. The map's tags name the teacher (``TEACHER``:
 its cells, their seeds, how the student was distilled and on how many pixels), next to the
 student's recipe (``RECIPE``, with ``distilled_from``).
+
+With ``MapOptions.defer_margin`` (``map --fast --defer MARGIN``) the map is a cascade: the pixels
+on which the student's top class leads the next by less than the margin are classified by the
+teacher itself (:func:`cropglobe.mapping.predict.defer`); the ``TEACHER`` tag records the margin
+and the result counts those pixels.
 """
 
 from __future__ import annotations
@@ -58,7 +63,9 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         cube: A cube file / folder (:func:`cropglobe.mapping.cube.open_cube`) or an opened cube.
         out: Path of the class COG.
         options: The map's settings (:class:`MapOptions`); ``members`` are the teacher's other cells,
-            ``prior_pixels`` bounds the pixels of the first pass; ``adapt`` must be ``"none"``.
+            ``prior_pixels`` bounds the pixels of the first pass; ``adapt`` must be ``"none"``;
+            ``defer_margin`` > 0 sends the student's unsure pixels to the teacher (``defer_to`` is
+            set to the teacher's cells here).
         student: How the student is distilled (default :class:`~cropglobe.mapping.student.StudentSettings`).
         keep_student: Write the student's cell folder here too (an internal path the caller checked),
             or None to keep it only for the map.
@@ -72,6 +79,7 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     """
     t0 = time.perf_counter()
     opts = options or MapOptions()
+    opts = dataclasses.replace(opts, defer_to=(str(model), *opts.members) if opts.defer_margin else ())  # the teacher
     s = (student or students.StudentSettings()).check()
     if opts.adapt != "none":
         raise CropGlobeError(f"--fast with --adapt {opts.adapt}: the student maps without adaptation; "
@@ -88,6 +96,8 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     cells = list(teacher_cells) if teacher_cells is not None else students.teacher_cells(recipe)
     teacher = {"cells": cells, "seeds": _seeds(recipe), "student": s.kind,
                "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}
+    if opts.defer_margin:
+        teacher["defer_margin"] = opts.defer_margin
     with tempfile.TemporaryDirectory(prefix="cropglobe-student-") as tmp:
         cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(idx))
         distil_seconds = time.perf_counter() - t0

@@ -24,6 +24,15 @@ interpolation between bin centres of :func:`cropglobe.temporal.composite.composi
 Nodata (class 255, confidence NaN): a pixel with fewer than ``min_clear`` clear observations in
 the season window (the ``n_clear`` that ``composite`` reports), or a band that no clear
 observation fills. Such pixels never get a class.
+
+A CASCADE (``ctx.defer``, ``cropglobe map --fast --defer MARGIN``): the pixels on which the model (a
+``--fast`` student) is unsure, its top class leading the next by less than ``margin``, get the
+probabilities of the teacher it was distilled from instead (:func:`defer`): a confidence-gated
+cascade of a cheap and a costly model (Viola & Jones, "Rapid object detection using a boosted
+cascade of simple features", CVPR 2001; for classifiers, Wang et al., "Wisdom of Committees: An
+Overlooked Approach to Faster and More Accurate Models", ICLR 2022). The student's near-ties are
+where it leaves its teacher (docs/results.md, "Fast path on real data"), so a few per cent of the
+pixels sent to the teacher buy most of the remaining agreement.
 """
 
 from __future__ import annotations
@@ -82,6 +91,20 @@ def _scl_lut(scl_keep: tuple[int, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Deferral:
+    """The teacher of a cascade (:func:`defer`) and when a pixel goes to it.
+
+    Attributes:
+        teacher: The teacher's recipe (a cell, or a seed ensemble: :func:`cropglobe.cells.cell.load_cells`),
+            on the same bands, classes and season window as the model it backs.
+        margin: A pixel whose top-class probability leads the next by less than this goes to the teacher.
+    """
+
+    teacher: Recipe
+    margin: float
+
+
+@dataclass(frozen=True)
 class BlockContext:
     """What every block shares: the recipe, dates, bands, region and season year.
 
@@ -90,7 +113,8 @@ class BlockContext:
     ``window_offsets``: the season window is read with its start / end moved by these days from
     the full-year composite (``--adapt align``, :mod:`cropglobe.augment.align`).
     ``collect_series``: tiles return the gap-filled full-year series of their valid pixels instead
-    of classifying them (the first pass of ``--adapt align``). ``calendar`` is the recipe's aligned
+    of classifying them (the first pass of ``--adapt align``). ``defer``: the cascade's teacher
+    (:class:`Deferral`, :func:`defer`), or None. ``calendar`` is the recipe's aligned
     calendar (:class:`cropglobe.temporal.calendar.Calendar`), computed once per map.
     """
 
@@ -107,6 +131,7 @@ class BlockContext:
     precision: str = "32-true"
     window_offsets: tuple[float, float] | None = None
     collect_series: bool = False
+    defer: Deferral | None = None
     calendar: Calendar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -517,7 +542,7 @@ class RawBlock:
 
 
 def predict_block(block: RawBlock, ctx: BlockContext, model: Any, threads: int | None = None,
-                  proba_out: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  proba_out: list[np.ndarray] | None = None, teacher: Any = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Classify the pixels of one block.
 
     Args:
@@ -527,23 +552,53 @@ def predict_block(block: RawBlock, ctx: BlockContext, model: Any, threads: int |
         threads: Threads of the model's call in the calling thread (:meth:`.Cell.predict_proba`), or None.
         proba_out: When given, the probabilities of the valid pixels (P_valid, C) are appended to it
             (with ``ctx.collect_series``: their full-year series (P_valid, B, T), and no class is given).
+        teacher: The loaded model of ``ctx.defer.teacher`` (a cascade, :func:`defer`), or None.
 
     Returns:
-        ``(classes uint8 (P,), confidence float32 (P,))``; 255 / NaN where nodata.
+        ``(classes uint8 (P,), confidence float32 (P,), deferred)``; 255 / NaN where nodata;
+        ``deferred``: how many pixels the cascade's teacher classified.
     """
     classes = np.full(block.refl.shape[2], NODATA_CLASS, dtype=np.uint8)
     conf = np.full(block.refl.shape[2], np.nan, dtype=np.float32)
     x, keep = block_inputs(block.refl, block.clear, block.scl, block.lat, ctx, block.lon)
     if not keep.size:
-        return classes, conf
+        return classes, conf, 0
     if ctx.collect_series:  # first pass of --adapt align: the series, no classes
         if proba_out is not None:
             proba_out.append(x)
-        return classes, conf
+        return classes, conf, 0
     cell = model if isinstance(model, Cell) else Cell(ctx.recipe, model, ctx.precision)
     proba = cell.predict_proba(x, threads)
+    deferred = 0
+    if ctx.defer is not None:
+        proba, deferred = defer(proba, cell.window_of_inputs(x), ctx.defer,
+                                Cell(ctx.defer.teacher, teacher, ctx.precision), threads)
     classes[keep] = proba.argmax(1).astype(np.uint8)
     conf[keep] = proba.max(1).astype(np.float32)
     if proba_out is not None:
         proba_out.append(np.asarray(proba, dtype=np.float32))
-    return classes, conf
+    return classes, conf, deferred
+
+
+def defer(proba: np.ndarray, windows: np.ndarray, deferral: Deferral, teacher: Cell,
+          threads: int | None = None) -> tuple[np.ndarray, int]:
+    """A cascade: the teacher's probabilities where the model's top class leads the next by less than the margin.
+
+    Args:
+        proba: The model's class probabilities (N, C).
+        windows: The same pixels' season windows (N, B, count).
+        deferral: The teacher and the margin.
+        teacher: The teacher's cell (its loaded model).
+        threads: Threads of the teacher's call, as :meth:`.Cell.predict_proba`.
+
+    Returns:
+        ``(probabilities, deferred)``: a copy with the deferred rows replaced (``proba`` itself when
+        none is), and how many rows the teacher classified.
+    """
+    top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
+    unsure = np.flatnonzero(top2[:, 1] - top2[:, 0] < deferral.margin)
+    if not unsure.size:
+        return proba, 0
+    out = np.array(proba, dtype=np.float32, copy=True)
+    out[unsure] = teacher.predict_proba(teacher.window_inputs(windows[unsure]), threads)
+    return out, int(unsure.size)

@@ -29,7 +29,7 @@ from cropglobe.features.families import get_feature
 from cropglobe.mapping import locate
 from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
-from cropglobe.mapping.predict import BlockContext, check_alignable, inference_precision, search_alignment
+from cropglobe.mapping.predict import BlockContext, Deferral, check_alignable, inference_precision, search_alignment
 from cropglobe.mapping.stacinput import StacQuery, fetch_cube
 from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
@@ -50,6 +50,7 @@ class MapResult:
     year: int
     target_prior: dict[str, float] | None = None
     missing_chunks: dict[str, dict[str, Any]] | None = None
+    deferred_pixels: int | None = None
 
     @property
     def pixels_per_second(self) -> float:
@@ -93,6 +94,11 @@ class MapOptions:
         probabilities: Also write ``<stem>_probabilities.tif``: one float32 band per class of the
             cell (band descriptions = class names; :class:`cropglobe.mapping.write.MapWriter`).
         tags: Extra ``(name, value)`` GeoTIFF tags of the map (e.g. ``TEACHER`` of ``map --fast``).
+        defer_to: A cascade's teacher (``map --fast --defer``): its cell and the other cells of its
+            seed ensemble, of the model's bands, classes and season window; () for none.
+        defer_margin: With ``defer_to``: the pixels whose top class leads the next by less than
+            this (in probability, 0-1) are classified by the teacher
+            (:func:`cropglobe.mapping.predict.defer`); counted in :attr:`MapResult.deferred_pixels`.
     """
 
     tile: int = 256
@@ -112,6 +118,8 @@ class MapOptions:
     precision: str = Precision.FP32
     probabilities: bool = False
     tags: tuple[tuple[str, str], ...] = ()
+    defer_to: tuple[str, ...] = ()
+    defer_margin: float = 0.0
 
 
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: MapOptions | None = None
@@ -154,8 +162,35 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: M
         )
     ctx = BlockContext(recipe, cube.times.astype("datetime64[ns]"), country, year, min_clear, cube.simulated,
                        cube.bin_days, cube.source.decoding, tuple(used),
-                       precision=inference_precision(precision, recipe.family))
+                       precision=inference_precision(precision, recipe.family), defer=deferral(recipe, opts))
     return recipe, cube, ctx
+
+
+def deferral(recipe: Recipe, opts: MapOptions) -> Deferral | None:
+    """The cascade's teacher of ``opts.defer_to`` (:class:`~cropglobe.mapping.predict.Deferral`), or None.
+
+    Raises:
+        CropGlobeError: For a margin outside [0, 1], a margin without a teacher, or a teacher whose
+            inputs or classes are not the model's (naming the field).
+    """
+    margin = opts.defer_margin
+    if not 0.0 <= margin <= 1.0 or (margin > 0 and not opts.defer_to):
+        raise CropGlobeError(f"defer margin {margin}: expected a probability margin in [0, 1], with a teacher "
+                             "to defer to (map --fast --defer)")
+    if not opts.defer_to:
+        return None
+    teacher = load_cells(list(opts.defer_to))
+    for name in ("bands", "classes", "window_bins", "composite"):
+        if getattr(teacher, name) != getattr(recipe, name):
+            raise CropGlobeError(f"{teacher.path}: cannot back {recipe.path} in a cascade: {name} differ "
+                                 f"({getattr(teacher, name)!r} vs {getattr(recipe, name)!r}); expected the "
+                                 "teacher the model was distilled from")
+    check_alignable(teacher, "defer")
+    if teacher.flatten:
+        raise CropGlobeError(f"{teacher.path}: cannot back {recipe.path} in a cascade: it flattens its season "
+                             "window; expected a teacher on the unflattened median features")
+    teacher.load_model()  # fail early on a bad model file
+    return Deferral(teacher, float(margin))
 
 
 def check_feature_options(recipe: Recipe) -> None:
@@ -257,6 +292,7 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
     if prior is not None:
         tags["ADAPT"] = "prior"
         tags["TARGET_PRIOR"] = json.dumps({c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)})
+    deferred = 0
     with dask_client(opts.scheduler, opts.workers) as client, \
             MapWriter(out, cube.shape, cube.transform, cube.crs, recipe.classes, tags, cube.simulated,
                       opts.probabilities) as writer:
@@ -264,11 +300,12 @@ def _map_cube(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: Pat
             for res in map_tiles(client, TileJob.of(cube, ctx, opts.block_pixels), windows):
                 writer.write(res.rows, res.cols, res.classes, res.confidence,
                              res.proba if opts.probabilities else None)
+                deferred += res.deferred
                 advance()
     rows, cols = cube.shape
     shares = None if prior is None else {c: round(float(v), 4) for c, v in zip(recipe.classes, prior, strict=True)}
     return MapResult(dict(writer.paths), rows * cols, int(writer.counts[255]), time.perf_counter() - t0,
-                     ctx.country, ctx.year, shares, holes or None)
+                     ctx.country, ctx.year, shares, holes or None, deferred if ctx.defer is not None else None)
 
 
 def _missing_chunks(cube: Cube) -> dict[str, dict[str, Any]]:

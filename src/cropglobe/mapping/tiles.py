@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from cropglobe.cells.cell import Recipe
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, CubeSource
@@ -48,6 +49,7 @@ class TileResult:
     ``proba``: the class probabilities of its valid pixels (P_valid, C) when the context asked for
     them (``BlockContext.collect_proba``), else None. ``series``: their gap-filled full-year series
     (P_valid, B, T) with ``BlockContext.collect_series`` (the first pass of ``--adapt align``), else None.
+    ``deferred``: how many of its pixels a cascade's teacher classified (``BlockContext.defer``).
     """
 
     rows: slice
@@ -56,6 +58,7 @@ class TileResult:
     confidence: np.ndarray
     proba: np.ndarray | None = None
     series: np.ndarray | None = None
+    deferred: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,12 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
 
 
-def _model(ctx: BlockContext) -> Any:
-    """The process's copy of the model (loaded once, shared by the tasks)."""
-    key = ctx.recipe.model_key
+def _model(recipe: Recipe) -> Any:
+    """The process's copy of a recipe's model (loaded once, shared by the tasks)."""
+    key = recipe.model_key
     with _LOAD:
         if key not in _MODELS:
-            _MODELS[key] = ctx.recipe.load_model()
+            _MODELS[key] = recipe.load_model()
     return _MODELS[key]
 
 
@@ -109,7 +112,9 @@ def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None)
     at once; None: the model's default, every core).
     """
     source, ctx, block_pixels = job.source, job.ctx, job.block_pixels
-    model = _model(ctx)
+    model = _model(ctx.recipe)
+    teacher = None if ctx.defer is None else _model(ctx.defer.teacher)  # a cascade's teacher
+    deferred = 0
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
     conf = np.empty((h, w), dtype=np.float32)
@@ -127,13 +132,14 @@ def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None)
         sub = ctx if dates == slice(None) else dataclasses.replace(ctx, times=ctx.times[dates])
         block = RawBlock(refl.reshape(t, b, hh * ww), None if clear is None else clear.reshape(t, -1),
                          None if scl is None else scl.reshape(t, -1), lon, lat)
-        c, f = predict_block(block, sub, model, threads, probas)
+        c, f, n = predict_block(block, sub, model, threads, probas, teacher)
+        deferred += n
         classes[rs.start - rows.start:rs.stop - rows.start] = c.reshape(hh, ww)
         conf[rs.start - rows.start:rs.stop - rows.start] = f.reshape(hh, ww)
     stacked = None if probas is None else (np.concatenate(probas) if probas else np.zeros((0, 0), np.float32))
     if ctx.collect_series:
         return TileResult(rows, cols, classes, conf, series=stacked)
-    return TileResult(rows, cols, classes, conf, stacked)
+    return TileResult(rows, cols, classes, conf, stacked, deferred=deferred)
 
 
 class _InputErrors(logging.Filter):
