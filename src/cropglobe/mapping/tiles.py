@@ -28,15 +28,17 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cropglobe.cells.cell import Recipe
 from cropglobe.errors import CropGlobeError
 from cropglobe.mapping import locate
 from cropglobe.mapping.cube import Cube, CubeSource
 from cropglobe.mapping.predict import BlockContext, RawBlock, predict_block, used_dates
+
+if TYPE_CHECKING:
+    from cropglobe.cells.cell import Recipe
 
 _MODELS: dict[str, Any] = {}
 _LOAD = threading.Lock()
