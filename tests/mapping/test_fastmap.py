@@ -232,6 +232,10 @@ def test_the_cascade_maps_the_students_sure_pixels_and_the_teachers_elsewhere(fa
                        dataclasses.replace(sync, defer_to=tuple(map(str, teachers)), defer_margin=0.3))
     got, _ = _read(cascade.paths["classes"])
     assert cascade.deferred_pixels == int(unsure.sum()) and alone.deferred_pixels is None
+    zero = make_map(keep, cube_store, tmp_path / "zero.tif",
+                    dataclasses.replace(sync, defer_to=tuple(map(str, teachers)), defer_margin=0.0))
+    assert zero.deferred_pixels is None  # margin 0: the student alone, no cascade
+    np.testing.assert_array_equal(_read(zero.paths["classes"])[0], student)
     np.testing.assert_array_equal(got[~unsure], student[~unsure])  # the student's own where it is sure
     assert (got[unsure] == teacher[unsure]).mean() >= 0.99  # the teacher's (batched differently: float rounding)
 

@@ -169,6 +169,8 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: M
 def deferral(recipe: Recipe, opts: MapOptions) -> Deferral | None:
     """The cascade's teacher of ``opts.defer_to`` (:class:`~cropglobe.mapping.predict.Deferral`), or None.
 
+    None without a teacher or at margin 0 (the teacher is then checked but not loaded).
+
     Raises:
         CropGlobeError: For a margin outside [0, 1], a margin without a teacher, or a teacher whose
             inputs or classes are not the model's (naming the field).
@@ -189,6 +191,8 @@ def deferral(recipe: Recipe, opts: MapOptions) -> Deferral | None:
     if teacher.flatten:
         raise CropGlobeError(f"{teacher.path}: cannot back {recipe.path} in a cascade: it flattens its season "
                              "window; expected a teacher on the unflattened median features")
+    if margin == 0:  # no pixel has a margin below 0: the student alone, without loading the teacher
+        return None
     teacher.load_model()  # fail early on a bad model file
     return Deferral(teacher, float(margin))
 
