@@ -19,13 +19,18 @@ writes the rows as JSON with ``--json``. Each row's ``deferral`` gives, for the 
 :data:`DEFER_MARGINS`, what the cascade of ``map --fast --defer MARGIN`` would do with these students:
 the share of pixels whose student margin (top class minus the next) is below the margin, the
 agreement once the teacher classifies those, and the model cost per pixel in px per CPU-second of
-one thread, ``1 / (1 / student + share / teacher)``, from the bare speeds measured here.
+one thread, ``1 / (1 / student + share / teacher)``, from the bare speeds measured here. With
+``--agree A`` the students are distilled as ``map --fast --agree A`` distils them (a fifth of each
+fold's sampled pixels held out) and the row's ``calibrated`` entry gives the margin each fold chose
+on its held-out fifth and the agreement and deferred share that margin gave on the fold's test
+pixels.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -53,15 +58,21 @@ def _teacher_cells(run: Path, source: str, cell: str) -> list[Path]:
 
 
 def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: int, with_source: bool = True,
-         folds: int = 2) -> dict:
+         folds: int = 2, agreement: float = 0.0) -> dict:
     """Teacher vs cross-fitted student on one pair's target pixels (``with_source``: also distil on the source's).
 
     The target's pixels are split into ``folds`` random folds (2: the halves); each fold is predicted by a
-    student distilled on the others.
+    student distilled on the others. With ``agreement`` each fold's distillation pixels are sampled and
+    split as ``map --fast --agree`` does (``ceil(max_pixels / 0.8)`` pixels, a fifth held out of the
+    distillation: :func:`cropglobe.mapping.cascade.split_holdout`); the margin chosen on the held-out
+    fifth (:func:`cropglobe.mapping.cascade.calibrate`) is then applied to the fold's test pixels,
+    which the choice never saw. The row's ``calibrated`` entry reports each fold's margin and what the
+    cascade gave on the test pixels.
     """
     from cropglobe import taxonomy
     from cropglobe.cells.cell import load_cells
     from cropglobe.experiment.data import remap_key
+    from cropglobe.mapping import cascade
     from cropglobe.mapping import student as students
     from cropglobe.training.metrics import remap_target, score_names
 
@@ -80,14 +91,25 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     s_proba = np.zeros_like(t_proba)
     t0 = time.perf_counter()
     n_inputs = 0
+    chosen = np.zeros(len(idx))  # each test pixel's calibrated margin (its fold's)
+    calibrations = []
     for h in range(folds):
         pixels = np.concatenate([src, idx[fold != h]]) if with_source else idx[fold != h]  # unlabelled: series only
-        pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
+        wanted = math.ceil(settings.max_pixels / (1 - cascade.HOLDOUT_SHARE)) if agreement else settings.max_pixels
+        pixels = pixels[students.subset(len(pixels), wanted, seed + h)]
+        if agreement:
+            pixels, held = cascade.split_holdout(pixels, seed + h)
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings, teacher)
         n_inputs = max(n_inputs, len(inputs))
         test = idx[fold == h]
         s_proba[fold == h] = _predict(fitted, students.inputs(full[test][..., window[0]:sum(window)], settings.kind))
+        if agreement:
+            w_held = np.ascontiguousarray(full[held][..., window[0]:sum(window)])
+            c = cascade.calibrate(_predict(fitted, students.inputs(w_held, settings.kind)),
+                                  students.teacher_proba(teacher, model, w_held), agreement)
+            calibrations.append(c.record())
+            chosen[fold == h] = c.margin
     fit_seconds = time.perf_counter() - t0
     speed = bare_speed(lambda x: _predict(fitted, x), students.inputs(full[idx][..., window[0]:sum(window)],
                                                                      settings.kind))
@@ -114,6 +136,13 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         deferral.append({"margin_below": tau, "deferred_share": share,
                          "agreement": float((agree | (s_margin < tau)).mean()),
                          "model_px_per_cpu_s": round(1.0 / (1.0 / speed + share / teacher_speed))})
+    calibrated = None
+    if agreement:  # each fold's margin, chosen on its held-out fifth, applied to its test pixels
+        deferred = s_margin < chosen
+        share = float(deferred.mean())
+        calibrated = {"agreement_wanted": agreement, "folds": calibrations, "deferred_share": share,
+                      "agreement": float((agree | deferred).mean()),
+                      "model_px_per_cpu_s": round(1.0 / (1.0 / speed + share / teacher_speed))}
     return {"source": source, "target": target, "teacher": " + ".join(c.name for c in cells),
             "target_pixels": int(len(idx)), "student": settings.describe(), "source_pixels_distilled": with_source,
             "folds": folds, "distil_inputs_per_fold": n_inputs,
@@ -122,7 +151,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
             "agreement_where_teacher_unsure": float(agree[~sure].mean()) if (~sure).any() else None,
             "teacher_seed_agreement_with_ensemble": [round(a, 4) for a in seeds],
             "teacher_macro_f1": f1(t_proba), "student_macro_f1": f1(s_proba),
-            "deferral": deferral,
+            "deferral": deferral, "calibrated": calibrated,
             "student_px_per_cpu_s": speed, "teacher_px_per_cpu_s": teacher_speed,
             "distil_seconds_all_folds": round(fit_seconds, 1),
             "load_1min": round(os.getloadavg()[0], 2)}
@@ -193,6 +222,9 @@ def main() -> None:
                          "as `map --fast` distils on the mapped cube's own pixels)")
     ap.add_argument("--folds", type=int, default=2,
                     help="cross-fitting folds: each is predicted by a student distilled on the others (2: halves)")
+    ap.add_argument("--agree", type=float, default=0.0,
+                    help="also the cascade of map --fast --agree A: each fold's margin chosen on a fifth of its "
+                         "distillation pixels held out, applied to its test pixels (row entry 'calibrated')")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
@@ -207,7 +239,7 @@ def main() -> None:
     rows = []
     for p in a.pairs.split(","):
         source, target = p.split(":")
-        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed, a.source_pixels, a.folds))
+        rows.append(pair(prep, a.run, source, target, a.cell, settings, a.seed, a.source_pixels, a.folds, a.agree))
         print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
     if a.json is not None:

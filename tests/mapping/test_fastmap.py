@@ -280,3 +280,50 @@ def test_lightgbm_student_follows_the_teachers_class_mix_not_a_balanced_one():
     pred = model.predict_proba(windows.reshape(600, -1)).argmax(1)
     assert (pred == soft.argmax(1)).mean() > 0.97
     assert abs((pred == 2).mean() - rare.mean()) < 0.03
+
+
+def test_agree_chooses_the_margin_on_held_out_pixels_and_records_it(teachers, cube_store, tmp_path):
+    sync = MapOptions(tile=16, scheduler="synchronous", members=(str(teachers[1]),))
+    plain = make_fast_map(teachers[0], cube_store, tmp_path / "plain.tif", sync, student=SMALL)
+    res = make_fast_map(teachers[0], cube_store, tmp_path / "agree.tif",
+                        dataclasses.replace(sync, defer_agreement=1.0), student=SMALL)
+    c = res.teacher["cascade"]
+    sampled = min(plain.map.pixels - plain.map.nodata_pixels, 750)  # ceil(600 / 0.8) sampled, a fifth held out
+    assert plain.teacher["pixels"] == 600
+    assert c["pixels"] + res.teacher["pixels"] == sampled and c["pixels"] == round(0.2 * sampled)
+    assert c["agreement_wanted"] == 1.0 and 0 < c["margin"] <= 1.0  # this small student is not perfect
+    assert c["agreement"] >= c["student_agreement"] and (c["agreement"] == 1.0 or c["margin"] == 1.0)
+    tags = _read(res.map.paths["classes"])[1]
+    assert json.loads(tags["TEACHER"]) == res.teacher and res.teacher["defer_margin"] == c["margin"]
+    assert res.map.deferred_pixels is not None and plain.map.deferred_pixels is None
+    # an agreement the student alone reaches needs no teacher at all
+    easy = make_fast_map(teachers[0], cube_store, tmp_path / "easy.tif",
+                         dataclasses.replace(sync, defer_agreement=c["student_agreement"]), student=SMALL)
+    assert easy.teacher["cascade"]["margin"] == 0.0 and "defer_margin" not in easy.teacher
+    assert easy.map.deferred_pixels is None
+
+
+def test_a_bad_agreement_fails_before_writing(teachers, cube_store, tmp_path):
+    out = tmp_path / "m.tif"
+    for bad in (-0.2, 1.5):
+        with pytest.raises(CropGlobeError, match=f"cascade agreement {bad}: expected"):
+            make_fast_map(teachers[0], cube_store, out, MapOptions(defer_agreement=bad), student=SMALL)
+    with pytest.raises(CropGlobeError, match="expected one of them"):
+        make_fast_map(teachers[0], cube_store, out, MapOptions(defer_agreement=0.9, defer_margin=0.1), student=SMALL)
+    with pytest.raises(CropGlobeError, match="expected map --fast with --agree"):
+        make_map(teachers[0], cube_store, out, MapOptions(defer_agreement=0.9))
+    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--agree", "0.9"])
+    assert isinstance(res.exception, CropGlobeError) and "expected --fast with --agree" in str(res.exception)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_map_fast_agree_prints_the_chosen_margin(teachers, cube_store, tmp_path, monkeypatch):
+    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)
+    out = tmp_path / "cli.tif"
+    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
+                                   "--scheduler", "synchronous", "--member", str(teachers[1]), "--quiet", "--fast",
+                                   "--student", "mlp", "--agree", "1.0"])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "chosen for agreement 1.0 on" in said and "held-out pixels" in said
+    assert json.loads(_read(out)[1]["TEACHER"])["cascade"]["agreement_wanted"] == 1.0

@@ -113,6 +113,12 @@ def register(app: typer.Typer) -> None:
                  "MARGIN (probability, 0-1) are classified by the teacher itself; 0: the student alone. "
                  "Recorded in the TEACHER tag; the count is printed (docs/results.md, 'Fast path on real "
                  "data').")] = 0.0,
+        agree: Annotated[float, typer.Option(
+            "--agree", metavar="SHARE",
+            help="With --fast, instead of --defer: choose the cascade's margin for this region. A fifth of the "
+                 "sampled pixels is held out of the distillation, and the margin is the smallest at which the "
+                 "map agrees with the teacher on SHARE of them (e.g. 0.97); no label is read. Recorded in the "
+                 "TEACHER tag.")] = 0.0,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
@@ -124,14 +130,16 @@ def register(app: typer.Typer) -> None:
         if student is not None and not fast:
             raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
                                  "expected --fast with --student")
-        if defer and not fast:
-            raise CropGlobeError(f"map --defer {defer}: the cascade backs a --fast student with its teacher; "
-                                 "expected --fast with --defer")
+        for flag, given in (("--defer", defer), ("--agree", agree)):
+            if given and not fast:
+                raise CropGlobeError(f"map {flag} {given}: the cascade backs a --fast student with its teacher; "
+                                     f"expected --fast with {flag}")
         settings = preset(str(value(student)) if student is not None else DEFAULT_STUDENT)
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,
                              progress=not quiet, members=tuple(member or ()), adapt=adapt.value,
-                             precision=str(value(precision)), probabilities=probabilities, defer_margin=defer)
+                             precision=str(value(precision)), probabilities=probabilities, defer_margin=defer,
+                             defer_agreement=agree)
         if adapt == PredictAdaptation.SELFTRAIN:
             _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options,
                        settings if fast else None)
@@ -220,6 +228,11 @@ def _print_fast(res: FastMapResult) -> None:
     m = res.map
     console.print(f"mapped {m.pixels:,} pixels ({m.nodata_pixels:,} nodata) with the student in {m.seconds:.1f} s "
                   f"({m.pixels_per_second:,.0f} px/s); country {m.country}, season {m.year}")
+    if "cascade" in t:
+        c = t["cascade"]
+        console.print(f"  cascade margin {c['margin']} chosen for agreement {c['agreement_wanted']} on "
+                      f"{c['pixels']:,} held-out pixels: the student alone agreed on {c['student_agreement']:.3f}, "
+                      f"the cascade on {c['agreement']:.3f} ({c['deferred_share']:.1%} deferred)")
     if m.deferred_pixels is not None:
         mapped = max(1, m.pixels - m.nodata_pixels)
         console.print(f"  cascade: the teacher classified {m.deferred_pixels:,} pixels "

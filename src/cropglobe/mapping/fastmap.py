@@ -11,20 +11,28 @@ student's recipe (``RECIPE``, with ``distilled_from``).
 With ``MapOptions.defer_margin`` (``map --fast --defer MARGIN``) the map is a cascade: the pixels
 on which the student's top class leads the next by less than the margin are classified by the
 teacher itself (:func:`cropglobe.mapping.predict.defer`); the ``TEACHER`` tag records the margin
-and the result counts those pixels.
+and the result counts those pixels. With ``MapOptions.defer_agreement`` (``--agree A``) the margin
+is chosen on a share of the sampled pixels held out of the distillation, as the smallest at which
+the cascade agrees with the teacher on ``A`` of them (:mod:`cropglobe.mapping.cascade`); the tag's
+``cascade`` entry records the choice and what it gave there.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+from cropglobe.cells.cell import Cell
 from cropglobe.errors import CropGlobeError
+from cropglobe.mapping import cascade
 from cropglobe.mapping import student as students
 from cropglobe.mapping.cube import Cube
 from cropglobe.mapping.predict import recipe_bin_days
@@ -65,7 +73,8 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         options: The map's settings (:class:`MapOptions`); ``members`` are the teacher's other cells,
             ``prior_pixels`` bounds the pixels of the first pass; ``adapt`` must be ``"none"``;
             ``defer_margin`` > 0 sends the student's unsure pixels to the teacher (``defer_to`` is
-            set to the teacher's cells here).
+            set to the teacher's cells here); ``defer_agreement`` > 0 chooses that margin on held-out
+            pixels of the region instead.
         student: How the student is distilled (default :class:`~cropglobe.mapping.student.StudentSettings`).
         keep_student: Write the student's cell folder here too (an internal path the caller checked),
             or None to keep it only for the map.
@@ -79,7 +88,12 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     """
     t0 = time.perf_counter()
     opts = options or MapOptions()
-    opts = dataclasses.replace(opts, defer_to=(str(model), *opts.members) if opts.defer_margin else ())  # the teacher
+    agree = opts.defer_agreement and cascade.check_agreement(opts.defer_agreement)
+    if agree and opts.defer_margin:
+        raise CropGlobeError(f"--defer {opts.defer_margin} with --agree {agree}: expected one of them (a fixed "
+                             "margin, or the margin chosen for an agreement)")
+    teacher_of = (str(model), *opts.members)  # the cascade's teacher: the cells distilled
+    opts = dataclasses.replace(opts, defer_agreement=0.0, defer_to=teacher_of if opts.defer_margin or agree else ())
     s = (student or students.StudentSettings()).check()
     if opts.adapt != "none":
         raise CropGlobeError(f"--fast with --adapt {opts.adapt}: the student maps without adaptation; "
@@ -89,17 +103,32 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     recipe, opened, ctx = prepare(model, cube, opts)
     students.check_teacher(recipe)
     series = sample_series(opened, ctx, opts, "cannot distil a student (--fast)")
-    idx = students.subset(len(series), s.max_pixels, s.seed)
+    wanted = math.ceil(s.max_pixels / (1 - cascade.HOLDOUT_SHARE)) if agree else s.max_pixels
+    idx = students.subset(len(series), wanted, s.seed)
+    held = None
+    if agree:  # pixels the student never sees, to choose the cascade's margin on
+        idx, held = cascade.split_holdout(idx, s.seed)
+    model_of_teacher = recipe.load_model()
     inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
-    soft = students.teacher_proba(recipe, recipe.load_model(), inputs, ctx.precision)
+    soft = students.teacher_proba(recipe, model_of_teacher, inputs, ctx.precision)
     fitted = students.fit(inputs, soft, s, recipe)
     cells = list(teacher_cells) if teacher_cells is not None else students.teacher_cells(recipe)
     teacher = {"cells": cells, "seeds": _seeds(recipe), "student": s.kind,
                "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}
-    if opts.defer_margin:
-        teacher["defer_margin"] = opts.defer_margin
     with tempfile.TemporaryDirectory(prefix="cropglobe-student-") as tmp:
         cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(idx))
+        if held is not None:
+            start, count = recipe.window_bins
+            windows = np.ascontiguousarray(series[held][..., start:start + count], dtype=np.float32)
+            fast = Cell.load(cell, precision=ctx.precision)
+            chosen = cascade.calibrate(fast.predict_proba(fast.window_inputs(windows)),
+                                       students.teacher_proba(recipe, model_of_teacher, windows, ctx.precision),
+                                       agree)
+            teacher["cascade"] = chosen.record()
+            opts = dataclasses.replace(opts, defer_margin=chosen.margin,
+                                       defer_to=opts.defer_to if chosen.margin else ())
+        if opts.defer_margin:
+            teacher["defer_margin"] = opts.defer_margin
         distil_seconds = time.perf_counter() - t0
         result = make_map(cell, opened, out, dataclasses.replace(
             opts, members=(), adapt="none", tags=(*opts.tags, ("TEACHER", json.dumps(teacher)))))

@@ -46,6 +46,7 @@ import xarray as xr
 
 from cropglobe.cells.cell import Cell, Recipe
 from cropglobe.cells.cell import recipe_features as recipe_features  # re-exported (tests)
+from cropglobe.mapping.cascade import margins
 from cropglobe.mapping.cube import Decoding
 from cropglobe.temporal import composite, gapfill
 from cropglobe.temporal.calendar import Calendar
@@ -595,8 +596,7 @@ def defer(proba: np.ndarray, windows: np.ndarray, deferral: Deferral, teacher: C
         ``(probabilities, deferred)``: a copy with the deferred rows replaced (``proba`` itself when
         none is), and how many rows the teacher classified.
     """
-    top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
-    unsure = np.flatnonzero(top2[:, 1] - top2[:, 0] < deferral.margin)
+    unsure = np.flatnonzero(margins(proba) < deferral.margin)
     if not unsure.size:
         return proba, 0
     out = np.array(proba, dtype=np.float32, copy=True)

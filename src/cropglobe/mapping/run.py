@@ -99,6 +99,10 @@ class MapOptions:
         defer_margin: With ``defer_to``: the pixels whose top class leads the next by less than
             this (in probability, 0-1) are classified by the teacher
             (:func:`cropglobe.mapping.predict.defer`); counted in :attr:`MapResult.deferred_pixels`.
+        defer_agreement: ``map --fast --agree``: instead of a fixed ``defer_margin``, the margin is
+            chosen on held-out pixels of the region so that the cascade agrees with the teacher on at
+            least this share of them (:mod:`cropglobe.mapping.cascade`; 0: not asked). Read by
+            :func:`cropglobe.mapping.fastmap.make_fast_map` only.
     """
 
     tile: int = 256
@@ -120,6 +124,7 @@ class MapOptions:
     tags: tuple[tuple[str, str], ...] = ()
     defer_to: tuple[str, ...] = ()
     defer_margin: float = 0.0
+    defer_agreement: float = 0.0
 
 
 def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: MapOptions | None = None
@@ -175,6 +180,9 @@ def deferral(recipe: Recipe, opts: MapOptions) -> Deferral | None:
         CropGlobeError: For a margin outside [0, 1], a margin without a teacher, or a teacher whose
             inputs or classes are not the model's (naming the field).
     """
+    if opts.defer_agreement:
+        raise CropGlobeError(f"defer agreement {opts.defer_agreement}: the margin for an agreement is chosen "
+                             "when a student is distilled; expected map --fast with --agree")
     margin = opts.defer_margin
     if not 0.0 <= margin <= 1.0 or (margin > 0 and not opts.defer_to):
         raise CropGlobeError(f"defer margin {margin}: expected a probability margin in [0, 1], with a teacher "
