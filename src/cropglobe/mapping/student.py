@@ -57,7 +57,9 @@ teacher, Arkansas 0.972 -> 0.971 (2 seeds: no change beyond the scatter); Belgiu
 ``map --fast --defer MARGIN`` backs the student with its teacher on the pixels where the student's
 own margin is below MARGIN (a cascade, :func:`cropglobe.mapping.predict.defer`): at 0.02 the anchored
 teacher's student then agrees on 0.972-0.976 of the held-out Arkansas pixels (3 seeds; 1.6-1.8 % of
-them deferred; docs/results.md, "Fast path on real data", ninth pass).
+them deferred; docs/results.md, "Fast path on real data", ninth pass). ``--agree SHARE`` chooses
+that margin per region on pixels held out of the distillation (:mod:`cropglobe.mapping.cascade`;
+tenth pass).
 
 Both torch students are written with their batch norms folded into the layer before them
 (:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
