@@ -257,15 +257,20 @@ def test_a_bad_cascade_fails_before_writing(fast, cell, teachers, cube_store, tm
     assert not list(tmp_path.iterdir())
 
 
-def test_cli_map_fast_defer_records_the_margin_and_counts_the_teachers_pixels(teachers, cube_store, tmp_path,
-                                                                               monkeypatch):
+def _cli_fast(teachers, cube_store, out, monkeypatch, *extra: str) -> str:
+    """``cropglobe map --fast`` of the two teachers with a small ``mlp`` student and ``extra``; its output, one line."""
     monkeypatch.setitem(students.PRESETS, "mlp", SMALL)  # a small student keeps the test short
-    out = tmp_path / "cli.tif"
     res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
                                    "--scheduler", "synchronous", "--member", str(teachers[1]), "--quiet", "--fast",
-                                   "--student", "mlp", "--defer", "1.0"])
+                                   "--student", "mlp", *extra])
     assert res.exit_code == 0, res.output
-    said = " ".join(res.output.split())
+    return " ".join(res.output.split())
+
+
+def test_cli_map_fast_defer_records_the_margin_and_counts_the_teachers_pixels(teachers, cube_store, tmp_path,
+                                                                               monkeypatch):
+    out = tmp_path / "cli.tif"
+    said = _cli_fast(teachers, cube_store, out, monkeypatch, "--defer", "1.0")
     assert "cascade: the teacher classified" in said and "student margin < 1.0" in said
     assert json.loads(_read(out)[1]["TEACHER"])["defer_margin"] == 1.0
 
@@ -318,12 +323,7 @@ def test_a_bad_agreement_fails_before_writing(teachers, cube_store, tmp_path):
 
 
 def test_cli_map_fast_agree_prints_the_chosen_margin(teachers, cube_store, tmp_path, monkeypatch):
-    monkeypatch.setitem(students.PRESETS, "mlp", SMALL)
     out = tmp_path / "cli.tif"
-    res = CliRunner().invoke(app, ["map", str(teachers[0]), str(cube_store), "--out", str(out), "--tile", "16",
-                                   "--scheduler", "synchronous", "--member", str(teachers[1]), "--quiet", "--fast",
-                                   "--student", "mlp", "--agree", "1.0"])
-    assert res.exit_code == 0, res.output
-    said = " ".join(res.output.split())
+    said = _cli_fast(teachers, cube_store, out, monkeypatch, "--agree", "1.0")
     assert "chosen for agreement 1.0 on" in said and "held-out pixels" in said
     assert json.loads(_read(out)[1]["TEACHER"])["cascade"]["agreement_wanted"] == 1.0
