@@ -146,7 +146,7 @@ def test_map_selftrain_maps_with_the_adapted_cells_and_tags_it(one_step, run_dir
 def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -> None:
     store, _, year = cube
     cell, member = (run_dir / "cells" / c for c in CELLS)
-    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--fast", "--out",
+    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--fast", "--agree", "1.0", "--out",
                   tmp_path / "fast.tif", "--country", "BEL", "--year", year, "--scheduler", "synchronous", "--quiet")
     with rasterio.open(tmp_path / "fast.tif") as src:
         tags = src.tags()
@@ -154,6 +154,10 @@ def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -
     assert teacher["cells"] == [str(cell), str(member)] and teacher["seeds"] == [0, 1]  # the cells adapted from
     assert record["cells"] == [str(cell), str(member)] and record["labels_used"] is False
     assert tags["ADAPT"] == "selftrain" and "distilled a tempcnn student from 2 teacher cell(s)" in log
+    # --agree: the margin is chosen against the self-trained teacher, which then backs the student
+    assert teacher["cascade"]["agreement_wanted"] == 1.0 and teacher.get("defer_margin", 0.0) == \
+        teacher["cascade"]["margin"]
+    assert "chosen for agreement 1.0" in " ".join(log.split())
 
 
 def _cli(*args) -> subprocess.CompletedProcess:

@@ -206,7 +206,8 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
                              "with --adapt selftrain)")
     opts = dataclasses.replace(options, adapt="none")
     folders, runs = _cells(model, list(opts.members))
-    recipe, opened, ctx = prepare(model, cube, opts)  # the cube and the region, before the first pass
+    # the cube and the region, before the first pass; a --fast cascade (--defer / --agree) is the student's
+    recipe, opened, ctx = prepare(model, cube, dataclasses.replace(opts, defer_margin=0.0, defer_agreement=0.0))
     check_alignable(recipe, "--adapt selftrain")  # the map's pixels give season windows only
     if fast:
         students.check_teacher(recipe)
