@@ -88,7 +88,7 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     """
     t0 = time.perf_counter()
     opts = options or MapOptions()
-    agree = opts.defer_agreement and cascade.check_agreement(opts.defer_agreement)
+    agree = cascade.check_agreement(opts.defer_agreement) if opts.defer_agreement else 0.0
     if agree and opts.defer_margin:
         raise CropGlobeError(f"--defer {opts.defer_margin} with --agree {agree}: expected one of them (a fixed "
                              "margin, or the margin chosen for an agreement)")
