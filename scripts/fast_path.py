@@ -18,7 +18,7 @@ Prints a Markdown table (agreement with the teacher, both macro-F1 after the run
 writes the rows as JSON with ``--json``. Each row's ``deferral`` gives, for the margins of
 :data:`DEFER_MARGINS`, what the cascade of ``map --fast --defer MARGIN`` would do with these students:
 the share of pixels whose student margin (top class minus the next) is below the margin, the
-agreement once the teacher classifies those, and the model cost per pixel in px per CPU-second of
+agreement and the macro-F1 once the teacher classifies those, and the model cost per pixel in px per CPU-second of
 one thread, ``1 / (1 / student + share / teacher)``, from the bare speeds measured here. With
 ``--agree A`` the students are distilled as ``map --fast --agree A`` distils them (a fifth of each
 fold's sampled pixels held out) and the row's ``calibrated`` entry gives the margin each fold chose
@@ -94,11 +94,14 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
     chosen = np.zeros(len(idx))  # each test pixel's calibrated margin (its fold's)
     calibrations = []
     for h in range(folds):
-        pixels = np.concatenate([src, idx[fold != h]]) if with_source else idx[fold != h]  # unlabelled: series only
+        pixels = idx[fold != h]  # unlabelled: series only
         wanted = math.ceil(settings.max_pixels / (1 - cascade.HOLDOUT_SHARE)) if agreement else settings.max_pixels
         pixels = pixels[students.subset(len(pixels), wanted, seed + h)]
-        if agreement:
+        if agreement:  # held out of the target's pixels only, as map --fast holds out the region's
             pixels, held = cascade.split_holdout(pixels, seed + h)
+        if with_source:  # as map --fast --source-pixels: a subset of the union, at most max_pixels
+            pixels = np.concatenate([src, pixels])
+            pixels = pixels[students.subset(len(pixels), settings.max_pixels, seed + h)]
         inputs = students.views(full[pixels], window, bin_days, settings, seed + h)
         fitted = students.fit(inputs, students.teacher_proba(teacher, model, inputs), settings, teacher)
         n_inputs = max(n_inputs, len(inputs))
@@ -135,6 +138,7 @@ def pair(prep, run: Path, source: str, target: str, cell: str, settings, seed: i
         share = float((s_margin < tau).mean())
         deferral.append({"margin_below": tau, "deferred_share": share,
                          "agreement": float((agree | (s_margin < tau)).mean()),
+                         "macro_f1": f1(np.where((s_margin < tau)[:, None], t_proba, s_proba)),
                          "model_px_per_cpu_s": round(1.0 / (1.0 / speed + share / teacher_speed))})
     calibrated = None
     if agreement:  # each fold's margin, chosen on its held-out fifth, applied to its test pixels

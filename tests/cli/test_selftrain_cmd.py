@@ -160,6 +160,27 @@ def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -
     assert "chosen for agreement 1.0" in " ".join(log.split())
 
 
+def test_map_fast_source_pixels_distils_on_the_runs_source_samples_too(run_dir, cube, tmp_path) -> None:
+    from cropglobe.cells.cell import load_recipe
+    from cropglobe.experiment.adapt_cell import source_series
+    from cropglobe.mapping import student as students
+
+    store, shape, year = cube
+    cell, member = (run_dir / "cells" / c for c in CELLS)
+    log = _invoke("map", cell, store, "--member", member, "--fast", "--source-pixels", "--out", tmp_path / "src.tif",
+                  "--country", "BEL", "--year", year, "--scheduler", "synchronous", "--quiet")
+    with rasterio.open(tmp_path / "src.tif") as src:
+        teacher = json.loads(src.tags()["TEACHER"])
+    source = source_series(cell, load_recipe(cell).bands)  # the run's FRA samples, as the study composited them
+    fra = samples.select(simulate.simulate(**SIM), country="FRA").sizes["sample"]
+    assert source.shape[0] == fra and np.isfinite(source).all()
+    # both fit under max_pixels: every source sample and every sampled pixel of the region is distilled on
+    assert teacher["source_pixels"] == fra and 0 < teacher["pixels"] <= shape[0] * shape[1]
+    per_pixel = 1 + students.PRESETS["tempcnn"].views + students.PRESETS["tempcnn"].mixup
+    assert teacher["inputs"] == per_pixel * (fra + teacher["pixels"])
+    assert f"and {fra:,} of the teacher's source samples" in " ".join(log.split())
+
+
 def _cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", *map(str, args)],
                           capture_output=True, text=True, check=False)
@@ -174,7 +195,8 @@ def test_a_cell_outside_its_run_is_refused_before_anything_is_written(run_dir, t
     for args in (["predict", lone, target[1], "--adapt", "selftrain", "--out", out / "p.parquet"],
                  ["map", lone, store, "--adapt", "selftrain", "--out", out / "m.tif"],
                  ["map", run_dir / "cells" / CELLS[0], store, "--member", lone, "--adapt", "selftrain",
-                  "--out", out / "m.tif"]):
+                  "--out", out / "m.tif"],
+                 ["map", lone, store, "--fast", "--source-pixels", "--out", out / "m.tif"]):
         done = _cli(*args)
         assert done.returncode == 2, done.stderr
         assert "needs the cell's transfer run" in done.stderr and "Traceback" not in done.stderr
@@ -189,4 +211,6 @@ def test_a_cell_outside_its_run_is_refused_before_anything_is_written(run_dir, t
     done = _cli("predict", run_dir / "cells" / CELLS[0], target[1], "--adapt", "selftrain", "--remaps",
                 tmp_path / "nope.yaml", "--out", out / "p.parquet")  # refused before the training
     assert done.returncode == 2 and "cannot read remaps" in done.stderr
+    done = _cli("map", run_dir / "cells" / CELLS[0], store, "--source-pixels", "--out", out / "m.tif")
+    assert done.returncode == 2 and "expected --fast with --source-pixels" in done.stderr
     assert list(out.iterdir()) == []

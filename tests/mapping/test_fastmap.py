@@ -327,3 +327,23 @@ def test_cli_map_fast_agree_prints_the_chosen_margin(teachers, cube_store, tmp_p
     said = _cli_fast(teachers, cube_store, out, monkeypatch, "--agree", "1.0")
     assert "chosen for agreement 1.0 on" in said and "held-out pixels" in said
     assert json.loads(_read(out)[1]["TEACHER"])["cascade"]["agreement_wanted"] == 1.0
+
+
+def test_source_series_join_the_distillation_pixels_and_a_bad_layout_fails_before_writing(teachers, cube_store,
+                                                                                          tmp_path):
+    from cropglobe.sources import simulate
+    from cropglobe.temporal import composite
+
+    full = composite.composite(simulate.simulate(["FRA"], samples_per_class=5, seed=9))  # the teachers' inputs
+    source = full["reflectance"].transpose("sample", "band", "time").values.astype(np.float32)
+    sync = MapOptions(tile=16, scheduler="synchronous")
+    t = make_fast_map(teachers[0], cube_store, tmp_path / "src.tif", sync, student=SMALL,
+                      source_series=source).teacher
+    # a seeded subset of at most max_pixels (600) of the region's sampled pixels and the source's samples
+    assert 0 < t["source_pixels"] < len(source) and t["pixels"] + t["source_pixels"] == SMALL.max_pixels
+    assert t["inputs"] == (1 + SMALL.views + SMALL.mixup) * SMALL.max_pixels
+    assert json.loads(_read(tmp_path / "src.tif")[1]["TEACHER"])["source_pixels"] == t["source_pixels"]
+    with pytest.raises(CropGlobeError, match="layout of the map's pixels"):
+        make_fast_map(teachers[0], cube_store, tmp_path / "bad.tif", sync, student=SMALL,
+                      source_series=source[:, :, :-1])
+    assert not list(tmp_path.glob("bad*"))

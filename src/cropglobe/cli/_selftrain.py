@@ -163,7 +163,8 @@ def predict_selftrained(cell: str | os.PathLike, samples: str | os.PathLike, out
 
 def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, out: str | os.PathLike,
                     options: MapOptions,
-                    student: StudentSettings | None = None) -> tuple[MapResult | FastMapResult, dict[str, Any]]:
+                    student: StudentSettings | None = None,
+                    source_pixels: bool = False) -> tuple[MapResult | FastMapResult, dict[str, Any]]:
     """``cropglobe map CELL CUBE --adapt selftrain``: self-train the cell(s) on the cube's pixels, then map.
 
     A first pass reads a spread sample of the cube's tiles (at least ``options.prior_pixels`` pixels,
@@ -181,6 +182,8 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
         options: The map's settings (:class:`~cropglobe.mapping.run.MapOptions`); ``adapt`` is ignored.
         student: ``None``: map with the adapted cells; otherwise distil them into this ``--fast`` student
             (:class:`~cropglobe.mapping.student.StudentSettings`) and map with it.
+        source_pixels: With a ``student``: distil it on the source samples of the cell's run too
+            (``--source-pixels``, :func:`cropglobe.experiment.adapt_cell.source_series`).
 
     Returns:
         The map's result (:class:`~cropglobe.mapping.fastmap.FastMapResult` with a ``student``) and the
@@ -192,6 +195,7 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
     """
     from cropglobe.cells.cell import Cell, load_recipe
     from cropglobe.errors import CropGlobeError
+    from cropglobe.experiment.adapt_cell import source_series
     from cropglobe.mapping import student as students
     from cropglobe.mapping.fastmap import make_fast_map
     from cropglobe.mapping.predict import check_alignable
@@ -222,8 +226,9 @@ def map_selftrained(model: str | os.PathLike, cube: str | os.PathLike | None, ou
         tags = (*opts.tags, ("ADAPT", "selftrain"), ("ADAPTATION", json.dumps(record)))
         adapted = dataclasses.replace(opts, members=tuple(str(o) for o in outs[1:]), tags=tags)
         if fast:
-            return make_fast_map(outs[0], opened, out, adapted, student,
-                                 teacher_cells=[str(f) for f in folders]), record
+            source = source_series(folders[0], recipe.bands) if source_pixels else None
+            return make_fast_map(outs[0], opened, out, adapted, student, teacher_cells=[str(f) for f in folders],
+                                 source_series=source), record
         if opts.members:  # the original cells' models, not the scratch copies
             models = [str(load_recipe(f).model_path) for f in folders]
             adapted = dataclasses.replace(adapted, tags=(*adapted.tags, ("ENSEMBLE", json.dumps(models))))

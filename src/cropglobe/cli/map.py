@@ -15,6 +15,8 @@ import typer
 from cropglobe.cli._choices import FastStudent, InferencePrecision, PredictAdaptation, value
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from cropglobe.mapping.fastmap import FastMapResult
     from cropglobe.mapping.run import MapOptions
     from cropglobe.mapping.student import StudentSettings
@@ -119,6 +121,11 @@ def register(app: typer.Typer) -> None:
                  "sampled pixels is held out of the distillation, and the margin is the smallest at which the "
                  "map agrees with the teacher on SHARE of them (e.g. 0.97); no label is read. Recorded in the "
                  "TEACHER tag.")] = 0.0,
+        source_pixels: Annotated[bool, typer.Option(
+            "--source-pixels",
+            help="With --fast: also distil on the teacher's source samples (their series, no labels, read from "
+                 "the cell's transfer run and its data) next to this region's pixels: the more faithful student "
+                 "where the region's own sample is small (docs/results.md, 'Fast path on real data').")] = False,
     ) -> None:
         """Predict a cube with a trained cell: class + confidence COGs (+ probabilities), PNGs, hectares per class."""
         from rich.console import Console
@@ -130,7 +137,7 @@ def register(app: typer.Typer) -> None:
         if student is not None and not fast:
             raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
                                  "expected --fast with --student")
-        for flag, given in (("--defer", defer), ("--agree", agree)):
+        for flag, given in (("--defer", defer), ("--agree", agree), ("--source-pixels", source_pixels)):
             if given and not fast:
                 raise CropGlobeError(f"map {flag} {given}: the cascade backs a --fast student with its teacher; "
                                      f"expected --fast with {flag}")
@@ -142,10 +149,10 @@ def register(app: typer.Typer) -> None:
                              defer_agreement=agree)
         if adapt == PredictAdaptation.SELFTRAIN:
             _selftrain(model, input if input is None else _cube(input, bbox, start, end), out, options,
-                       settings if fast else None)
+                       settings if fast else None, source_pixels)
             return
         if fast:  # the student's map has no probabilities file (as before the typed options)
-            _fast(model, input, out, dataclasses.replace(options, probabilities=False), settings)
+            _fast(model, input, out, dataclasses.replace(options, probabilities=False), settings, source_pixels)
             return
         cube = _cube(input, bbox, start, end)
         source = cube if cube is not None else StacQuery(str(bbox), str(start), str(end), stac, collection, resolution)
@@ -183,7 +190,7 @@ def _cube(cube: Path | None, bbox: str | None, start: str | None, end: str | Non
 
 
 def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions,
-               student: StudentSettings | None) -> None:
+               student: StudentSettings | None, source_pixels: bool = False) -> None:
     """``--adapt selftrain``: self-train the cells on the region's pixels, map with them (or their ``student``)."""
     from rich.console import Console
 
@@ -192,7 +199,7 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions,
 
     if student is not None:  # the student's map has no probabilities file (as --fast alone)
         options = dataclasses.replace(options, probabilities=False)
-    result, record = map_selftrained(model, cube, out, options, student)
+    result, record = map_selftrained(model, cube, out, options, student, source_pixels)
     console = Console()
     console.print(describe(record), soft_wrap=True, highlight=False)
     if isinstance(result, FastMapResult):
@@ -206,14 +213,29 @@ def _selftrain(model: Path, cube: Path | None, out: Path, options: MapOptions,
     console.print(f"  ADAPTATION tag: {json.dumps(record)}", soft_wrap=True, highlight=False)
 
 
-def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions, student: StudentSettings) -> None:
-    """``--fast``: distil ``student`` on the region's pixels, map with it, print what was done."""
+def _fast(model: Path, cube: Path | None, out: Path, options: MapOptions, student: StudentSettings,
+          source_pixels: bool = False) -> None:
+    """``--fast``: distil ``student`` on the region's pixels (and the source's), map with it, print what was done."""
     from cropglobe.errors import CropGlobeError
     from cropglobe.mapping.fastmap import make_fast_map
 
     if cube is None:
         raise CropGlobeError("map --fast: give an input cube (a STAC fetch with --bbox is not supported with --fast)")
-    _print_fast(make_fast_map(model, cube, out, options, student))
+    source = _source_series(model) if source_pixels else None
+    _print_fast(make_fast_map(model, cube, out, options, student, source_series=source))
+
+
+def _source_series(model: Path) -> np.ndarray:
+    """``--source-pixels``: the unlabelled series of the teacher cell's source samples (its transfer run's data).
+
+    The orchestration of two floors (``experiment/`` reads the run, ``mapping/`` distils), as
+    :mod:`cropglobe.cli._selftrain` does for ``--adapt selftrain``.
+    """
+    from cropglobe.cells.cell import load_recipe
+    from cropglobe.experiment.adapt_cell import source_series
+
+    recipe = load_recipe(model)
+    return source_series(recipe.path.parent, recipe.bands)
 
 
 def _print_fast(res: FastMapResult) -> None:
@@ -222,8 +244,9 @@ def _print_fast(res: FastMapResult) -> None:
 
     t = res.teacher
     console = Console()
+    source = f" and {t['source_pixels']:,} of the teacher's source samples" if "source_pixels" in t else ""
     console.print(f"distilled a {t['student']} student from {len(t['cells'])} teacher cell(s) (seeds "
-                  f"{', '.join(str(s) for s in t['seeds'])}) on {t['pixels']:,} unlabelled pixels in "
+                  f"{', '.join(str(s) for s in t['seeds'])}) on {t['pixels']:,} unlabelled pixels{source} in "
                   f"{res.distil_seconds:.1f} s")
     m = res.map
     console.print(f"mapped {m.pixels:,} pixels ({m.nodata_pixels:,} nodata) with the student in {m.seconds:.1f} s "

@@ -121,10 +121,11 @@ def training_rows(cell: Cell, full: xr.Dataset, x: np.ndarray, keep: np.ndarray)
     return np.nan_to_num(full["reflectance"].values[keep]).astype(np.float32) if cell.trains_on_series else x
 
 
-def source_run(cell_dir: str | os.PathLike) -> CellRun:
+def source_run(cell_dir: str | os.PathLike, purpose: str = "selftrain") -> CellRun:
     """The cell's run (its spec, source, cell, seed and fold) from ``RUN_DIR/cells/<cell>``: what selftrain needs.
 
     Cheap (reads ``config.yaml`` only): callers check every cell with it before any heavy work.
+    ``purpose`` names what needs the run, in the error.
 
     Raises:
         CropGlobeError: When the folder is not a cell of a transfer run.
@@ -132,7 +133,7 @@ def source_run(cell_dir: str | os.PathLike) -> CellRun:
     cell_dir = Path(cell_dir)
     run = RunFolder(cell_dir.parent.parent)
     if not run.config_path.is_file():
-        raise CropGlobeError(f"{cell_dir}: selftrain needs the cell's transfer run (RUN_DIR/cells/<cell> with "
+        raise CropGlobeError(f"{cell_dir}: {purpose} needs the cell's transfer run (RUN_DIR/cells/<cell> with "
                              f"RUN_DIR/config.yaml) for its source training samples; {run.config_path} "
                              "not found")
     found = run.find_cell(cell_dir)
@@ -140,6 +141,30 @@ def source_run(cell_dir: str | os.PathLike) -> CellRun:
         raise CropGlobeError(f"{cell_dir}: not a cell of the run in {run.path} (no source, cell and seed of its "
                              "config.yaml gives this folder name)")
     return found
+
+
+def source_series(cell_dir: str | os.PathLike, bands: Sequence[str]) -> np.ndarray:
+    """The unlabelled full-year series (N, B, T) of every source sample of the cell's transfer run, float32.
+
+    The run's data are prepared as its study prepared them (:func:`cropglobe.experiment.data.prepare_study`:
+    the full-year composite a cell's season window is cut from, gaps filled, NaN left by the fill set
+    to 0 as in training), restricted to the samples of the cell's source group and to ``bands`` in
+    that order. No label is read. ``map --fast --source-pixels`` distils its student on them next to
+    the region's pixels (:func:`cropglobe.mapping.fastmap.make_fast_map`).
+
+    Raises:
+        CropGlobeError: When the folder is not a cell of a transfer run (:func:`source_run`), the run's
+            data cannot be read, or they lack one of ``bands``.
+    """
+    run = source_run(cell_dir, "--source-pixels")
+    data = prepare_study(run.spec)
+    refl = data.full["reflectance"]
+    missing = [b for b in bands if b not in refl["band"].values.astype(str)]
+    if missing:
+        raise CropGlobeError(f"{cell_dir}: the run's data ({', '.join(map(str, run.spec.data.path))}) lack the "
+                             f"bands {missing}; expected the bands the cell was trained on ({list(bands)})")
+    values = refl.sel(band=list(bands)).transpose("sample", "band", "time").values[data.group_indices(run.group)]
+    return np.nan_to_num(values).astype(np.float32)
 
 
 def selftrain_cells(cells: Sequence[Cell], runs: Sequence[CellRun], x_target: np.ndarray,

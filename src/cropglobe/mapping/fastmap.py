@@ -15,6 +15,12 @@ and the result counts those pixels. With ``MapOptions.defer_agreement`` (``--agr
 is chosen on a share of the sampled pixels held out of the distillation, as the smallest at which
 the cascade agrees with the teacher on ``A`` of them (:mod:`cropglobe.mapping.cascade`); the tag's
 ``cascade`` entry records the choice and what it gave there.
+
+With ``source_series`` (``map --fast --source-pixels``) the student also learns the teacher on its
+own source samples (unlabelled series the caller reads from the teacher's transfer run): on the real
+Canada -> France pair, whose 499 target pixels are too few to distil on alone, that raised the
+student's agreement from 0.92-0.96 to 0.96-0.98, and with ``--defer 0.02`` to 0.97-0.98
+(docs/results.md, "Fast path on real data", eleventh pass).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from cropglobe.mapping import student as students
 from cropglobe.mapping.cube import Cube
 from cropglobe.mapping.predict import recipe_bin_days
 from cropglobe.mapping.run import MapOptions, MapResult, make_map, prepare, sample_series
+from cropglobe.mapping.tiles import model_of
 from cropglobe.mapping.write import check_outputs
 
 
@@ -63,7 +70,7 @@ class FastMapResult:
 def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out: str | os.PathLike,
                   options: MapOptions | None = None, student: students.StudentSettings | None = None,
                   keep_student: str | os.PathLike | None = None, teacher_cells: Sequence[str] | None = None,
-                  ) -> FastMapResult:
+                  source_series: np.ndarray | None = None) -> FastMapResult:
     """Distil ``model`` (with ``members``: the seed ensemble) on the cube's pixels, then map the cube with the student.
 
     Args:
@@ -81,6 +88,13 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         teacher_cells: The cell folders the ``TEACHER`` tag names (default: ``model``'s and its
             members'); a teacher adapted into a scratch folder (``map --adapt selftrain --fast``)
             names the cells it was adapted from.
+        source_series: Unlabelled full-year series (N, B, T) of the teacher's source samples, in the layout
+            of the map's sampled pixels (``map --fast --source-pixels``:
+            :func:`cropglobe.experiment.adapt_cell.source_series`), or None. They join the region's
+            distillation pixels (not the held-out ones) and the union's seeded subset of at most
+            ``max_pixels`` is distilled on: the inputs the teacher was trained on teach the student the
+            teacher's function where the region's pixels alone are few (docs/results.md, "Fast path on
+            real data", eleventh pass).
 
     Raises:
         CropGlobeError: For bad inputs (before anything is written), a teacher that is not on median
@@ -108,15 +122,20 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     held = None
     if agree:  # pixels the student never sees, to choose the cascade's margin on
         idx, held = cascade.split_holdout(idx, s.seed)
-    model_of_teacher = recipe.load_model()
-    inputs = students.views(series[idx], tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
+    pool, n_region = series[idx], len(idx)
+    if source_series is not None:
+        pool, n_region = _with_source(pool, source_series, s)
+    model_of_teacher = model_of(recipe)  # the process's copy: the cascade's tasks use it too
+    inputs = students.views(pool, tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
     soft = students.teacher_proba(recipe, model_of_teacher, inputs, ctx.precision)
     fitted = students.fit(inputs, soft, s, recipe)
     cells = list(teacher_cells) if teacher_cells is not None else students.teacher_cells(recipe)
     teacher = {"cells": cells, "seeds": _seeds(recipe), "student": s.kind,
-               "distillation": s.describe(), "pixels": int(len(idx)), "inputs": int(len(inputs))}
+               "distillation": s.describe(), "pixels": int(n_region), "inputs": int(len(inputs))}
+    if source_series is not None:
+        teacher["source_pixels"] = int(len(pool) - n_region)
     with tempfile.TemporaryDirectory(prefix="cropglobe-student-") as tmp:
-        cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(idx))
+        cell = students.write(recipe, fitted, Path(keep_student or Path(tmp) / "student"), s, len(pool))
         if held is not None:
             start, count = recipe.window_bins
             windows = np.ascontiguousarray(series[held][..., start:start + count], dtype=np.float32)
@@ -133,6 +152,24 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
         result = make_map(cell, opened, out, dataclasses.replace(
             opts, members=(), adapt="none", tags=(*opts.tags, ("TEACHER", json.dumps(teacher)))))
     return FastMapResult(result, teacher, distil_seconds)
+
+
+def _with_source(region: np.ndarray, source: np.ndarray, s: students.StudentSettings) -> tuple[np.ndarray, int]:
+    """The region's distillation pixels and the source's series: a seeded subset of at most ``s.max_pixels`` of both.
+
+    Returns:
+        The subset (the source's pixels first, as ``scripts/fast_path.py`` joins them) and how many of it
+        are the region's.
+
+    Raises:
+        CropGlobeError: When the source's series are not laid out as the region's (N, bands, full-year bins).
+    """
+    if source.ndim != 3 or source.shape[1:] != region.shape[1:]:
+        raise CropGlobeError(f"source series of shape {source.shape}: expected (N, {region.shape[1]}, "
+                             f"{region.shape[2]}), the layout of the map's pixels (bands x full-year bins)")
+    union = np.concatenate([np.nan_to_num(source).astype(np.float32), region])
+    keep = students.subset(len(union), s.max_pixels, s.seed)
+    return union[keep], int((keep >= len(source)).sum())
 
 
 def _seeds(recipe: object) -> list[int | None]:

@@ -59,7 +59,9 @@ own margin is below MARGIN (a cascade, :func:`cropglobe.mapping.predict.defer`):
 teacher's student then agrees on 0.972-0.976 of the held-out Arkansas pixels (3 seeds; 1.6-1.8 % of
 them deferred; docs/results.md, "Fast path on real data", ninth pass). ``--agree SHARE`` chooses
 that margin per region on pixels held out of the distillation (:mod:`cropglobe.mapping.cascade`;
-tenth pass).
+tenth pass). ``map --fast --source-pixels`` distils on the teacher's source samples too
+(:func:`cropglobe.mapping.fastmap.make_fast_map`): France 0.960-0.976 alone, 0.970-0.978 with
+``--defer 0.02``, where the target's 499 pixels alone gave 0.922-0.958 (eleventh pass).
 
 Both torch students are written with their batch norms folded into the layer before them
 (:func:`cropglobe.models.fold.fold_batch_norm`): the same logits, to float rounding, at about 10 %
