@@ -181,6 +181,20 @@ def test_map_fast_source_pixels_distils_on_the_runs_source_samples_too(run_dir, 
     assert f"and {fra:,} of the teacher's source samples" in " ".join(log.split())
 
 
+def test_source_pixels_name_the_runs_missing_data_before_anything_is_written(run_dir, cube, tmp_path) -> None:
+    import yaml
+
+    moved = shutil.copytree(run_dir, tmp_path / "run")  # a run whose data file is not where its config says
+    config = yaml.safe_load((moved / "config.yaml").read_text(encoding="utf-8"))
+    config["data"] = {**config["data"], "path": ["nowhere/fra_bel.zarr"], "simulate": None}
+    (moved / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    done = _cli("map", moved / "cells" / CELLS[0], cube[0], "--fast", "--source-pixels", "--out", tmp_path / "m.tif")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--source-pixels reads the data of the cell's transfer run; nowhere/fra_bel.zarr not found" in \
+        " ".join(done.stderr.split())
+    assert not list(tmp_path.glob("m*"))
+
+
 def _cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from cropglobe.cli import main; main()", *map(str, args)],
                           capture_output=True, text=True, check=False)

@@ -137,10 +137,13 @@ def register(app: typer.Typer) -> None:
         if student is not None and not fast:
             raise CropGlobeError(f"map --student {value(student)}: the student is distilled by --fast; "
                                  "expected --fast with --student")
-        for flag, given in (("--defer", defer), ("--agree", agree), ("--source-pixels", source_pixels)):
+        for flag, given in (("--defer", defer), ("--agree", agree)):
             if given and not fast:
                 raise CropGlobeError(f"map {flag} {given}: the cascade backs a --fast student with its teacher; "
                                      f"expected --fast with {flag}")
+        if source_pixels and not fast:
+            raise CropGlobeError("map --source-pixels: the source's samples join the distillation of a --fast "
+                                 "student; expected --fast with --source-pixels")
         settings = preset(str(value(student)) if student is not None else DEFAULT_STUDENT)
         options = MapOptions(tile=tile, scheduler=scheduler, workers=workers, country=country, year=year,
                              min_clear=min_clear, scale=scale, nodata=nodata, overwrite=overwrite,

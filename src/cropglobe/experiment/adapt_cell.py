@@ -157,11 +157,18 @@ def source_series(cell_dir: str | os.PathLike, bands: Sequence[str]) -> np.ndarr
             data cannot be read, or they lack one of ``bands``.
     """
     run = source_run(cell_dir, "--source-pixels")
+    given = run.spec.data.path
+    paths = [given] if isinstance(given, str) else list(given or [])
+    absent = [p for p in paths if not Path(p).exists()]
+    if absent:
+        raise CropGlobeError(f"{cell_dir}: --source-pixels reads the data of the cell's transfer run; {absent[0]} "
+                             f"not found from {Path.cwd()} (the run's config gives it; a relative path starts in "
+                             "the folder the transfer was run from)")
     data = prepare_study(run.spec)
     refl = data.full["reflectance"]
     missing = [b for b in bands if b not in refl["band"].values.astype(str)]
     if missing:
-        raise CropGlobeError(f"{cell_dir}: the run's data ({', '.join(map(str, run.spec.data.path))}) lack the "
+        raise CropGlobeError(f"{cell_dir}: the run's data ({', '.join(paths) or 'simulated'}) lack the "
                              f"bands {missing}; expected the bands the cell was trained on ({list(bands)})")
     values = refl.sel(band=list(bands)).transpose("sample", "band", "time").values[data.group_indices(run.group)]
     return np.nan_to_num(values).astype(np.float32)
