@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import pytest
 
 from cropglobe.errors import CropGlobeError
-from cropglobe.mapping import NODATA_CLASS, MapOptions, prepare, tiles
-from cropglobe.mapping.cell import load_recipe
-from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, model_of, run_tile, task_threads, tile_grid
+from cropglobe.mapping import NODATA_CLASS, MapOptions, prepare
+from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, run_tile, task_threads, tile_grid
 
 
 def test_the_grid_covers_every_pixel_once_with_smaller_edge_tiles():
@@ -64,22 +62,3 @@ def test_synchronous_tiles_run_in_this_process_in_grid_order(cell, cube_store):
         assert client is None
         results = list(map_tiles(client, TileJob.of(cube, ctx), windows))
     assert [(r.rows, r.cols) for r in results] == windows
-
-
-def test_a_model_is_loaded_once_per_version_of_its_file(cell, tmp_path):
-    import shutil
-
-    copy = shutil.copytree(cell, tmp_path / cell.name)
-    recipe = load_recipe(copy)
-    first = model_of(recipe)
-    assert model_of(load_recipe(copy)) is first  # the map's checks, first pass and tasks share one load
-    data = recipe.model_path.read_bytes()
-    recipe.model_path.unlink()
-    recipe.model_path.write_bytes(data)  # rewritten in place: a new version of the file
-    os.utime(recipe.model_path, ns=(1, 1))
-    again = model_of(load_recipe(copy))
-    assert again is not first
-    for _ in range(tiles.KEEP):  # older models make way for newer ones
-        os.utime(recipe.model_path, ns=(2 + _, 2 + _))
-        model_of(load_recipe(copy))
-    assert len(tiles._MODELS) == tiles.KEEP and model_of(load_recipe(copy)) is not again

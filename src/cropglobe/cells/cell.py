@@ -59,9 +59,8 @@ class Recipe(RecipeSpec):
 
     @property
     def model_key(self) -> str:
-        """Identifies the loaded model: the model file(s), each with its size and modification time (a file
-        rewritten in place is another model), and the class weights."""
-        return "|".join([*map(_file_version, (self.model_path, *self.members)), repr(self.class_weights)])
+        """Identifies the loaded model: the model file(s) and the class weights."""
+        return "|".join([str(self.model_path), *map(str, self.members), repr(self.class_weights)])
 
     def load_model(self) -> Any:
         """Load the cell's model (torch ``nn.Module`` in eval mode or a tabular classifier).
@@ -386,12 +385,3 @@ def _is_module(model: Any) -> bool:
     from torch import nn
 
     return isinstance(model, nn.Module)
-
-
-def _file_version(path: Path) -> str:
-    """``path`` with its size and modification time in ns (the path alone when it cannot be read: loading it fails)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return str(path)
-    return f"{path}@{st.st_size}:{st.st_mtime_ns}"

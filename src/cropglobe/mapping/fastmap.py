@@ -43,7 +43,6 @@ from cropglobe.mapping import student as students
 from cropglobe.mapping.cube import Cube
 from cropglobe.mapping.predict import recipe_bin_days
 from cropglobe.mapping.run import MapOptions, MapResult, make_map, prepare, sample_series
-from cropglobe.mapping.tiles import model_of
 from cropglobe.mapping.write import check_outputs
 
 
@@ -125,7 +124,7 @@ def make_fast_map(model: str | os.PathLike, cube: str | os.PathLike | Cube, out:
     pool, n_region = series[idx], len(idx)
     if source_series is not None:
         pool, n_region = _with_source(pool, source_series, s)
-    model_of_teacher = model_of(recipe)  # the process's copy: the cascade's tasks use it too
+    model_of_teacher = recipe.load_model()
     inputs = students.views(pool, tuple(recipe.window_bins), recipe_bin_days(recipe), s, s.seed)
     soft = students.teacher_proba(recipe, model_of_teacher, inputs, ctx.precision)
     fitted = students.fit(inputs, soft, s, recipe)

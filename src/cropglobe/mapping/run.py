@@ -31,7 +31,7 @@ from cropglobe.mapping.cell import Recipe, load_cells, load_recipe
 from cropglobe.mapping.cube import Cube, open_cube
 from cropglobe.mapping.predict import BlockContext, Deferral, check_alignable, inference_precision, search_alignment
 from cropglobe.mapping.stacinput import StacQuery, fetch_cube
-from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, model_of, tile_grid
+from cropglobe.mapping.tiles import TileJob, dask_client, map_tiles, tile_grid
 from cropglobe.mapping.write import MapWriter, check_outputs
 from cropglobe.models.ensemble import check_adapt, prior_shift
 from cropglobe.temporal import season
@@ -150,7 +150,7 @@ def prepare(model: str | os.PathLike, cube: str | os.PathLike | Cube, options: M
     if missing:
         raise CropGlobeError(f"{cube.source.path}: bands {cube.bands} do not match the model: "
                              f"{', '.join(missing)} missing; the model ({recipe.path}) needs {used}")
-    model_of(recipe)  # fail early on a bad model file (the loaded model serves the map's tasks in this process)
+    recipe.load_model()  # fail early on a bad model file
     rows, cols = cube.shape
     lon, lat = locate.lonlat(cube.transform, cube.crs, slice(rows // 2, rows // 2 + 1), slice(cols // 2, cols // 2 + 1))
     if country is None:
@@ -201,7 +201,7 @@ def deferral(recipe: Recipe, opts: MapOptions) -> Deferral | None:
                              "window; expected a teacher on the unflattened median features")
     if margin == 0:  # no pixel has a margin below 0: the student alone, without loading the teacher
         return None
-    model_of(teacher)  # fail early on a bad model file (kept for the map's tasks)
+    teacher.load_model()  # fail early on a bad model file
     return Deferral(teacher, float(margin))
 
 
@@ -426,7 +426,7 @@ def estimate_alignment(client: Any, cube: Cube, ctx: BlockContext, windows: list
     check_alignable(recipe, "--adapt align")  # before the first pass over the tiles
     series = sampled_tiles(client, cube, dataclasses.replace(ctx, collect_series=True), windows, opts,
                             "cannot align the season (--adapt align)")
-    return search_alignment(recipe, model_of(recipe), series, ctx.precision, "--adapt align")
+    return search_alignment(recipe, recipe.load_model(), series, ctx.precision, "--adapt align")
 
 
 @contextlib.contextmanager

@@ -26,7 +26,6 @@ import dataclasses
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,9 +40,7 @@ from cropglobe.mapping.predict import BlockContext, RawBlock, predict_block, use
 if TYPE_CHECKING:
     from cropglobe.cells.cell import Recipe
 
-#: Models :func:`model_of` keeps loaded in a process (a map needs two: a cascade's student and teacher).
-KEEP = 4
-_MODELS: OrderedDict[str, Any] = OrderedDict()
+_MODELS: dict[str, Any] = {}
 _LOAD = threading.Lock()
 
 
@@ -101,21 +98,13 @@ def tile_grid(shape: tuple[int, int], tile: int) -> list[tuple[slice, slice]]:
             for r in range(0, rows, tile) for c in range(0, cols, tile)]
 
 
-def model_of(recipe: Recipe) -> Any:
-    """The process's copy of a recipe's model: loaded once, shared by the map's checks, its first pass and its tasks.
-
-    Keyed by :attr:`~cropglobe.cells.cell.Recipe.model_key` (the model files' versions, so a model
-    rewritten in place is read again); the :data:`KEEP` most recently used models are kept.
-    """
+def _model(recipe: Recipe) -> Any:
+    """The process's copy of a recipe's model (loaded once, shared by the tasks)."""
     key = recipe.model_key
     with _LOAD:
-        if key in _MODELS:
-            _MODELS.move_to_end(key)
-        else:
+        if key not in _MODELS:
             _MODELS[key] = recipe.load_model()
-            while len(_MODELS) > KEEP:
-                _MODELS.popitem(last=False)
-        return _MODELS[key]
+    return _MODELS[key]
 
 
 def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None) -> TileResult:
@@ -125,8 +114,8 @@ def run_tile(job: TileJob, rows: slice, cols: slice, threads: int | None = None)
     at once; None: the model's default, every core).
     """
     source, ctx, block_pixels = job.source, job.ctx, job.block_pixels
-    model = model_of(ctx.recipe)
-    teacher = None if ctx.defer is None else model_of(ctx.defer.teacher)  # a cascade's teacher
+    model = _model(ctx.recipe)
+    teacher = None if ctx.defer is None else _model(ctx.defer.teacher)  # a cascade's teacher
     deferred = 0
     h, w = rows.stop - rows.start, cols.stop - cols.start
     classes = np.empty((h, w), dtype=np.uint8)
