@@ -146,8 +146,9 @@ def test_map_selftrain_maps_with_the_adapted_cells_and_tags_it(one_step, run_dir
 def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -> None:
     store, _, year = cube
     cell, member = (run_dir / "cells" / c for c in CELLS)
-    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--fast", "--agree", "1.0", "--out",
-                  tmp_path / "fast.tif", "--country", "BEL", "--year", year, "--scheduler", "synchronous", "--quiet")
+    log = _invoke("map", cell, store, "--member", member, "--adapt", "selftrain", "--fast", "--agree", "1.0",
+                  "--source-pixels", "--out", tmp_path / "fast.tif", "--country", "BEL", "--year", year,
+                  "--scheduler", "synchronous", "--quiet")
     with rasterio.open(tmp_path / "fast.tif") as src:
         tags = src.tags()
     teacher, record = json.loads(tags["TEACHER"]), json.loads(tags["ADAPTATION"])
@@ -158,6 +159,8 @@ def test_map_selftrain_fast_distils_the_adapted_cells(run_dir, cube, tmp_path) -
     assert teacher["cascade"]["agreement_wanted"] == 1.0 and teacher.get("defer_margin", 0.0) == \
         teacher["cascade"]["margin"]
     assert "chosen for agreement 1.0" in " ".join(log.split())
+    # --source-pixels: the original cell's run gives its FRA samples to the distillation of the adapted teacher
+    assert teacher["source_pixels"] == samples.select(simulate.simulate(**SIM), country="FRA").sizes["sample"]
 
 
 def test_map_fast_source_pixels_distils_on_the_runs_source_samples_too(run_dir, cube, tmp_path) -> None:
